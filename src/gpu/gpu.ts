@@ -1,0 +1,308 @@
+/**
+ * The GPU context every kernel runs through: device, buffer pool, pipeline and bind-group caches,
+ * one open command encoder that collects dispatches until `submit` (or a readback), and readback.
+ * Knows nothing about models.
+ */
+import { BufferPool } from './buffer-pool.ts';
+import type { AcquiredDevice } from './device.ts';
+import { DeviceLostError, KernelError } from './errors.ts';
+import { packUniforms, type KernelDef } from './kernel.ts';
+import { numel, shapeString, type Tensor } from './tensor.ts';
+
+export type Binding = Tensor | GPUBuffer;
+
+export interface DispatchArgs {
+  uniforms?: Record<string, number>;
+  /** Buffers by the names in the kernel's inputs and outputs. */
+  bindings: Record<string, Binding>;
+  workgroups: readonly [number, number?, number?];
+  /** WGSL `override` constants. */
+  constants?: Record<string, number>;
+}
+
+const CACHE_LIMIT = 8192;
+
+export class Gpu {
+  readonly device: GPUDevice;
+  readonly pool: BufferPool;
+  readonly adapterInfo: AcquiredDevice['adapterInfo'];
+  readonly features: string[];
+  private pipelines = new Map<string, { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }>();
+  private uniformBuffers = new Map<string, GPUBuffer>();
+  private bindGroups = new Map<string, GPUBindGroup>();
+  private bufferIds = new WeakMap<GPUBuffer, number>();
+  private nextBufferId = 1;
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private pendingChecks: Promise<Error | null>[] = [];
+  private asyncErrors: Error[] = [];
+  private lostError: DeviceLostError | null = null;
+  /** Dispatches recorded since creation; for tests and profiling. */
+  dispatchCount = 0;
+
+  constructor(acquired: AcquiredDevice) {
+    this.device = acquired.device;
+    this.adapterInfo = acquired.adapterInfo;
+    this.features = acquired.features;
+    this.pool = new BufferPool(this.device);
+    acquired.lost.then((e) => (this.lostError = e));
+    this.device.addEventListener('uncapturederror', (ev) => {
+      const err = (ev as GPUUncapturedErrorEvent).error;
+      this.asyncErrors.push(new KernelError(this.lastKernel, err.message));
+    });
+  }
+  private lastKernel = '(none)';
+
+  get lost(): boolean {
+    return this.lostError !== null;
+  }
+
+  // ---- tensors ------------------------------------------------------------------------------
+
+  /** A new uninitialised float32 tensor (u32 data may share the same storage). */
+  tensor(label: string, shape: readonly number[]): Tensor {
+    this.checkAlive();
+    return { buffer: this.pool.acquire(label, numel(shape) * 4), shape: [...shape], label };
+  }
+
+  /** A tensor holding `data` (Float32Array, Uint32Array or Int32Array). */
+  upload(label: string, shape: readonly number[], data: Float32Array | Uint32Array | Int32Array): Tensor {
+    if (data.length !== numel(shape)) {
+      throw new Error(`upload "${label}": ${data.length} values for shape ${shapeString(shape)}`);
+    }
+    const t = this.tensor(label, shape);
+    this.write(t, data);
+    return t;
+  }
+
+  /** Overwrite a tensor's contents. Work recorded so far is submitted first, so it sees the old data. */
+  write(t: Binding, data: Float32Array | Uint32Array | Int32Array, offsetElements = 0): void {
+    this.submit();
+    const buffer = 'buffer' in t ? t.buffer : t;
+    this.device.queue.writeBuffer(buffer, offsetElements * 4, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  release(...ts: (Tensor | null | undefined)[]): void {
+    for (const t of ts) if (t) this.pool.release(t.buffer);
+  }
+
+  // ---- recording ----------------------------------------------------------------------------
+
+  /** Record one dispatch of `kernel` into the open compute pass. */
+  dispatch(kernel: KernelDef, args: DispatchArgs): void {
+    this.checkAlive();
+    this.lastKernel = kernel.name;
+    const { pipeline, layout, key } = this.pipelineFor(kernel, args.constants);
+    const buffers: GPUBuffer[] = [];
+    for (const name of [...kernel.inputs, ...kernel.outputs]) {
+      const b = args.bindings[name];
+      if (!b) throw new KernelError(kernel.name, `missing binding "${name}"`);
+      buffers.push('buffer' in b ? b.buffer : b);
+    }
+    let uniform: GPUBuffer | null = null;
+    let uniformKey = '';
+    if (kernel.uniforms.length > 0) {
+      const bytes = packUniforms(kernel, args.uniforms ?? {});
+      uniformKey = Array.from(new Uint32Array(bytes)).join(',');
+      uniform = this.uniformBuffers.get(uniformKey) ?? null;
+      if (!uniform) {
+        if (this.uniformBuffers.size > CACHE_LIMIT) this.clearBindingCaches();
+        uniform = this.device.createBuffer({
+          label: `${kernel.name}.uniforms`,
+          size: bytes.byteLength,
+          usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+          mappedAtCreation: true,
+        });
+        new Uint8Array(uniform.getMappedRange()).set(new Uint8Array(bytes));
+        uniform.unmap();
+        this.uniformBuffers.set(uniformKey, uniform);
+      }
+    }
+    const groupKey = `${key}|${uniformKey}|${buffers.map((b) => this.idOf(b)).join(',')}`;
+    let group = this.bindGroups.get(groupKey);
+    if (!group) {
+      if (this.bindGroups.size > CACHE_LIMIT) this.bindGroups.clear();
+      const entries: GPUBindGroupEntry[] = buffers.map((buffer, i) => ({ binding: i + 1, resource: { buffer } }));
+      if (uniform) entries.unshift({ binding: 0, resource: { buffer: uniform } });
+      group = this.device.createBindGroup({ label: kernel.name, layout, entries });
+      this.bindGroups.set(groupKey, group);
+    }
+    const pass = this.openPass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, group);
+    const [x, y = 1, z = 1] = args.workgroups;
+    pass.dispatchWorkgroups(x, y, z);
+    this.dispatchCount++;
+  }
+
+  /** Record a buffer copy (closes the open compute pass). */
+  copy(src: Binding, dst: Binding, bytes?: number, srcOffset = 0, dstOffset = 0): void {
+    const s = 'buffer' in src ? src.buffer : src;
+    const d = 'buffer' in dst ? dst.buffer : dst;
+    const enc = this.openEncoder();
+    this.closePass();
+    enc.copyBufferToBuffer(s, srcOffset, d, dstOffset, bytes ?? Math.min(s.size - srcOffset, d.size - dstOffset));
+  }
+
+  /** Record zero-filling a tensor. */
+  clear(t: Binding): void {
+    const b = 'buffer' in t ? t.buffer : t;
+    const enc = this.openEncoder();
+    this.closePass();
+    enc.clearBuffer(b);
+  }
+
+  /** Submit everything recorded so far as one command buffer. */
+  submit(): void {
+    if (!this.encoder) return;
+    this.closePass();
+    this.device.queue.submit([this.encoder.finish()]);
+    this.encoder = null;
+  }
+
+  // ---- readback -----------------------------------------------------------------------------
+
+  /** Submit pending work and read a tensor back as Float32Array (or `count` elements from `offset`). */
+  async read(t: Binding, offset = 0, count?: number): Promise<Float32Array> {
+    return new Float32Array(await this.readBytes(t, offset * 4, count === undefined ? undefined : count * 4));
+  }
+
+  async readU32(t: Binding, offset = 0, count?: number): Promise<Uint32Array> {
+    return new Uint32Array(await this.readBytes(t, offset * 4, count === undefined ? undefined : count * 4));
+  }
+
+  private async readBytes(t: Binding, byteOffset: number, byteLength?: number): Promise<ArrayBuffer> {
+    const src = 'buffer' in t ? t.buffer : t;
+    const logical = 'buffer' in t ? numel(t.shape) * 4 : src.size;
+    const length = byteLength ?? logical - byteOffset;
+    const size = Math.ceil(length / 4) * 4;
+    const staging = this.device.createBuffer({
+      label: `readback ${'label' in t ? t.label : src.label}`,
+      size: Math.max(4, size),
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    this.copy(src, staging, size, byteOffset, 0);
+    this.submit();
+    try {
+      await staging.mapAsync(GPUMapMode.READ);
+      const out = staging.getMappedRange().slice(0, length);
+      staging.unmap();
+      await this.flushErrors();
+      return out;
+    } catch (e) {
+      this.checkAlive();
+      await this.flushErrors();
+      throw e;
+    } finally {
+      staging.destroy();
+    }
+  }
+
+  /** Wait for the queue to drain, then raise any kernel error seen so far. */
+  async sync(): Promise<void> {
+    this.submit();
+    await this.device.queue.onSubmittedWorkDone();
+    await this.flushErrors();
+  }
+
+  /** Raise the first pipeline or validation error collected so far, naming its kernel. */
+  async flushErrors(): Promise<void> {
+    this.checkAlive();
+    const checks = this.pendingChecks.splice(0);
+    for (const e of await Promise.all(checks)) if (e) this.asyncErrors.push(e);
+    const first = this.asyncErrors.shift();
+    this.asyncErrors.length = 0;
+    if (first) throw first;
+  }
+
+  destroy(): void {
+    this.submit();
+    this.pool.destroyAll();
+    this.clearBindingCaches();
+    this.device.destroy();
+  }
+
+  // ---- internals ----------------------------------------------------------------------------
+
+  private pipelineFor(kernel: KernelDef, constants?: Record<string, number>) {
+    const key = `${kernel.name}:${kernel.entryPoint}:${constants ? JSON.stringify(constants) : ''}`;
+    let entry = this.pipelines.get(key);
+    if (!entry) {
+      const device = this.device;
+      device.pushErrorScope('validation');
+      const module = device.createShaderModule({ label: kernel.name, code: kernel.code });
+      const layoutEntries: GPUBindGroupLayoutEntry[] = [];
+      if (kernel.uniforms.length > 0) {
+        layoutEntries.push({ binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform' } });
+      }
+      kernel.inputs.forEach((_, i) =>
+        layoutEntries.push({ binding: i + 1, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'read-only-storage' } }),
+      );
+      kernel.outputs.forEach((_, i) =>
+        layoutEntries.push({
+          binding: kernel.inputs.length + i + 1,
+          visibility: GPUShaderStage.COMPUTE,
+          buffer: { type: 'storage' },
+        }),
+      );
+      const layout = device.createBindGroupLayout({ label: kernel.name, entries: layoutEntries });
+      const pipeline = device.createComputePipeline({
+        label: kernel.name,
+        layout: device.createPipelineLayout({ label: kernel.name, bindGroupLayouts: [layout] }),
+        compute: { module, entryPoint: kernel.entryPoint, constants },
+      });
+      this.pendingChecks.push(
+        (async () => {
+          const scopeError = await device.popErrorScope();
+          if (!scopeError) return null;
+          const info = await module.getCompilationInfo();
+          const lines = info.messages
+            .filter((m) => m.type === 'error')
+            .map((m) => `line ${m.lineNum}:${m.linePos}: ${m.message}`);
+          return new KernelError(kernel.name, lines.length ? lines.join('\n') : scopeError.message);
+        })(),
+      );
+      entry = { pipeline, layout };
+      this.pipelines.set(key, entry);
+    }
+    return { ...entry, key };
+  }
+
+  private idOf(b: GPUBuffer): number {
+    let id = this.bufferIds.get(b);
+    if (id === undefined) {
+      id = this.nextBufferId++;
+      this.bufferIds.set(b, id);
+    }
+    return id;
+  }
+
+  private clearBindingCaches(): void {
+    this.submit(); // recorded work may still reference the cached buffers
+    for (const b of this.uniformBuffers.values()) b.destroy();
+    this.uniformBuffers.clear();
+    this.bindGroups.clear();
+  }
+
+  private openEncoder(): GPUCommandEncoder {
+    this.encoder ??= this.device.createCommandEncoder({ label: 'subspace' });
+    return this.encoder;
+  }
+
+  private openPass(): GPUComputePassEncoder {
+    const enc = this.openEncoder();
+    this.pass ??= enc.beginComputePass({ label: 'subspace' });
+    return this.pass;
+  }
+
+  private closePass(): void {
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+  }
+
+  private checkAlive(): void {
+    if (this.lostError) throw this.lostError;
+  }
+}

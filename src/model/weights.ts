@@ -1,0 +1,85 @@
+/**
+ * A LLaMA model's weights on the CPU, keyed by Hugging Face tensor names, in Hugging Face layout:
+ * matrices are (out, in) row-major and q_proj/k_proj rows are in HF order (RoPE rotates the two
+ * halves of each head). llama2.c checkpoints are permuted into this layout when loaded.
+ */
+import type { LlamaConfig } from './config.ts';
+
+export interface HostTensor {
+  shape: number[];
+  data: Float32Array;
+}
+
+export interface LlamaWeights {
+  config: LlamaConfig;
+  /** e.g. "model.layers.0.self_attn.q_proj.weight" → (dim, dim). No "lm_head.weight" when tied. */
+  tensors: Map<string, HostTensor>;
+}
+
+export const LINEAR_MODULES = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] as const;
+export type LinearModule = (typeof LINEAR_MODULES)[number];
+
+/** HF tensor name of a linear module's weight in layer `i`. */
+export function linearName(i: number, m: LinearModule): string {
+  return m === 'gate' || m === 'up' || m === 'down'
+    ? `model.layers.${i}.mlp.${m}_proj.weight`
+    : `model.layers.${i}.self_attn.${m}_proj.weight`;
+}
+
+/** Every tensor a LLaMA model of `c` must have, with its shape. */
+export function expectedTensors(c: LlamaConfig): Map<string, number[]> {
+  const hd = c.dim / c.nHeads;
+  const kv = hd * c.nKvHeads;
+  const m = new Map<string, number[]>();
+  m.set('model.embed_tokens.weight', [c.vocabSize, c.dim]);
+  for (let i = 0; i < c.nLayers; i++) {
+    m.set(`model.layers.${i}.input_layernorm.weight`, [c.dim]);
+    m.set(`model.layers.${i}.post_attention_layernorm.weight`, [c.dim]);
+    m.set(linearName(i, 'q'), [c.dim, c.dim]);
+    m.set(linearName(i, 'k'), [kv, c.dim]);
+    m.set(linearName(i, 'v'), [kv, c.dim]);
+    m.set(linearName(i, 'o'), [c.dim, c.dim]);
+    m.set(linearName(i, 'gate'), [c.hiddenDim, c.dim]);
+    m.set(linearName(i, 'up'), [c.hiddenDim, c.dim]);
+    m.set(linearName(i, 'down'), [c.dim, c.hiddenDim]);
+  }
+  m.set('model.norm.weight', [c.dim]);
+  if (!c.tiedEmbeddings) m.set('lm_head.weight', [c.vocabSize, c.dim]);
+  return m;
+}
+
+/**
+ * Row permutation between llama2.c/Meta (RoPE on adjacent pairs) and HF (RoPE on halves) for a
+ * q or k weight of `nHeads` heads: HF row (h, half, i) = Meta row (h, 2i + half). As in transformers'
+ * convert_llama_weights_to_hf: w.view(n_heads, hd/2, 2, in).transpose(1, 2).reshape(out, in).
+ */
+export function metaToHfRows(w: Float32Array, nHeads: number, rows: number, cols: number): Float32Array {
+  const hd = rows / nHeads;
+  const out = new Float32Array(w.length);
+  for (let h = 0; h < nHeads; h++) {
+    for (let half = 0; half < 2; half++) {
+      for (let i = 0; i < hd / 2; i++) {
+        const dst = h * hd + half * (hd / 2) + i;
+        const src = h * hd + 2 * i + half;
+        out.set(w.subarray(src * cols, (src + 1) * cols), dst * cols);
+      }
+    }
+  }
+  return out;
+}
+
+/** Inverse of metaToHfRows. */
+export function hfToMetaRows(w: Float32Array, nHeads: number, rows: number, cols: number): Float32Array {
+  const hd = rows / nHeads;
+  const out = new Float32Array(w.length);
+  for (let h = 0; h < nHeads; h++) {
+    for (let half = 0; half < 2; half++) {
+      for (let i = 0; i < hd / 2; i++) {
+        const src = h * hd + half * (hd / 2) + i;
+        const dst = h * hd + 2 * i + half;
+        out.set(w.subarray(src * cols, (src + 1) * cols), dst * cols);
+      }
+    }
+  }
+  return out;
+}
