@@ -92,7 +92,6 @@ export class Gpu {
   dispatch(kernel: KernelDef, args: DispatchArgs): void {
     this.checkAlive();
     this.lastKernel = kernel.name;
-    const { pipeline, layout, key } = this.pipelineFor(kernel, args.constants);
     const buffers: GPUBuffer[] = [];
     for (const name of [...kernel.inputs, ...kernel.outputs]) {
       const b = args.bindings[name];
@@ -118,6 +117,7 @@ export class Gpu {
         this.uniformBuffers.set(uniformKey, uniform);
       }
     }
+    const { pipeline, layout, key } = this.pipelineFor(kernel, args.constants);
     const groupKey = `${key}|${uniformKey}|${buffers.map((b) => this.idOf(b)).join(',')}`;
     let group = this.bindGroups.get(groupKey);
     if (!group) {
@@ -209,7 +209,9 @@ export class Gpu {
   async flushErrors(): Promise<void> {
     this.checkAlive();
     const checks = this.pendingChecks.splice(0);
-    for (const e of await Promise.all(checks)) if (e) this.asyncErrors.push(e);
+    // Pipeline errors first: they are the cause of the "invalid pipeline" errors that follow.
+    const pipelineErrors = (await Promise.all(checks)).filter((e): e is Error => e !== null);
+    this.asyncErrors.unshift(...pipelineErrors);
     const first = this.asyncErrors.shift();
     this.asyncErrors.length = 0;
     if (first) throw first;

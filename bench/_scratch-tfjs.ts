@@ -1,0 +1,22 @@
+import { existsSync } from 'node:fs';
+process.env.VK_ICD_FILENAMES ??= '/usr/lib/chromium/vk_swiftshader_icd.json';
+process.env.XDG_RUNTIME_DIR ??= '/tmp';
+console.log(existsSync(process.env.VK_ICD_FILENAMES));
+const webgpu = await import('webgpu');
+Object.assign(globalThis, webgpu.globals);
+const gpu = webgpu.create([]);
+(globalThis as any).navigator = { gpu };
+const tf = await import('@tensorflow/tfjs-core');
+await import('@tensorflow/tfjs-backend-webgpu');
+console.log(tf.engine().registryFactory ? Object.keys((tf.engine() as any).registryFactory) : '');
+const ok = await tf.setBackend('webgpu');
+await tf.ready();
+console.log('setBackend', ok, tf.getBackend());
+const a = tf.tensor2d([1, 2, 3, 4], [2, 2]);
+const b = tf.tensor2d([5, 6, 7, 8], [2, 2]);
+const c = tf.matMul(a, b);
+console.log(await c.data());
+const M = 512, N = 512, K = 512;
+const x = tf.randomUniform([M, K]); const y = tf.randomUniform([K, N]);
+for (let i = 0; i < 3; i++) { const t0 = performance.now(); const z = tf.matMul(x, y); await z.data(); z.dispose(); console.log('ms', performance.now() - t0, 2*M*N*K/((performance.now()-t0)*1e6)); }
+process.exit(0);
