@@ -40,7 +40,7 @@ async function main(argv: string[]): Promise<number> {
   if (!command) throw new UsageError(`unknown command "${name}"`);
   let values: Values;
   try {
-    ({ values } = parseArgs({ args: rest, options: command.options, strict: true, allowPositionals: false }));
+    values = parseArgs({ args: rest, options: command.options, strict: true, allowPositionals: false }).values as Values;
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
