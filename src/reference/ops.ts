@@ -22,3 +22,15 @@ export function matmulRef(
   }
   return C;
 }
+
+/** C(M, N) = alpha·op(A)·op(B) + s·X2·op(L) (+ C0), X2 (M, R); layouts as in shaders/lora-matmul.wgsl. */
+export function loraMatmulRef(
+  A: ArrayLike<number>, B: ArrayLike<number>, X2: ArrayLike<number>, L: ArrayLike<number>,
+  M: number, N: number, K: number, R: number, s: number,
+  o: { aKM?: boolean; bKN?: boolean; lRN?: boolean; alpha?: number; C0?: ArrayLike<number> } = {},
+): F64 {
+  const base = matmulRef(A, B, M, N, K, { aKM: o.aKM, bKN: o.bKN, alpha: o.alpha, C0: o.C0 });
+  const low = matmulRef(X2, L, M, N, R, { bKN: o.lRN });
+  for (let i = 0; i < base.length; i++) base[i] += s * low[i];
+  return base;
+}
