@@ -1,0 +1,137 @@
+/** Node-only file helpers over the bytes-based loaders: read a model path, write exported files. */
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { LlamaWeights } from '../model/weights.ts';
+import { ModelFileError } from './errors.ts';
+import { isLlama2cCheckpoint } from './llama2c.ts';
+import { loadModelFromFiles, loadTokenizerFile, type ModelFile } from './load-model.ts';
+import type { Tokenizer } from './tokenizer.ts';
+import { Llama2cTokenizer } from './tokenizer-llama2c.ts';
+
+/** Sibling .bin files larger than this are not read when looking for a llama2.c tokenizer. */
+const MAX_TOKENIZER_BIN = 16 << 20;
+
+/** Write `files` (name → bytes) into `dir`, creating it. */
+export async function writeFiles(dir: string, files: Map<string, Uint8Array>): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  for (const [name, bytes] of files) await writeFile(path.join(dir, name), bytes);
+}
+
+export interface ModelFromPath {
+  weights: LlamaWeights;
+  tokenizer?: Tokenizer;
+  /** What was loaded, for logs: format and absolute paths. */
+  source: string;
+}
+
+async function read(p: string): Promise<ModelFile> {
+  try {
+    const b = await readFile(p);
+    return { name: p, bytes: new Uint8Array(b.buffer, b.byteOffset, b.byteLength) };
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new ModelFileError(p, err.code === 'ENOENT' ? 'file not found' : `cannot read (${err.message})`, 'missing-file');
+  }
+}
+
+async function kind(p: string): Promise<'file' | 'dir' | undefined> {
+  try {
+    const s = await stat(p);
+    return s.isDirectory() ? 'dir' : 'file';
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Load a model from a path: a llama2.c .bin (a tokenizer .bin of the right vocabulary next to it is
+ * picked up), a .safetensors file next to its config.json, or a directory holding either. An
+ * explicit `tokenizerPath` (tokenizer.bin or tokenizer.json) overrides any tokenizer found.
+ */
+export async function readModelPath(modelPath: string, tokenizerPath?: string): Promise<ModelFromPath> {
+  const p = path.resolve(modelPath);
+  const k = await kind(p);
+  if (!k) throw new ModelFileError(p, 'no such file or directory', 'missing-file');
+  const dir = k === 'dir' ? p : path.dirname(p);
+  const entries = (await readdir(dir)).sort();
+  const inDir = (names: string[]): string[] => names.map((n) => path.join(dir, n));
+  const lower = (n: string): string => n.toLowerCase();
+
+  let files: ModelFile[];
+  let tokenizerSearch = false;
+  const base = path.basename(p);
+  const hfExtras = inDir(entries.filter((n) => ['tokenizer.json', 'tokenizer_config.json'].includes(lower(n))));
+  if (k === 'file' && lower(base).endsWith('.bin')) {
+    files = await Promise.all([p, ...hfExtras].map(read));
+    tokenizerSearch = true;
+  } else if (k === 'file' && (lower(base).endsWith('.safetensors') || lower(base) === 'config.json')) {
+    const cfg = path.join(dir, 'config.json');
+    if (!entries.includes('config.json')) throw new ModelFileError(cfg, `missing: ${base} needs the config.json next to it`, 'missing-file');
+    const st = lower(base) === 'config.json' ? inDir(entries.filter((n) => lower(n) === 'model.safetensors')) : [p];
+    if (st.length === 0) throw new ModelFileError(path.join(dir, 'model.safetensors'), 'missing: config.json needs model.safetensors next to it', 'missing-file');
+    files = await Promise.all([cfg, ...st, ...hfExtras].map(read));
+  } else if (k === 'dir') {
+    const st = entries.filter((n) => lower(n).endsWith('.safetensors') && !n.startsWith('adapter_'));
+    if (st.length > 0 || entries.includes('config.json')) {
+      if (!entries.includes('config.json')) throw new ModelFileError(path.join(dir, 'config.json'), `missing: ${st[0]} needs a config.json in ${dir}`, 'missing-file');
+      if (st.length === 0) throw new ModelFileError(path.join(dir, 'model.safetensors'), `missing: ${dir} has config.json but no .safetensors weights`, 'missing-file');
+      files = await Promise.all(inDir(['config.json', ...st]).concat(hfExtras).map(read));
+    } else {
+      const bins = entries.filter((n) => lower(n).endsWith('.bin'));
+      if (bins.length === 0) {
+        throw new ModelFileError(dir, 'no model files: expected config.json + model.safetensors or a llama2.c .bin', 'missing-file');
+      }
+      files = await Promise.all(inDir(bins).concat(hfExtras).map(read));
+    }
+  } else {
+    throw new ModelFileError(p, 'not a model file: expected a llama2.c .bin, a .safetensors next to config.json, or a directory', 'format');
+  }
+
+  const loaded = await loadModelFromFiles(files);
+  let tokenizer = loaded.tokenizer;
+  let tokenizerFile = loaded.tokenizerFile;
+  if (tokenizerPath) {
+    const tp = path.resolve(tokenizerPath);
+    const tf = await read(tp);
+    const cfgPath = path.join(path.dirname(tp), 'tokenizer_config.json');
+    const tcfg = lower(tp).endsWith('.json') && (await kind(cfgPath)) === 'file' ? await read(cfgPath) : undefined;
+    tokenizer = await loadTokenizerFile(tf, loaded.weights.config, tcfg);
+    tokenizerFile = tp;
+  } else if (!tokenizer && tokenizerSearch) {
+    // A llama2.c tokenizer next to the checkpoint: tokenizer.bin, else the one small .bin that parses.
+    const found = await findSiblingTokenizer(dir, entries, p, loaded.weights.config.vocabSize);
+    if (found) ({ tokenizer, file: tokenizerFile } = found);
+  }
+  const what = loaded.format === 'hf' ? 'Hugging Face model' : 'llama2.c checkpoint';
+  return { weights: loaded.weights, tokenizer, source: `${what} ${loaded.modelFile}${tokenizerFile ? `, tokenizer ${tokenizerFile}` : ''}` };
+}
+
+async function findSiblingTokenizer(
+  dir: string,
+  entries: string[],
+  model: string,
+  vocabSize: number,
+): Promise<{ tokenizer: Tokenizer; file: string } | undefined> {
+  const json = entries.find((n) => n === 'tokenizer.json');
+  if (json) return undefined; // handled by loadModelFromFiles via hfExtras
+  const cands: string[] = [];
+  for (const n of entries) {
+    const full = path.join(dir, n);
+    if (!n.toLowerCase().endsWith('.bin') || full === model) continue;
+    const s = await stat(full);
+    if (s.isFile() && s.size <= MAX_TOKENIZER_BIN) cands.push(full);
+  }
+  cands.sort((a, b) => Number(path.basename(b) === 'tokenizer.bin') - Number(path.basename(a) === 'tokenizer.bin'));
+  const ok: { tokenizer: Tokenizer; file: string }[] = [];
+  for (const c of cands) {
+    const f = await read(c);
+    if (isLlama2cCheckpoint(f.bytes)) continue;
+    try {
+      ok.push({ tokenizer: Llama2cTokenizer.fromBytes(f.bytes, c, vocabSize), file: c });
+    } catch {
+      // not a tokenizer of this vocabulary
+    }
+    if (path.basename(c) === 'tokenizer.bin' && ok.length) return ok[0];
+  }
+  return ok.length === 1 ? ok[0] : undefined;
+}

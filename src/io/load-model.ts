@@ -1,0 +1,151 @@
+/**
+ * Recognise and load a model from files given as bytes (browser file picker, drag and drop, or
+ * Node via fs-node.ts): a llama2.c checkpoint .bin (+ tokenizer .bin), or a Hugging Face directory's
+ * config.json + model.safetensors (+ tokenizer.json + tokenizer_config.json).
+ */
+import type { LlamaConfig } from '../model/config.ts';
+import type { LlamaWeights } from '../model/weights.ts';
+import { ModelFileError } from './errors.ts';
+import { loadHfModel } from './hf-model.ts';
+import { isLlama2cCheckpoint, parseLlama2c } from './llama2c.ts';
+import type { Tokenizer } from './tokenizer.ts';
+import { HfTokenizer } from './tokenizer-hf.ts';
+import { Llama2cTokenizer } from './tokenizer-llama2c.ts';
+
+/** A file as bytes; `name` may carry a path ("dir/config.json"): only its last part is matched. */
+export interface ModelFile {
+  name: string;
+  bytes: Uint8Array;
+}
+
+export interface LoadedModel {
+  weights: LlamaWeights;
+  tokenizer?: Tokenizer;
+  format: 'llama2c' | 'hf';
+  /** Name of the weights file used. */
+  modelFile: string;
+  /** Name of the tokenizer file used, if any. */
+  tokenizerFile?: string;
+}
+
+export const baseName = (name: string): string => name.slice(Math.max(name.lastIndexOf('/'), name.lastIndexOf('\\')) + 1);
+const ext = (name: string): string => {
+  const b = baseName(name).toLowerCase();
+  const i = b.lastIndexOf('.');
+  return i < 0 ? '' : b.slice(i + 1);
+};
+const text = (f: ModelFile): string => new TextDecoder().decode(f.bytes);
+
+function parseJsonObject(f: ModelFile): Record<string, unknown> {
+  let j: unknown;
+  try {
+    j = JSON.parse(text(f));
+  } catch (e) {
+    throw new ModelFileError(f.name, `not valid JSON (${(e as Error).message})`, 'json');
+  }
+  if (typeof j !== 'object' || j === null || Array.isArray(j)) throw new ModelFileError(f.name, 'not a JSON object', 'json');
+  return j as Record<string, unknown>;
+}
+
+/** Load weights (and a tokenizer when one is among the files). Throws ModelFileError naming the file. */
+export async function loadModelFromFiles(files: ModelFile[]): Promise<LoadedModel> {
+  const byName = (n: string): ModelFile | undefined => files.find((f) => baseName(f.name).toLowerCase() === n);
+  const listed = files.map((f) => baseName(f.name)).join(', ') || 'none';
+
+  const shards = files.filter((f) => ext(f.name) === 'safetensors' && !baseName(f.name).startsWith('adapter_'));
+  if (shards.length > 0) {
+    let st = byName('model.safetensors') ?? (shards.length === 1 ? shards[0] : undefined);
+    if (!st) {
+      const sharded = shards.some((f) => /-\d+-of-\d+\.safetensors$/.test(f.name));
+      throw new ModelFileError(
+        shards[0]!.name,
+        sharded ? 'sharded checkpoints are not supported: save the model as a single model.safetensors'
+          : `several .safetensors files (${shards.map((f) => baseName(f.name)).join(', ')}); expected one model.safetensors`,
+        'format',
+      );
+    }
+    const cfg = byName('config.json');
+    if (!cfg) throw new ModelFileError('config.json', `missing: ${baseName(st.name)} needs the config.json next to it (files given: ${listed})`, 'missing-file');
+    const weights = loadHfModel(text(cfg), st.bytes, { config: cfg.name, weights: st.name });
+    // Only tokenizer files by name: an HF directory may also hold e.g. pytorch_model.bin.
+    const tokFiles = files.filter((f) => ['tokenizer.json', 'tokenizer_config.json', 'tokenizer.bin'].includes(baseName(f.name).toLowerCase()));
+    const tok = await tokenizerFromFiles(tokFiles, weights.config);
+    return { weights, format: 'hf', modelFile: st.name, ...tok };
+  }
+
+  const bins = files.filter((f) => ext(f.name) === 'bin');
+  const models = bins.filter((f) => isLlama2cCheckpoint(f.bytes));
+  if (models.length > 1) {
+    throw new ModelFileError(models[1]!.name, `several llama2.c checkpoints given (${models.map((f) => baseName(f.name)).join(', ')}); pick one`, 'format');
+  }
+  if (models.length === 0) {
+    if (bins.length === 0) {
+      throw new ModelFileError(
+        files.length ? listed : '(no files)',
+        'no model found: expected a llama2.c checkpoint (.bin) or config.json + model.safetensors',
+        'missing-file',
+      );
+    }
+    // Parse the largest .bin as a checkpoint to report what is wrong with it.
+    const largest = bins.reduce((a, b) => (b.bytes.length > a.bytes.length ? b : a));
+    parseLlama2c(largest.bytes, largest.name);
+    throw new ModelFileError(largest.name, 'not a llama2.c checkpoint', 'format');
+  }
+  const model = models[0]!;
+  const weights = parseLlama2c(model.bytes, model.name);
+  const tok = await tokenizerFromFiles(files.filter((f) => f !== model), weights.config);
+  return { weights, format: 'llama2c', modelFile: model.name, ...tok };
+}
+
+/**
+ * The tokenizer among `files`, if any: tokenizer.json (+ tokenizer_config.json), or a llama2.c
+ * tokenizer .bin (preferably named tokenizer.bin) whose size fits the model's vocabulary.
+ */
+export async function tokenizerFromFiles(
+  files: ModelFile[],
+  config: LlamaConfig,
+): Promise<{ tokenizer?: Tokenizer; tokenizerFile?: string }> {
+  const json = files.find((f) => baseName(f.name).toLowerCase() === 'tokenizer.json');
+  if (json) {
+    const cfg = files.find((f) => baseName(f.name).toLowerCase() === 'tokenizer_config.json');
+    const tok = await HfTokenizer.fromJson(parseJsonObject(json), cfg ? parseJsonObject(cfg) : {}, config, json.name);
+    return { tokenizer: checkVocab(tok, json.name, config), tokenizerFile: json.name };
+  }
+  const bins = files.filter((f) => ext(f.name) === 'bin');
+  if (bins.length === 0) return {};
+  const named = bins.find((f) => baseName(f.name).toLowerCase() === 'tokenizer.bin');
+  if (named || bins.length === 1) {
+    const f = named ?? bins[0]!;
+    return { tokenizer: Llama2cTokenizer.fromBytes(f.bytes, f.name, config.vocabSize), tokenizerFile: f.name };
+  }
+  const ok = bins.flatMap((f) => {
+    try {
+      return [{ f, tok: Llama2cTokenizer.fromBytes(f.bytes, f.name, config.vocabSize) }];
+    } catch {
+      return [];
+    }
+  });
+  if (ok.length === 1) return { tokenizer: ok[0]!.tok, tokenizerFile: ok[0]!.f.name };
+  throw new ModelFileError(
+    bins[0]!.name,
+    ok.length === 0 ? `none of ${bins.map((f) => baseName(f.name)).join(', ')} is a llama2.c tokenizer with ${config.vocabSize} tokens`
+      : `several tokenizer files (${ok.map((o) => baseName(o.f.name)).join(', ')}); name the one to use tokenizer.bin`,
+    'format',
+  );
+}
+
+/** Load one explicitly chosen tokenizer file (tokenizer.bin or tokenizer.json, with an optional tokenizer_config.json). */
+export async function loadTokenizerFile(file: ModelFile, config: LlamaConfig, tokenizerConfig?: ModelFile): Promise<Tokenizer> {
+  if (ext(file.name) === 'json') {
+    const tok = await HfTokenizer.fromJson(parseJsonObject(file), tokenizerConfig ? parseJsonObject(tokenizerConfig) : {}, config, file.name);
+    return checkVocab(tok, file.name, config);
+  }
+  return Llama2cTokenizer.fromBytes(file.bytes, file.name, config.vocabSize);
+}
+
+function checkVocab(tok: Tokenizer, file: string, config: LlamaConfig): Tokenizer {
+  if (tok.vocabSize > config.vocabSize) {
+    throw new ModelFileError(file, `tokenizer has ${tok.vocabSize} tokens but the model's vocabulary is ${config.vocabSize}`, 'config');
+  }
+  return tok;
+}

@@ -1,0 +1,252 @@
+/**
+ * safetensors reader and writer. Layout: u64 little-endian header length N, N bytes of JSON
+ * {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__"?: {string: string}}, then the
+ * data; offsets count from the end of the header. Tensors come back as float32 whatever their dtype.
+ */
+import type { HostTensor } from '../model/weights.ts';
+import { ModelFileError } from './errors.ts';
+
+/** Bytes per element of every dtype the format defines; only FLOAT_DTYPES can be decoded. */
+const DTYPE_BYTES: Record<string, number> = {
+  F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U64: 8, U32: 4, U16: 2, U8: 1, BOOL: 1,
+  F8_E4M3: 1, F8_E5M2: 1,
+};
+const FLOAT_DTYPES = new Set(['F64', 'F32', 'F16', 'BF16']);
+
+/** One header entry, checked: offsets are absolute byte positions in the file. */
+export interface SafetensorsEntry {
+  dtype: string;
+  shape: number[];
+  /** Absolute [begin, end) byte range of the tensor in the file. */
+  begin: number;
+  end: number;
+}
+
+export interface SafetensorsHeader {
+  entries: Map<string, SafetensorsEntry>;
+  metadata: Record<string, string>;
+}
+
+export interface SafetensorsFile {
+  tensors: Map<string, HostTensor>;
+  metadata: Record<string, string>;
+}
+
+/** Read and check the header (lengths, JSON, dtypes, offsets, byte counts) without decoding data. */
+export function parseSafetensorsHeader(bytes: Uint8Array, file = 'model.safetensors'): SafetensorsHeader {
+  if (bytes.length < 8) {
+    throw new ModelFileError(file, `truncated: ${bytes.length} bytes, a safetensors file needs at least 8`, 'truncated');
+  }
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = dv.getBigUint64(0, true);
+  if (n > BigInt(bytes.length - 8)) {
+    throw new ModelFileError(
+      file,
+      `header length ${n} runs past the end of the file (${bytes.length} bytes); not a safetensors file or truncated`,
+      'header-out-of-range',
+    );
+  }
+  const headerLen = Number(n);
+  const dataStart = 8 + headerLen;
+  const dataLen = bytes.length - dataStart;
+
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, dataStart)));
+  } catch (e) {
+    throw new ModelFileError(file, `header is not valid JSON (${(e as Error).message})`, 'json');
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new ModelFileError(file, 'header JSON is not an object', 'json');
+  }
+
+  const metadata: Record<string, string> = {};
+  const entries = new Map<string, SafetensorsEntry>();
+  for (const [name, raw] of Object.entries(json as Record<string, unknown>)) {
+    if (name === '__metadata__') {
+      if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+        throw new ModelFileError(file, '__metadata__ is not an object of strings', 'json');
+      }
+      for (const [k, v] of Object.entries(raw as Record<string, unknown>)) metadata[k] = typeof v === 'string' ? v : JSON.stringify(v);
+      continue;
+    }
+    entries.set(name, checkEntry(file, name, raw, dataStart, dataLen));
+  }
+
+  // Overlap check on the entries sorted by start (zero-length tensors may share a position).
+  const sorted = [...entries].sort((a, b) => a[1].begin - b[1].begin || a[1].end - b[1].end);
+  for (let i = 1; i < sorted.length; i++) {
+    const [prevName, prev] = sorted[i - 1]!;
+    const [name, cur] = sorted[i]!;
+    if (cur.begin < prev.end) {
+      throw new ModelFileError(
+        file,
+        `tensor "${name}" data [${cur.begin - dataStart}, ${cur.end - dataStart}) overlaps "${prevName}" [${prev.begin - dataStart}, ${prev.end - dataStart})`,
+        'offsets',
+      );
+    }
+  }
+  return { entries, metadata };
+}
+
+function checkEntry(file: string, name: string, raw: unknown, dataStart: number, dataLen: number): SafetensorsEntry {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ModelFileError(file, `header entry "${name}" is not an object`, 'json');
+  }
+  const { dtype, shape, data_offsets: offsets } = raw as Record<string, unknown>;
+  if (typeof dtype !== 'string' || !(dtype in DTYPE_BYTES)) {
+    throw new ModelFileError(file, `tensor "${name}" has unknown dtype ${JSON.stringify(dtype)}`, 'dtype');
+  }
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    throw new ModelFileError(file, `tensor "${name}" has an invalid shape ${JSON.stringify(shape)}`, 'json');
+  }
+  if (
+    !Array.isArray(offsets) || offsets.length !== 2 ||
+    !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[0] > offsets[1]
+  ) {
+    throw new ModelFileError(file, `tensor "${name}" has invalid data_offsets ${JSON.stringify(offsets)}`, 'offsets');
+  }
+  const [b, e] = offsets as [number, number];
+  if (e > dataLen) {
+    throw new ModelFileError(
+      file,
+      `tensor "${name}" data_offsets [${b}, ${e}] run past the end of the data (${dataLen} bytes); file truncated?`,
+      'offsets',
+    );
+  }
+  const count = (shape as number[]).reduce((a, d) => a * d, 1);
+  const want = count * DTYPE_BYTES[dtype]!;
+  if (e - b !== want) {
+    throw new ModelFileError(
+      file,
+      `tensor "${name}" ${dtype}[${(shape as number[]).join(', ')}] needs ${want} bytes but data_offsets give ${e - b}`,
+      'byte-count',
+    );
+  }
+  return { dtype, shape: [...(shape as number[])], begin: dataStart + b, end: dataStart + e };
+}
+
+/**
+ * Parse a whole safetensors file into float32 tensors. `only` limits decoding to some names
+ * (the others are still checked). Throws ModelFileError naming `file`.
+ */
+export function parseSafetensors(
+  bytes: Uint8Array,
+  file = 'model.safetensors',
+  only?: (name: string) => boolean,
+): SafetensorsFile {
+  const { entries, metadata } = parseSafetensorsHeader(bytes, file);
+  const tensors = new Map<string, HostTensor>();
+  for (const [name, entry] of entries) {
+    if (only && !only(name)) continue;
+    tensors.set(name, decodeEntry(bytes, entry, file, name));
+  }
+  return { tensors, metadata };
+}
+
+/** Decode one checked entry to float32. */
+export function decodeEntry(bytes: Uint8Array, entry: SafetensorsEntry, file: string, name: string): HostTensor {
+  if (!FLOAT_DTYPES.has(entry.dtype)) {
+    throw new ModelFileError(file, `tensor "${name}" has dtype ${entry.dtype}; only F32, F16, BF16 and F64 can be loaded`, 'dtype');
+  }
+  // slice() copies into a fresh, aligned buffer whatever the file's alignment.
+  const raw = bytes.slice(entry.begin, entry.end).buffer;
+  let data: Float32Array;
+  switch (entry.dtype) {
+    case 'F32': data = LITTLE_ENDIAN ? new Float32Array(raw) : readLE(raw, 4, (dv, o) => dv.getFloat32(o, true)); break;
+    case 'F64': data = Float32Array.from(LITTLE_ENDIAN ? new Float64Array(raw) : readLE(raw, 8, (dv, o) => dv.getFloat64(o, true))); break;
+    case 'F16': data = f16ToF32(LITTLE_ENDIAN ? new Uint16Array(raw) : u16LE(raw)); break;
+    default: data = bf16ToF32(LITTLE_ENDIAN ? new Uint16Array(raw) : u16LE(raw)); break;
+  }
+  return { shape: entry.shape, data };
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+function readLE(raw: ArrayBuffer, size: number, get: (dv: DataView, o: number) => number): Float32Array {
+  const dv = new DataView(raw);
+  const out = new Float32Array(raw.byteLength / size);
+  for (let i = 0; i < out.length; i++) out[i] = get(dv, i * size);
+  return out;
+}
+
+function u16LE(raw: ArrayBuffer): Uint16Array {
+  const dv = new DataView(raw);
+  const out = new Uint16Array(raw.byteLength / 2);
+  for (let i = 0; i < out.length; i++) out[i] = dv.getUint16(i * 2, true);
+  return out;
+}
+
+/** bfloat16 → float32: the 16 bits are the top half of the float32. */
+export function bf16ToF32(src: Uint16Array): Float32Array {
+  const out = new Uint32Array(src.length);
+  for (let i = 0; i < src.length; i++) out[i] = src[i]! << 16;
+  return new Float32Array(out.buffer);
+}
+
+let f16Table: Float32Array | undefined;
+
+/** IEEE half → float32, exact for every value (subnormals, ±inf, NaN), via a 64K-entry table. */
+export function f16ToF32(src: Uint16Array): Float32Array {
+  if (!f16Table) {
+    f16Table = new Float32Array(65536);
+    const bits = new Uint32Array(f16Table.buffer);
+    for (let h = 0; h < 65536; h++) {
+      const sign = (h & 0x8000) << 16;
+      const exp = (h >> 10) & 0x1f;
+      const man = h & 0x3ff;
+      if (exp === 0) {
+        // zero or subnormal: man × 2^-24, exactly representable in f32
+        f16Table[h] = (sign ? -1 : 1) * man * 2 ** -24;
+      } else if (exp === 31) {
+        bits[h] = sign | 0x7f800000 | (man << 13); // inf, or NaN keeping its payload
+      } else {
+        bits[h] = sign | ((exp - 15 + 127) << 23) | (man << 13);
+      }
+    }
+  }
+  const out = new Float32Array(src.length);
+  for (let i = 0; i < src.length; i++) out[i] = f16Table[src[i]!]!;
+  return out;
+}
+
+/**
+ * Serialise float32 tensors as a safetensors file (dtype F32), keys in the map's order, header
+ * padded with spaces to a multiple of 8 bytes so the data is aligned.
+ */
+export function writeSafetensors(tensors: Map<string, HostTensor>, metadata?: Record<string, string>): Uint8Array {
+  // The JSON is assembled by hand: a JS object would reorder integer-like keys.
+  const parts: string[] = [];
+  if (metadata) {
+    const meta = Object.entries(metadata).map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(String(v))}`);
+    parts.push(`"__metadata__":{${meta.join(',')}}`);
+  }
+  let offset = 0;
+  for (const [name, t] of tensors) {
+    const count = t.shape.reduce((a, d) => a * d, 1);
+    if (count !== t.data.length) {
+      throw new ModelFileError('model.safetensors', `tensor "${name}" shape [${t.shape.join(', ')}] does not match its ${t.data.length} values`, 'byte-count');
+    }
+    const bytes = t.data.length * 4;
+    parts.push(`${JSON.stringify(name)}:{"dtype":"F32","shape":${JSON.stringify(t.shape)},"data_offsets":[${offset},${offset + bytes}]}`);
+    offset += bytes;
+  }
+  let header = new TextEncoder().encode(`{${parts.join(',')}}`);
+  const padded = Math.ceil(header.length / 8) * 8;
+  if (padded !== header.length) {
+    const h = new Uint8Array(padded).fill(0x20);
+    h.set(header);
+    header = h;
+  }
+  const out = new Uint8Array(8 + header.length + offset);
+  const dv = new DataView(out.buffer);
+  dv.setBigUint64(0, BigInt(header.length), true);
+  out.set(header, 8);
+  let pos = 8 + header.length;
+  for (const t of tensors.values()) {
+    if (LITTLE_ENDIAN) out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), pos);
+    else for (let i = 0; i < t.data.length; i++) dv.setFloat32(pos + i * 4, t.data[i]!, true);
+    pos += t.data.byteLength;
+  }
+  return out;
+}

@@ -1,0 +1,188 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ModelFileError, type ModelFileErrorCode } from '../../src/io/errors.ts';
+import { isLlama2cCheckpoint, llama2cFloatCount, parseLlama2c, writeLlama2c } from '../../src/io/llama2c.ts';
+import type { LlamaConfig } from '../../src/model/config.ts';
+import { expectedTensors, hfToMetaRows, linearName, metaToHfRows, type LlamaWeights } from '../../src/model/weights.ts';
+
+const MODEL = new URL('../../../shared/fixtures/stories260K/stories260K.bin', import.meta.url);
+const bytes = new Uint8Array(readFileSync(MODEL));
+const FILE = 'stories260K.bin';
+
+function expectFileError(fn: () => unknown, code: ModelFileErrorCode, file = FILE): ModelFileError {
+  let err: unknown;
+  try {
+    fn();
+  } catch (e) {
+    err = e;
+  }
+  expect(err).toBeInstanceOf(ModelFileError);
+  const e = err as ModelFileError;
+  expect(e.code).toBe(code);
+  expect(e.message.startsWith(`${file}: `)).toBe(true);
+  return e;
+}
+
+/** Float32 values of the checkpoint file starting at float index `at` (after the header). */
+const raw = (at: number, n: number): Float32Array => new Float32Array(bytes.slice(28 + 4 * at, 28 + 4 * (at + n)).buffer);
+const bits = (a: Float32Array): Uint32Array => new Uint32Array(a.buffer, a.byteOffset, a.length);
+
+/** A small random model of config `c` (deterministic LCG). */
+function randomWeights(c: LlamaConfig, seed = 1): LlamaWeights {
+  let s = seed >>> 0;
+  const rnd = (): number => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
+  const tensors = new Map([...expectedTensors(c)].map(([n, shape]) => [n, { shape, data: Float32Array.from({ length: shape.reduce((a, d) => a * d, 1) }, rnd) }]));
+  return { config: c, tensors };
+}
+
+const small: LlamaConfig = {
+  dim: 16, hiddenDim: 24, nLayers: 2, nHeads: 4, nKvHeads: 2, vocabSize: 11, maxSeqLen: 9,
+  normEps: 1e-5, ropeTheta: 10000, tiedEmbeddings: false, bosId: 1, eosId: 2,
+};
+
+describe('llama2.c checkpoint: stories260K', () => {
+  const w = parseLlama2c(bytes, FILE);
+  const c = w.config;
+
+  it('has the README architecture numbers and run.c constants', () => {
+    expect(c).toEqual({
+      dim: 64, hiddenDim: 172, nLayers: 5, nHeads: 8, nKvHeads: 4, vocabSize: 512, maxSeqLen: 512,
+      normEps: 1e-5, ropeTheta: 10000, tiedEmbeddings: true, bosId: 1, eosId: 2,
+    });
+    expect(bytes.length).toBe(1056540);
+    expect(28 + 4 * llama2cFloatCount({ dim: 64, hiddenDim: 172, nLayers: 5, nHeads: 8, nKvHeads: 4, vocabSize: 512, seqLen: 512 })).toBe(1056540);
+    expect(isLlama2cCheckpoint(bytes)).toBe(true);
+  });
+
+  it('holds exactly the expected HF tensors (47, no lm_head) with their shapes', () => {
+    expect(w.tensors.size).toBe(47);
+    expect(w.tensors.has('lm_head.weight')).toBe(false);
+    for (const [name, shape] of expectedTensors(c)) {
+      expect(w.tensors.get(name)!.shape, name).toEqual(shape);
+      expect(w.tensors.get(name)!.data.length, name).toBe(shape.reduce((a, d) => a * d, 1));
+    }
+    expect(w.tensors.get(linearName(0, 'k'))!.shape).toEqual([32, 64]);
+  });
+
+  it('maps file offsets to tensors: embedding and v as stored, q and k permuted to HF rows', () => {
+    const V = 512, D = 64, L = 5, KV = 32, H = 172;
+    expect(bits(w.tensors.get('model.embed_tokens.weight')!.data)).toEqual(bits(raw(0, V * D)));
+    const rmsAtt = V * D, wq = rmsAtt + L * D, wk = wq + L * D * D, wv = wk + L * KV * D, wo = wv + L * KV * D;
+    const rmsFfn = wo + L * D * D, w1 = rmsFfn + L * D, w2 = w1 + L * H * D, w3 = w2 + L * D * H, rmsFinal = w3 + L * H * D;
+    expect(bits(w.tensors.get('model.layers.2.input_layernorm.weight')!.data)).toEqual(bits(raw(rmsAtt + 2 * D, D)));
+    expect(bits(w.tensors.get(linearName(1, 'q'))!.data)).toEqual(bits(metaToHfRows(raw(wq + D * D, D * D), 8, D, D)));
+    expect(bits(w.tensors.get(linearName(3, 'k'))!.data)).toEqual(bits(metaToHfRows(raw(wk + 3 * KV * D, KV * D), 4, KV, D)));
+    expect(bits(w.tensors.get(linearName(4, 'v'))!.data)).toEqual(bits(raw(wv + 4 * KV * D, KV * D)));
+    expect(bits(w.tensors.get(linearName(0, 'o'))!.data)).toEqual(bits(raw(wo, D * D)));
+    expect(bits(w.tensors.get('model.layers.4.post_attention_layernorm.weight')!.data)).toEqual(bits(raw(rmsFfn + 4 * D, D)));
+    expect(bits(w.tensors.get(linearName(2, 'gate'))!.data)).toEqual(bits(raw(w1 + 2 * H * D, H * D)));
+    expect(bits(w.tensors.get(linearName(2, 'down'))!.data)).toEqual(bits(raw(w2 + 2 * D * H, D * H)));
+    expect(bits(w.tensors.get(linearName(2, 'up'))!.data)).toEqual(bits(raw(w3 + 2 * H * D, H * D)));
+    expect(bits(w.tensors.get('model.norm.weight')!.data)).toEqual(bits(raw(rmsFinal, D)));
+    // the q permutation really moves rows: HF row 1 of head 0 is Meta row 2
+    expect(bits(w.tensors.get(linearName(0, 'q'))!.data.subarray(D, 2 * D))).toEqual(bits(raw(wq + 2 * D, D)));
+  });
+
+  it('writeLlama2c reproduces the file: tensors bit-exact, RoPE tables within 1e-5', () => {
+    const out = writeLlama2c(w);
+    expect(out.length).toBe(bytes.length);
+    const ropeStart = 28 + 4 * (llama2cFloatCount({ dim: 64, hiddenDim: 172, nLayers: 5, nHeads: 8, nKvHeads: 4, vocabSize: 512, seqLen: 512 }) - 512 * 8);
+    expect(out.subarray(0, ropeStart)).toEqual(bytes.subarray(0, ropeStart));
+    const a = new Float32Array(out.slice(ropeStart).buffer), b = new Float32Array(bytes.slice(ropeStart).buffer);
+    let maxDiff = 0;
+    for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i]! - b[i]!));
+    expect(maxDiff).toBeLessThan(1e-5); // f64 vs PyTorch f32 cos/sin
+    expect(a[0]).toBe(1); // cos(0)
+  });
+});
+
+describe('llama2.c untied classifier', () => {
+  it('a negative vocab_size puts wcls at the end as lm_head.weight; write/parse round-trips bit-exactly', () => {
+    const w = randomWeights(small, 7);
+    const file = writeLlama2c(w);
+    expect(new DataView(file.buffer).getInt32(20, true)).toBe(-11);
+    const back = parseLlama2c(file, 'small.bin');
+    expect(back.config).toEqual(small);
+    expect([...back.tensors.keys()]).toEqual([...expectedTensors(small).keys()]);
+    for (const [name, t] of w.tensors) expect(bits(back.tensors.get(name)!.data), name).toEqual(bits(t.data));
+    // wcls is the last vocab*dim floats
+    expect(bits(new Float32Array(file.slice(file.length - 11 * 16 * 4).buffer))).toEqual(bits(w.tensors.get('lm_head.weight')!.data));
+  });
+});
+
+describe('metaToHfRows / hfToMetaRows', () => {
+  it('permute rows as convert_llama_weights_to_hf (2 heads of size 4)', () => {
+    const w = Float32Array.from({ length: 8 * 3 }, (_, i) => i);
+    const hf = metaToHfRows(w, 2, 8, 3);
+    const rowOrder = Array.from({ length: 8 }, (_, r) => hf[r * 3]! / 3);
+    expect(rowOrder).toEqual([0, 2, 1, 3, 4, 6, 5, 7]);
+  });
+
+  it('invert each other', () => {
+    const w = Float32Array.from({ length: 32 * 5 }, (_, i) => Math.sin(i));
+    for (const heads of [1, 2, 4, 8, 16]) {
+      expect(hfToMetaRows(metaToHfRows(w, heads, 32, 5), heads, 32, 5)).toEqual(w);
+      expect(metaToHfRows(hfToMetaRows(w, heads, 32, 5), heads, 32, 5)).toEqual(w);
+    }
+    expect(metaToHfRows(w, 4, 32, 5)).not.toEqual(w);
+  });
+});
+
+describe('llama2.c bad files', () => {
+  const withHeader = (vals: number[], extraFloats = 0): Uint8Array => {
+    const b = new Uint8Array(28 + 4 * extraFloats);
+    vals.forEach((v, i) => new DataView(b.buffer).setInt32(i * 4, v, true));
+    return b;
+  };
+
+  it('truncated file says how many bytes were expected and got', () => {
+    const e = expectFileError(() => parseLlama2c(bytes.subarray(0, bytes.length - 100), FILE), 'truncated');
+    expect(e.message).toContain('1056540');
+    expect(e.message).toContain('1056440');
+  });
+
+  it('file shorter than the 28-byte header → truncated', () => {
+    const e = expectFileError(() => parseLlama2c(bytes.subarray(0, 10), FILE), 'truncated');
+    expect(e.message).toContain('got 10 bytes');
+  });
+
+  it('negative dim → config', () => {
+    const e = expectFileError(() => parseLlama2c(withHeader([-64, 172, 5, 8, 4, 512, 512]), FILE), 'config');
+    expect(e.message).toContain('dim = -64');
+  });
+
+  it('zero heads → config', () => {
+    expectFileError(() => parseLlama2c(withHeader([64, 172, 5, 0, 4, 512, 512]), FILE), 'config');
+  });
+
+  it('dim not a multiple of n_heads / n_heads not a multiple of n_kv_heads → config', () => {
+    expectFileError(() => parseLlama2c(withHeader([64, 172, 5, 7, 7, 512, 512]), FILE), 'config');
+    expectFileError(() => parseLlama2c(withHeader([64, 172, 5, 8, 3, 512, 512]), FILE), 'config');
+  });
+
+  it('absurdly large header values → config, no huge allocation', () => {
+    expectFileError(() => parseLlama2c(withHeader([2 ** 30, 172, 5, 8, 4, 512, 512]), FILE), 'config');
+  });
+
+  it('random bytes → ModelFileError, never a crash', () => {
+    let s = 12345;
+    for (let k = 0; k < 50; k++) {
+      const b = Uint8Array.from({ length: 200 + k }, () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) >>> 24));
+      expect(() => parseLlama2c(b, FILE)).toThrow(ModelFileError);
+    }
+  });
+
+  it('extra bytes after the data → byte-count', () => {
+    const b = new Uint8Array(bytes.length + 4);
+    b.set(bytes);
+    const e = expectFileError(() => parseLlama2c(b, FILE), 'byte-count');
+    expect(e.message).toContain(String(bytes.length + 4));
+    expect(isLlama2cCheckpoint(b)).toBe(false);
+  });
+
+  it('newer "ak42" exports → format', () => {
+    const b = withHeader([0x616b3432, 1, 0, 0, 0, 0, 0]);
+    const e = expectFileError(() => parseLlama2c(b, FILE), 'format');
+    expect(e.message).toContain('ak42');
+  });
+});
