@@ -3,6 +3,7 @@
 //   x: (R, D), w: (D), out: (R, D). out may not alias x.
 // Dispatch: one workgroup of WG invocations per row, rows folded into (x, y) with num_workgroups when
 //   R > 65535. Each invocation sums x² over j ≡ lid (mod WG), then a tree reduction in workgroup memory.
+//   Barrier-free variant for CPU adapters (SwiftShader): shaders/rmsnorm.fwd.row.wgsl.
 // Reference: src/reference/llama-ops.ts rmsnormRef.
 const WG = 128u;
 

@@ -11,7 +11,8 @@ import { matmul } from '../kernels/matmul.ts';
 import { rmsnorm } from '../kernels/rmsnorm.ts';
 import { ropeInPlace } from '../kernels/rope.ts';
 import { headDim, kvDim, type LlamaConfig } from './config.ts';
-import { linearName, type LinearModule, type LlamaWeights } from './weights.ts';
+import type { LinearAdapter } from '../adapters/adapter.ts';
+import { linearName, moduleName, type LinearModule, type LlamaWeights } from './weights.ts';
 
 /** Keys and values of every layer for positions 0..capacity-1 of one sequence. */
 export interface KvCache {
@@ -21,6 +22,9 @@ export interface KvCache {
 }
 
 export class LlamaModel {
+  /** Adapters by module name ("model.layers.0.self_attn.q_proj"); modules without one use W alone. */
+  readonly adapters = new Map<string, LinearAdapter>();
+
   private constructor(
     readonly gpu: Gpu,
     readonly config: LlamaConfig,
@@ -67,9 +71,11 @@ export class LlamaModel {
     this.gpu.release(...cache.k, ...cache.v);
   }
 
-  /** Record y(rows, out) = x(rows, in)·Wᵀ for module `m` of layer `layer`. */
+  /** Record y(rows, out) = x(rows, in)·Wᵀ (through the module's adapter, if any) for module `m` of layer `layer`. */
   linear(layer: number, m: LinearModule, x: Tensor, rows: number): Tensor {
     const W = this.param(linearName(layer, m));
+    const adapter = this.adapters.get(moduleName(layer, m));
+    if (adapter) return adapter.forward(this.gpu, W, x, rows, null);
     const [out, inF] = W.shape as [number, number];
     const y = this.gpu.tensor(`L${layer}.${m}`, [rows, out]);
     matmul(this.gpu, x, W, y, rows, out, inF);
@@ -170,6 +176,8 @@ export class LlamaModel {
   }
 
   dispose(): void {
+    for (const a of this.adapters.values()) a.dispose(this.gpu);
+    this.adapters.clear();
     for (const t of this.params.values()) this.gpu.release(t);
     this.params.clear();
   }

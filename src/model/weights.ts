@@ -19,11 +19,14 @@ export interface LlamaWeights {
 export const LINEAR_MODULES = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] as const;
 export type LinearModule = (typeof LINEAR_MODULES)[number];
 
+/** HF module name of a linear module in layer `i`, e.g. "model.layers.0.self_attn.q_proj". */
+export function moduleName(i: number, m: LinearModule): string {
+  return m === 'gate' || m === 'up' || m === 'down' ? `model.layers.${i}.mlp.${m}_proj` : `model.layers.${i}.self_attn.${m}_proj`;
+}
+
 /** HF tensor name of a linear module's weight in layer `i`. */
 export function linearName(i: number, m: LinearModule): string {
-  return m === 'gate' || m === 'up' || m === 'down'
-    ? `model.layers.${i}.mlp.${m}_proj.weight`
-    : `model.layers.${i}.self_attn.${m}_proj.weight`;
+  return `${moduleName(i, m)}.weight`;
 }
 
 /** Every tensor a LLaMA model of `c` must have, with its shape. */
