@@ -1,0 +1,132 @@
+/** Optimizer kernels: global gradient norm, the clip multiplier, and AdamW — all without readback. */
+import adamwCode from '../../shaders/adamw.wgsl?raw';
+import clipCode from '../../shaders/clip-scale.wgsl?raw';
+import gradNormCode from '../../shaders/grad-norm.wgsl?raw';
+import type { Gpu } from '../gpu/gpu.ts';
+import { defineKernel, groups1d } from '../gpu/kernel.ts';
+import { numel, type Tensor } from '../gpu/tensor.ts';
+
+/** AdamW hyperparameters, as torch.optim.AdamW. */
+export interface AdamWOptions {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  /** 1-based step count t (torch's state['step'] after incrementing). */
+  step: number;
+}
+
+/** partials[outOffset + g] = Σ x² (SQUARE) or Σ x over workgroup g's slice. */
+export const gradNormKernel = defineKernel({
+  name: 'grad-norm',
+  code: gradNormCode,
+  uniforms: { n: 'u32', outOffset: 'u32' },
+  inputs: ['x'],
+  outputs: ['partials'],
+});
+
+export const clipScaleKernel = defineKernel({
+  name: 'clip-scale',
+  code: clipCode,
+  uniforms: { maxNorm: 'f32' },
+  inputs: ['sumsq'],
+  outputs: ['scale'],
+});
+
+export const adamwKernel = defineKernel({
+  name: 'adamw',
+  code: adamwCode,
+  uniforms: {
+    n: 'u32', beta1: 'f32', beta2: 'f32', oneMinusBeta1: 'f32', oneMinusBeta2: 'f32',
+    decay: 'f32', stepSize: 'f32', bc2Sqrt: 'f32', eps: 'f32',
+  },
+  inputs: ['grad', 'clip'],
+  outputs: ['param', 'm', 'v'],
+});
+
+const WG = 256;
+/** Stage-1 workgroups per tensor: enough to fill a GPU, few enough for one stage-2 workgroup. */
+const MAX_PARTIAL_GROUPS = 256;
+
+/** Record out[0] = Σ over every tensor of Σ g² (two-stage: per-workgroup partials, then one sum). */
+export function sumSquares(gpu: Gpu, grads: readonly Tensor[], out: Tensor): void {
+  if (numel(out.shape) < 1) throw new Error(`sumSquares: out (${out.label}) is empty`);
+  const groups = grads.map((g) => Math.min(MAX_PARTIAL_GROUPS, Math.max(1, Math.ceil(numel(g.shape) / WG))));
+  const total = groups.reduce((a, b) => a + b, 0);
+  if (total === 0) {
+    gpu.clear(out);
+    return;
+  }
+  const partials = gpu.tensor('grad-norm.partials', [total]);
+  let offset = 0;
+  grads.forEach((x, i) => {
+    if (x.buffer === out.buffer) throw new Error(`sumSquares: out (${out.label}) is also a gradient`);
+    gpu.dispatch(gradNormKernel, {
+      uniforms: { n: numel(x.shape), outOffset: offset },
+      bindings: { x, partials },
+      workgroups: [groups[i]],
+      constants: { SQUARE: 1 },
+    });
+    offset += groups[i];
+  });
+  gpu.dispatch(gradNormKernel, {
+    uniforms: { n: total, outOffset: 0 },
+    bindings: { x: partials, partials: out },
+    workgroups: [1],
+    constants: { SQUARE: 0 },
+  });
+  gpu.release(partials); // later work recorded on a reused buffer runs after ours
+}
+
+/**
+ * Record scale[0] = min(1, maxNorm / (sqrt(sumsq[0]) + 1e-6)) (torch clip_grad_norm_'s multiplier);
+ * maxNorm 0, negative or Infinity: scale[0] = 1.
+ */
+export function clipScale(gpu: Gpu, sumsq: Tensor, scale: Tensor, maxNorm: number): void {
+  if (Number.isNaN(maxNorm)) throw new Error('clipScale: maxNorm is NaN');
+  const off = !(maxNorm > 0) || maxNorm === Infinity || maxNorm > 3.4e38;
+  gpu.dispatch(clipScaleKernel, { uniforms: { maxNorm: off ? 0 : maxNorm }, bindings: { sumsq, scale }, workgroups: [1] });
+}
+
+/** Record sumsq[0] = Σ g² over `grads` and scale[0] = its clip multiplier for `maxNorm`. */
+export function clipGradNorm(gpu: Gpu, grads: readonly Tensor[], sumsq: Tensor, scale: Tensor, maxNorm: number): void {
+  sumSquares(gpu, grads, sumsq);
+  clipScale(gpu, sumsq, scale, maxNorm);
+}
+
+/**
+ * Record one AdamW step in place on p, m, v (torch.optim.AdamW): g ← g·clipScale[0];
+ * p ← p·(1 − lr·wd); m, v ← moments; p ← p − lr/(1−β1^t) · m / (sqrt(v)/sqrt(1−β2^t) + eps).
+ * clipScale null: no clipping. `step` is t, starting at 1. Bias corrections are computed in float64.
+ */
+export function adamwStep(gpu: Gpu, p: Tensor, g: Tensor, m: Tensor, v: Tensor, clipScale: Tensor | null, opts: AdamWOptions): void {
+  const n = numel(p.shape);
+  for (const [t, what] of [[g, 'g'], [m, 'm'], [v, 'v']] as const) {
+    if (numel(t.shape) !== n) throw new Error(`adamwStep: ${what} (${t.label}) has ${numel(t.shape)} elements, p (${p.label}) ${n}`);
+  }
+  const bufs = new Set([p.buffer, g.buffer, m.buffer, v.buffer]);
+  if (bufs.size !== 4 || (clipScale && bufs.has(clipScale.buffer))) {
+    throw new Error(`adamwStep: p, g, m, v and clipScale must be distinct buffers (p = ${p.label})`);
+  }
+  const { lr, beta1, beta2, eps, weightDecay, step } = opts;
+  if (!(Number.isInteger(step) && step >= 1)) throw new Error(`adamwStep: step ${step} must be an integer ≥ 1`);
+  if (!(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1)) throw new Error(`adamwStep: betas ${beta1}, ${beta2} must be in [0, 1)`);
+  if (n === 0) return;
+  gpu.dispatch(adamwKernel, {
+    uniforms: {
+      n,
+      beta1,
+      beta2,
+      oneMinusBeta1: 1 - beta1,
+      oneMinusBeta2: 1 - beta2,
+      decay: 1 - lr * weightDecay,
+      stepSize: lr / (1 - Math.pow(beta1, step)),
+      bc2Sqrt: Math.sqrt(1 - Math.pow(beta2, step)),
+      eps,
+    },
+    bindings: { grad: g, clip: clipScale ?? g, param: p, m, v },
+    workgroups: groups1d(n, WG),
+    constants: { HAS_CLIP: clipScale ? 1 : 0 },
+  });
+}
