@@ -1,0 +1,47 @@
+/** The loaded model's architecture numbers and parameter count. */
+import { useAppStore } from '../../store/store.ts';
+import { formatCompact, formatInt, formatMs } from '../shared/format.ts';
+
+export function ModelSummaryView() {
+  const model = useAppStore((s) => s.model);
+  if (!model) return <p className="empty">No model loaded yet.</p>;
+  const c = model.config;
+  const rows: [string, string, string][] = [
+    ['dim', 'Width (dim)', formatInt(c.dim)],
+    ['hidden-dim', 'FFN width', formatInt(c.hiddenDim)],
+    ['layers', 'Layers', formatInt(c.nLayers)],
+    ['heads', 'Attention heads', formatInt(c.nHeads)],
+    ['kv-heads', 'Key/value heads', formatInt(c.nKvHeads)],
+    ['head-dim', 'Head size', formatInt(c.dim / c.nHeads)],
+    ['vocab', 'Vocabulary', formatInt(c.vocabSize)],
+    ['context', 'Context length', formatInt(c.maxSeqLen)],
+    ['norm-eps', 'RMSNorm eps', String(c.normEps)],
+    ['rope-theta', 'RoPE base', formatInt(c.ropeTheta)],
+    ['tied', 'Tied embeddings', c.tiedEmbeddings ? 'yes' : 'no'],
+  ];
+  return (
+    <div className="model-summary" data-testid="model-summary">
+      <p className="model-files">
+        Loaded <span data-testid="model-files-loaded">{model.files.join(' + ')}</span>{' '}
+        <span className="muted">in {formatMs(model.loadMs)}</span>
+      </p>
+      <p className="param-count">
+        <span data-testid="param-count">{formatInt(model.paramCount)}</span> parameters{' '}
+        <span className="muted">({formatCompact(model.paramCount)})</span>
+      </p>
+      <dl className="arch">
+        {rows.map(([key, label, value]) => (
+          <div key={key} className="arch-row">
+            <dt>{label}</dt>
+            <dd data-testid={`arch-${key}`}>{value}</dd>
+          </div>
+        ))}
+      </dl>
+      {!model.hasTokenizer && (
+        <p className="inline-warning" role="status" data-testid="no-tokenizer">
+          No tokenizer was loaded, so the model cannot generate text. Load the checkpoint again together with its tokenizer file.
+        </p>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,179 @@
+/**
+ * The UI side of the engine worker: typed requests that resolve with their terminal event (or
+ * reject with EngineError), and a subscription to every event (tokens, progress, device loss).
+ */
+import { BROWSER_HELP } from '../gpu/errors.ts';
+import {
+  isResultOf,
+  type CommandBody,
+  type CommandType,
+  type EngineCommand,
+  type EngineEvent,
+  type EventOf,
+  type GenerateSettings,
+  type ResultOf,
+} from './protocol.ts';
+
+/** A request that failed in the engine; `file` names the model file at fault, if any. */
+export class EngineError extends Error {
+  constructor(
+    message: string,
+    readonly file?: string,
+    readonly code?: string,
+  ) {
+    super(message);
+    this.name = 'EngineError';
+  }
+}
+
+export type EngineListener = (event: EngineEvent) => void;
+
+/** A request in flight: its id (to cancel it) and its outcome. */
+export interface Pending<C extends CommandType> {
+  id: number;
+  result: Promise<ResultOf<C>>;
+}
+
+interface Waiter {
+  command: CommandType;
+  resolve: (e: EngineEvent) => void;
+  reject: (e: EngineError) => void;
+}
+
+/** The subset of Worker the client uses (a test can pass a fake). */
+export interface WorkerLike {
+  postMessage(message: EngineCommand, transfer: Transferable[]): void;
+  addEventListener(type: 'message', listener: (e: MessageEvent<EngineEvent>) => void): void;
+  addEventListener(type: 'error' | 'messageerror', listener: (e: Event) => void): void;
+  terminate(): void;
+}
+
+export class EngineClient {
+  private nextId = 1;
+  private waiters = new Map<number, Waiter>();
+  private listeners = new Set<EngineListener>();
+  private dead: EngineError | null = null;
+
+  private started: WorkerLike | null = null;
+
+  /** `createWorker` runs on the first request, so a page without WebGPU never starts the engine. */
+  constructor(private readonly createWorker: () => WorkerLike) {}
+
+  private get worker(): WorkerLike {
+    if (this.started) return this.started;
+    const worker = this.createWorker();
+    worker.addEventListener('message', (e) => this.receive(e.data));
+    worker.addEventListener('error', (e) => {
+      if (e instanceof ErrorEvent && e.message) {
+        // An exception nobody caught inside the worker: report it, the worker itself lives on.
+        this.emit({ type: 'error', id: 0, message: `Engine error: ${e.message}`, code: 'worker-error' });
+      } else {
+        // A plain Event: the worker script could not be loaded at all.
+        this.fail(new EngineError('The engine worker failed to start. Reload the page.', undefined, 'worker-crashed'));
+      }
+    });
+    worker.addEventListener('messageerror', () => {
+      this.fail(new EngineError('A message from the engine worker could not be read.', undefined, 'worker-crashed'));
+    });
+    this.started = worker;
+    return worker;
+  }
+
+  /** The engine in a module worker, started on first use. */
+  static start(): EngineClient {
+    return new EngineClient(
+      () => new Worker(new URL('./engine-worker.ts', import.meta.url), { type: 'module', name: 'subspace-engine' }) as WorkerLike,
+    );
+  }
+
+  /** Receive every event; returns the unsubscribe function. */
+  subscribe(listener: EngineListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Send a command; resolves with its terminal event, rejects with EngineError on an `error` event. */
+  request<C extends CommandType>(body: CommandBody<C> & { type: C }, transfer: Transferable[] = []): Pending<C> {
+    const id = this.nextId++;
+    const result = new Promise<ResultOf<C>>((resolve, reject) => {
+      if (this.dead) return reject(this.dead);
+      this.waiters.set(id, { command: body.type, resolve: resolve as (e: EngineEvent) => void, reject });
+      this.worker.postMessage({ ...body, id } as EngineCommand, transfer);
+    });
+    return { id, result };
+  }
+
+  /**
+   * Find the GPU. When the page itself has no navigator.gpu the worker cannot have one either, so
+   * this answers `unavailable` at once without asking it.
+   */
+  init(): Promise<EventOf<'ready'> | EventOf<'unavailable'>> {
+    if (typeof navigator === 'undefined' || !('gpu' in navigator) || !navigator.gpu) {
+      const event: EventOf<'unavailable'> = {
+        type: 'unavailable',
+        id: 0,
+        reason: 'no-api',
+        message: `WebGPU is not available here (no navigator.gpu). ${BROWSER_HELP}`,
+      };
+      this.emit(event);
+      return Promise.resolve(event);
+    }
+    return this.request({ type: 'init' }).result;
+  }
+
+  /** Read `files` and hand their bytes to the engine (transferred, not copied). */
+  async loadModel(files: readonly File[]): Promise<ResultOf<'loadModel'>> {
+    const payload = await Promise.all(files.map(async (f) => ({ name: f.name, bytes: await f.arrayBuffer() })));
+    return this.request({ type: 'loadModel', files: payload }, payload.map((p) => p.bytes)).result;
+  }
+
+  /** Start generating; `onToken` receives each decoded piece as it arrives. */
+  generate(settings: GenerateSettings, onToken?: (piece: string, tokenId: number) => void): Pending<'generate'> {
+    const pending = this.request({ type: 'generate', settings });
+    if (onToken) {
+      const off = this.subscribe((e) => {
+        if (e.type === 'token' && e.id === pending.id) onToken(e.piece, e.tokenId);
+      });
+      pending.result.then(off, off);
+    }
+    return pending;
+  }
+
+  /** Ask the engine to stop request `target` at the next token. */
+  cancel(target: number): Promise<ResultOf<'cancel'>> {
+    return this.request({ type: 'cancel', target }).result;
+  }
+
+  dispose(): void {
+    this.fail(new EngineError('The engine was shut down.', undefined, 'disposed'));
+    this.started?.terminate();
+    this.listeners.clear();
+  }
+
+  private receive(event: EngineEvent): void {
+    const waiter = this.waiters.get(event.id);
+    if (waiter) {
+      if (event.type === 'error') {
+        this.waiters.delete(event.id);
+        waiter.reject(new EngineError(event.message, event.file, event.code));
+      } else if (isResultOf(waiter.command, event)) {
+        this.waiters.delete(event.id);
+        waiter.resolve(event);
+      }
+    }
+    this.emit(event);
+  }
+
+  private emit(event: EngineEvent): void {
+    for (const l of this.listeners) l(event);
+  }
+
+  /** The worker is gone: reject everything pending and tell the listeners once. */
+  private fail(error: EngineError): void {
+    if (this.dead) return;
+    this.dead = error;
+    for (const w of this.waiters.values()) w.reject(error);
+    this.waiters.clear();
+    this.emit({ type: 'error', id: 0, message: error.message, code: error.code });
+  }
+}

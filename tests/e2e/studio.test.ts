@@ -1,0 +1,201 @@
+/**
+ * The studio page in Chromium on SwiftShader: adapter shown, stories260K loaded through the file
+ * picker and generating its published greedy sample, bad files rejected by name, and a clear
+ * explanation when WebGPU is missing.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Browser } from 'playwright-core';
+import type { ViteDevServer } from 'vite';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { closePage, fixturesDir, launchChromium, openPage, screenshot, startAppServer, type WatchedPage } from './harness.ts';
+
+const CHECKPOINT = path.resolve(fixturesDir, 'stories260K.bin');
+const TOKENIZER = path.resolve(fixturesDir, 'tok512.bin');
+
+/** The model author's published greedy sample from BOS (fixtures/stories260K/README.md). */
+const GOLDEN =
+  'Once upon a time, there was a little girl named Lily. She loved to play outside in the park. One day, she saw a big, red ball. ' +
+  'She wanted to play with it, but it was too high.\n' +
+  'Lily\'s mom said, "Lily, let\'s go to the park." Lily was sad and didn\'t know what to do. She said, "I want to play with your ball, but I can\'t find it."';
+const FIRST_SENTENCE = 'Once upon a time, there was a little girl named Lily.';
+
+let server: ViteDevServer | null = null;
+let url = '';
+let browser: Browser | null = null;
+let current: WatchedPage | null = null;
+
+beforeAll(async () => {
+  browser = await launchChromium({ webgpu: true });
+  ({ server, url } = await startAppServer());
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+afterEach(async ({ task }) => {
+  const watched = current;
+  current = null;
+  if (watched && task.result?.state === 'fail') {
+    await screenshot(watched.page, `failed-${task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 50)}`).catch(() => undefined);
+  }
+  await closePage(watched);
+});
+
+async function open(init?: Parameters<typeof openPage>[2]): Promise<WatchedPage> {
+  if (!browser) throw new Error('browser not started');
+  const watched = await openPage(browser, url, init);
+  current = watched;
+  return watched;
+}
+
+async function loadStories260K(w: WatchedPage): Promise<void> {
+  const { page } = w;
+  await page.getByTestId('adapter').waitFor();
+  await page.getByLabel('Model files').setInputFiles([CHECKPOINT, TOKENIZER]);
+  await page.getByTestId('model-summary').waitFor({ timeout: 30_000 });
+}
+
+const outputText = (w: WatchedPage) => w.page.getByTestId('output').evaluate((el) => el.textContent ?? '');
+
+describe('studio page (Chromium + SwiftShader)', () => {
+  test('shows the SwiftShader WebGPU adapter', async () => {
+    const w = await open();
+    const adapter = w.page.getByTestId('adapter-name');
+    await adapter.waitFor({ timeout: 30_000 });
+    expect((await adapter.textContent())?.toLowerCase()).toContain('swiftshader');
+    // The studio panels are there and the generate panel waits for a model.
+    await expect.poll(() => w.page.getByTestId('generate-disabled-reason').textContent()).toBe('Load a model to generate text.');
+    expect(await w.page.getByTestId('generate').isDisabled()).toBe(true);
+    await screenshot(w.page, 'adapter');
+  });
+
+  test('loads stories260K through the file picker and generates the golden greedy sample, then stops on request', async () => {
+    const w = await open();
+    const { page } = w;
+    await loadStories260K(w);
+
+    // Architecture numbers from the checkpoint header, and 260,032 parameters (tied embeddings counted once).
+    const arch = async (key: string) => page.getByTestId(`arch-${key}`).textContent();
+    expect(await arch('dim')).toBe('64');
+    expect(await arch('hidden-dim')).toBe('172');
+    expect(await arch('layers')).toBe('5');
+    expect(await arch('heads')).toBe('8');
+    expect(await arch('kv-heads')).toBe('4');
+    expect(await arch('vocab')).toBe('512');
+    expect(await arch('context')).toBe('512');
+    expect(await arch('tied')).toBe('yes');
+    expect(await page.getByTestId('param-count').textContent()).toBe('260,032');
+    expect(await page.getByTestId('model-files-loaded').textContent()).toBe('stories260K.bin + tok512.bin');
+    await screenshot(page, 'model-loaded');
+
+    // Defaults: greedy, 256 tokens.
+    expect(await page.getByLabel('Temperature').inputValue()).toBe('0');
+    expect(await page.getByLabel('Max new tokens').inputValue()).toBe('256');
+    await page.getByLabel('Max new tokens').fill('40');
+    await page.getByTestId('generate').click();
+    await page.locator('[data-testid="generate-status"][data-state="done"]').waitFor({ timeout: 60_000 });
+    const text = await outputText(w);
+    expect(text.slice(0, FIRST_SENTENCE.length)).toBe(FIRST_SENTENCE);
+    await expect.poll(() => page.getByText(FIRST_SENTENCE, { exact: false }).count()).toBeGreaterThan(0);
+    // Every character generated must agree with the published sample (40 tokens ≈ 160 characters).
+    expect(text.length).toBeGreaterThan(100);
+    expect(text).toBe(GOLDEN.slice(0, text.length));
+    expect(await page.getByTestId('generate-status').textContent()).toMatch(/^Done: 40 tokens in /);
+    await screenshot(page, 'generated');
+
+    // Stop: start a long run (500 tokens, ~5 s here), wait for streamed tokens while it is still running, stop it.
+    await page.getByLabel('Max new tokens').fill('500');
+    await page.getByTestId('generate').click();
+    await page.waitForFunction(
+      () =>
+        document.querySelector('[data-testid="generate-status"]')?.getAttribute('data-state') === 'running' &&
+        (document.querySelector('[data-testid="output"]')?.textContent ?? '').startsWith('Once upon a time'),
+      undefined,
+      { timeout: 30_000 },
+    );
+    await page.getByTestId('stop').click();
+    await page.locator('[data-testid="generate-status"][data-state="stopped"]').waitFor({ timeout: 30_000 });
+    const stopped = await outputText(w);
+    expect(stopped).toBe(GOLDEN.slice(0, stopped.length));
+    const status = (await page.getByTestId('generate-status').textContent()) ?? '';
+    const n = Number(/^Stopped: (\d+) tokens/.exec(status)?.[1]);
+    expect(n).toBeGreaterThan(0);
+    expect(n).toBeLessThan(500);
+    await screenshot(page, 'stopped');
+    expect(await page.getByTestId('generate').isEnabled()).toBe(true);
+    expect(await page.getByTestId('engine-error').count()).toBe(0);
+  });
+
+  test('names the file when a dropped checkpoint is garbage or truncated', async () => {
+    const w = await open();
+    const { page } = w;
+    await page.getByTestId('adapter').waitFor({ timeout: 30_000 });
+
+    const drop = async (files: { name: string; bytes: number[] }[]) => {
+      const dataTransfer = await page.evaluateHandle((list) => {
+        const dt = new DataTransfer();
+        for (const f of list) dt.items.add(new File([new Uint8Array(f.bytes)], f.name));
+        return dt;
+      }, files);
+      const zone = page.getByTestId('drop-zone');
+      await zone.dispatchEvent('dragenter', { dataTransfer });
+      await zone.dispatchEvent('dragover', { dataTransfer });
+      await zone.dispatchEvent('drop', { dataTransfer });
+    };
+    const tokenizer = { name: 'tok512.bin', bytes: [...readFileSync(TOKENIZER)] };
+
+    // A download cut off half way: the header promises 1,056,540 bytes.
+    const truncated = [...readFileSync(CHECKPOINT).subarray(0, 500_000)];
+    await drop([{ name: 'stories260K-truncated.bin', bytes: truncated }, tokenizer]);
+    const error = page.getByTestId('model-error');
+    await error.waitFor({ timeout: 30_000 });
+    expect(await page.getByTestId('model-error-file').textContent()).toBe('stories260K-truncated.bin');
+    expect(await error.getAttribute('role')).toBe('alert');
+    expect(await page.getByTestId('model-summary').count()).toBe(0);
+    await screenshot(page, 'file-error');
+
+    // Noise with a nonsensical header (larger than the tokenizer, so it is the checkpoint candidate).
+    let s = 12345;
+    const noise = Array.from({ length: 16_384 }, () => (s = (s * 1103515245 + 12345) >>> 0) >>> 24);
+    await drop([{ name: 'garbage.bin', bytes: noise }, tokenizer]);
+    await expect.poll(() => page.getByTestId('model-error-file').textContent(), { timeout: 30_000 }).toBe('garbage.bin');
+    expect(await page.getByTestId('model-summary').count()).toBe(0);
+    expect(await page.getByTestId('engine-error').count()).toBe(0);
+  });
+
+  test('explains what is missing when the page has no navigator.gpu', async () => {
+    const w = await open(async (context) => {
+      await context.addInitScript(() => delete (Navigator.prototype as { gpu?: unknown }).gpu);
+    });
+    const { page } = w;
+    const panel = page.getByTestId('webgpu-missing');
+    await panel.waitFor({ timeout: 30_000 });
+    expect(await panel.getByRole('heading', { level: 2 }).textContent()).toBe('This browser does not offer WebGPU');
+    expect(await panel.textContent()).toContain('--enable-unsafe-webgpu');
+    expect(await page.getByTestId('webgpu-missing-message').textContent()).toMatch(/^no-api: WebGPU is not available here \(no navigator\.gpu\)/);
+    expect(await page.getByTestId('model-panel').count()).toBe(0);
+    await screenshot(page, 'webgpu-missing');
+  });
+
+  test('explains what is missing when Chromium runs without the WebGPU flags (no adapter)', async () => {
+    const plain = await launchChromium({ webgpu: false });
+    try {
+      current = await openPage(plain, url);
+      const { page } = current;
+      const panel = page.getByTestId('webgpu-missing');
+      await panel.waitFor({ timeout: 30_000 });
+      expect(await panel.getByRole('heading', { level: 2 }).textContent()).toBe('WebGPU found no usable GPU adapter');
+      expect(await page.getByTestId('webgpu-missing-message').textContent()).toMatch(/^no-adapter: WebGPU found no GPU adapter/);
+      expect(await page.getByTestId('engine-status').textContent()).toBe('WebGPU unavailable');
+      await screenshot(page, 'webgpu-no-adapter');
+      const watched = current;
+      current = null;
+      await closePage(watched);
+    } finally {
+      await plain.close();
+    }
+  });
+});
