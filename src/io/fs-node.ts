@@ -20,6 +20,8 @@ export async function writeFiles(dir: string, files: Map<string, Uint8Array>): P
 export interface ModelFromPath {
   weights: LlamaWeights;
   tokenizer?: Tokenizer;
+  /** Absolute path of the tokenizer file used, when there is one. */
+  tokenizerFile?: string;
   /** What was loaded, for logs: format and absolute paths. */
   source: string;
 }
@@ -103,7 +105,7 @@ export async function readModelPath(modelPath: string, tokenizerPath?: string): 
     if (found) ({ tokenizer, file: tokenizerFile } = found);
   }
   const what = loaded.format === 'hf' ? 'Hugging Face model' : 'llama2.c checkpoint';
-  return { weights: loaded.weights, tokenizer, source: `${what} ${loaded.modelFile}${tokenizerFile ? `, tokenizer ${tokenizerFile}` : ''}` };
+  return { weights: loaded.weights, tokenizer, tokenizerFile, source: `${what} ${loaded.modelFile}${tokenizerFile ? `, tokenizer ${tokenizerFile}` : ''}` };
 }
 
 async function findSiblingTokenizer(
