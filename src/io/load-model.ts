@@ -86,8 +86,20 @@ export async function loadModelFromFiles(files: ModelFile[]): Promise<LoadedMode
         'missing-file',
       );
     }
-    // Parse the largest .bin as a checkpoint to report what is wrong with it.
-    const largest = bins.reduce((a, b) => (b.bytes.length > a.bytes.length ? b : a));
+    // Report what is wrong with the largest .bin that is not a valid tokenizer.
+    const isTokenizer = (f: ModelFile) => {
+      try {
+        Llama2cTokenizer.fromBytes(f.bytes, f.name);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const candidates = bins.filter((f) => !isTokenizer(f));
+    if (candidates.length === 0) {
+      throw new ModelFileError(listed, 'no model found: the .bin files given are tokenizers; add the llama2.c checkpoint', 'missing-file');
+    }
+    const largest = candidates.reduce((a, b) => (b.bytes.length > a.bytes.length ? b : a));
     parseLlama2c(largest.bytes, largest.name);
     throw new ModelFileError(largest.name, 'not a llama2.c checkpoint', 'format');
   }

@@ -83,8 +83,9 @@ describe('loadModelFromFiles (bytes, browser and Node)', async () => {
     await expectFileError(loadModelFromFiles([{ name: 'notes.txt', bytes: new Uint8Array(3) }]), 'missing-file', 'notes.txt');
   });
 
-  it('a .bin that is not a checkpoint → its parse error', async () => {
-    await expectFileError(loadModelFromFiles([tokBin]), 'config', 'tok512.bin');
+  it('a .bin that is neither a checkpoint nor a tokenizer → its parse error', async () => {
+    const junk: ModelFile = { name: 'junk.bin', bytes: new Uint8Array(4096).fill(0xff) };
+    await expectFileError(loadModelFromFiles([junk, tokBin]), 'config', 'junk.bin');
   });
 
   it('two checkpoints → format error', async () => {
@@ -180,5 +181,20 @@ describe('fs-node: writeFiles and readModelPath', async () => {
     await writeFiles(dir, new Map([['model.safetensors', readFileSync(path.join(hfDir, 'model.safetensors'))]]));
     writeFileSync(path.join(dir, 'config.json'), '{"hidden_size": 64');
     await expectFileError(readModelPath(dir), 'json', path.join(dir, 'config.json'));
+  });
+});
+
+describe('loadModelFromFiles with a broken checkpoint next to a tokenizer', () => {
+  it('names the checkpoint, even when it is smaller than the tokenizer', async () => {
+    const tiny: ModelFile = { name: 'tiny.bin', bytes: modelBin.bytes.slice(0, 3000) };
+    const err = await loadModelFromFiles([tiny, tokBin]).then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(ModelFileError);
+    expect((err as ModelFileError).file).toBe('tiny.bin');
+    expect((err as ModelFileError).code).toBe('truncated');
+  });
+
+  it('says when only tokenizers were given', async () => {
+    const err = await loadModelFromFiles([tokBin]).then(() => null, (e: unknown) => e);
+    expect((err as Error).message).toMatch(/tokenizers; add the llama2.c checkpoint/);
   });
 });
