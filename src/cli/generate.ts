@@ -1,5 +1,7 @@
 /** `cli generate`: sample text from a model on the Node GPU host. */
+import { attachLoraTensors } from '../adapters/lora-io.ts';
 import { readModelPath } from '../io/fs-node.ts';
+import { readPeftAdapterDir } from '../io/peft-node.ts';
 import { generate } from '../model/generate.ts';
 import { LlamaModel } from '../model/llama.ts';
 import { optionalNumber, optionalString, requireString, UsageError, type Values } from './args.ts';
@@ -22,6 +24,11 @@ export async function runGenerate(v: Values): Promise<void> {
   }
   const gpu = await openGpu();
   const model = LlamaModel.upload(gpu, weights);
+  const adapterDir = optionalString(v, 'adapter');
+  if (adapterDir) {
+    const adapter = await readPeftAdapterDir(adapterDir, model.config);
+    attachLoraTensors(model, adapter.config, adapter.tensors);
+  }
   const result = await generate(model, tokenizer, options, json ? undefined : (piece) => process.stdout.write(piece));
   if (json) process.stdout.write(`${JSON.stringify({ ids: result.ids, text: result.text })}\n`);
   else process.stdout.write('\n');

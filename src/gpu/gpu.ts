@@ -144,12 +144,12 @@ export class Gpu {
     enc.copyBufferToBuffer(s, srcOffset, d, dstOffset, bytes ?? Math.min(s.size - srcOffset, d.size - dstOffset));
   }
 
-  /** Record zero-filling a tensor. */
-  clear(t: Binding): void {
+  /** Record zero-filling a tensor, or `count` elements of it from `offset`. */
+  clear(t: Binding, offset = 0, count?: number): void {
     const b = 'buffer' in t ? t.buffer : t;
     const enc = this.openEncoder();
     this.closePass();
-    enc.clearBuffer(b);
+    enc.clearBuffer(b, offset * 4, count === undefined ? undefined : count * 4);
   }
 
   /** Submit everything recorded so far as one command buffer. */

@@ -175,6 +175,13 @@ export class LlamaModel {
     return this.gpu.upload('ids', [ids.length], Uint32Array.from(ids));
   }
 
+  /** Read every parameter back (the base weights; adapters are not folded in). */
+  async readWeights(): Promise<LlamaWeights> {
+    const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
+    for (const [name, t] of this.params) tensors.set(name, { shape: [...t.shape], data: await this.gpu.read(t) });
+    return { config: { ...this.config }, tensors };
+  }
+
   dispose(): void {
     for (const a of this.adapters.values()) a.dispose(this.gpu);
     this.adapters.clear();

@@ -1,0 +1,176 @@
+/** `cli train`: fine-tune a model on a text or JSONL file; writes metrics, the adapter and the merged model. */
+import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { attachLoraTensors, readLoraTensors, adapterTargets } from '../adapters/lora-io.ts';
+import { mergeAdapters } from '../adapters/merge.ts';
+import { exportHfModel } from '../io/export-hf.ts';
+import { writeFiles, readModelPath } from '../io/fs-node.ts';
+import { writePeftAdapter } from '../io/peft.ts';
+import { readPeftAdapterDir } from '../io/peft-node.ts';
+import { LlamaModel } from '../model/llama.ts';
+import { prepareData } from '../train/data.ts';
+import { DEFAULT_TRAIN_CONFIG, parseTargets, type Method, type TrainConfig } from '../train/config.ts';
+import { BatchIterator, orderedBatches, type Batch } from '../train/packing.ts';
+import { Trainer, type StepMetrics } from '../train/trainer.ts';
+import type { ScheduleKind } from '../train/schedule.ts';
+import { optionalNumber, optionalString, requireString, UsageError, type Values } from './args.ts';
+import { openGpu } from './gpu.ts';
+import { ProgressBar } from './progress.ts';
+import { tokenizerFilesFor } from './tokenizer-files.ts';
+
+export const TRAIN_OPTIONS = {
+  model: { type: 'string' }, tokenizer: { type: 'string' }, data: { type: 'string' }, method: { type: 'string' },
+  rank: { type: 'string' }, alpha: { type: 'string' }, rslora: { type: 'boolean' }, dropout: { type: 'string' },
+  targets: { type: 'string' }, lr: { type: 'string' }, steps: { type: 'string' }, batch: { type: 'string' },
+  seq: { type: 'string' }, warmup: { type: 'string' }, schedule: { type: 'string' }, seed: { type: 'string' },
+  out: { type: 'string' }, adapter: { type: 'string' }, 'grad-accum': { type: 'string' },
+  'weight-decay': { type: 'string' }, 'max-grad-norm': { type: 'string' }, 'eval-every': { type: 'string' },
+  'eval-batches': { type: 'string' }, 'eval-fraction': { type: 'string' },
+} as const;
+
+/** TrainConfig from command-line values, defaults filled in. */
+export function trainConfigFromArgs(v: Values): TrainConfig {
+  const d = DEFAULT_TRAIN_CONFIG;
+  const method = (optionalString(v, 'method') ?? 'lora') as Method;
+  if (method !== 'full' && method !== 'lora') throw new UsageError(`--method must be full or lora, got "${method}"`);
+  const schedule = (optionalString(v, 'schedule') ?? d.schedule) as ScheduleKind;
+  if (!['constant', 'cosine', 'linear'].includes(schedule)) throw new UsageError(`--schedule must be cosine, linear or constant, got "${schedule}"`);
+  let targets = d.targets;
+  const spec = optionalString(v, 'targets');
+  if (spec !== undefined) {
+    try {
+      targets = parseTargets(spec);
+    } catch (e) {
+      throw new UsageError(`--targets: ${(e as Error).message}`);
+    }
+  }
+  const rank = optionalNumber(v, 'rank', { min: 1, integer: true }) ?? d.rank;
+  return {
+    ...d,
+    method,
+    rank,
+    alpha: optionalNumber(v, 'alpha', { min: 0 }) ?? 2 * rank,
+    rslora: v.rslora === true,
+    dropout: optionalNumber(v, 'dropout', { min: 0, max: 0.99 }) ?? d.dropout,
+    targets,
+    lr: optionalNumber(v, 'lr', { min: 0 }) ?? (method === 'full' ? 1e-4 : d.lr),
+    steps: optionalNumber(v, 'steps', { min: 1, integer: true }) ?? d.steps,
+    batch: optionalNumber(v, 'batch', { min: 1, integer: true }) ?? d.batch,
+    seq: optionalNumber(v, 'seq', { min: 1, integer: true }) ?? d.seq,
+    gradAccum: optionalNumber(v, 'grad-accum', { min: 1, integer: true }) ?? d.gradAccum,
+    warmup: optionalNumber(v, 'warmup', { min: 0, integer: true }) ?? d.warmup,
+    schedule,
+    weightDecay: optionalNumber(v, 'weight-decay', { min: 0 }) ?? d.weightDecay,
+    maxGradNorm: optionalNumber(v, 'max-grad-norm', { min: 0 }) ?? d.maxGradNorm,
+    seed: optionalNumber(v, 'seed', { integer: true }) ?? d.seed,
+    evalEvery: optionalNumber(v, 'eval-every', { min: 0, integer: true }) ?? d.evalEvery,
+    evalBatches: optionalNumber(v, 'eval-batches', { min: 0, integer: true }) ?? d.evalBatches,
+  };
+}
+
+export async function runTrain(v: Values): Promise<void> {
+  const modelPath = requireString(v, 'model');
+  const dataPath = requireString(v, 'data');
+  const out = requireString(v, 'out');
+  const config = trainConfigFromArgs(v);
+  const evalFraction = optionalNumber(v, 'eval-fraction', { min: 0, max: 0.9 }) ?? 0.1;
+
+  const loaded = await readModelPath(modelPath, optionalString(v, 'tokenizer'));
+  const { tokenizer } = loaded;
+  if (!tokenizer) throw new UsageError(`no tokenizer found for ${modelPath}: pass --tokenizer <tokenizer.bin or tokenizer.json>`);
+  const text = await readFile(dataPath, 'utf8').catch((e: Error) => {
+    throw new Error(`${dataPath}: cannot read (${e.message})`);
+  });
+  const data = prepareData(path.basename(dataPath), text, tokenizer, { seqLen: config.seq, evalFraction, seed: config.seed });
+  for (const w of data.warnings) process.stderr.write(`warning: ${dataPath}${w.line ? `:${w.line}` : ''}: ${w.message}\n`);
+  const s = data.stats;
+  process.stderr.write(
+    `data: ${s.records} records, ${s.tokens} tokens (${s.lossTokens} with loss), ${s.trainWindows} train / ${s.evalWindows} eval windows of ${config.seq}\n`,
+  );
+
+  const gpu = await openGpu();
+  const model = LlamaModel.upload(gpu, loaded.weights);
+  const adapterDir = optionalString(v, 'adapter');
+  if (adapterDir) {
+    if (config.method === 'full') throw new UsageError('--adapter continues training an adapter: use --method lora');
+    const adapter = await readPeftAdapterDir(adapterDir, model.config);
+    attachLoraTensors(model, adapter.config, adapter.tensors, config.seed);
+    Object.assign(config, {
+      rank: adapter.config.r, alpha: adapter.config.loraAlpha, rslora: adapter.config.useRslora,
+      dropout: adapter.config.loraDropout, targets: adapter.config.targetModules,
+    });
+  }
+  const trainer = Trainer.create(model, config);
+  process.stderr.write(
+    `model: ${loaded.source}; ${model.parameterCount} parameters, training ${trainer.trainableCount} (${config.method})\n`,
+  );
+
+  await mkdir(out, { recursive: true });
+  const metricsFile = path.join(out, 'metrics.jsonl');
+  await writeFile(metricsFile, '');
+  await writeFile(path.join(out, 'run.json'), `${JSON.stringify({ model: modelPath, data: dataPath, config }, null, 2)}\n`);
+
+  let stopRequested = false;
+  const onSigint = () => {
+    if (stopRequested) process.exit(130);
+    stopRequested = true;
+    process.stderr.write('\nstopping after this step and saving (Ctrl-C again to quit without saving)\n');
+  };
+  process.on('SIGINT', onSigint);
+
+  const batches = new BatchIterator(data.train, config.batch, config.seed);
+  const evalBatches = (): Batch[] => {
+    const all = [...orderedBatches(data.eval, config.batch, tokenizer.eosId)];
+    return config.evalBatches > 0 ? all.slice(0, config.evalBatches) : all;
+  };
+  const progress = new ProgressBar(config.steps);
+  const tokensPerStep = config.batch * config.seq * config.gradAccum;
+  const start = performance.now();
+  let last: StepMetrics | undefined;
+  let lastEval: number | undefined;
+  let stepStart = start;
+  for (let step = 1; step <= config.steps && !stopRequested; step++) {
+    trainer.recordStep(Array.from({ length: config.gradAccum }, () => batches.next()));
+    const [m] = await trainer.readMetrics();
+    const now = performance.now();
+    const record: Record<string, number> = {
+      step: m!.step, loss: m!.loss, lr: m!.lr, grad_norm: m!.gradNorm,
+      tokens_per_s: tokensPerStep / ((now - stepStart) / 1000),
+    };
+    stepStart = now;
+    const evalNow = data.eval.length > 0 && ((config.evalEvery > 0 && step % config.evalEvery === 0) || step === config.steps);
+    if (evalNow) record.eval_loss = lastEval = await trainer.evaluate(evalBatches());
+    await appendFile(metricsFile, `${JSON.stringify(record)}\n`);
+    last = m;
+    progress.update(step, m!.loss, (tokensPerStep * step) / ((now - start) / 1000), (now - start) / 1000);
+  }
+  if (stopRequested && data.eval.length > 0 && last) {
+    lastEval = await trainer.evaluate(evalBatches());
+    await appendFile(metricsFile, `${JSON.stringify({ step: last.step, eval_loss: lastEval })}\n`);
+  }
+  progress.done(
+    `trained ${last?.step ?? 0} steps in ${((performance.now() - start) / 1000).toFixed(1)} s; final loss ${last?.loss.toFixed(4)}` +
+      (lastEval !== undefined ? `, eval loss ${lastEval.toFixed(4)}` : ''),
+  );
+
+  // ---- outputs ------------------------------------------------------------------------------
+  const tok = await tokenizerFilesFor(tokenizer, loaded.tokenizerFile, model.config.maxSeqLen);
+  if (config.method === 'lora') {
+    const files = writePeftAdapter(
+      {
+        r: config.rank, loraAlpha: config.alpha, loraDropout: config.dropout, targetModules: adapterTargets(model),
+        useRslora: config.rslora, useDora: false, baseModelName: path.resolve(modelPath),
+      },
+      await readLoraTensors(model),
+      model.config,
+    );
+    await writeFiles(path.join(out, 'adapter'), files);
+  }
+  mergeAdapters(model);
+  await writeFiles(path.join(out, 'merged'), exportHfModel(await model.readWeights(), tok.json, tok.config));
+  process.stderr.write(`wrote ${metricsFile}${config.method === 'lora' ? `, ${path.join(out, 'adapter')}` : ''}, ${path.join(out, 'merged')}\n`);
+  process.off('SIGINT', onSigint);
+  trainer.dispose();
+  model.dispose();
+  gpu.destroy();
+}

@@ -1,0 +1,112 @@
+/** A training run's settings, their defaults, and the checks that explain bad combinations. */
+import type { LlamaConfig } from '../model/config.ts';
+import { LINEAR_MODULES, type LinearModule } from '../model/weights.ts';
+import type { ScheduleKind } from './schedule.ts';
+
+export type Method = 'full' | 'lora';
+export const METHODS: readonly Method[] = ['full', 'lora'];
+
+export interface TrainConfig {
+  method: Method;
+  // adapter (LoRA family)
+  rank: number; // r
+  alpha: number; // α; s = α/r (rsLoRA: α/√r)
+  rslora: boolean;
+  dropout: number; // on the adapter branch only
+  targets: LinearModule[]; // linear modules that get an adapter
+  loraInit: 'kaiming' | 'gaussian';
+  // optimisation
+  lr: number;
+  steps: number; // optimizer steps
+  batch: number; // sequences per micro-batch
+  seq: number; // tokens per sequence T
+  gradAccum: number; // micro-batches per optimizer step
+  warmup: number; // steps of linear warmup
+  schedule: ScheduleKind;
+  minLrRatio: number; // decay floor as a fraction of lr
+  weightDecay: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  maxGradNorm: number; // 0 = no clipping
+  seed: number;
+  // evaluation
+  evalEvery: number; // steps between eval losses (0 = only at the end)
+  evalBatches: number; // eval micro-batches per evaluation (0 = all eval windows)
+}
+
+export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
+  method: 'lora',
+  rank: 8,
+  alpha: 16,
+  rslora: false,
+  dropout: 0,
+  targets: ['q', 'v'], // peft's default for LLaMA
+  loraInit: 'kaiming',
+  lr: 1e-3,
+  steps: 100,
+  batch: 4,
+  seq: 128,
+  gradAccum: 1,
+  warmup: 0,
+  schedule: 'constant',
+  minLrRatio: 0,
+  weightDecay: 0,
+  beta1: 0.9,
+  beta2: 0.999,
+  eps: 1e-8,
+  maxGradNorm: 1,
+  seed: 0,
+  evalEvery: 0,
+  evalBatches: 0,
+};
+
+/** Parse a target list: "q,k,v", "all-linear", or module names like "q_proj". */
+export function parseTargets(spec: string): LinearModule[] {
+  if (spec.trim() === 'all-linear') return [...LINEAR_MODULES];
+  const out: LinearModule[] = [];
+  for (const raw of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const m = raw.replace(/_proj$/, '') as LinearModule;
+    if (!LINEAR_MODULES.includes(m)) {
+      throw new Error(`unknown target module "${raw}": use ${LINEAR_MODULES.join(', ')} or all-linear`);
+    }
+    if (!out.includes(m)) out.push(m);
+  }
+  if (out.length === 0) throw new Error('targets: give at least one module');
+  return out;
+}
+
+/** Throw an error naming the field when `c` cannot train `model`. */
+export function validateTrainConfig(c: TrainConfig, model: LlamaConfig): void {
+  const fail = (field: string, msg: string) => {
+    throw new Error(`${field}: ${msg}`);
+  };
+  const int = (field: keyof TrainConfig, min: number) => {
+    const v = c[field] as number;
+    if (!Number.isInteger(v) || v < min) fail(field, `must be a whole number ≥ ${min}, got ${v}`);
+  };
+  if (!METHODS.includes(c.method)) fail('method', `must be one of ${METHODS.join(', ')}, got "${c.method}"`);
+  int('steps', 1);
+  int('batch', 1);
+  int('seq', 1);
+  int('gradAccum', 1);
+  int('warmup', 0);
+  int('evalEvery', 0);
+  int('evalBatches', 0);
+  if (!Number.isInteger(c.seed)) fail('seed', `must be a whole number, got ${c.seed}`);
+  if (c.seq > model.maxSeqLen) fail('seq', `${c.seq} is longer than the model's context (${model.maxSeqLen})`);
+  if (!(c.lr > 0 && c.lr < 10)) fail('lr', `must be in (0, 10), got ${c.lr}`);
+  if (!(c.weightDecay >= 0)) fail('weightDecay', `must be ≥ 0, got ${c.weightDecay}`);
+  if (!(c.beta1 >= 0 && c.beta1 < 1) || !(c.beta2 >= 0 && c.beta2 < 1)) fail('betas', 'must be in [0, 1)');
+  if (!(c.eps > 0)) fail('eps', `must be > 0, got ${c.eps}`);
+  if (!(c.maxGradNorm >= 0)) fail('maxGradNorm', `must be ≥ 0 (0 disables clipping), got ${c.maxGradNorm}`);
+  if (!(c.minLrRatio >= 0 && c.minLrRatio <= 1)) fail('minLrRatio', `must be in [0, 1], got ${c.minLrRatio}`);
+  if (c.method !== 'full') {
+    int('rank', 1);
+    const maxRank = Math.min(model.dim, model.hiddenDim);
+    if (c.rank > maxRank) fail('rank', `${c.rank} exceeds the smallest layer dimension (${maxRank})`);
+    if (!(c.alpha > 0)) fail('alpha', `must be > 0, got ${c.alpha}`);
+    if (!(c.dropout >= 0 && c.dropout < 1)) fail('dropout', `must be in [0, 1), got ${c.dropout}`);
+    if (c.targets.length === 0) fail('targets', 'give at least one module');
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * The training loop's engine: sets up what a method trains (base weights for full fine-tuning,
+ * adapters otherwise), gradients and AdamW state, and records whole optimizer steps on the GPU.
+ * Losses and gradient norms are copied into a GPU ring and read back only when asked for.
+ */
+import type { TrainableParam } from '../adapters/adapter.ts';
+import { LoraAdapter } from '../adapters/lora.ts';
+import type { Tensor } from '../gpu/tensor.ts';
+import { axpy } from '../kernels/axpy.ts';
+import { adamwStep, clipGradNorm } from '../kernels/optimizer.ts';
+import type { LlamaModel } from '../model/llama.ts';
+import { recordTrainPass } from '../model/llama-train.ts';
+import { Rng } from '../model/sampling.ts';
+import { linearName, moduleName } from '../model/weights.ts';
+import { validateTrainConfig, type TrainConfig } from './config.ts';
+import type { Batch } from './packing.ts';
+import { learningRate } from './schedule.ts';
+
+/** Per-step numbers recorded on the GPU. */
+export interface StepMetrics {
+  step: number; // 1-based optimizer step
+  loss: number; // mean over the step's micro-batches
+  gradNorm: number; // global norm before clipping
+  lr: number;
+}
+
+const RING = 256; // steps of metrics kept on the GPU between readbacks
+
+interface OptState {
+  param: TrainableParam;
+  m: Tensor;
+  v: Tensor;
+}
+
+export class Trainer {
+  readonly params: TrainableParam[] = [];
+  /** Base-weight gradients by HF name (full fine-tuning). */
+  private readonly baseGrads = new Map<string, Tensor>();
+  private readonly opt: OptState[] = [];
+  private readonly loss: Tensor; // (1) one micro-batch's loss
+  private readonly sumsq: Tensor; // (1)
+  private readonly clip: Tensor; // (1)
+  private readonly ring: Tensor; // (RING, 2): [loss sum, grad sumsq] per step
+  private readonly inputs: Tensor; // (B·T) u32
+  private readonly targets: Tensor; // (B·T) i32
+  private pending: { step: number; lr: number }[] = [];
+  /** Optimizer steps taken. */
+  step = 0;
+
+  private constructor(
+    readonly model: LlamaModel,
+    readonly config: TrainConfig,
+  ) {
+    const gpu = model.gpu;
+    const n = config.batch * config.seq;
+    this.loss = gpu.tensor('train.loss', [1]);
+    this.sumsq = gpu.tensor('train.sumsq', [1]);
+    this.clip = gpu.tensor('train.clip', [1]);
+    this.ring = gpu.tensor('train.metrics', [RING, 2]);
+    this.inputs = gpu.tensor('train.inputs', [n]);
+    this.targets = gpu.tensor('train.targets', [n]);
+  }
+
+  /** Prepare `model` for training with `config`: adapters attached (or base weights made trainable). */
+  static create(model: LlamaModel, config: TrainConfig): Trainer {
+    validateTrainConfig(config, model.config);
+    if (model.adapters.size > 0 && config.method === 'full') {
+      throw new Error('full fine-tuning trains the base weights: load the model without an adapter');
+    }
+    const t = new Trainer(model, config);
+    const gpu = model.gpu;
+    const rng = new Rng(config.seed + 1);
+    if (config.method === 'full') {
+      for (const [name, value] of model.params) {
+        const grad = gpu.tensor(`${name}.grad`, value.shape);
+        gpu.clear(grad);
+        t.baseGrads.set(name, grad);
+        t.params.push({ name, value, grad, decay: value.shape.length === 2 });
+      }
+    } else if (model.adapters.size > 0) {
+      // Continue training the adapters the model carries (e.g. loaded with --adapter).
+      for (const adapter of model.adapters.values()) t.params.push(...adapter.params);
+    } else {
+      const lora = { rank: config.rank, alpha: config.alpha, rslora: config.rslora, dropout: config.dropout, init: config.loraInit };
+      for (let l = 0; l < model.config.nLayers; l++) {
+        for (const m of config.targets) {
+          const [out, inF] = model.param(linearName(l, m)).shape as [number, number];
+          const name = moduleName(l, m);
+          const adapter = LoraAdapter.create(gpu, name, out, inF, lora, rng);
+          model.adapters.set(name, adapter);
+          t.params.push(...adapter.params);
+        }
+      }
+    }
+    for (const param of t.params) {
+      const m = gpu.tensor(`${param.name}.adam_m`, param.value.shape);
+      const v = gpu.tensor(`${param.name}.adam_v`, param.value.shape);
+      gpu.clear(m);
+      gpu.clear(v);
+      t.opt.push({ param, m, v });
+    }
+    gpu.clear(t.ring);
+    return t;
+  }
+
+  /** Trainable parameter count. */
+  get trainableCount(): number {
+    return this.params.reduce((n, p) => n + p.value.shape.reduce((a, b) => a * b, 1), 0);
+  }
+
+  /** The learning rate of optimizer step `step` (1-based). */
+  lrAt(step: number): number {
+    const c = this.config;
+    return learningRate(step - 1, { lr: c.lr, schedule: c.schedule, warmup: c.warmup, totalSteps: c.steps, minLrRatio: c.minLrRatio });
+  }
+
+  /**
+   * Record one optimizer step over `microBatches` (gradAccum of them): forward, backward, clipping
+   * and AdamW, in one submission. Nothing is read back; see readMetrics.
+   */
+  recordStep(microBatches: readonly Batch[]): void {
+    const { model, config: c } = this;
+    const gpu = model.gpu;
+    if (microBatches.length !== c.gradAccum) throw new Error(`expected ${c.gradAccum} micro-batches, got ${microBatches.length}`);
+    this.step++;
+    const slot = ((this.step - 1) % RING) * 2;
+    for (const p of this.params) gpu.clear(p.grad);
+    gpu.clear(this.ring, slot, 1);
+    for (const b of microBatches) {
+      if (b.batchSize !== c.batch || b.seqLen !== c.seq) {
+        throw new Error(`batch is ${b.batchSize}×${b.seqLen}, the run trains on ${c.batch}×${c.seq}`);
+      }
+      gpu.write(this.inputs, b.inputs);
+      gpu.write(this.targets, b.targets);
+      recordTrainPass(model, this.baseGrads, this.inputs, this.targets, this.loss, { B: c.batch, T: c.seq, gradScale: 1 / c.gradAccum });
+      axpy(gpu, this.loss, this.ring, 1 / c.gradAccum, slot);
+    }
+    const grads = this.params.map((p) => p.grad);
+    clipGradNorm(gpu, grads, this.sumsq, this.clip, c.maxGradNorm);
+    gpu.copy(this.sumsq, this.ring, 4, 0, (slot + 1) * 4);
+    const lr = this.lrAt(this.step);
+    for (const { param, m, v } of this.opt) {
+      adamwStep(gpu, param.value, param.grad, m, v, c.maxGradNorm > 0 ? this.clip : null, {
+        lr, beta1: c.beta1, beta2: c.beta2, eps: c.eps, weightDecay: param.decay ? c.weightDecay : 0, step: this.step,
+      });
+    }
+    gpu.submit();
+    this.pending.push({ step: this.step, lr });
+    if (this.pending.length >= RING) throw new Error('read the training metrics at least every 256 steps');
+  }
+
+  /** Read back the metrics of every step recorded since the last call. */
+  async readMetrics(): Promise<StepMetrics[]> {
+    const pending = this.pending;
+    if (pending.length === 0) return [];
+    this.pending = [];
+    const ring = await this.model.gpu.read(this.ring);
+    return pending.map(({ step, lr }) => {
+      const slot = ((step - 1) % RING) * 2;
+      return { step, lr, loss: ring[slot]!, gradNorm: Math.sqrt(ring[slot + 1]!) };
+    });
+  }
+
+  /** Mean loss over `batches` (forward only), weighting batches by their counted targets. */
+  async evaluate(batches: Iterable<Batch>): Promise<number> {
+    const { model, config: c } = this;
+    const gpu = model.gpu;
+    let total = 0, count = 0;
+    for (const b of batches) {
+      const n = b.targets.reduce((a, t) => a + (t >= 0 ? 1 : 0), 0);
+      if (n === 0) continue;
+      gpu.write(this.inputs, b.inputs);
+      gpu.write(this.targets, b.targets);
+      recordTrainPass(model, this.baseGrads, this.inputs, this.targets, this.loss, { B: c.batch, T: c.seq, gradScale: 1, backward: false });
+      total += (await gpu.read(this.loss))[0]! * n;
+      count += n;
+    }
+    return count > 0 ? total / count : NaN;
+  }
+
+  /** Free the optimizer state and gradients (adapters stay on the model). */
+  dispose(): void {
+    const gpu = this.model.gpu;
+    for (const { m, v } of this.opt) gpu.release(m, v);
+    gpu.release(...this.baseGrads.values(), this.loss, this.sumsq, this.clip, this.ring, this.inputs, this.targets);
+  }
+}
