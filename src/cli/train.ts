@@ -82,7 +82,11 @@ export async function runTrain(v: Values): Promise<void> {
     throw new Error(`${dataPath}: cannot read (${e.message})`);
   });
   const data = prepareData(path.basename(dataPath), text, tokenizer, { seqLen: config.seq, evalFraction, seed: config.seed });
-  for (const w of data.warnings) process.stderr.write(`warning: ${dataPath}${w.line ? `:${w.line}` : ''}: ${w.message}\n`);
+  for (const w of data.warnings.slice(0, 5)) process.stderr.write(`warning: ${dataPath}${w.line ? `:${w.line}` : ''}: ${w.message}\n`);
+  const more = Object.entries(data.warningCounts).filter(([, n]) => n > 0).map(([kind, n]) => `${n} ${kind}`).join(', ');
+  if (data.warnings.length > 5 || Object.values(data.warningCounts).reduce((a, b) => a + b, 0) > data.warnings.length) {
+    process.stderr.write(`warnings in all: ${more}\n`);
+  }
   const s = data.stats;
   process.stderr.write(
     `data: ${s.records} records, ${s.tokens} tokens (${s.lossTokens} with loss), ${s.trainWindows} train / ${s.evalWindows} eval windows of ${config.seq}\n`,
