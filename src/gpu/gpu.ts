@@ -39,6 +39,7 @@ export class Gpu {
   private lostError: DeviceLostError | null = null;
   /** Dispatches recorded since creation; for tests and profiling. */
   dispatchCount = 0;
+  private profile: { querySet: GPUQuerySet; names: string[]; capacity: number } | null = null;
 
   constructor(acquired: AcquiredDevice) {
     this.device = acquired.device;
@@ -127,11 +128,14 @@ export class Gpu {
       group = this.device.createBindGroup({ label: kernel.name, layout, entries });
       this.bindGroups.set(groupKey, group);
     }
-    const pass = this.openPass();
+    const profiled = this.profile !== null && this.profile.names.length < this.profile.capacity;
+    if (profiled) this.closePass();
+    const [x, y = 1, z = 1] = args.workgroups;
+    const pass = profiled ? this.openProfiledPass(`${kernel.name} [${x}×${y}×${z}]`) : this.openPass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, group);
-    const [x, y = 1, z = 1] = args.workgroups;
     pass.dispatchWorkgroups(x, y, z);
+    if (profiled) this.closePass();
     this.dispatchCount++;
   }
 
@@ -222,6 +226,51 @@ export class Gpu {
     this.pool.destroyAll();
     this.clearBindingCaches();
     this.device.destroy();
+  }
+
+  // ---- profiling ----------------------------------------------------------------------------
+
+  /** Time each of the next `capacity` dispatches on the GPU (needs the timestamp-query feature). */
+  startProfile(capacity = 2048): boolean {
+    if (!this.features.includes('timestamp-query')) return false;
+    this.submit();
+    const querySet = this.device.createQuerySet({ label: 'profile', type: 'timestamp', count: capacity * 2 });
+    this.profile = { querySet, names: [], capacity };
+    return true;
+  }
+
+  /** Stop profiling; GPU milliseconds and dispatch counts per kernel name, slowest first. */
+  async endProfile(): Promise<{ kernel: string; ms: number; count: number }[]> {
+    const prof = this.profile;
+    if (!prof) return [];
+    this.profile = null;
+    const n = prof.names.length * 2;
+    const resolved = this.device.createBuffer({
+      label: 'profile.resolve', size: Math.max(8, n * 8), usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+    });
+    if (n > 0) this.openEncoder().resolveQuerySet(prof.querySet, 0, n, resolved, 0);
+    const bytes = await this.readBytes(resolved, 0, n * 8);
+    const ns = new BigUint64Array(bytes);
+    const byName = new Map<string, { ms: number; count: number }>();
+    prof.names.forEach((name, i) => {
+      const e = byName.get(name) ?? { ms: 0, count: 0 };
+      e.ms += Number(ns[2 * i + 1]! - ns[2 * i]!) / 1e6;
+      e.count++;
+      byName.set(name, e);
+    });
+    resolved.destroy();
+    prof.querySet.destroy();
+    return [...byName].map(([kernel, e]) => ({ kernel, ...e })).sort((a, b) => b.ms - a.ms);
+  }
+
+  private openProfiledPass(name: string): GPUComputePassEncoder {
+    const prof = this.profile!;
+    const i = prof.names.push(name) - 1;
+    this.pass = this.openEncoder().beginComputePass({
+      label: `profile ${name}`,
+      timestampWrites: { querySet: prof.querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 },
+    });
+    return this.pass;
   }
 
   // ---- internals ----------------------------------------------------------------------------
