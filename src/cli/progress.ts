@@ -12,7 +12,7 @@ export class ProgressBar {
   private readonly tty = Boolean(process.stderr.isTTY);
   private lastLine = 0;
 
-  constructor(private readonly total: number) {}
+  constructor(public total: number) {}
 
   /** Redraw (TTY) or print a line at most every 2 s (pipes, logs). */
   update(step: number, loss: number, tokensPerS: number, elapsedS: number): void {

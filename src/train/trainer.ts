@@ -108,6 +108,12 @@ export class Trainer {
     return this.params.reduce((n, p) => n + p.value.shape.reduce((a, b) => a * b, 1), 0);
   }
 
+  /** Change the schedule's length mid-run (e.g. once a time budget turns into a step count). */
+  setTotalSteps(steps: number): void {
+    if (!(Number.isInteger(steps) && steps >= this.step)) throw new Error(`total steps ${steps} must be ≥ the steps taken (${this.step})`);
+    this.config.steps = steps;
+  }
+
   /** The learning rate of optimizer step `step` (1-based). */
   lrAt(step: number): number {
     const c = this.config;
