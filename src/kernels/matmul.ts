@@ -1,16 +1,27 @@
-/** Matrix products: the linear-layer form y = x·Wᵀ and the transposed forms backward needs. */
+/**
+ * Matrix products: the linear-layer form y = x·Wᵀ and the transposed forms backward needs.
+ * Several kernels compute the same product (src/reference/ops.ts matmulRef); `matmul` picks one per
+ * call from the Gpu's plan: a measured static rule on SwiftShader, `autotuneMatmul` (autotune.ts)
+ * elsewhere.
+ */
 import code from '../../shaders/matmul.wgsl?raw';
+import tiledCode from '../../shaders/matmul-tiled.wgsl?raw';
+import vec4Code from '../../shaders/matmul-vec4.wgsl?raw';
 import type { Gpu } from '../gpu/gpu.ts';
-import { defineKernel } from '../gpu/kernel.ts';
+import { defineKernel, type KernelDef } from '../gpu/kernel.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 
-export const matmulKernel = defineKernel({
-  name: 'matmul',
-  code,
-  uniforms: { M: 'u32', N: 'u32', K: 'u32', strideA: 'u32', strideB: 'u32', strideC: 'u32', alpha: 'f32' },
-  inputs: ['A', 'B'],
-  outputs: ['C'],
+const uniforms = { M: 'u32', N: 'u32', K: 'u32', strideA: 'u32', strideB: 'u32', strideC: 'u32', alpha: 'f32' } as const;
+
+/** Scalar loads, a 4×4 block of C per invocation: any shape, any layout. */
+export const matmulKernel = defineKernel({ name: 'matmul', code, uniforms, inputs: ['A', 'B'], outputs: ['C'] });
+const vec4x4Kernel = defineKernel({
+  name: 'matmul-vec4-4x4', code: vec4Code, entryPoint: 'tile4x4', uniforms, inputs: ['A', 'B'], outputs: ['C'],
 });
+const vec8x8Kernel = defineKernel({
+  name: 'matmul-vec4-8x8', code: vec4Code, entryPoint: 'tile8x8', uniforms, inputs: ['A', 'B'], outputs: ['C'],
+});
+const tiledKernel = defineKernel({ name: 'matmul-tiled', code: tiledCode, uniforms, inputs: ['A', 'B'], outputs: ['C'] });
 
 export interface MatmulOptions {
   /** A is stored (K, M) instead of (M, K). */
@@ -27,10 +38,44 @@ export interface MatmulOptions {
   strideC?: number;
 }
 
-/** Record C(M, N) = alpha · op(A) · op(B); see shaders/matmul.wgsl for the layouts. */
-export function matmul(gpu: Gpu, A: Tensor, B: Tensor, C: Tensor, M: number, N: number, K: number, o: MatmulOptions = {}): void {
-  const batches = o.batches ?? 1;
-  gpu.dispatch(matmulKernel, {
+// ---- variants -----------------------------------------------------------------------------------
+
+export type MatmulVariantName = 'scalar' | 'vec4-4x4' | 'vec4-8x8' | 'tiled';
+
+export interface MatmulVariant {
+  readonly name: MatmulVariantName;
+  readonly kernel: KernelDef;
+  /** Rows × columns of C per workgroup. */
+  readonly block: readonly [number, number];
+  /** Whether this kernel can compute the product (alignment requirements). */
+  applicable(M: number, N: number, K: number, o: MatmulOptions): boolean;
+}
+
+const anyShape = () => true;
+
+/** vec4 loads along each operand's contiguous dimension need it (and the batch strides) to be multiples of 4. */
+function vec4Aligned(M: number, N: number, K: number, o: MatmulOptions): boolean {
+  if (K % 4 !== 0 || (o.aKM && M % 4 !== 0) || (o.bKN && N % 4 !== 0)) return false;
+  if ((o.batches ?? 1) === 1) return true;
+  return (o.strideA ?? M * K) % 4 === 0 && (o.strideB ?? N * K) % 4 === 0;
+}
+
+export const MATMUL_VARIANTS: Readonly<Record<MatmulVariantName, MatmulVariant>> = {
+  scalar: { name: 'scalar', kernel: matmulKernel, block: [32, 32], applicable: anyShape },
+  'vec4-4x4': { name: 'vec4-4x4', kernel: vec4x4Kernel, block: [32, 32], applicable: vec4Aligned },
+  'vec4-8x8': { name: 'vec4-8x8', kernel: vec8x8Kernel, block: [64, 64], applicable: vec4Aligned },
+  tiled: { name: 'tiled', kernel: tiledKernel, block: [64, 64], applicable: anyShape },
+};
+
+/** Record C(M, N) = alpha · op(A) · op(B) with one particular kernel; throws if it cannot handle the shape. */
+export function matmulWith(
+  variant: MatmulVariant, gpu: Gpu, A: Tensor, B: Tensor, C: Tensor, M: number, N: number, K: number, o: MatmulOptions = {},
+): void {
+  if (!variant.applicable(M, N, K, o)) {
+    throw new Error(`matmul variant ${variant.name} cannot compute ${M}×${N}×${K} aKM=${!!o.aKM} bKN=${!!o.bKN} (needs 4-aligned dimensions)`);
+  }
+  const [bm, bn] = variant.block;
+  gpu.dispatch(variant.kernel, {
     uniforms: {
       M, N, K,
       strideA: o.strideA ?? M * K,
@@ -39,9 +84,85 @@ export function matmul(gpu: Gpu, A: Tensor, B: Tensor, C: Tensor, M: number, N: 
       alpha: o.alpha ?? 1,
     },
     bindings: { A, B, C },
-    workgroups: [Math.ceil(N / 32), Math.ceil(M / 32), batches],
+    workgroups: [Math.ceil(N / bn), Math.ceil(M / bm), o.batches ?? 1],
     constants: { A_KM: o.aKM ? 1 : 0, B_KN: o.bKN ? 1 : 0, ACCUMULATE: o.accumulate ? 1 : 0 },
   });
+}
+
+// ---- selection ----------------------------------------------------------------------------------
+
+/** Shape classes a plan ranks variants for: operand layouts × few rows (M < 8, decode-like) or a block. */
+export type MatmulShapeClass = `${'aMK' | 'aKM'}-${'bNK' | 'bKN'}-${'rows' | 'block'}`;
+
+/** Variants to try in order, per shape class; the first applicable one runs. 'scalar' always applies. */
+export type MatmulPlan = Record<MatmulShapeClass, readonly MatmulVariantName[]>;
+
+export const FEW_ROWS = 8;
+
+export function shapeClass(M: number, o: MatmulOptions): MatmulShapeClass {
+  return `${o.aKM ? 'aKM' : 'aMK'}-${o.bKN ? 'bKN' : 'bNK'}-${M < FEW_ROWS ? 'rows' : 'block'}`;
+}
+
+export const SHAPE_CLASSES: readonly MatmulShapeClass[] = (['aMK', 'aKM'] as const).flatMap((a) =>
+  (['bNK', 'bKN'] as const).flatMap((b) => (['rows', 'block'] as const).map((s) => `${a}-${b}-${s}` as const)),
+);
+
+function uniformPlan(rows: readonly MatmulVariantName[], block: readonly MatmulVariantName[]): MatmulPlan {
+  return Object.fromEntries(SHAPE_CLASSES.map((c) => [c, c.endsWith('rows') ? rows : block])) as MatmulPlan;
+}
+
+/**
+ * SwiftShader (2 cores, GFLOP/s, 128×288×288 … 512×512×512, all four layouts): vec4-8x8 2.8–4.1,
+ * vec4-4x4 2.1–2.8, scalar 1.4–1.7, tiled 0.7–1.1 (barriers are expensive there) and 0.01 for M ≤ 8.
+ * With M < 8, 8×8 blocks compute mostly clamped rows: vec4-4x4 0.5 vs 0.35. Measured, not autotuned:
+ * wall-clock timing on a shared CPU is too noisy to rank variants reliably at start-up.
+ */
+export const SWIFTSHADER_PLAN: MatmulPlan = uniformPlan(['vec4-4x4', 'scalar'], ['vec4-8x8', 'vec4-4x4', 'scalar']);
+
+/** Before `autotuneMatmul` has run on a hardware GPU: workgroup-memory tiles for blocks. */
+export const DEFAULT_GPU_PLAN: MatmulPlan = uniformPlan(['vec4-4x4', 'scalar'], ['tiled']);
+
+export function isSwiftShader(gpu: Gpu): boolean {
+  const i = gpu.adapterInfo;
+  return /swiftshader/i.test(`${i.architecture} ${i.device} ${i.description}`);
+}
+
+const plans = new WeakMap<Gpu, MatmulPlan>();
+
+/** The plan `matmul` follows on this Gpu. */
+export function matmulPlan(gpu: Gpu): MatmulPlan {
+  let plan = plans.get(gpu);
+  if (!plan) {
+    plan = isSwiftShader(gpu) ? SWIFTSHADER_PLAN : DEFAULT_GPU_PLAN;
+    plans.set(gpu, plan);
+  }
+  return plan;
+}
+
+/** Replace the plan for this Gpu (autotune results, or a forced variant in tests and benchmarks). */
+export function setMatmulPlan(gpu: Gpu, plan: MatmulPlan): void {
+  plans.set(gpu, plan);
+}
+
+/** A plan that runs `name` wherever it applies and the scalar kernel elsewhere. */
+export function forcedPlan(name: MatmulVariantName): MatmulPlan {
+  return uniformPlan([name, 'scalar'], [name, 'scalar']);
+}
+
+/** The variant `matmul` would run for this product on this Gpu. */
+export function selectMatmulVariant(gpu: Gpu, M: number, N: number, K: number, o: MatmulOptions = {}): MatmulVariant {
+  for (const name of matmulPlan(gpu)[shapeClass(M, o)]) {
+    const v = MATMUL_VARIANTS[name];
+    if (v.applicable(M, N, K, o)) return v;
+  }
+  return MATMUL_VARIANTS.scalar;
+}
+
+// ---- public API ---------------------------------------------------------------------------------
+
+/** Record C(M, N) = alpha · op(A) · op(B); see shaders/matmul.wgsl for the layouts. */
+export function matmul(gpu: Gpu, A: Tensor, B: Tensor, C: Tensor, M: number, N: number, K: number, o: MatmulOptions = {}): void {
+  matmulWith(selectMatmulVariant(gpu, M, N, K, o), gpu, A, B, C, M, N, K, o);
 }
 
 /** y(rows, out) = x(rows, in) · W(out, in)ᵀ into a new tensor. */
