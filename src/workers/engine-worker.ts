@@ -5,6 +5,7 @@
  */
 import { acquireDevice } from '../gpu/device.ts';
 import { DeviceLostError, WebGpuUnavailableError } from '../gpu/errors.ts';
+import { autotuneMatmul } from '../kernels/autotune.ts';
 import { Gpu } from '../gpu/gpu.ts';
 import { ModelFileError } from '../io/errors.ts';
 import { loadModelFromFiles } from '../io/load-model.ts';
@@ -53,6 +54,7 @@ async function initGpu(): Promise<EventOf<'ready'> | EventOf<'unavailable'>> {
       post({ type: 'error', id: 0, message: `${e.message} Reload the page to start again.`, code: 'device-lost' });
     });
     gpu = new Gpu(acquired);
+    await autotuneMatmul(gpu); // picks matmul variants for this adapter (fixed rule on SwiftShader)
     return { type: 'ready', id: 0, adapter: { ...acquired.adapterInfo, features: acquired.features } };
   } catch (e) {
     if (e instanceof WebGpuUnavailableError) return { type: 'unavailable', id: 0, reason: e.reason, message: e.message };
