@@ -96,7 +96,7 @@ async function main(): Promise<void> {
   const budgetMs = minutes * 60_000;
   let totalSteps = maxSteps;
   const progress = new ProgressBar(totalSteps);
-  let lastLoss = NaN, evalLoss = NaN;
+  let lastLoss = NaN, evalLoss = NaN, lastSave = 0;
   const history: { step: number; loss: number; eval_loss?: number }[] = [];
   for (let step = 1; step <= totalSteps; step++) {
     trainer.recordStep([batches.next()]);
@@ -104,50 +104,62 @@ async function main(): Promise<void> {
       const metrics = await trainer.readMetrics();
       lastLoss = metrics.at(-1)!.loss;
       const elapsed = performance.now() - start;
-      if (step === 20) {
-        // Turn the time budget into a step count so the cosine schedule ends on time.
-        totalSteps = Math.max(step, Math.min(maxSteps, Math.floor((budgetMs / elapsed) * step)));
+      if (step >= 20 && step < totalSteps) {
+        // Turn the time budget into a step count so the cosine schedule ends on time; re-estimated
+        // as the run goes, since a shared machine's speed drifts.
+        const estimate = Math.floor((budgetMs / elapsed) * step);
+        const next = Math.max(step + 1, Math.min(maxSteps, estimate));
+        if (step === 20) log(`\n${(elapsed / step).toFixed(0)} ms/step: about ${next} steps in the budget`);
+        totalSteps = next;
         trainer.setTotalSteps(totalSteps);
         progress.total = totalSteps;
-        log(`\n${(elapsed / step).toFixed(0)} ms/step: training ${totalSteps} steps`);
       }
       const entry: { step: number; loss: number; eval_loss?: number } = { step, loss: lastLoss };
       if (step % evalEvery === 0 || step === totalSteps) entry.eval_loss = evalLoss = await trainer.evaluate(evalBatches);
       history.push(entry);
+      if (elapsed - lastSave > 10 * 60_000 && step < totalSteps) {
+        lastSave = elapsed;
+        await save(step, false);
+      }
       progress.update(step, lastLoss, (step * batch * seq) / (elapsed / 1000), elapsed / 1000);
     }
   }
   const minutesUsed = (performance.now() - start) / 60_000;
   progress.done(`trained ${totalSteps} steps in ${minutesUsed.toFixed(1)} min; train loss ${lastLoss.toFixed(3)}, eval loss ${evalLoss.toFixed(3)}`);
-
-  // ---- sample and write ----
-  const sample = await generate(model, tokenizer, { prompt: '', maxTokens: 120, temperature: 0 });
-  log(`greedy sample: ${sample.text}`);
-  const weights = await model.readWeights();
-  const files = exportHfModel(weights, llama2cToTokenizerJson(tokenizer), llama2cTokenizerConfig({ modelMaxLength: config.maxSeqLen }));
-  files.set('tokenizer.bin', tokBytes);
-  const card = {
-    name,
-    description:
-      `A ${(model.parameterCount / 1e6).toFixed(2)}M-parameter LLaMA that Subspace trained from scratch on TinyWorld, ` +
-      'its own generated corpus of short stories about 12 characters, their pets, homes and 8 places.',
-    parameters: model.parameterCount,
-    corpus: { generator: 'src/corpus', seed, documents, training_tokens: corpusTokens, eval_documents: nEval, bpe_dropout: 0.1 },
-    training: {
-      steps: totalSteps, tokens: totalSteps * batch * seq, batch, seq, lr, schedule: 'cosine (warmup 100, floor 0.1)',
-      weight_decay: 0.1, minutes: Number(minutesUsed.toFixed(1)), adapter: `${gpu.adapterInfo.vendor} ${gpu.adapterInfo.architecture}`.trim(),
-    },
-    eval_loss: Number(evalLoss.toFixed(4)),
-    train_loss: Number(lastLoss.toFixed(4)),
-    greedy_sample: sample.text,
-    history,
-  };
-  files.set('model-card.json', new TextEncoder().encode(`${JSON.stringify(card, null, 2)}\n`));
-  await mkdir(out, { recursive: true });
-  await writeFiles(out, files);
-  await writeFile(path.join(out, 'README.md'), modelReadme(card));
-  log(`wrote ${out}: ${[...files.keys()].join(', ')}`);
+  await save(totalSteps, true);
   gpu.destroy();
+
+  /** Write the model, tokenizer and card to `out` (also every few minutes, so a long run keeps its progress). */
+  async function save(steps: number, final: boolean): Promise<void> {
+    const sample = await generate(model, tokenizer, { prompt: '', maxTokens: 120, temperature: 0 });
+    if (final) log(`greedy sample: ${sample.text}`);
+    const weights = await model.readWeights();
+    const files = exportHfModel(weights, llama2cToTokenizerJson(tokenizer), llama2cTokenizerConfig({ modelMaxLength: config.maxSeqLen }));
+    files.set('tokenizer.bin', tokBytes);
+    const minutesSoFar = (performance.now() - start) / 60_000;
+    const card = {
+      name,
+      description:
+        `A ${(model.parameterCount / 1e6).toFixed(2)}M-parameter LLaMA that Subspace trained from scratch on TinyWorld, ` +
+        'its own generated corpus of short stories about 12 characters, their pets, homes and 8 places.',
+      parameters: model.parameterCount,
+      complete: final,
+      corpus: { generator: 'src/corpus', seed, documents, training_tokens: corpusTokens, eval_documents: nEval, bpe_dropout: 0.1 },
+      training: {
+        steps, tokens: steps * batch * seq, batch, seq, lr, schedule: 'cosine (warmup 100, floor 0.1)',
+        weight_decay: 0.1, minutes: Number(minutesSoFar.toFixed(1)), adapter: `${gpu.adapterInfo.vendor} ${gpu.adapterInfo.architecture}`.trim(),
+      },
+      eval_loss: Number(evalLoss.toFixed(4)),
+      train_loss: Number(lastLoss.toFixed(4)),
+      greedy_sample: sample.text,
+      history,
+    };
+    files.set('model-card.json', new TextEncoder().encode(`${JSON.stringify(card, null, 2)}\n`));
+    await mkdir(out, { recursive: true });
+    await writeFiles(out, files);
+    await writeFile(path.join(out, 'README.md'), modelReadme(card));
+    log(`${final ? '' : '\n'}wrote ${out} (${final ? 'final' : `checkpoint at step ${steps}`})`);
+  }
 }
 
 function modelReadme(card: { name: string; description: string; eval_loss: number; training: { steps: number; tokens: number; minutes: number }; greedy_sample: string }): string {

@@ -1,9 +1,17 @@
 /** Causal grouped-query attention over a KV cache (forward). */
 import code from '../../shaders/attention.fwd.wgsl?raw';
 import rowCode from '../../shaders/attention.fwd.row.wgsl?raw';
+import dqCode from '../../shaders/attention.bwd.dq.wgsl?raw';
+import dqRowCode from '../../shaders/attention.bwd.dq.row.wgsl?raw';
+import dkvCode from '../../shaders/attention.bwd.dkv.wgsl?raw';
+import dkvRowCode from '../../shaders/attention.bwd.dkv.row.wgsl?raw';
+import dqRowWideCode from '../../shaders/attention.bwd.dq.row.wide.wgsl?raw';
+import dkvRowWideCode from '../../shaders/attention.bwd.dkv.row.wide.wgsl?raw';
 import type { Gpu } from '../gpu/gpu.ts';
 import { defineKernel, groups1d } from '../gpu/kernel.ts';
 import { numel, type Tensor } from '../gpu/tensor.ts';
+import { attentionBackwardQuad, attentionQuad, quadAttentionSupports } from './attention-quad.ts';
+import { attentionBackwardTiled, attentionTiled, tiledAttentionSupports } from './attention-tiled.ts';
 
 const uniforms = {
   B: 'u32', T: 'u32', S: 'u32', nHeads: 'u32', nKvHeads: 'u32', hd: 'u32', pos0: 'u32', group: 'u32', scale: 'f32',
@@ -22,15 +30,40 @@ export const attentionRowLseKernel = defineKernel({
   name: 'attention.fwd.row+lse', code: rowCode, entryPoint: 'main_lse', uniforms, inputs, outputs: ['out', 'lse'],
 });
 
-/** Largest head dim either variant handles. */
+/** Largest head dim the 'workgroup' and 'row' variants handle ('tiled' has no limit). */
 export const ATTENTION_MAX_HEAD_DIM = 256;
 
-/** 'workgroup': flash-style workgroup per query row (GPUs). 'row': one invocation per query row, no barriers. */
-export type AttentionVariant = 'workgroup' | 'row';
+/**
+ * 'workgroup': flash-style workgroup per query row (GPUs). 'row': one invocation per query row, no barriers.
+ * The CPU (SwiftShader) forms, where every storage load is a 4-lane gather and barriers are costly:
+ * 'quad': 4 queries (keys) per invocation with rows in registers, no scratch (hd % 4 == 0, hd ≤ 32);
+ * 'tiled': matmul-shaped 4×4 register tiles through a (query, key) scratch (hd % 4 == 0, any hd).
+ * A variant that does not apply to a shape falls back: 'quad' → 'tiled' → 'row'.
+ */
+export type AttentionVariant = 'workgroup' | 'row' | 'tiled' | 'quad';
 
-/** The variant for this adapter: SwiftShader (a CPU) pays ~0.1 ms per workgroup barrier, so it gets 'row'. */
+/** The variant family for this adapter: SwiftShader (a CPU) pays ~0.1 ms per workgroup barrier, so it gets 'tiled'. */
 export function attentionVariantFor(gpu: Gpu): AttentionVariant {
-  return gpu.adapterInfo.architecture === 'swiftshader' ? 'row' : 'workgroup';
+  return gpu.adapterInfo.architecture === 'swiftshader' ? 'tiled' : 'workgroup';
+}
+
+/**
+ * The default variant for this adapter and head dim: on SwiftShader 'quad' for hd ≤ QUAD_DEFAULT_MAX_HEAD_DIM
+ * (it beats 'tiled' there: no scratch traffic), 'tiled' above; elsewhere attentionVariantFor(gpu).
+ */
+export function attentionVariantForShape(gpu: Gpu, headDim: number): AttentionVariant {
+  const v = attentionVariantFor(gpu);
+  return v === 'tiled' && headDim <= QUAD_DEFAULT_MAX_HEAD_DIM && quadAttentionSupports(headDim) ? 'quad' : v;
+}
+const QUAD_DEFAULT_MAX_HEAD_DIM = 16;
+
+/** The variant actually run: 'quad' falls back to 'tiled', 'tiled' to 'row', where they do not apply. */
+function resolveVariant(
+  gpu: Gpu, variant: AttentionVariant, shape: Parameters<typeof tiledAttentionSupports>[1], backward: boolean,
+): AttentionVariant {
+  if (variant === 'quad' && !quadAttentionSupports(shape.headDim)) variant = 'tiled';
+  if (variant === 'tiled' && !tiledAttentionSupports(gpu, shape, backward)) variant = 'row';
+  return variant;
 }
 
 export interface AttentionOptions {
@@ -46,7 +79,7 @@ export interface AttentionOptions {
   pos0: number;
   /** Optional (B·T·nHeads) output: log Σ exp(scores) per (row, head), index (b·T + t)·nHeads + h. */
   lse?: Tensor;
-  /** Default: attentionVariantFor(gpu). */
+  /** Default: attentionVariantForShape(gpu, headDim). */
   variant?: AttentionVariant;
 }
 
@@ -68,11 +101,121 @@ export function attention(gpu: Gpu, q: Tensor, k: Tensor, v: Tensor, out: Tensor
   check(v, B * S * nKvHeads * hd, 'v');
   if (lse) check(lse, B * T * nHeads, 'lse');
   const rows = B * T * nHeads;
-  const row = (opts.variant ?? attentionVariantFor(gpu)) === 'row';
+  const variant = resolveVariant(gpu, opts.variant ?? attentionVariantForShape(gpu, hd), { B, T, nHeads, headDim: hd, pos0 }, false);
+  if (variant === 'quad') {
+    attentionQuad(gpu, q, k, v, out, opts);
+    return;
+  }
+  if (variant === 'tiled') {
+    attentionTiled(gpu, q, k, v, out, opts);
+    return;
+  }
+  const row = variant === 'row';
   const args = {
     uniforms: { B, T, S, nHeads, nKvHeads, hd, pos0, group: nHeads / nKvHeads, scale: 1 / Math.sqrt(hd) },
     workgroups: row ? groups1d(rows, 64) : groups1d(rows, 1),
   };
   if (lse) gpu.dispatch(row ? attentionRowLseKernel : attentionLseKernel, { ...args, bindings: { q, k, v, out, lse } });
   else gpu.dispatch(row ? attentionRowKernel : attentionKernel, { ...args, bindings: { q, k, v, out } });
+}
+
+// ---- backward ---------------------------------------------------------------------------------
+
+const bwdUniforms = { B: 'u32', T: 'u32', nHeads: 'u32', nKvHeads: 'u32', hd: 'u32', group: 'u32', scale: 'f32' } as const;
+const dqInputs = ['q', 'k', 'v', 'out', 'lse', 'dout'];
+const dkvInputs = ['q', 'k', 'v', 'lse', 'dout', 'delta'];
+
+/** dq and D_i = dout_i·out_i: one workgroup per query row (GPUs). */
+export const attentionBackwardDqKernel = defineKernel({
+  name: 'attention.bwd.dq', code: dqCode, uniforms: bwdUniforms, inputs: dqInputs, outputs: ['dq', 'delta'],
+});
+/** The same, one invocation per query row, no barriers, rows in registers (hd ≤ 64, hd % 4 = 0; override NB = ceil(hd/8)). */
+export const attentionBackwardDqRowKernel = defineKernel({
+  name: 'attention.bwd.dq.row', code: dqRowCode, uniforms: bwdUniforms, inputs: dqInputs, outputs: ['dq', 'delta'],
+});
+/** One invocation per query row, no barriers, private arrays: any hd ≤ 256 (~3× slower on SwiftShader). */
+export const attentionBackwardDqRowWideKernel = defineKernel({
+  name: 'attention.bwd.dq.row.wide', code: dqRowWideCode, uniforms: bwdUniforms, inputs: dqInputs, outputs: ['dq', 'delta'],
+});
+/** dk and dv, summed over the kv head's query heads: one workgroup per (key row, kv head) (GPUs). */
+export const attentionBackwardDkvKernel = defineKernel({
+  name: 'attention.bwd.dkv', code: dkvCode, uniforms: bwdUniforms, inputs: dkvInputs, outputs: ['dk', 'dv'],
+});
+/** The same, one invocation per (key row, kv head), no barriers, rows in registers (hd ≤ 64, hd % 4 = 0). */
+export const attentionBackwardDkvRowKernel = defineKernel({
+  name: 'attention.bwd.dkv.row', code: dkvRowCode, uniforms: bwdUniforms, inputs: dkvInputs, outputs: ['dk', 'dv'],
+});
+/** One invocation per (key row, kv head), no barriers, private arrays: any hd ≤ 256. */
+export const attentionBackwardDkvRowWideKernel = defineKernel({
+  name: 'attention.bwd.dkv.row.wide', code: dkvRowWideCode, uniforms: bwdUniforms, inputs: dkvInputs, outputs: ['dk', 'dv'],
+});
+
+/** Whether the register-blocked 'row' kernels take head dim hd (8 blocks of 8 columns, vec4 loads). */
+export function attentionBackwardRowRegisters(hd: number): boolean {
+  return hd <= 64 && hd % 4 === 0;
+}
+
+export interface AttentionBackwardOptions {
+  B: number;
+  /** Tokens per batch row (queries = keys: pos0 = 0, S = T). */
+  T: number;
+  nHeads: number;
+  nKvHeads: number;
+  headDim: number;
+  /** Default: attentionVariantFor(gpu). */
+  variant?: AttentionVariant;
+}
+
+/**
+ * Record the backward of causal GQA attention in the training case (pos0 = 0, S = T), OVERWRITING dq, dk, dv.
+ *   q, out, dout, dq: (B·T, nHeads·hd); k, v, dk, dv: (B·T, nKvHeads·hd); lse: (B·T·nHeads) from the
+ *   forward (attention with `lse`), index (b·T + t)·nHeads + h.
+ * With P = softmax(q·kᵀ/√hd) recomputed as exp(q·k/√hd − lse): D_i = dout_i·out_i, dS_ij = P_ij(dout_i·v_j − D_i),
+ *   dq_i = Σ_j dS_ij k_j/√hd, dk_j = Σ_i dS_ij q_i/√hd, dv_j = Σ_i P_ij dout_i (dk, dv summed over the group's heads).
+ * Two passes, both deterministic: per query row (dq, and D into a (B·T·nHeads) scratch), then per key row.
+ * 'row' (SwiftShader) keeps head rows in registers when hd ≤ 64 and hd % 4 = 0, else uses private arrays (~3× slower there).
+ * Cost: ~B·nHeads·T²/2 (query, key) pairs per pass, 2 hd-dots each plus 1 (dq) or 2 (dk, dv) axpys.
+ */
+export function attentionBackward(
+  gpu: Gpu, q: Tensor, k: Tensor, v: Tensor, out: Tensor, lse: Tensor, dout: Tensor,
+  dq: Tensor, dk: Tensor, dv: Tensor, opts: AttentionBackwardOptions,
+): void {
+  const { B, T, nHeads, nKvHeads, headDim: hd } = opts;
+  if (nHeads % nKvHeads !== 0) throw new Error(`attentionBackward: nHeads ${nHeads} is not a multiple of nKvHeads ${nKvHeads}`);
+  if (hd < 1 || hd > ATTENTION_MAX_HEAD_DIM) throw new Error(`attentionBackward: head dim ${hd} outside 1..${ATTENTION_MAX_HEAD_DIM}`);
+  const check = (t: Tensor, n: number, what: string) => {
+    if (numel(t.shape) !== n) throw new Error(`attentionBackward: ${what} ${t.label} (${t.shape}) should hold ${n} values`);
+  };
+  const qn = B * T * nHeads * hd, kvn = B * T * nKvHeads * hd;
+  check(q, qn, 'q'); check(out, qn, 'out'); check(dout, qn, 'dout'); check(dq, qn, 'dq');
+  check(k, kvn, 'k'); check(v, kvn, 'v'); check(dk, kvn, 'dk'); check(dv, kvn, 'dv');
+  check(lse, B * T * nHeads, 'lse');
+  const variant = resolveVariant(gpu, opts.variant ?? attentionVariantForShape(gpu, hd), { B, T, nHeads, headDim: hd, pos0: 0 }, true);
+  if (variant === 'quad') {
+    attentionBackwardQuad(gpu, q, k, v, out, lse, dout, dq, dk, dv, opts);
+    return;
+  }
+  if (variant === 'tiled') {
+    attentionBackwardTiled(gpu, q, k, v, out, lse, dout, dq, dk, dv, opts);
+    return;
+  }
+  const rows = B * T * nHeads;
+  const keyRows = B * T * nKvHeads;
+  const uniforms = { B, T, nHeads, nKvHeads, hd, group: nHeads / nKvHeads, scale: 1 / Math.sqrt(hd) };
+  const delta = gpu.tensor('attention.bwd.delta', [rows]);
+  const dqBindings = { q, k, v, out, lse, dout, dq, delta };
+  const dkvBindings = { q, k, v, lse, dout, delta, dk, dv };
+  if (variant === 'workgroup') {
+    gpu.dispatch(attentionBackwardDqKernel, { uniforms, bindings: dqBindings, workgroups: groups1d(rows, 1) });
+    gpu.dispatch(attentionBackwardDkvKernel, { uniforms, bindings: dkvBindings, workgroups: groups1d(keyRows, 1) });
+  } else if (attentionBackwardRowRegisters(hd)) {
+    const constants = { NB: Math.ceil(hd / 8) };
+    gpu.dispatch(attentionBackwardDqRowKernel, { uniforms, constants, bindings: dqBindings, workgroups: groups1d(rows, 64) });
+    gpu.dispatch(attentionBackwardDkvRowKernel, { uniforms, constants, bindings: dkvBindings, workgroups: groups1d(keyRows, 64) });
+  } else {
+    gpu.dispatch(attentionBackwardDqRowWideKernel, { uniforms, bindings: dqBindings, workgroups: groups1d(rows, 64) });
+    gpu.dispatch(attentionBackwardDkvRowWideKernel, { uniforms, bindings: dkvBindings, workgroups: groups1d(keyRows, 64) });
+  }
+  // Later users of this buffer are recorded (or, for uploads, submitted) after the dispatches above.
+  gpu.release(delta);
 }

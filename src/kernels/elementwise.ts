@@ -1,6 +1,7 @@
 /** Elementwise kernels of the LLaMA block: the SwiGLU gate and the residual add. */
 import addCode from '../../shaders/add.wgsl?raw';
 import swigluCode from '../../shaders/swiglu.wgsl?raw';
+import swigluBwdCode from '../../shaders/swiglu.bwd.wgsl?raw';
 import type { Gpu } from '../gpu/gpu.ts';
 import { defineKernel, groups1d } from '../gpu/kernel.ts';
 import { numel, type Tensor } from '../gpu/tensor.ts';
@@ -39,4 +40,23 @@ export function swiglu(gpu: Gpu, gate: Tensor, up: Tensor, out: Tensor): void {
 export function addInPlace(gpu: Gpu, x: Tensor, y: Tensor): void {
   const N = sameSize('addInPlace', x, y);
   gpu.dispatch(addKernel, { uniforms: { N }, bindings: { x, y }, workgroups: groups1d(N, 256) });
+}
+
+// ---- backward ---------------------------------------------------------------------------------
+
+export const swigluBackwardKernel = defineKernel({
+  name: 'swiglu.bwd',
+  code: swigluBwdCode,
+  uniforms: { N: 'u32' },
+  inputs: ['gate', 'up', 'dout'],
+  outputs: ['dgate', 'dup'],
+});
+
+/**
+ * Record the SwiGLU backward for out = silu(g) ⊙ u (all tensors the same size; dgate, dup OVERWRITTEN):
+ *   dup = dout ⊙ silu(g);  dgate = dout ⊙ u ⊙ σ(g)·(1 + g·(1 − σ(g))). Stable for any finite g.
+ */
+export function swigluBackward(gpu: Gpu, gate: Tensor, up: Tensor, dout: Tensor, dgate: Tensor, dup: Tensor): void {
+  const N = sameSize('swigluBackward', gate, up, dout, dgate, dup);
+  gpu.dispatch(swigluBackwardKernel, { uniforms: { N }, bindings: { gate, up, dout, dgate, dup }, workgroups: groups1d(N, 256) });
 }

@@ -1,5 +1,7 @@
 /** Token embedding lookup. */
 import code from '../../shaders/embedding.wgsl?raw';
+import bwdCode from '../../shaders/embedding.bwd.wgsl?raw';
+import bwdCsrCode from '../../shaders/embedding.bwd.csr.wgsl?raw';
 import type { Gpu } from '../gpu/gpu.ts';
 import { defineKernel, groups1d } from '../gpu/kernel.ts';
 import { numel, type Tensor } from '../gpu/tensor.ts';
@@ -21,4 +23,87 @@ export function embedding(gpu: Gpu, ids: Tensor, table: Tensor, out: Tensor): vo
     throw new Error(`embedding: out ${out.label} has ${numel(out.shape)} elements, expected ${R}·${D} (ids ${ids.label}, table ${table.label})`);
   }
   gpu.dispatch(embeddingKernel, { uniforms: { R, D, V }, bindings: { ids, table, out }, workgroups: groups1d(R * D, 256) });
+}
+
+// ---- backward ---------------------------------------------------------------------------------
+
+/** Scans all ids per (token, column slice). */
+export const embeddingBackwardKernel = defineKernel({
+  name: 'embedding.bwd',
+  code: bwdCode,
+  uniforms: { R: 'u32', D: 'u32', V: 'u32', DC: 'u32' },
+  inputs: ['ids', 'dx'],
+  outputs: ['dtable'],
+});
+
+/** Walks each token's precomputed row list. */
+export const embeddingBackwardCsrKernel = defineKernel({
+  name: 'embedding.bwd.csr',
+  code: bwdCsrCode,
+  uniforms: { D: 'u32', V: 'u32', DC: 'u32' },
+  inputs: ['offsets', 'rows', 'dx'],
+  outputs: ['dtable'],
+});
+
+/** The rows of each token id: rows[offsets[v] .. offsets[v+1]) are the r with ids[r] = v, increasing. */
+export interface EmbeddingRowLists<T = Tensor> {
+  /** (V + 1) u32. */
+  offsets: T;
+  /** (number of ids in 0..V−1) u32. */
+  rows: T;
+}
+
+/** Build the row lists of `ids` on the CPU (counting sort, O(R + V)); ids outside 0..V−1 are left out. */
+export function embeddingRowLists(ids: ArrayLike<number>, V: number): EmbeddingRowLists<Uint32Array> {
+  const offsets = new Uint32Array(V + 1);
+  for (let r = 0; r < ids.length; r++) if (ids[r] < V) offsets[ids[r] + 1]++;
+  for (let v = 0; v < V; v++) offsets[v + 1] += offsets[v];
+  const rows = new Uint32Array(offsets[V]);
+  const next = offsets.slice(0, V);
+  for (let r = 0; r < ids.length; r++) if (ids[r] < V) rows[next[ids[r]]++] = r;
+  return { offsets, rows };
+}
+
+export interface EmbeddingBackwardOptions {
+  /** Row lists of the same ids (embeddingRowLists, uploaded as u32): cost R·D instead of V·R/4 id reads. */
+  rowLists?: EmbeddingRowLists;
+  /** dtable columns per invocation (default embeddingBackwardColumnsFor). */
+  columns?: number;
+}
+
+/**
+ * Columns of a dtable row per invocation. CPU adapters: the whole row (fewest invocations and id scans).
+ * GPUs: enough column slices for ~16K invocations — with the scan kernel every slice rescans all ids.
+ */
+export function embeddingBackwardColumnsFor(gpu: Gpu, V: number, D: number): number {
+  if (gpu.adapterInfo.architecture === 'swiftshader') return D;
+  return Math.ceil(D / Math.min(D, Math.ceil(16384 / V)));
+}
+
+/**
+ * Record dtable (V, D) += Σ_{r: ids[r] = v} dx[r] for u32 ids (R) and dx (R, D); ids ≥ V contribute nothing.
+ * Deterministic without atomics: invocation (v, column slice) owns its slice and adds rows in increasing r,
+ * so the result is bit-identical for any `columns` and with or without `rowLists`.
+ * Cost: without row lists, V·ceil(D/columns)·R/4 vec4 id reads + R·D adds; with them, R·D adds.
+ */
+export function embeddingBackward(gpu: Gpu, ids: Tensor, dx: Tensor, dtable: Tensor, opts: EmbeddingBackwardOptions = {}): void {
+  if (dtable.shape.length !== 2) throw new Error(`embeddingBackward: dtable ${dtable.label} must be (V, D), got (${dtable.shape})`);
+  const [V, D] = dtable.shape as [number, number];
+  const R = numel(ids.shape);
+  if (numel(dx.shape) !== R * D) {
+    throw new Error(`embeddingBackward: dx ${dx.label} has ${numel(dx.shape)} elements, expected ${R}·${D} (ids ${ids.label}, dtable ${dtable.label})`);
+  }
+  const DC = Math.max(1, Math.min(D, opts.columns ?? embeddingBackwardColumnsFor(gpu, V, D)));
+  const workgroups = groups1d(V * Math.ceil(D / DC), 64);
+  const lists = opts.rowLists;
+  if (lists) {
+    if (numel(lists.offsets.shape) !== V + 1 || numel(lists.rows.shape) > R) {
+      throw new Error(`embeddingBackward: row lists ${lists.offsets.label} (${lists.offsets.shape}), ${lists.rows.label} (${lists.rows.shape}) do not fit V = ${V}, R = ${R}`);
+    }
+    gpu.dispatch(embeddingBackwardCsrKernel, {
+      uniforms: { D, V, DC }, bindings: { offsets: lists.offsets, rows: lists.rows, dx, dtable }, workgroups,
+    });
+  } else {
+    gpu.dispatch(embeddingBackwardKernel, { uniforms: { R, D, V, DC }, bindings: { ids, dx, dtable }, workgroups });
+  }
 }

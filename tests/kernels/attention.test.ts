@@ -9,7 +9,7 @@ const ATOL = 1e-5;
 const RTOL = 1e-4;
 
 type Case = Omit<AttentionOptions, 'lse' | 'variant'> & { qScale?: number; lse?: boolean };
-const variants: AttentionVariant[] = ['workgroup', 'row'];
+const variants: AttentionVariant[] = ['workgroup', 'row', 'tiled'];
 const cases: Case[] = [
   { B: 1, T: 1, S: 1, nHeads: 1, nKvHeads: 1, headDim: 1, pos0: 0 },
   { B: 1, T: 7, S: 7, nHeads: 2, nKvHeads: 1, headDim: 7, pos0: 0 },
