@@ -6,7 +6,12 @@ import { App } from './ui/app.tsx';
 import { ErrorBoundary } from './ui/error-boundary.tsx';
 import './ui/app.css';
 
-void useAppStore.getState().startEngine();
+void useAppStore
+  .getState()
+  .startEngine()
+  .then(() => {
+    if (useAppStore.getState().engineStatus === 'ready') return useAppStore.getState().loadDefaultModel();
+  });
 
 const root = document.getElementById('root');
 if (!root) throw new Error('index.html has no #root element');

@@ -2,6 +2,7 @@
 import { EngineError } from '../workers/engine-client.ts';
 import type { ModelSummary } from '../workers/protocol.ts';
 import type { SliceCreator } from './app-state.ts';
+import { fetchDefaultModel, type ModelCard } from './default-model.ts';
 import { engine } from './engine.ts';
 
 export interface ModelLoadError {
@@ -18,29 +19,47 @@ export interface ModelSlice {
   /** What the engine is doing while loading, e.g. "Uploading weights to the GPU". */
   loadProgress: string | null;
   modelError: ModelLoadError | null;
-  loadModel(files: readonly File[]): Promise<void>;
+  /** The card of the built-in model when it is the one loaded. */
+  modelCard: ModelCard | null;
+  loadModel(files: readonly File[], card?: ModelCard): Promise<void>;
+  /** Load the embedded default model (public/models). */
+  loadDefaultModel(): Promise<void>;
 }
+
+/** Loads in flight: only the latest one's outcome is shown (a file picked during start-up wins). */
+let latestLoad = 0;
 
 export const createModelSlice: SliceCreator<ModelSlice> = (set, get) => ({
   model: null,
   modelLoading: false,
   loadProgress: null,
   modelError: null,
-  async loadModel(files) {
-    if (files.length === 0 || get().modelLoading) return;
+  modelCard: null,
+  async loadModel(files, card) {
+    if (files.length === 0) return;
+    const load = ++latestLoad;
     set({ modelLoading: true, modelError: null, loadProgress: `Reading ${files.map((f) => f.name).join(', ')}` });
     const off = engine().subscribe((e) => {
       if (e.type === 'progress' && e.stage !== 'prefill') set({ loadProgress: e.message });
     });
     try {
       const { model } = await engine().loadModel(files);
-      set({ model, output: '', lastRun: null, generateError: null });
+      if (load === latestLoad) set({ model, modelCard: card ?? null, output: '', lastRun: null, generateError: null });
     } catch (e) {
       const err = e instanceof EngineError ? e : new EngineError(String((e as Error)?.message ?? e));
-      set({ modelError: { message: err.message, file: err.file, code: err.code } });
+      if (load === latestLoad) set({ modelError: { message: err.message, file: err.file, code: err.code } });
     } finally {
       off();
-      set({ modelLoading: false, loadProgress: null });
+      if (load === latestLoad) set({ modelLoading: false, loadProgress: null });
+    }
+  },
+  async loadDefaultModel() {
+    const before = latestLoad;
+    try {
+      const { files, card } = await fetchDefaultModel();
+      if (latestLoad === before) await get().loadModel(files, card); // unless a model was picked meanwhile
+    } catch (e) {
+      if (latestLoad === before) set({ modelError: { message: (e as Error).message } });
     }
   },
 });

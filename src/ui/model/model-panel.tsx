@@ -9,6 +9,7 @@ export function ModelPanel() {
   const loading = useAppStore((s) => s.modelLoading);
   const progress = useAppStore((s) => s.loadProgress);
   const loadModel = useAppStore((s) => s.loadModel);
+  const loadDefaultModel = useAppStore((s) => s.loadDefaultModel);
   return (
     <section className="panel" aria-labelledby="model-title" data-testid="model-panel">
       <h2 id="model-title">Model</h2>
@@ -16,7 +17,10 @@ export function ModelPanel() {
         Choose the files together: a llama2.c checkpoint with its <code>tokenizer.bin</code>, or Hugging Face{' '}
         <code>config.json</code> + <code>model.safetensors</code> + <code>tokenizer.json</code>.
       </p>
-      <FileDropZone disabled={!ready || loading} onFiles={(files) => void loadModel(files)} />
+      <FileDropZone disabled={!ready} onFiles={(files) => void loadModel(files)} />
+      <button type="button" className="secondary" disabled={!ready || loading} onClick={() => void loadDefaultModel()} data-testid="load-default">
+        Load the built-in model
+      </button>
       {loading && (
         <p className="status" role="status" data-testid="model-progress">
           <span className="spinner" aria-hidden="true" /> {progress ?? 'Loading…'}

@@ -4,6 +4,7 @@ import { formatCompact, formatInt, formatMs } from '../shared/format.ts';
 
 export function ModelSummaryView() {
   const model = useAppStore((s) => s.model);
+  const card = useAppStore((s) => s.modelCard);
   if (!model) return <p className="empty">No model loaded yet.</p>;
   const c = model.config;
   const rows: [string, string, string][] = [
@@ -21,6 +22,11 @@ export function ModelSummaryView() {
   ];
   return (
     <div className="model-summary" data-testid="model-summary">
+      {card && (
+        <p className="model-card" data-testid="model-card">
+          <strong>Built-in model “{card.name}”.</strong> {card.description} Eval loss {card.eval_loss.toFixed(2)} nats/token.
+        </p>
+      )}
       <p className="model-files">
         Loaded <span data-testid="model-files-loaded">{model.files.join(' + ')}</span>{' '}
         <span className="muted">in {formatMs(model.loadMs)}</span>
