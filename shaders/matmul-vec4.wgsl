@@ -7,25 +7,37 @@
 // No workgroup memory: each invocation keeps its block of C in registers and steps K by 4, turning
 // a 4×4 piece of op(A) and of op(B) into mat4x4s (Am[i] = op(A)[m0 + i, k .. k+3],
 // Bk[kk] = op(B)[k + kk, n0 .. n0+3]) and accumulating Bk · Am (column i = row m0 + i of C).
-// Entry points: tile4x4 (a 4×4 block per invocation) and tile8x8 (8×8 as four 4×4 blocks, so each
-// loaded tile feeds two products).
-// Dispatch, workgroup 8×8: tile4x4 (ceil(N / 32), ceil(M / 32), batches);
-//                          tile8x8 (ceil(N / 64), ceil(M / 64), batches).
-// Reference: src/reference/ops.ts matmulRef.
+// Entry points, in pairs that run the same K loop (`block4x4` / `block8x8`), so their base sums are
+// bit-identical:
+//   tile4x4, tile8x8                  C = alpha · op(A)·op(B)                bindings: p(0) A(1) B(2) C(3)
+//   tile4x4_lowrank, tile8x8_lowrank  C = alpha · op(A)·op(B) + s · X2·op(L)  bindings: p(0) A(1) B(2) X2(3) L(4) CL(5)
+//     the fused LoRA matmul: X2 is (M, R) row-major; op(L) is (R, N), stored (N, R) or (R, N) when L_RN;
+//     any R (the rank-R epilogue uses scalar loads). Each element is stored as alpha·acc + s·low, so
+//     low = 0 (a fresh LoRA, B = 0) adds exactly +0. Not batched: one matrix (z = 0).
+// tile4x4 computes a 4×4 block per invocation; tile8x8 an 8×8 block as four 4×4 blocks, so each
+// loaded tile feeds two products.
+// Dispatch, workgroup 8×8: tile4x4* (ceil(N / 32), ceil(M / 32), batches);
+//                          tile8x8* (ceil(N / 64), ceil(M / 64), batches).
+// Reference: src/reference/ops.ts matmulRef, loraMatmulRef.
 override A_KM: bool = false;
 override B_KN: bool = false;
+override L_RN: bool = false;
 override ACCUMULATE: bool = false;
 
 struct Params {
   M: u32, N: u32, K: u32,
   strideA: u32, strideB: u32, strideC: u32,
   alpha: f32,
+  R: u32, s: f32, // the *_lowrank entry points only (0, 0 otherwise)
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> A: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> B: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> C: array<f32>;
+@group(0) @binding(3) var<storage, read_write> C: array<f32>; // tile4x4, tile8x8
+@group(0) @binding(3) var<storage, read> X2: array<f32>; // *_lowrank
+@group(0) @binding(4) var<storage, read> L: array<f32>; // *_lowrank
+@group(0) @binding(5) var<storage, read_write> CL: array<f32>; // *_lowrank
 
 /** Am with Am[i] = op(A)[m0 + i, 4 k4 .. 4 k4 + 3]; rows past M repeat a valid row. `base` in vec4s. */
 fn aTile(base: u32, m0: u32, k4: u32) -> mat4x4<f32> {
@@ -76,28 +88,76 @@ fn store(baseC: u32, m0: u32, n0: u32, acc: mat4x4<f32>) {
   }
 }
 
+/** The low-rank block low[i][j] = Σ_r X2[m0 + i, r] · op(L)[r, n0 + j], rows and columns clamped into (M, N). */
+fn lowRank(m0: u32, n0: u32) -> mat4x4<f32> {
+  let R = p.R;
+  let mi = vec4<u32>(min(m0, p.M - 1u), min(m0 + 1u, p.M - 1u), min(m0 + 2u, p.M - 1u), min(m0 + 3u, p.M - 1u));
+  let ni = vec4<u32>(min(n0, p.N - 1u), min(n0 + 1u, p.N - 1u), min(n0 + 2u, p.N - 1u), min(n0 + 3u, p.N - 1u));
+  var low = mat4x4<f32>();
+  for (var r = 0u; r < R; r++) {
+    var l: vec4<f32>;
+    if (L_RN) {
+      l = vec4<f32>(L[r * p.N + ni.x], L[r * p.N + ni.y], L[r * p.N + ni.z], L[r * p.N + ni.w]);
+    } else {
+      l = vec4<f32>(L[ni.x * R + r], L[ni.y * R + r], L[ni.z * R + r], L[ni.w * R + r]);
+    }
+    low[0] += X2[mi.x * R + r] * l;
+    low[1] += X2[mi.y * R + r] * l;
+    low[2] += X2[mi.z * R + r] * l;
+    low[3] += X2[mi.w * R + r] * l;
+  }
+  return low;
+}
+
+/** CL[m0 + i, n0 + j] = alpha · acc[i][j] + s · lowRank(m0, n0)[i][j] (+ CL), inside (M, N) only. */
+fn storeLowRank(m0: u32, n0: u32, acc: mat4x4<f32>) {
+  let low = lowRank(m0, n0);
+  for (var i = 0u; i < 4u; i++) {
+    let m = m0 + i;
+    if (m >= p.M) { return; }
+    for (var j = 0u; j < 4u; j++) {
+      let n = n0 + j;
+      if (n < p.N) {
+        let idx = m * p.N + n;
+        var out = p.alpha * acc[i][j] + p.s * low[i][j];
+        if (ACCUMULATE) { out += CL[idx]; }
+        CL[idx] = out;
+      }
+    }
+  }
+}
+
+// ---- 4×4 per invocation ----
+
+/** The K loop of a 4×4 block at (m0, n0); bases in vec4s. */
+fn block4x4(baseA: u32, baseB: u32, m0: u32, n0: u32) -> mat4x4<f32> {
+  var c = mat4x4<f32>();
+  for (var k4 = 0u; k4 < p.K / 4u; k4++) {
+    c += bTile(baseB, n0, k4) * aTile(baseA, m0, k4);
+  }
+  return c;
+}
+
 @compute @workgroup_size(8, 8)
 fn tile4x4(@builtin(global_invocation_id) gid: vec3<u32>) {
   let m0 = gid.y * 4u;
   let n0 = gid.x * 4u;
   if (m0 >= p.M || n0 >= p.N) { return; }
-  let baseA = gid.z * (p.strideA / 4u);
-  let baseB = gid.z * (p.strideB / 4u);
-  var c = mat4x4<f32>();
-  for (var k4 = 0u; k4 < p.K / 4u; k4++) {
-    c += bTile(baseB, n0, k4) * aTile(baseA, m0, k4);
-  }
-  store(gid.z * p.strideC, m0, n0, c);
+  store(gid.z * p.strideC, m0, n0, block4x4(gid.z * (p.strideA / 4u), gid.z * (p.strideB / 4u), m0, n0));
 }
 
 @compute @workgroup_size(8, 8)
-fn tile8x8(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let m0 = gid.y * 8u;
-  let n0 = gid.x * 8u;
+fn tile4x4_lowrank(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let m0 = gid.y * 4u;
+  let n0 = gid.x * 4u;
   if (m0 >= p.M || n0 >= p.N) { return; }
-  let baseA = gid.z * (p.strideA / 4u);
-  let baseB = gid.z * (p.strideB / 4u);
-  // c<i><j>: rows m0 + 4i .. +3, columns n0 + 4j .. +3.
+  storeLowRank(m0, n0, block4x4(0u, 0u, m0, n0));
+}
+
+// ---- 8×8 per invocation ----
+
+/** The K loop of an 8×8 block at (m0, n0) as [c00, c01, c10, c11]: c<i><j> holds rows m0 + 4i .. +3, columns n0 + 4j .. +3. */
+fn block8x8(baseA: u32, baseB: u32, m0: u32, n0: u32) -> array<mat4x4<f32>, 4> {
   var c00 = mat4x4<f32>();
   var c01 = mat4x4<f32>();
   var c10 = mat4x4<f32>();
@@ -112,9 +172,30 @@ fn tile8x8(@builtin(global_invocation_id) gid: vec3<u32>) {
     c10 += b0 * a1;
     c11 += b1 * a1;
   }
+  return array<mat4x4<f32>, 4>(c00, c01, c10, c11);
+}
+
+@compute @workgroup_size(8, 8)
+fn tile8x8(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let m0 = gid.y * 8u;
+  let n0 = gid.x * 8u;
+  if (m0 >= p.M || n0 >= p.N) { return; }
+  let c = block8x8(gid.z * (p.strideA / 4u), gid.z * (p.strideB / 4u), m0, n0);
   let baseC = gid.z * p.strideC;
-  store(baseC, m0, n0, c00);
-  store(baseC, m0, n0 + 4u, c01);
-  store(baseC, m0 + 4u, n0, c10);
-  store(baseC, m0 + 4u, n0 + 4u, c11);
+  store(baseC, m0, n0, c[0]);
+  store(baseC, m0, n0 + 4u, c[1]);
+  store(baseC, m0 + 4u, n0, c[2]);
+  store(baseC, m0 + 4u, n0 + 4u, c[3]);
+}
+
+@compute @workgroup_size(8, 8)
+fn tile8x8_lowrank(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let m0 = gid.y * 8u;
+  let n0 = gid.x * 8u;
+  if (m0 >= p.M || n0 >= p.N) { return; }
+  let c = block8x8(0u, 0u, m0, n0);
+  storeLowRank(m0, n0, c[0]);
+  storeLowRank(m0, n0 + 4u, c[1]);
+  storeLowRank(m0 + 4u, n0, c[2]);
+  storeLowRank(m0 + 4u, n0 + 4u, c[3]);
 }

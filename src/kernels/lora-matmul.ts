@@ -1,16 +1,12 @@
-/** The fused low-rank matmul: a base product plus a rank-R correction, without forming ΔW. */
-import code from '../../shaders/lora-matmul.wgsl?raw';
+/**
+ * The fused low-rank matmul: a base product plus a rank-R correction, without forming ΔW.
+ * Each matmul variant (matmul.ts) has a low-rank entry point running the same K loop, and
+ * `loraMatmul` runs the variant `matmul` would pick for the base product, so with L = 0 (a fresh
+ * LoRA, B = 0) the result is bit-identical to `matmul`: the step-0 logits equal the base logits.
+ */
 import type { Gpu } from '../gpu/gpu.ts';
-import { defineKernel } from '../gpu/kernel.ts';
 import type { Tensor } from '../gpu/tensor.ts';
-
-export const loraMatmulKernel = defineKernel({
-  name: 'lora-matmul',
-  code,
-  uniforms: { M: 'u32', N: 'u32', K: 'u32', R: 'u32', alpha: 'f32', s: 'f32' },
-  inputs: ['A', 'B', 'X2', 'L'],
-  outputs: ['C'],
-});
+import { selectMatmulVariant, type MatmulVariant } from './matmul.ts';
 
 export interface LoraMatmulOptions {
   aKM?: boolean;
@@ -29,10 +25,23 @@ export function loraMatmul(
   gpu: Gpu, A: Tensor, B: Tensor, X2: Tensor, L: Tensor, C: Tensor,
   M: number, N: number, K: number, R: number, s: number, o: LoraMatmulOptions = {},
 ): void {
-  gpu.dispatch(loraMatmulKernel, {
-    uniforms: { M, N, K, R, alpha: o.alpha ?? 1, s },
+  const variant = selectMatmulVariant(gpu, M, N, K, { aKM: o.aKM, bKN: o.bKN });
+  loraMatmulWith(variant, gpu, A, B, X2, L, C, M, N, K, R, s, o);
+}
+
+/** `loraMatmul` with one particular variant's low-rank kernel; throws if it cannot handle the base product. */
+export function loraMatmulWith(
+  variant: MatmulVariant, gpu: Gpu, A: Tensor, B: Tensor, X2: Tensor, L: Tensor, C: Tensor,
+  M: number, N: number, K: number, R: number, s: number, o: LoraMatmulOptions = {},
+): void {
+  if (!variant.applicable(M, N, K, o)) {
+    throw new Error(`low-rank matmul variant ${variant.name} cannot compute ${M}×${N}×${K} aKM=${!!o.aKM} bKN=${!!o.bKN} (needs 4-aligned dimensions)`);
+  }
+  const [bm, bn] = variant.block;
+  gpu.dispatch(variant.lowRank, {
+    uniforms: { M, N, K, strideA: M * K, strideB: N * K, strideC: M * N, alpha: o.alpha ?? 1, R, s },
     bindings: { A, B, X2, L, C },
-    workgroups: [Math.ceil(N / 32), Math.ceil(M / 32)],
+    workgroups: [Math.ceil(N / bn), Math.ceil(M / bm)],
     constants: { A_KM: o.aKM ? 1 : 0, B_KN: o.bKN ? 1 : 0, L_RN: o.lRN ? 1 : 0, ACCUMULATE: o.accumulate ? 1 : 0 },
   });
 }

@@ -11,17 +11,30 @@ import type { Gpu } from '../gpu/gpu.ts';
 import { defineKernel, type KernelDef } from '../gpu/kernel.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 
-const uniforms = { M: 'u32', N: 'u32', K: 'u32', strideA: 'u32', strideB: 'u32', strideC: 'u32', alpha: 'f32' } as const;
+/**
+ * Shared by every matmul shader's Params struct, plain and low-rank entry points alike; R and s are
+ * the low-rank epilogue's (plain kernels get 0, 0).
+ */
+const uniforms = {
+  M: 'u32', N: 'u32', K: 'u32', strideA: 'u32', strideB: 'u32', strideC: 'u32', alpha: 'f32', R: 'u32', s: 'f32',
+} as const;
+
+/** The plain kernel C = alpha·op(A)·op(B) and its fused low-rank twin (+ s·X2·op(L)) at `entryPoint`_lowrank. */
+function kernelPair(name: string, code: string, entryPoint: string): { kernel: KernelDef; lowRank: KernelDef } {
+  return {
+    kernel: defineKernel({ name, code, entryPoint, uniforms, inputs: ['A', 'B'], outputs: ['C'] }),
+    lowRank: defineKernel({
+      name: `${name}-lowrank`, code, entryPoint: `${entryPoint}_lowrank`, uniforms, inputs: ['A', 'B', 'X2', 'L'], outputs: ['C'],
+    }),
+  };
+}
 
 /** Scalar loads, a 4×4 block of C per invocation: any shape, any layout. */
-export const matmulKernel = defineKernel({ name: 'matmul', code, uniforms, inputs: ['A', 'B'], outputs: ['C'] });
-const vec4x4Kernel = defineKernel({
-  name: 'matmul-vec4-4x4', code: vec4Code, entryPoint: 'tile4x4', uniforms, inputs: ['A', 'B'], outputs: ['C'],
-});
-const vec8x8Kernel = defineKernel({
-  name: 'matmul-vec4-8x8', code: vec4Code, entryPoint: 'tile8x8', uniforms, inputs: ['A', 'B'], outputs: ['C'],
-});
-const tiledKernel = defineKernel({ name: 'matmul-tiled', code: tiledCode, uniforms, inputs: ['A', 'B'], outputs: ['C'] });
+const scalarKernels = kernelPair('matmul', code, 'main');
+export const matmulKernel = scalarKernels.kernel;
+const vec4x4Kernels = kernelPair('matmul-vec4-4x4', vec4Code, 'tile4x4');
+const vec8x8Kernels = kernelPair('matmul-vec4-8x8', vec4Code, 'tile8x8');
+const tiledKernels = kernelPair('matmul-tiled', tiledCode, 'main');
 
 export interface MatmulOptions {
   /** A is stored (K, M) instead of (M, K). */
@@ -45,6 +58,11 @@ export type MatmulVariantName = 'scalar' | 'vec4-4x4' | 'vec4-8x8' | 'tiled';
 export interface MatmulVariant {
   readonly name: MatmulVariantName;
   readonly kernel: KernelDef;
+  /**
+   * The same K loop with a rank-R epilogue, C = alpha·op(A)·op(B) + s·X2·op(L) (lora-matmul.ts):
+   * with L = 0 it stores exactly what `kernel` stores. Bindings A, B, X2, L, C; not batched.
+   */
+  readonly lowRank: KernelDef;
   /** Rows × columns of C per workgroup. */
   readonly block: readonly [number, number];
   /** Whether this kernel can compute the product (alignment requirements). */
@@ -61,10 +79,10 @@ function vec4Aligned(M: number, N: number, K: number, o: MatmulOptions): boolean
 }
 
 export const MATMUL_VARIANTS: Readonly<Record<MatmulVariantName, MatmulVariant>> = {
-  scalar: { name: 'scalar', kernel: matmulKernel, block: [32, 32], applicable: anyShape },
-  'vec4-4x4': { name: 'vec4-4x4', kernel: vec4x4Kernel, block: [32, 32], applicable: vec4Aligned },
-  'vec4-8x8': { name: 'vec4-8x8', kernel: vec8x8Kernel, block: [64, 64], applicable: vec4Aligned },
-  tiled: { name: 'tiled', kernel: tiledKernel, block: [64, 64], applicable: anyShape },
+  scalar: { name: 'scalar', ...scalarKernels, block: [32, 32], applicable: anyShape },
+  'vec4-4x4': { name: 'vec4-4x4', ...vec4x4Kernels, block: [32, 32], applicable: vec4Aligned },
+  'vec4-8x8': { name: 'vec4-8x8', ...vec8x8Kernels, block: [64, 64], applicable: vec4Aligned },
+  tiled: { name: 'tiled', ...tiledKernels, block: [64, 64], applicable: anyShape },
 };
 
 /** Record C(M, N) = alpha · op(A) · op(B) with one particular kernel; throws if it cannot handle the shape. */
@@ -82,6 +100,7 @@ export function matmulWith(
       strideB: o.strideB ?? N * K,
       strideC: o.strideC ?? M * N,
       alpha: o.alpha ?? 1,
+      R: 0, s: 0,
     },
     bindings: { A, B, C },
     workgroups: [Math.ceil(N / bn), Math.ceil(M / bm), o.batches ?? 1],

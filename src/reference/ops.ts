@@ -23,7 +23,7 @@ export function matmulRef(
   return C;
 }
 
-/** C(M, N) = alpha·op(A)·op(B) + s·X2·op(L) (+ C0), X2 (M, R); layouts as in shaders/lora-matmul.wgsl. */
+/** C(M, N) = alpha·op(A)·op(B) + s·X2·op(L) (+ C0), X2 (M, R); layouts as in shaders/matmul.wgsl (main_lowrank). */
 export function loraMatmulRef(
   A: ArrayLike<number>, B: ArrayLike<number>, X2: ArrayLike<number>, L: ArrayLike<number>,
   M: number, N: number, K: number, R: number, s: number,
@@ -33,4 +33,19 @@ export function loraMatmulRef(
   const low = matmulRef(X2, L, M, N, R, { bKN: o.lRN });
   for (let i = 0; i < base.length; i++) base[i] += s * low[i];
   return base;
+}
+
+/** The dropout mask of shaders/dropout.wgsl: keep(i) for i < n (lowbias32 hash of i ^ seed·φ). */
+export function dropoutKeepRef(n: number, p: number, seed: number): Uint8Array {
+  const threshold = Math.min(0xffffffff, Math.round(p * 2 ** 32));
+  const keep = new Uint8Array(n);
+  const s = Math.imul(seed >>> 0, 0x9e3779b9) >>> 0;
+  for (let i = 0; i < n; i++) {
+    let h = (i ^ s) >>> 0;
+    h ^= h >>> 16; h = Math.imul(h, 0x21f0aaad) >>> 0;
+    h ^= h >>> 15; h = Math.imul(h, 0x735a2d97) >>> 0;
+    h ^= h >>> 15;
+    keep[i] = (h >>> 0) >= threshold ? 1 : 0;
+  }
+  return keep;
 }
