@@ -3,21 +3,27 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError, type Values } from './args.ts';
 import { runConvert } from './convert.ts';
 import { runGenerate } from './generate.ts';
-import { runTrain, TRAIN_OPTIONS } from './train.ts';
+import { INIT_OPTIONS, runInit, runTrain, TRAIN_OPTIONS } from './train.ts';
 
 const USAGE = `Usage: npm run cli -- <command> [options]
 
 Commands:
   generate --model <file or dir> [--tokenizer <file>] [--adapter <dir>] [--prompt "text"]
            [--max-tokens N] [--temperature T] [--top-p P] [--seed S] [--json]
-      Generate text. --json prints {"ids": [...], "text": "..."} (ids include BOS).
-  train    --model <file or dir> [--tokenizer <file>] --data <file.txt|file.jsonl> --method full|lora
+      Generate text. --json prints {"ids": [...], "text": "..."} (ids include BOS). --adapter takes a
+      peft LoRA directory or a MoRA adapter directory written by train/init.
+  train    --model <file or dir> [--tokenizer <file>] --data <file.txt|file.jsonl> --method full|lora|mora
            [--rank R] [--alpha A] [--rslora] [--dropout P] [--targets q,k,v,o,gate,up,down|all-linear]
-           [--lr LR] [--steps N] [--batch B] [--seq T] [--grad-accum K] [--warmup W]
+           [--mora-type 1|6] [--lr LR] [--steps N] [--batch B] [--seq T] [--grad-accum K] [--warmup W]
            [--schedule cosine|linear|constant] [--weight-decay WD] [--max-grad-norm G] [--seed S]
            [--eval-every N] [--eval-batches N] [--eval-fraction F] [--adapter <dir>] --out <dir>
-      Fine-tune. Writes <out>/metrics.jsonl, <out>/adapter/ (peft format, LoRA) and <out>/merged/
-      (Hugging Face layout). Ctrl-C stops after the current step and saves.
+      Fine-tune. Writes <out>/metrics.jsonl, <out>/adapter/ (peft format for LoRA; the project's MoRA
+      file for MoRA) and <out>/merged/ (Hugging Face layout). Ctrl-C stops after the current step and
+      saves. MoRA: one square M (r̂ × r̂, r̂² ≈ LoRA's parameter count at --rank) per target;
+      --mora-type 1 = sharing (large ranks), 6 = rotation (small ranks, default).
+  init     --model <file or dir> [--tokenizer <file>] --method lora|mora [--rank R] [--alpha A] [--rslora]
+           [--dropout P] [--targets ...] [--seed S] [--mora-type 1|6] --out <dir>
+      Write <out>/adapter/: the freshly initialised adapter a training run would start from.
   convert  --model <llama2.c .bin> --tokenizer <tokenizer.bin> --out <dir>
       Write the model in Hugging Face layout (config.json, model.safetensors, tokenizer.json).
 `;
@@ -33,6 +39,7 @@ const commands: Record<string, { options: Options; run: (v: Values) => Promise<v
     run: runGenerate,
   },
   train: { options: TRAIN_OPTIONS, run: runTrain },
+  init: { options: INIT_OPTIONS, run: runInit },
   convert: {
     options: { model: { type: 'string' }, tokenizer: { type: 'string' }, out: { type: 'string' } },
     run: runConvert,

@@ -1,12 +1,17 @@
-/** `cli train`: fine-tune a model on a text or JSONL file; writes metrics, the adapter and the merged model. */
+/**
+ * `cli train`: fine-tune a model on a text or JSONL file; writes metrics, the adapter and the merged model.
+ * `cli init`: write a freshly initialised adapter (the state training starts from) without training.
+ */
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { attachLoraTensors, readLoraTensors, adapterTargets } from '../adapters/lora-io.ts';
 import { mergeAdapters } from '../adapters/merge.ts';
+import { attachMoraTensors, moraConfigOf, readMoraTensors } from '../adapters/mora-io.ts';
 import { exportHfModel } from '../io/export-hf.ts';
 import { writeFiles, readModelPath } from '../io/fs-node.ts';
-import { writePeftAdapter } from '../io/peft.ts';
-import { readPeftAdapterDir } from '../io/peft-node.ts';
+import { readMoraAdapter } from '../io/mora-file.ts';
+import { adapterPeftType, readPeftAdapter, writePeftAdapter } from '../io/peft.ts';
+import { readAdapterDirFiles, writeMoraAdapterDir } from '../io/peft-node.ts';
 import { LlamaModel } from '../model/llama.ts';
 import { prepareData } from '../train/data.ts';
 import { DEFAULT_TRAIN_CONFIG, parseTargets, type Method, type TrainConfig } from '../train/config.ts';
@@ -25,14 +30,25 @@ export const TRAIN_OPTIONS = {
   seq: { type: 'string' }, warmup: { type: 'string' }, schedule: { type: 'string' }, seed: { type: 'string' },
   out: { type: 'string' }, adapter: { type: 'string' }, 'grad-accum': { type: 'string' },
   'weight-decay': { type: 'string' }, 'max-grad-norm': { type: 'string' }, 'eval-every': { type: 'string' },
-  'eval-batches': { type: 'string' }, 'eval-fraction': { type: 'string' },
+  'eval-batches': { type: 'string' }, 'eval-fraction': { type: 'string' }, 'mora-type': { type: 'string' },
+} as const;
+
+export const INIT_OPTIONS = {
+  model: { type: 'string' }, tokenizer: { type: 'string' }, method: { type: 'string' }, rank: { type: 'string' },
+  alpha: { type: 'string' }, rslora: { type: 'boolean' }, dropout: { type: 'string' }, targets: { type: 'string' },
+  seed: { type: 'string' }, 'mora-type': { type: 'string' }, out: { type: 'string' },
 } as const;
 
 /** TrainConfig from command-line values, defaults filled in. */
 export function trainConfigFromArgs(v: Values): TrainConfig {
   const d = DEFAULT_TRAIN_CONFIG;
   const method = (optionalString(v, 'method') ?? 'lora') as Method;
-  if (method !== 'full' && method !== 'lora') throw new UsageError(`--method must be full or lora, got "${method}"`);
+  if (method !== 'full' && method !== 'lora' && method !== 'mora') throw new UsageError(`--method must be full or lora or mora, got "${method}"`);
+  const moraType = optionalNumber(v, 'mora-type', { integer: true });
+  if (moraType !== undefined && moraType !== 1 && moraType !== 6) {
+    throw new UsageError(`--mora-type must be 1 (sharing) or 6 (rotation), got "${String(v['mora-type'])}"`);
+  }
+  if (moraType !== undefined && method !== 'mora') throw new UsageError('--mora-type applies to --method mora');
   const schedule = (optionalString(v, 'schedule') ?? d.schedule) as ScheduleKind;
   if (!['constant', 'cosine', 'linear'].includes(schedule)) throw new UsageError(`--schedule must be cosine, linear or constant, got "${schedule}"`);
   let targets = d.targets;
@@ -53,6 +69,7 @@ export function trainConfigFromArgs(v: Values): TrainConfig {
     rslora: v.rslora === true,
     dropout: optionalNumber(v, 'dropout', { min: 0, max: 0.99 }) ?? d.dropout,
     targets,
+    moraType: moraType ?? d.moraType,
     lr: optionalNumber(v, 'lr', { min: 0 }) ?? (method === 'full' ? 1e-4 : d.lr),
     steps: optionalNumber(v, 'steps', { min: 1, integer: true }) ?? d.steps,
     batch: optionalNumber(v, 'batch', { min: 1, integer: true }) ?? d.batch,
@@ -96,13 +113,23 @@ export async function runTrain(v: Values): Promise<void> {
   const model = LlamaModel.upload(gpu, loaded.weights);
   const adapterDir = optionalString(v, 'adapter');
   if (adapterDir) {
-    if (config.method === 'full') throw new UsageError('--adapter continues training an adapter: use --method lora');
-    const adapter = await readPeftAdapterDir(adapterDir, model.config);
-    attachLoraTensors(model, adapter.config, adapter.tensors, config.seed);
-    Object.assign(config, {
-      rank: adapter.config.r, alpha: adapter.config.loraAlpha, rslora: adapter.config.useRslora,
-      dropout: adapter.config.loraDropout, targets: adapter.config.targetModules,
-    });
+    if (config.method === 'full') throw new UsageError('--adapter continues training an adapter: use --method lora or mora');
+    const files = await readAdapterDirFiles(adapterDir);
+    const kind = adapterPeftType(files);
+    if (kind === 'MORA') {
+      if (config.method !== 'mora') throw new UsageError(`${adapterDir} holds a MoRA adapter: use --method mora`);
+      const adapter = readMoraAdapter(files, model.config);
+      attachMoraTensors(model, adapter.config, adapter.tensors, config.seed, config.dropout);
+      Object.assign(config, { rank: adapter.config.r, moraType: adapter.config.moraType, targets: adapter.config.targetModules });
+    } else {
+      if (config.method !== 'lora') throw new UsageError(`${adapterDir} holds a ${kind} adapter: use --method lora`);
+      const adapter = readPeftAdapter(files, model.config);
+      attachLoraTensors(model, adapter.config, adapter.tensors, config.seed);
+      Object.assign(config, {
+        rank: adapter.config.r, alpha: adapter.config.loraAlpha, rslora: adapter.config.useRslora,
+        dropout: adapter.config.loraDropout, targets: adapter.config.targetModules,
+      });
+    }
   }
   const trainer = Trainer.create(model, config);
   process.stderr.write(
@@ -159,21 +186,54 @@ export async function runTrain(v: Values): Promise<void> {
 
   // ---- outputs ------------------------------------------------------------------------------
   const tok = await tokenizerFilesFor(tokenizer, loaded.tokenizerFile, model.config.maxSeqLen);
+  const wroteAdapter = await writeAdapterDir(model, config, path.resolve(modelPath), path.join(out, 'adapter'));
+  mergeAdapters(model);
+  await writeFiles(path.join(out, 'merged'), exportHfModel(await model.readWeights(), tok.json, tok.config));
+  process.stderr.write(`wrote ${metricsFile}${wroteAdapter ? `, ${path.join(out, 'adapter')}` : ''}, ${path.join(out, 'merged')}\n`);
+  process.off('SIGINT', onSigint);
+  trainer.dispose();
+  model.dispose();
+  gpu.destroy();
+}
+
+/**
+ * Write the model's adapters to `dir`: peft files for LoRA, the project's MoRA adapter file for MoRA
+ * (peft cannot load MoRA). Returns false when the method has no adapter (full fine-tuning).
+ */
+export async function writeAdapterDir(model: LlamaModel, config: TrainConfig, baseModelName: string, dir: string): Promise<boolean> {
   if (config.method === 'lora') {
     const files = writePeftAdapter(
       {
         r: config.rank, loraAlpha: config.alpha, loraDropout: config.dropout, targetModules: adapterTargets(model),
-        useRslora: config.rslora, useDora: false, baseModelName: path.resolve(modelPath),
+        useRslora: config.rslora, useDora: false, baseModelName,
       },
       await readLoraTensors(model),
       model.config,
     );
-    await writeFiles(path.join(out, 'adapter'), files);
+    await writeFiles(dir, files);
+    return true;
   }
-  mergeAdapters(model);
-  await writeFiles(path.join(out, 'merged'), exportHfModel(await model.readWeights(), tok.json, tok.config));
-  process.stderr.write(`wrote ${metricsFile}${config.method === 'lora' ? `, ${path.join(out, 'adapter')}` : ''}, ${path.join(out, 'merged')}\n`);
-  process.off('SIGINT', onSigint);
+  if (config.method === 'mora') {
+    await writeMoraAdapterDir(dir, moraConfigOf(model, baseModelName), await readMoraTensors(model), model.config);
+    return true;
+  }
+  return false;
+}
+
+/** `cli init`: the adapter a training run of `--method` would start from, written to <out>/adapter. */
+export async function runInit(v: Values): Promise<void> {
+  const modelPath = requireString(v, 'model');
+  const out = requireString(v, 'out');
+  const config = trainConfigFromArgs(v);
+  if (config.method === 'full') throw new UsageError('init writes a fresh adapter: use --method lora or mora');
+  const loaded = await readModelPath(modelPath, optionalString(v, 'tokenizer'));
+  config.seq = Math.min(config.seq, loaded.weights.config.maxSeqLen); // no data: only the adapters matter
+  const gpu = await openGpu();
+  const model = LlamaModel.upload(gpu, loaded.weights);
+  const trainer = Trainer.create(model, config); // creates the adapters exactly as training would
+  const dir = path.join(out, 'adapter');
+  await writeAdapterDir(model, config, path.resolve(modelPath), dir);
+  process.stderr.write(`wrote ${dir}: ${config.method} adapter on ${config.targets.join(', ')}, ${trainer.trainableCount} trainable parameters\n`);
   trainer.dispose();
   model.dispose();
   gpu.destroy();

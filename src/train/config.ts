@@ -3,8 +3,8 @@ import type { LlamaConfig } from '../model/config.ts';
 import { LINEAR_MODULES, type LinearModule } from '../model/weights.ts';
 import type { ScheduleKind } from './schedule.ts';
 
-export type Method = 'full' | 'lora';
-export const METHODS: readonly Method[] = ['full', 'lora'];
+export type Method = 'full' | 'lora' | 'mora';
+export const METHODS: readonly Method[] = ['full', 'lora', 'mora'];
 
 export interface TrainConfig {
   method: Method;
@@ -15,6 +15,8 @@ export interface TrainConfig {
   dropout: number; // on the adapter branch only
   targets: LinearModule[]; // linear modules that get an adapter
   loraInit: 'kaiming' | 'gaussian';
+  // MoRA: one square M (r̂, r̂) per target with r̂² ≈ (in + out)·rank; rank, dropout and targets as above, α unused
+  moraType: 1 | 6; // 1 = sharing (recommended for large r), 6 = RoPE-style rotation (small r)
   // optimisation
   lr: number;
   steps: number; // optimizer steps
@@ -43,6 +45,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   dropout: 0,
   targets: ['q', 'v'], // peft's default for LLaMA
   loraInit: 'kaiming',
+  moraType: 6, // the default rank 8 is small
   lr: 1e-3,
   steps: 100,
   batch: 4,
@@ -108,5 +111,8 @@ export function validateTrainConfig(c: TrainConfig, model: LlamaConfig): void {
     if (!(c.alpha > 0)) fail('alpha', `must be > 0, got ${c.alpha}`);
     if (!(c.dropout >= 0 && c.dropout < 1)) fail('dropout', `must be in [0, 1), got ${c.dropout}`);
     if (c.targets.length === 0) fail('targets', 'give at least one module');
+  }
+  if (c.method === 'mora' && c.moraType !== 1 && c.moraType !== 6) {
+    fail('moraType', `must be 1 (sharing) or 6 (rotation), got ${c.moraType}`);
   }
 }

@@ -3,8 +3,9 @@
  * adapters otherwise), gradients and AdamW state, and records whole optimizer steps on the GPU.
  * Losses and gradient norms are copied into a GPU ring and read back only when asked for.
  */
-import type { TrainableParam } from '../adapters/adapter.ts';
+import type { LinearAdapter, TrainableParam } from '../adapters/adapter.ts';
 import { LoraAdapter } from '../adapters/lora.ts';
+import { MoraAdapter } from '../adapters/mora.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { axpy } from '../kernels/axpy.ts';
 import { adamwStep, clipGradNorm } from '../kernels/optimizer.ts';
@@ -82,11 +83,14 @@ export class Trainer {
       for (const adapter of model.adapters.values()) t.params.push(...adapter.params);
     } else {
       const lora = { rank: config.rank, alpha: config.alpha, rslora: config.rslora, dropout: config.dropout, init: config.loraInit };
+      const mora = { rank: config.rank, type: config.moraType, dropout: config.dropout };
       for (let l = 0; l < model.config.nLayers; l++) {
         for (const m of config.targets) {
           const [out, inF] = model.param(linearName(l, m)).shape as [number, number];
           const name = moduleName(l, m);
-          const adapter = LoraAdapter.create(gpu, name, out, inF, lora, rng);
+          const adapter: LinearAdapter = config.method === 'mora'
+            ? MoraAdapter.create(gpu, name, out, inF, mora, rng)
+            : LoraAdapter.create(gpu, name, out, inF, lora, rng);
           model.adapters.set(name, adapter);
           t.params.push(...adapter.params);
         }
