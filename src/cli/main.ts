@@ -12,16 +12,16 @@ Commands:
            [--max-tokens N] [--temperature T] [--top-p P] [--seed S] [--json]
       Generate text. --json prints {"ids": [...], "text": "..."} (ids include BOS). --adapter takes a
       peft LoRA directory or a MoRA adapter directory written by train/init.
-  train    --model <file or dir> [--tokenizer <file>] --data <file.txt|file.jsonl> --method full|lora|mora
+  train    --model <file or dir> [--tokenizer <file>] --data <file.txt|file.jsonl> --method full|lora|dora|mora
            [--rank R] [--alpha A] [--rslora] [--dropout P] [--targets q,k,v,o,gate,up,down|all-linear]
            [--mora-type 1|6] [--lr LR] [--steps N] [--batch B] [--seq T] [--grad-accum K] [--warmup W]
            [--schedule cosine|linear|constant] [--weight-decay WD] [--max-grad-norm G] [--seed S]
            [--eval-every N] [--eval-batches N] [--eval-fraction F] [--adapter <dir>] --out <dir>
-      Fine-tune. Writes <out>/metrics.jsonl, <out>/adapter/ (peft format for LoRA; the project's MoRA
-      file for MoRA) and <out>/merged/ (Hugging Face layout). Ctrl-C stops after the current step and
+      Fine-tune. Writes <out>/metrics.jsonl, <out>/adapter/ (peft format for LoRA and DoRA; the project's
+      MoRA file for MoRA) and <out>/merged/ (Hugging Face layout). Ctrl-C stops after the current step and
       saves. MoRA: one square M (r̂ × r̂, r̂² ≈ LoRA's parameter count at --rank) per target;
       --mora-type 1 = sharing (large ranks), 6 = rotation (small ranks, default).
-  init     --model <file or dir> [--tokenizer <file>] --method lora|mora [--rank R] [--alpha A] [--rslora]
+  init     --model <file or dir> [--tokenizer <file>] --method lora|dora|mora [--rank R] [--alpha A] [--rslora]
            [--dropout P] [--targets ...] [--seed S] [--mora-type 1|6] --out <dir>
       Write <out>/adapter/: the freshly initialised adapter a training run would start from.
   convert  --model <llama2.c .bin> --tokenizer <tokenizer.bin> --out <dir>

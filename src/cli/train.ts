@@ -14,7 +14,7 @@ import { adapterPeftType, readPeftAdapter, writePeftAdapter } from '../io/peft.t
 import { readAdapterDirFiles, writeMoraAdapterDir } from '../io/peft-node.ts';
 import { LlamaModel } from '../model/llama.ts';
 import { prepareData } from '../train/data.ts';
-import { DEFAULT_TRAIN_CONFIG, parseTargets, type Method, type TrainConfig } from '../train/config.ts';
+import { DEFAULT_TRAIN_CONFIG, METHODS, parseTargets, type Method, type TrainConfig } from '../train/config.ts';
 import { BatchIterator, orderedBatches, type Batch } from '../train/packing.ts';
 import { Trainer, type StepMetrics } from '../train/trainer.ts';
 import type { ScheduleKind } from '../train/schedule.ts';
@@ -43,7 +43,7 @@ export const INIT_OPTIONS = {
 export function trainConfigFromArgs(v: Values): TrainConfig {
   const d = DEFAULT_TRAIN_CONFIG;
   const method = (optionalString(v, 'method') ?? 'lora') as Method;
-  if (method !== 'full' && method !== 'lora' && method !== 'mora') throw new UsageError(`--method must be full or lora or mora, got "${method}"`);
+  if (!METHODS.includes(method)) throw new UsageError(`--method must be one of ${METHODS.join(', ')}, got "${method}"`);
   const moraType = optionalNumber(v, 'mora-type', { integer: true });
   if (moraType !== undefined && moraType !== 1 && moraType !== 6) {
     throw new UsageError(`--mora-type must be 1 (sharing) or 6 (rotation), got "${String(v['mora-type'])}"`);
@@ -113,7 +113,7 @@ export async function runTrain(v: Values): Promise<void> {
   const model = LlamaModel.upload(gpu, loaded.weights);
   const adapterDir = optionalString(v, 'adapter');
   if (adapterDir) {
-    if (config.method === 'full') throw new UsageError('--adapter continues training an adapter: use --method lora or mora');
+    if (config.method === 'full') throw new UsageError('--adapter continues training an adapter: use --method lora, dora or mora');
     const files = await readAdapterDirFiles(adapterDir);
     const kind = adapterPeftType(files);
     if (kind === 'MORA') {
@@ -122,8 +122,10 @@ export async function runTrain(v: Values): Promise<void> {
       attachMoraTensors(model, adapter.config, adapter.tensors, config.seed, config.dropout);
       Object.assign(config, { rank: adapter.config.r, moraType: adapter.config.moraType, targets: adapter.config.targetModules });
     } else {
-      if (config.method !== 'lora') throw new UsageError(`${adapterDir} holds a ${kind} adapter: use --method lora`);
+      if (config.method !== 'lora' && config.method !== 'dora') throw new UsageError(`${adapterDir} holds a ${kind} adapter: use --method lora or dora`);
       const adapter = readPeftAdapter(files, model.config);
+      const want = adapter.config.useDora ? 'dora' : 'lora';
+      if (config.method !== want) throw new UsageError(`${adapterDir} holds a ${adapter.config.useDora ? 'DoRA' : 'LoRA'} adapter: use --method ${want}`);
       attachLoraTensors(model, adapter.config, adapter.tensors, config.seed);
       Object.assign(config, {
         rank: adapter.config.r, alpha: adapter.config.loraAlpha, rslora: adapter.config.useRslora,
@@ -197,15 +199,15 @@ export async function runTrain(v: Values): Promise<void> {
 }
 
 /**
- * Write the model's adapters to `dir`: peft files for LoRA, the project's MoRA adapter file for MoRA
+ * Write the model's adapters to `dir`: peft files for LoRA and DoRA (use_dora, lora_magnitude_vector), the project's MoRA adapter file for MoRA
  * (peft cannot load MoRA). Returns false when the method has no adapter (full fine-tuning).
  */
 export async function writeAdapterDir(model: LlamaModel, config: TrainConfig, baseModelName: string, dir: string): Promise<boolean> {
-  if (config.method === 'lora') {
+  if (config.method === 'lora' || config.method === 'dora') {
     const files = writePeftAdapter(
       {
         r: config.rank, loraAlpha: config.alpha, loraDropout: config.dropout, targetModules: adapterTargets(model),
-        useRslora: config.rslora, useDora: false, baseModelName,
+        useRslora: config.rslora, useDora: config.method === 'dora', baseModelName,
       },
       await readLoraTensors(model),
       model.config,
@@ -225,7 +227,7 @@ export async function runInit(v: Values): Promise<void> {
   const modelPath = requireString(v, 'model');
   const out = requireString(v, 'out');
   const config = trainConfigFromArgs(v);
-  if (config.method === 'full') throw new UsageError('init writes a fresh adapter: use --method lora or mora');
+  if (config.method === 'full') throw new UsageError('init writes a fresh adapter: use --method lora, dora or mora');
   const loaded = await readModelPath(modelPath, optionalString(v, 'tokenizer'));
   config.seq = Math.min(config.seq, loaded.weights.config.maxSeqLen); // no data: only the adapters matter
   const gpu = await openGpu();

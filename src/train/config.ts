@@ -3,8 +3,8 @@ import type { LlamaConfig } from '../model/config.ts';
 import { LINEAR_MODULES, type LinearModule } from '../model/weights.ts';
 import type { ScheduleKind } from './schedule.ts';
 
-export type Method = 'full' | 'lora' | 'mora';
-export const METHODS: readonly Method[] = ['full', 'lora', 'mora'];
+export type Method = 'full' | 'lora' | 'mora' | 'dora';
+export const METHODS: readonly Method[] = ['full', 'lora', 'mora', 'dora'];
 
 export interface TrainConfig {
   method: Method;

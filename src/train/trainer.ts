@@ -4,6 +4,7 @@
  * Losses and gradient norms are copied into a GPU ring and read back only when asked for.
  */
 import type { LinearAdapter, TrainableParam } from '../adapters/adapter.ts';
+import { DoraAdapter } from '../adapters/dora.ts';
 import { LoraAdapter } from '../adapters/lora.ts';
 import { MoraAdapter } from '../adapters/mora.ts';
 import type { Tensor } from '../gpu/tensor.ts';
@@ -90,7 +91,9 @@ export class Trainer {
           const name = moduleName(l, m);
           const adapter: LinearAdapter = config.method === 'mora'
             ? MoraAdapter.create(gpu, name, out, inF, mora, rng)
-            : LoraAdapter.create(gpu, name, out, inF, lora, rng);
+            : config.method === 'dora'
+              ? DoraAdapter.create(gpu, name, model.param(linearName(l, m)), lora, rng)
+              : LoraAdapter.create(gpu, name, out, inF, lora, rng);
           model.adapters.set(name, adapter);
           t.params.push(...adapter.params);
         }

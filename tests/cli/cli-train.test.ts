@@ -57,9 +57,9 @@ describe('cli train', () => {
     const r = await cli('train', ...base, '--data', bad, '--steps', '1', '--out', path.join(work, 'bad'));
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('bad.jsonl, line 2');
-    const flags = await cli('train', ...base, '--data', data, '--method', 'dora', '--out', path.join(work, 'x'));
+    const flags = await cli('train', ...base, '--data', data, '--method', 'foo', '--out', path.join(work, 'x'));
     expect(flags.code).toBe(2);
-    expect(flags.stderr).toContain('--method must be full or lora');
+    expect(flags.stderr).toContain('--method must be one of full, lora');
   });
 
   it('Ctrl-C stops after the current step and saves what it has', async () => {
