@@ -61,8 +61,11 @@ export const attentionBackwardDkvTiledKernel = defineKernel({
   inputs: ['P', 'dS', 'q', 'dout'], outputs: ['dk', 'dv'],
 });
 
-/** Bytes of (query, key) scratch the tiled variant may hold at once; the batch is processed in chunks under it. */
-const SCRATCH_BYTES = 64 * 1024 * 1024;
+/**
+ * Bytes of (query, key) scratch the tiled variant may hold at once: the batch is processed in chunks under it,
+ * and a shape whose single batch row does not fit runs 'row' instead. Mutable so tests can force chunking.
+ */
+export const tiledAttentionLimits = { scratchBytes: 64 * 1024 * 1024 };
 
 /** Shapes of the tiled forward: Tp = queries padded to 4, tk = keys (pos0 + T) padded to 4. */
 export interface TiledShape {
@@ -77,7 +80,7 @@ const pad4 = (n: number) => Math.ceil(n / 4) * 4;
 
 /** Batch rows per chunk: scratch floats per batch row are `perRow` (0 when one row does not fit). */
 function chunkRows(gpu: Gpu, B: number, perRowFloats: number): number {
-  const cap = Math.min(SCRATCH_BYTES, gpu.device.limits.maxStorageBufferBindingSize);
+  const cap = Math.min(tiledAttentionLimits.scratchBytes, gpu.device.limits.maxStorageBufferBindingSize);
   return Math.min(B, Math.floor(cap / (perRowFloats * 4)));
 }
 

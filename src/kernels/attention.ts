@@ -30,7 +30,7 @@ export const attentionRowLseKernel = defineKernel({
   name: 'attention.fwd.row+lse', code: rowCode, entryPoint: 'main_lse', uniforms, inputs, outputs: ['out', 'lse'],
 });
 
-/** Largest head dim the 'workgroup' and 'row' variants handle ('tiled' has no limit). */
+/** Largest head dim any variant handles. */
 export const ATTENTION_MAX_HEAD_DIM = 256;
 
 /**
@@ -48,14 +48,14 @@ export function attentionVariantFor(gpu: Gpu): AttentionVariant {
 }
 
 /**
- * The default variant for this adapter and head dim: on SwiftShader 'quad' for hd ≤ QUAD_DEFAULT_MAX_HEAD_DIM
- * (it beats 'tiled' there: no scratch traffic), 'tiled' above; elsewhere attentionVariantFor(gpu).
+ * The default variant for this adapter and head dim: on SwiftShader 'quad' where it applies (hd % 4 == 0,
+ * hd ≤ 32: measured ahead of 'tiled' at hd 8..32, and of 'row' even for one-query decode steps), else
+ * 'tiled' (→ 'row' when hd % 4 ≠ 0); elsewhere attentionVariantFor(gpu).
  */
 export function attentionVariantForShape(gpu: Gpu, headDim: number): AttentionVariant {
   const v = attentionVariantFor(gpu);
-  return v === 'tiled' && headDim <= QUAD_DEFAULT_MAX_HEAD_DIM && quadAttentionSupports(headDim) ? 'quad' : v;
+  return v === 'tiled' && quadAttentionSupports(headDim) ? 'quad' : v;
 }
-const QUAD_DEFAULT_MAX_HEAD_DIM = 16;
 
 /** The variant actually run: 'quad' falls back to 'tiled', 'tiled' to 'row', where they do not apply. */
 function resolveVariant(
@@ -162,7 +162,7 @@ export interface AttentionBackwardOptions {
   nHeads: number;
   nKvHeads: number;
   headDim: number;
-  /** Default: attentionVariantFor(gpu). */
+  /** Default: attentionVariantForShape(gpu, headDim). */
   variant?: AttentionVariant;
 }
 
@@ -173,6 +173,8 @@ export interface AttentionBackwardOptions {
  * With P = softmax(q·kᵀ/√hd) recomputed as exp(q·k/√hd − lse): D_i = dout_i·out_i, dS_ij = P_ij(dout_i·v_j − D_i),
  *   dq_i = Σ_j dS_ij k_j/√hd, dk_j = Σ_i dS_ij q_i/√hd, dv_j = Σ_i P_ij dout_i (dk, dv summed over the group's heads).
  * Two passes, both deterministic: per query row (dq, and D into a (B·T·nHeads) scratch), then per key row.
+ * 'quad' does the same two passes over 4 query (key) rows per invocation; 'tiled' runs D, then P and dS of
+ * 4×4 (query, key) tiles into scratches, then dq, then dk and dv (./attention-tiled.ts).
  * 'row' (SwiftShader) keeps head rows in registers when hd ≤ 64 and hd % 4 = 0, else uses private arrays (~3× slower there).
  * Cost: ~B·nHeads·T²/2 (query, key) pairs per pass, 2 hd-dots each plus 1 (dq) or 2 (dk, dv) axpys.
  */

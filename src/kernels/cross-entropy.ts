@@ -1,6 +1,8 @@
 /** Cross-entropy with an ignore mask, fused with its gradient; the mean is reduced on the GPU. */
 import rowsCode from '../../shaders/cross-entropy.wgsl?raw';
 import reduceCode from '../../shaders/cross-entropy.reduce.wgsl?raw';
+import rowCode from '../../shaders/cross-entropy.row.wgsl?raw';
+import reduceRowCode from '../../shaders/cross-entropy.reduce.row.wgsl?raw';
 import type { Gpu } from '../gpu/gpu.ts';
 import { defineKernel, groups1d } from '../gpu/kernel.ts';
 import { numel, type Tensor } from '../gpu/tensor.ts';
@@ -33,6 +35,45 @@ export const crossEntropyReduceKernel = defineKernel({
   outputs: ['loss'],
 });
 
+/** Per-row loss (and gradient in place), one invocation per row, no barriers. */
+export const crossEntropyRowKernel = defineKernel({
+  name: 'cross-entropy.row',
+  code: rowCode,
+  uniforms: { R: 'u32', V: 'u32', scale: 'f32' },
+  inputs: ['targets', 'count'],
+  outputs: ['rowLoss', 'logits'],
+});
+
+/** The same with the gradient into its own buffer. */
+export const crossEntropyRowSeparateKernel = defineKernel({
+  name: 'cross-entropy.row.separate',
+  code: rowCode,
+  entryPoint: 'separate',
+  uniforms: { R: 'u32', V: 'u32', scale: 'f32' },
+  inputs: ['targets', 'count'],
+  outputs: ['rowLoss', 'logits', 'dlogits'],
+});
+
+/** Valid-target count or mean row loss, one invocation, no barriers. */
+export const crossEntropyReduceRowKernel = defineKernel({
+  name: 'cross-entropy.reduce.row',
+  code: reduceRowCode,
+  uniforms: { R: 'u32', V: 'u32' },
+  inputs: ['targets', 'rowLoss'],
+  outputs: ['loss'],
+});
+
+/**
+ * 'workgroup': a workgroup per row with a tree reduction (GPUs). 'row': one invocation per row and one
+ * for the mean, no barriers (SwiftShader, where each barrier costs ~0.1 ms per workgroup).
+ */
+export type CrossEntropyVariant = 'workgroup' | 'row';
+
+/** The variant for this adapter: 'row' on SwiftShader (a CPU), 'workgroup' elsewhere. */
+export function crossEntropyVariantFor(gpu: Gpu): CrossEntropyVariant {
+  return gpu.adapterInfo.architecture === 'swiftshader' ? 'row' : 'workgroup';
+}
+
 export interface CrossEntropyOptions {
   rows: number;
   vocab: number;
@@ -45,6 +86,8 @@ export interface CrossEntropyOptions {
    * GPUs; on SwiftShader (barriers are costly) 32 is fastest at every V — roughly 10× over 256 at V ≤ 512.
    */
   workgroupSize?: number;
+  /** Default: 'workgroup' when workgroupSize is given, else crossEntropyVariantFor(gpu). */
+  variant?: CrossEntropyVariant;
 }
 
 /** The default invocations per row for vocabulary V: ~16 logits each, 32..256. */
@@ -87,8 +130,14 @@ export function crossEntropy(
   const WG = opts.workgroupSize ?? crossEntropyWorkgroupSize(V);
   if (![32, 64, 128, 256].includes(WG)) throw new Error(`crossEntropy: workgroupSize ${WG} is not 32, 64, 128 or 256`);
 
+  const variant = opts.variant ?? (opts.workgroupSize !== undefined ? 'workgroup' : crossEntropyVariantFor(gpu));
   const rowLoss = opts.rowLoss ?? gpu.tensor('cross-entropy.rowLoss', [R]);
   const dims = { R, V };
+  if (variant === 'row') {
+    crossEntropyRows(gpu, logits, targets, dlogits, loss, rowLoss, R, V, scale);
+    if (!opts.rowLoss) gpu.release(rowLoss); // later work recorded on a reused buffer runs after ours
+    return;
+  }
   // loss[0] ← nValid, read by the row kernel as `count`.
   gpu.dispatch(crossEntropyReduceKernel, {
     uniforms: dims, bindings: { targets, rowLoss, loss }, workgroups: [1], constants: { MEAN: 0 },
@@ -113,4 +162,28 @@ export function crossEntropy(
     uniforms: dims, bindings: { targets, rowLoss, loss }, workgroups: [1], constants: { MEAN: 1 },
   });
   if (!opts.rowLoss) gpu.release(rowLoss); // later work recorded on a reused buffer runs after ours
+}
+
+/** The barrier-free form of crossEntropy's three dispatches (count → rows → mean). */
+function crossEntropyRows(
+  gpu: Gpu, logits: Tensor, targets: Tensor, dlogits: Tensor | null, loss: Tensor, rowLoss: Tensor, R: number, V: number, scale: number,
+): void {
+  const dims = { R, V };
+  gpu.dispatch(crossEntropyReduceRowKernel, {
+    uniforms: dims, bindings: { targets, rowLoss, loss }, workgroups: [1], constants: { MEAN: 0 },
+  });
+  const workgroups = groups1d(R, 64);
+  if (dlogits && dlogits.buffer !== logits.buffer) {
+    gpu.dispatch(crossEntropyRowSeparateKernel, {
+      uniforms: { ...dims, scale }, bindings: { targets, count: loss, rowLoss, logits, dlogits }, workgroups,
+    });
+  } else {
+    gpu.dispatch(crossEntropyRowKernel, {
+      uniforms: { ...dims, scale }, bindings: { targets, count: loss, rowLoss, logits }, workgroups,
+      constants: { WRITE_GRAD: dlogits ? 1 : 0 },
+    });
+  }
+  gpu.dispatch(crossEntropyReduceRowKernel, {
+    uniforms: dims, bindings: { targets, rowLoss, loss }, workgroups: [1], constants: { MEAN: 1 },
+  });
 }

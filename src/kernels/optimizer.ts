@@ -2,6 +2,7 @@
 import adamwCode from '../../shaders/adamw.wgsl?raw';
 import clipCode from '../../shaders/clip-scale.wgsl?raw';
 import gradNormCode from '../../shaders/grad-norm.wgsl?raw';
+import gradNormStridedCode from '../../shaders/grad-norm.strided.wgsl?raw';
 import type { Gpu } from '../gpu/gpu.ts';
 import { defineKernel, groups1d } from '../gpu/kernel.ts';
 import { numel, type Tensor } from '../gpu/tensor.ts';
@@ -26,6 +27,26 @@ export const gradNormKernel = defineKernel({
   outputs: ['partials'],
 });
 
+/** partials[outOffset + g] = Σ x² (SQUARE) or Σ x over i ≡ g (mod count): one invocation per partial, no barriers. */
+export const gradNormStridedKernel = defineKernel({
+  name: 'grad-norm.strided',
+  code: gradNormStridedCode,
+  uniforms: { n: 'u32', outOffset: 'u32', count: 'u32' },
+  inputs: ['x'],
+  outputs: ['partials'],
+});
+
+/**
+ * 'workgroup': per-workgroup tree reductions (GPUs). 'strided': one invocation per partial, no barriers —
+ * SwiftShader pays ~0.5 ms per 256-wide workgroup of barriers, which made Σg² cost seconds per step.
+ */
+export type SumSquaresVariant = 'workgroup' | 'strided';
+
+/** The Σg² variant for this adapter: 'strided' on SwiftShader (a CPU), 'workgroup' elsewhere. */
+export function sumSquaresVariantFor(gpu: Gpu): SumSquaresVariant {
+  return gpu.adapterInfo.architecture === 'swiftshader' ? 'strided' : 'workgroup';
+}
+
 export const clipScaleKernel = defineKernel({
   name: 'clip-scale',
   code: clipCode,
@@ -49,9 +70,25 @@ const WG = 256;
 /** Stage-1 workgroups per tensor: enough to fill a GPU, few enough for one stage-2 workgroup. */
 const MAX_PARTIAL_GROUPS = 256;
 
-/** Record out[0] = Σ over every tensor of Σ g² (two-stage: per-workgroup partials, then one sum). */
+/** Stage-1 partials per tensor in the strided variant: ~64+ elements per invocation, at most 1024. */
+const STRIDED_MAX_PARTIALS = 1024;
+const STRIDED_MIN_PER_PARTIAL = 64;
+
+/** Record out[0] = Σ over every tensor of Σ g² (two-stage: partials, then one sum), in this adapter's variant. */
 export function sumSquares(gpu: Gpu, grads: readonly Tensor[], out: Tensor): void {
+  sumSquaresWith(gpu, grads, out, sumSquaresVariantFor(gpu));
+}
+
+/** sumSquares in a given variant (both give the same sum up to f32 rounding order). */
+export function sumSquaresWith(gpu: Gpu, grads: readonly Tensor[], out: Tensor, variant: SumSquaresVariant): void {
   if (numel(out.shape) < 1) throw new Error(`sumSquares: out (${out.label}) is empty`);
+  for (const x of grads) {
+    if (x.buffer === out.buffer) throw new Error(`sumSquares: out (${out.label}) is also a gradient`);
+  }
+  if (variant === 'strided') {
+    sumSquaresStrided(gpu, grads, out);
+    return;
+  }
   const groups = grads.map((g) => Math.min(MAX_PARTIAL_GROUPS, Math.max(1, Math.ceil(numel(g.shape) / WG))));
   const total = groups.reduce((a, b) => a + b, 0);
   if (total === 0) {
@@ -61,7 +98,6 @@ export function sumSquares(gpu: Gpu, grads: readonly Tensor[], out: Tensor): voi
   const partials = gpu.tensor('grad-norm.partials', [total]);
   let offset = 0;
   grads.forEach((x, i) => {
-    if (x.buffer === out.buffer) throw new Error(`sumSquares: out (${out.label}) is also a gradient`);
     gpu.dispatch(gradNormKernel, {
       uniforms: { n: numel(x.shape), outOffset: offset },
       bindings: { x, partials },
@@ -72,6 +108,35 @@ export function sumSquares(gpu: Gpu, grads: readonly Tensor[], out: Tensor): voi
   });
   gpu.dispatch(gradNormKernel, {
     uniforms: { n: total, outOffset: 0 },
+    bindings: { x: partials, partials: out },
+    workgroups: [1],
+    constants: { SQUARE: 0 },
+  });
+  gpu.release(partials); // later work recorded on a reused buffer runs after ours
+}
+
+/** The barrier-free Σg²: per tensor, `count` invocations each summing a strided slice; then one invocation. */
+function sumSquaresStrided(gpu: Gpu, grads: readonly Tensor[], out: Tensor): void {
+  const counts = grads.map((g) => Math.min(STRIDED_MAX_PARTIALS, Math.max(1, Math.ceil(numel(g.shape) / STRIDED_MIN_PER_PARTIAL))));
+  const total = counts.reduce((a, b) => a + b, 0);
+  if (total === 0) {
+    gpu.clear(out);
+    return;
+  }
+  const partials = gpu.tensor('grad-norm.partials', [total]);
+  let offset = 0;
+  grads.forEach((x, i) => {
+    const count = counts[i]!;
+    gpu.dispatch(gradNormStridedKernel, {
+      uniforms: { n: numel(x.shape), outOffset: offset, count },
+      bindings: { x, partials },
+      workgroups: groups1d(count, 64),
+      constants: { SQUARE: 1 },
+    });
+    offset += count;
+  });
+  gpu.dispatch(gradNormStridedKernel, {
+    uniforms: { n: total, outOffset: 0, count: 1 },
     bindings: { x: partials, partials: out },
     workgroups: [1],
     constants: { SQUARE: 0 },

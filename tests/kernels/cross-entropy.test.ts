@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { crossEntropy } from '../../src/kernels/cross-entropy.ts';
+import { crossEntropy, crossEntropyVariantFor, type CrossEntropyVariant } from '../../src/kernels/cross-entropy.ts';
 import { crossEntropyRef } from '../../src/reference/train-ops.ts';
 import { expectClose, randn, testGpu } from '../helpers/gpu.ts';
 
@@ -62,14 +62,17 @@ describe('crossEntropyRef (float64)', () => {
 
 type Mode = 'separate' | 'in-place' | 'forward';
 
-async function runCase(R: number, V: number, x: Float32Array, t: Int32Array, mode: Mode, scale = 1, workgroupSize?: number) {
+/** How to run: a workgroup size (the 'workgroup' variant) and/or an explicit variant; default: the adapter's. */
+type Run = { workgroupSize?: number; variant?: CrossEntropyVariant };
+
+async function runCase(R: number, V: number, x: Float32Array, t: Int32Array, mode: Mode, scale = 1, run: Run = {}) {
   const gpu = await testGpu();
   const logits = gpu.upload('logits', [R, V], x);
   const targets = gpu.upload('targets', [R], t);
   const loss = gpu.upload('loss', [1], Float32Array.of(NaN)); // must be overwritten
   const rowLoss = gpu.upload('rowLoss', [R], new Float32Array(R).fill(NaN));
   const dlogits = mode === 'separate' ? gpu.upload('dlogits', [R, V], new Float32Array(R * V).fill(NaN)) : null;
-  crossEntropy(gpu, logits, targets, mode === 'in-place' ? logits : dlogits, loss, { rows: R, vocab: V, scale, rowLoss, workgroupSize });
+  crossEntropy(gpu, logits, targets, mode === 'in-place' ? logits : dlogits, loss, { rows: R, vocab: V, scale, rowLoss, ...run });
   const got = {
     loss: (await gpu.read(loss))[0],
     rowLoss: await gpu.read(rowLoss),
@@ -80,9 +83,9 @@ async function runCase(R: number, V: number, x: Float32Array, t: Int32Array, mod
   return got;
 }
 
-async function checkCase(R: number, V: number, x: Float32Array, t: Int32Array, mode: Mode, scale = 1, workgroupSize?: number) {
+async function checkCase(R: number, V: number, x: Float32Array, t: Int32Array, mode: Mode, scale = 1, run: Run = {}) {
   const ref = crossEntropyRef(x, t, R, V, scale);
-  const got = await runCase(R, V, x, t, mode, scale, workgroupSize);
+  const got = await runCase(R, V, x, t, mode, scale, run);
   expectClose([got.loss], [ref.loss], LOSS_ATOL, LOSS_RTOL, 'mean loss');
   expectClose(got.rowLoss, ref.rowLoss, LOSS_ATOL, LOSS_RTOL, 'rowLoss');
   const coef = ref.nValid > 0 ? scale / ref.nValid : 1;
@@ -91,38 +94,29 @@ async function checkCase(R: number, V: number, x: Float32Array, t: Int32Array, m
   return { ref, got };
 }
 
-describe('cross-entropy kernel vs float64 reference', () => {
+for (const variant of ['workgroup', 'row'] as const) describe(`cross-entropy kernel (${variant}) vs float64 reference`, () => {
   const shapes: [R: number, V: number, spread: number][] = [
     [1, 1, 1], [1, 7, 1], [3, 33, 4], [7, 257, 4], [33, 1000, 8], [5, 32000, 4], [64, 512, 2],
   ];
   for (const [R, V, spread] of shapes) {
     it(`R=${R} V=${V} |x|≤${spread}, dlogits separate`, async () => {
       const x = randn(R * V, R * 7 + V, spread);
-      const { ref } = await checkCase(R, V, x, makeTargets(R, V, R + V), 'separate', 0.5);
+      const { ref } = await checkCase(R, V, x, makeTargets(R, V, R + V), 'separate', 0.5, { variant });
       if (R > 3) expect(ref.nValid).toBeLessThan(R); // some rows were ignored
     });
   }
 
-  for (const WG of [32, 64, 128, 256]) {
-    it(`workgroupSize ${WG}: V=7 (idle invocations), V=1000, V=4099`, async () => {
-      for (const [R, V] of [[3, 7], [5, 1000], [2, 4099]]) {
-        await checkCase(R, V, randn(R * V, WG + V, 5), makeTargets(R, V, WG + V + 1, 3), 'separate', 1, WG);
-        await checkCase(R, V, randn(R * V, WG + V + 2, 5), makeTargets(R, V, WG + V + 3, 3), 'in-place', 1, WG);
-      }
-    });
-  }
-
-  it('R=8192 V=5: the many-row mean (one reduction workgroup over 8192 rows)', async () => {
+  it('R=8192 V=5: the many-row count and mean (one reduction over 8192 rows)', async () => {
     const [R, V] = [8192, 5];
-    await checkCase(R, V, randn(R * V, 3, 5), makeTargets(R, V, 4, 3), 'separate');
+    await checkCase(R, V, randn(R * V, 3, 5), makeTargets(R, V, 4, 3), 'separate', 1, { variant });
   });
 
   for (const [R, V] of [[7, 257], [33, 1000], [3, 32000]] as const) {
     it(`R=${R} V=${V}: dlogits in place over logits`, async () => {
-      await checkCase(R, V, randn(R * V, V, 6), makeTargets(R, V, V + 1), 'in-place', 0.25);
+      await checkCase(R, V, randn(R * V, V, 6), makeTargets(R, V, V + 1), 'in-place', 0.25, { variant });
     });
     it(`R=${R} V=${V}: forward only (dlogits null)`, async () => {
-      await checkCase(R, V, randn(R * V, V + 2, 6), makeTargets(R, V, V + 3), 'forward');
+      await checkCase(R, V, randn(R * V, V + 2, 6), makeTargets(R, V, V + 3), 'forward', 1, { variant });
     });
   }
 
@@ -136,13 +130,13 @@ describe('cross-entropy kernel vs float64 reference', () => {
       ['−1e4 + U(±3)', u.map((v) => -1e4 + v)],
     ];
     for (const [what, x] of cases) {
-      const { got } = await checkCase(R, V, x, t, 'separate');
+      const { got } = await checkCase(R, V, x, t, 'separate', 1, { variant });
       expect(Number.isFinite(got.loss), what).toBe(true);
       expect(got.dlogits!.every(Number.isFinite), what).toBe(true);
     }
     // A shifted row gives the same loss as the unshifted one (up to the f32 rounding of the shift).
-    const a = await runCase(R, V, u, t, 'forward');
-    const b = await runCase(R, V, u.map((v) => 1e4 + v), t, 'forward');
+    const a = await runCase(R, V, u, t, 'forward', 1, { variant });
+    const b = await runCase(R, V, u.map((v) => 1e4 + v), t, 'forward', 1, { variant });
     expect(Math.abs(a.loss - b.loss)).toBeLessThan(2e-3); // |1e4 + u| rounds u to ~5e-4
   });
 
@@ -151,11 +145,33 @@ describe('cross-entropy kernel vs float64 reference', () => {
     const t = new Int32Array(R).fill(-1);
     const x = randn(R * V, 8, 3);
     for (const mode of ['separate', 'in-place'] as const) {
-      const got = await runCase(R, V, x, t, mode);
+      const got = await runCase(R, V, x, t, mode, 1, { variant });
       expect(got.loss).toBe(0);
       expect(got.rowLoss.every((v) => v === 0)).toBe(true);
       expect(got.dlogits!.every((v) => v === 0)).toBe(true);
     }
+  });
+});
+
+describe('cross-entropy kernel: workgroup sizes, variant choice, validation', () => {
+  for (const WG of [32, 64, 128, 256]) {
+    it(`workgroupSize ${WG}: V=7 (idle invocations), V=1000, V=4099`, async () => {
+      for (const [R, V] of [[3, 7], [5, 1000], [2, 4099]]) {
+        await checkCase(R, V, randn(R * V, WG + V, 5), makeTargets(R, V, WG + V + 1, 3), 'separate', 1, { workgroupSize: WG });
+        await checkCase(R, V, randn(R * V, WG + V + 2, 5), makeTargets(R, V, WG + V + 3, 3), 'in-place', 1, { workgroupSize: WG });
+      }
+    });
+  }
+
+  it('defaults to this adapter\'s variant (row on SwiftShader), or workgroup when a workgroup size is given', async () => {
+    const gpu = await testGpu();
+    expect(crossEntropyVariantFor(gpu)).toBe(gpu.adapterInfo.architecture === 'swiftshader' ? 'row' : 'workgroup');
+    const [R, V] = [5, 300];
+    const x = randn(R * V, 41, 4), t = makeTargets(R, V, 42, 3);
+    const auto = await runCase(R, V, x, t, 'separate');
+    const explicit = await runCase(R, V, x, t, 'separate', 1, { variant: crossEntropyVariantFor(gpu) });
+    expect(Array.from(auto.dlogits!)).toEqual(Array.from(explicit.dlogits!)); // same kernel, same bits
+    await checkCase(R, V, x, t, 'separate');
   });
 
   it('rejects mismatched shapes', async () => {

@@ -1,9 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { adamwStep, clipGradNorm, clipScale, sumSquares, type AdamWOptions } from '../../src/kernels/optimizer.ts';
+import {
+  adamwStep, clipGradNorm, clipScale, sumSquares, sumSquaresVariantFor, sumSquaresWith, type AdamWOptions, type SumSquaresVariant,
+} from '../../src/kernels/optimizer.ts';
 import { adamwStepRef, clipScaleRef, sumSquaresRef } from '../../src/reference/train-ops.ts';
 import { expectClose, randn, testGpu } from '../helpers/gpu.ts';
 
-// Σg² is a reduction (f32 partial sums of up to ~5000 squares, then ≤ 1536 partials): rtol 1e-4.
+// Σg² is a reduction (f32 partial sums of up to ~5000 squares, then ≤ 1536 partials; 'strided': ≤ ~300
+// squares per partial, then ≤ ~2100 partials in one invocation): rtol 1e-4 (measured: 7.5e-8 'workgroup',
+// 2.6e-7 'strided').
 const SUMSQ_RTOL = 1e-4;
 // The clip multiplier is a few f32 ops on that sum: rtol 1e-4 (inherits the sum's error, halved by sqrt).
 const CLIP_RTOL = 1e-4;
@@ -19,23 +23,43 @@ function maxAbs(a: ArrayLike<number>): number {
 }
 
 describe('sumSquares / clipScale kernels vs float64 reference', () => {
-  it('Σg² over tensors of sizes 1, 7, 33, 1000, 65537, 300001', async () => {
+  const variants: SumSquaresVariant[] = ['workgroup', 'strided'];
+  for (const variant of variants) {
+    it(`${variant}: Σg² over tensors of sizes 1, 7, 33, 1000, 65537, 300001 (and 64·1024 + 3: a full 1024-partial grid)`, async () => {
+      const gpu = await testGpu();
+      const sizes = [1, 7, 33, 1000, 65537, 300001, 64 * 1024 + 3];
+      const data = sizes.map((n, i) => randn(n, 100 + i, 1 + i));
+      const grads = data.map((d, i) => gpu.upload(`g${i}`, [d.length], d));
+      const out = gpu.upload('sumsq', [1], Float32Array.of(NaN));
+      sumSquaresWith(gpu, grads, out, variant);
+      const got = (await gpu.read(out))[0];
+      expectClose([got], [sumSquaresRef(data)], 0, SUMSQ_RTOL, 'sumsq');
+      // Each tensor alone too (one stage-1 dispatch, then the stage-2 sum of its partials).
+      for (const [i, g] of grads.entries()) {
+        sumSquaresWith(gpu, [g], out, variant);
+        expectClose(await gpu.read(out), [sumSquaresRef([data[i]])], 0, SUMSQ_RTOL, `sumsq of size ${sizes[i]}`);
+      }
+      // Deterministic: the same bits again.
+      sumSquaresWith(gpu, grads, out, variant);
+      expect((await gpu.read(out))[0]).toBe(got);
+      sumSquaresWith(gpu, [], out, variant);
+      expect((await gpu.read(out))[0]).toBe(0);
+      expect(() => sumSquaresWith(gpu, [grads[0]!, out], out, variant)).toThrow(/also a gradient/);
+      gpu.release(...grads, out);
+    });
+  }
+
+  it('sumSquares runs this adapter\'s variant (strided on SwiftShader)', async () => {
     const gpu = await testGpu();
-    const sizes = [1, 7, 33, 1000, 65537, 300001];
-    const data = sizes.map((n, i) => randn(n, 100 + i, 1 + i));
-    const grads = data.map((d, i) => gpu.upload(`g${i}`, [d.length], d));
-    const out = gpu.upload('sumsq', [1], Float32Array.of(NaN));
-    sumSquares(gpu, grads, out);
-    const got = (await gpu.read(out))[0];
-    expectClose([got], [sumSquaresRef(data)], 0, SUMSQ_RTOL, 'sumsq');
-    // Each tensor alone too (one stage-1 dispatch, then the stage-2 sum of its partials).
-    for (const [i, g] of grads.entries()) {
-      sumSquares(gpu, [g], out);
-      expectClose(await gpu.read(out), [sumSquaresRef([data[i]])], 0, SUMSQ_RTOL, `sumsq of size ${sizes[i]}`);
-    }
-    sumSquares(gpu, [], out);
-    expect((await gpu.read(out))[0]).toBe(0);
-    gpu.release(...grads, out);
+    const variant = sumSquaresVariantFor(gpu);
+    expect(variant).toBe(gpu.adapterInfo.architecture === 'swiftshader' ? 'strided' : 'workgroup');
+    const d = randn(5000, 9, 2);
+    const g = gpu.upload('g', [d.length], d), out = gpu.tensor('sumsq', [1]), out2 = gpu.tensor('sumsq2', [1]);
+    sumSquares(gpu, [g], out);
+    sumSquaresWith(gpu, [g], out2, variant);
+    expect((await gpu.read(out))[0]).toBe((await gpu.read(out2))[0]);
+    expectClose(await gpu.read(out), [sumSquaresRef([d])], 0, SUMSQ_RTOL, 'sumsq');
+    gpu.release(g, out, out2);
   });
 
   it('clipScale = min(1, maxNorm / (‖g‖ + 1e-6)); 0 and Infinity disable clipping', async () => {
