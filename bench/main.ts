@@ -8,13 +8,12 @@ import { acquireNodeDevice } from '../src/gpu/node-device.ts';
 import { Gpu } from '../src/gpu/gpu.ts';
 import { matmulBench } from './matmul.ts';
 import type { BenchContext, BenchRow, BenchSuite } from './harness.ts';
-import { svdBench } from './svd.ts';
 import { setupTfjs } from './tfjs.ts';
 import { trainingBench } from './training.ts';
 import { moraBench } from './mora.ts';
 
 /** Add a suite here to add its rows to the report. */
-const SUITES: BenchSuite[] = [matmulBench, trainingBench, svdBench];
+const SUITES: BenchSuite[] = [matmulBench, trainingBench, moraBench];
 
 interface Args {
   json?: string;
