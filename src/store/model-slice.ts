@@ -1,7 +1,7 @@
 /** The loaded model: its summary, the load in progress, and the last load error (naming the file). */
 import { EngineError } from '../workers/engine-client.ts';
 import type { ModelSummary } from '../workers/protocol.ts';
-import type { SliceCreator } from './app-state.ts';
+import type { AppState, SliceCreator } from './app-state.ts';
 import { fetchDefaultModel, type ModelCard } from './default-model.ts';
 import { engine } from './engine.ts';
 
@@ -26,6 +26,20 @@ export interface ModelSlice {
   loadDefaultModel(): Promise<void>;
 }
 
+/**
+ * Data for the new model: the current source tokenised again, or else the first demo dataset, so a
+ * run can start at once. A sequence length beyond the model's context is clamped first.
+ */
+async function afterLoad(get: () => AppState): Promise<void> {
+  const s = get();
+  const context = s.model?.config.maxSeqLen ?? Infinity;
+  if (s.trainConfig.seq > context) s.setTrainField('seq', context);
+  await get().loadDemos();
+  const { dataSource, demos } = get();
+  if (dataSource) await get().refreshData();
+  else if (demos && demos.length > 0) await get().chooseData({ kind: 'demo', id: demos[0]!.id });
+}
+
 /** Loads in flight: only the latest one's outcome is shown (a file picked during start-up wins). */
 let latestLoad = 0;
 
@@ -44,7 +58,12 @@ export const createModelSlice: SliceCreator<ModelSlice> = (set, get) => ({
     });
     try {
       const { model } = await engine().loadModel(files);
-      if (load === latestLoad) set({ model, modelCard: card ?? null, output: '', lastRun: null, generateError: null });
+      if (load === latestLoad) {
+        set({ model, modelCard: card ?? null, output: '', lastRun: null, generateError: null, compareBase: '', compareTuned: '', compareLabel: null });
+        // The engine dropped the last run's training and the data tokenised for the previous model.
+        get().clearRun();
+        if (model.hasTokenizer) void afterLoad(get);
+      }
     } catch (e) {
       const err = e instanceof EngineError ? e : new EngineError(String((e as Error)?.message ?? e));
       if (load === latestLoad) set({ modelError: { message: err.message, file: err.file, code: err.code } });

@@ -1,10 +1,17 @@
-/** The page: header with the GPU, then the model and generate panels (or why WebGPU is missing). */
+/**
+ * The page: header with the GPU; then the set-up column (model, data, method) next to the results
+ * column (train with its chart, generate and compare, export) — or why WebGPU is missing.
+ */
 import { useAppStore } from '../store/store.ts';
+import { DataPanel } from './data/data-panel.tsx';
+import { ExportPanel } from './export/export-panel.tsx';
 import { GeneratePanel } from './generate/generate-panel.tsx';
 import { AdapterBadge } from './gpu/adapter-badge.tsx';
 import { EngineBanner } from './gpu/engine-banner.tsx';
 import { WebGpuMissing } from './gpu/webgpu-missing.tsx';
+import { MethodPanel } from './method/method-panel.tsx';
 import { ModelPanel } from './model/model-panel.tsx';
+import { RunPanel } from './train/run-panel.tsx';
 
 export function App() {
   const status = useAppStore((s) => s.engineStatus);
@@ -22,8 +29,16 @@ export function App() {
           <WebGpuMissing />
         ) : (
           <div className="workspace">
-            <ModelPanel />
-            <GeneratePanel />
+            <div className="column" aria-label="Set-up">
+              <ModelPanel />
+              <DataPanel />
+              <MethodPanel />
+            </div>
+            <div className="column" aria-label="Results">
+              <RunPanel />
+              <GeneratePanel />
+              <ExportPanel />
+            </div>
           </div>
         )}
       </main>

@@ -10,16 +10,24 @@ import {
   type EngineCommand,
   type EngineEvent,
   type EventOf,
+  type DataSource,
+  type DataSplit,
+  type ExportKind,
   type GenerateSettings,
+  type ModelVariant,
   type ResultOf,
+  type RunControl,
 } from './protocol.ts';
+import type { TrainConfig } from '../train/config.ts';
 
-/** A request that failed in the engine; `file` names the model file at fault, if any. */
+/** A request that failed in the engine; `file` names the file at fault (and `line`, `field` a data file's spot), if any. */
 export class EngineError extends Error {
   constructor(
     message: string,
     readonly file?: string,
     readonly code?: string,
+    readonly line?: number,
+    readonly field?: string,
   ) {
     super(message);
     this.name = 'EngineError';
@@ -127,9 +135,9 @@ export class EngineClient {
     return this.request({ type: 'loadModel', files: payload }, payload.map((p) => p.bytes)).result;
   }
 
-  /** Start generating; `onToken` receives each decoded piece as it arrives. */
-  generate(settings: GenerateSettings, onToken?: (piece: string, tokenId: number) => void): Pending<'generate'> {
-    const pending = this.request({ type: 'generate', settings });
+  /** Start generating (from the base weights when `variant` is 'base'); `onToken` receives each decoded piece. */
+  generate(settings: GenerateSettings, onToken?: (piece: string, tokenId: number) => void, variant?: ModelVariant): Pending<'generate'> {
+    const pending = this.request({ type: 'generate', settings, ...(variant ? { variant } : {}) });
     if (onToken) {
       const off = this.subscribe((e) => {
         if (e.type === 'token' && e.id === pending.id) onToken(e.piece, e.tokenId);
@@ -137,6 +145,41 @@ export class EngineClient {
       pending.result.then(off, off);
     }
     return pending;
+  }
+
+  /** The built-in demo datasets. */
+  listDemos(): Promise<ResultOf<'listDemos'>> {
+    return this.request({ type: 'listDemos' }).result;
+  }
+
+  /** Tokenise and split training data in the engine (it keeps the windows for training). */
+  prepareData(source: DataSource, split: DataSplit): Pending<'prepareData'> {
+    return this.request({ type: 'prepareData', source, split });
+  }
+
+  /**
+   * Start a training run; `onEvent` receives its stream (trainStarted, trainStep, trainEval,
+   * trainState, progress). The result resolves with trainFinished.
+   */
+  startTraining(config: TrainConfig, evalFraction: number, onEvent?: (event: EngineEvent) => void): Pending<'startTraining'> {
+    const pending = this.request({ type: 'startTraining', config, evalFraction });
+    if (onEvent) {
+      const off = this.subscribe((e) => {
+        if (e.id === pending.id && e.type !== 'trainFinished' && e.type !== 'error') onEvent(e);
+      });
+      pending.result.then(off, off);
+    }
+    return pending;
+  }
+
+  /** Pause, resume or stop the running training run; resolves once the run is between steps. */
+  controlTraining(action: RunControl): Promise<ResultOf<'trainControl'>> {
+    return this.request({ type: 'trainControl', action }).result;
+  }
+
+  /** The last run's adapter or merged model as a ZIP (its bytes transferred). */
+  exportRun(kind: ExportKind, baseModelName: string): Promise<ResultOf<'exportRun'>> {
+    return this.request({ type: 'exportRun', kind, baseModelName }).result;
   }
 
   /** Ask the engine to stop request `target` at the next token. */
@@ -155,7 +198,7 @@ export class EngineClient {
     if (waiter) {
       if (event.type === 'error') {
         this.waiters.delete(event.id);
-        waiter.reject(new EngineError(event.message, event.file, event.code));
+        waiter.reject(new EngineError(event.message, event.file, event.code, event.line, event.field));
       } else if (isResultOf(waiter.command, event)) {
         this.waiters.delete(event.id);
         waiter.resolve(event);

@@ -1,59 +1,36 @@
 /**
- * The engine worker: owns the GPU device and the loaded model, and answers EngineCommands with
- * EngineEvents (see protocol.ts). Commands are handled as they arrive, so `cancel` reaches a running
- * generation between two tokens.
+ * The engine worker: owns the GPU device, the loaded model and the training run, and answers
+ * EngineCommands with EngineEvents (see protocol.ts). Commands are handled as they arrive, so
+ * `cancel` reaches a running generation between two tokens and `trainControl` a run between two
+ * steps. Data, training and exports live in ./engine/.
  */
 import { acquireDevice } from '../gpu/device.ts';
-import { DeviceLostError, WebGpuUnavailableError } from '../gpu/errors.ts';
+import { WebGpuUnavailableError } from '../gpu/errors.ts';
 import { autotuneMatmul } from '../kernels/autotune.ts';
 import { Gpu } from '../gpu/gpu.ts';
-import { ModelFileError } from '../io/errors.ts';
-import { loadModelFromFiles } from '../io/load-model.ts';
-import type { Tokenizer } from '../io/tokenizer.ts';
+import { baseName, loadModelFromFiles } from '../io/load-model.ts';
 import { generate } from '../model/generate.ts';
 import { LlamaModel } from '../model/llama.ts';
-import type { EngineCommand, EngineEvent, EventOf, GenerateSettings, ModelSummary } from './protocol.ts';
-
-const scope = self as unknown as DedicatedWorkerGlobalScope;
-
-interface Loaded {
-  model: LlamaModel;
-  tokenizer?: Tokenizer;
-  summary: ModelSummary;
-}
-
-interface Generation {
-  id: number;
-  stop: boolean;
-  done: Promise<void>;
-}
-
-let gpuInit: Promise<EventOf<'ready'> | EventOf<'unavailable'>> | null = null;
-let gpu: Gpu | null = null;
-let loaded: Loaded | null = null;
-let generation: Generation | null = null;
-
-function post(event: EngineEvent): void {
-  scope.postMessage(event);
-}
-
-/** The `error` event for anything thrown while handling request `id`. */
-function errorEvent(id: number, e: unknown): EventOf<'error'> {
-  if (e instanceof ModelFileError) return { type: 'error', id, message: e.message, file: e.file, code: e.code };
-  if (e instanceof DeviceLostError) return { type: 'error', id, message: e.message, code: 'device-lost' };
-  if (e instanceof Error) return { type: 'error', id, message: e.message, code: e.name };
-  return { type: 'error', id, message: String(e) };
-}
+import type { LinearAdapter } from '../adapters/adapter.ts';
+import { handleListDemos, handlePrepareData } from './engine/data.ts';
+import { handleExportRun } from './engine/exports.ts';
+import {
+  EngineRefusal, engine, errorEvent, post, refuseWhileTraining, requireGpu, requireModel, requireTokenizer, scope, type Generation,
+} from './engine/state.ts';
+import { handleStartTraining, handleTrainControl, stopTraining } from './engine/training.ts';
+import type { EngineCommand, EventOf, GenerateSettings, ModelSummary, ModelVariant } from './protocol.ts';
 
 async function initGpu(): Promise<EventOf<'ready'> | EventOf<'unavailable'>> {
   try {
     const acquired = await acquireDevice(scope.navigator.gpu);
     acquired.lost.then((e) => {
-      gpu = null;
-      loaded = null;
+      engine.gpu = null;
+      engine.loaded = null;
+      engine.data = null;
       post({ type: 'error', id: 0, message: `${e.message} Reload the page to start again.`, code: 'device-lost' });
     });
-    gpu = new Gpu(acquired);
+    const gpu = new Gpu(acquired);
+    engine.gpu = gpu;
     await autotuneMatmul(gpu); // picks matmul variants for this adapter (fixed rule on SwiftShader)
     return { type: 'ready', id: 0, adapter: { ...acquired.adapterInfo, features: acquired.features } };
   } catch (e) {
@@ -63,40 +40,50 @@ async function initGpu(): Promise<EventOf<'ready'> | EventOf<'unavailable'>> {
 }
 
 async function handleInit(id: number): Promise<void> {
-  gpuInit ??= initGpu();
+  engine.gpuInit ??= initGpu();
   try {
-    post({ ...(await gpuInit), id });
+    post({ ...(await engine.gpuInit), id });
   } catch (e) {
-    gpuInit = null; // an unexpected failure: let a later init try again
+    engine.gpuInit = null; // an unexpected failure: let a later init try again
     post(errorEvent(id, e));
   }
 }
 
-function requireGpu(): Gpu {
-  if (!gpu) throw new Error(gpuInit ? 'The GPU device is not available (lost or never acquired). Reload the page.' : 'The engine was not initialised: send init first.');
-  return gpu;
+const TOKENIZER_FILES = new Set(['tokenizer.json', 'tokenizer_config.json']);
+
+/** Loads overlap (the default model at start-up, a file picked meanwhile): the latest request wins. */
+let latestLoad = 0;
+
+function superseded(): EngineRefusal {
+  return new EngineRefusal('A model picked later replaced this one before it finished loading.', 'superseded');
 }
 
 async function handleLoadModel(id: number, files: { name: string; bytes: ArrayBuffer }[]): Promise<void> {
   const started = performance.now();
+  const load = ++latestLoad;
   try {
     const device = requireGpu();
     post({ type: 'progress', id, stage: 'parsing', message: `Reading ${files.map((f) => f.name).join(', ')}` });
-    const { weights, tokenizer } = await loadModelFromFiles(files.map((f) => ({ name: f.name, bytes: new Uint8Array(f.bytes) })));
+    const modelFiles = files.map((f) => ({ name: f.name, bytes: new Uint8Array(f.bytes) }));
+    const { weights, tokenizer, tokenizerFile } = await loadModelFromFiles(modelFiles);
+    if (load !== latestLoad) throw superseded();
     // The new model replaces the old one only once it has loaded: a bad file keeps the previous model.
-    if (generation) {
-      generation.stop = true;
-      await generation.done;
+    if (engine.generation) {
+      engine.generation.stop = true;
+      await engine.generation.done;
     }
+    await stopTraining();
+    if (load !== latestLoad) throw superseded();
     post({ type: 'progress', id, stage: 'uploading', message: 'Uploading weights to the GPU' });
     const model = LlamaModel.upload(device, weights);
     try {
       await device.sync();
+      if (load !== latestLoad) throw superseded();
     } catch (e) {
       model.dispose();
       throw e;
     }
-    loaded?.model.dispose();
+    engine.loaded?.model.dispose();
     const summary: ModelSummary = {
       files: files.map((f) => f.name),
       config: { ...weights.config },
@@ -104,38 +91,49 @@ async function handleLoadModel(id: number, files: { name: string; bytes: ArrayBu
       hasTokenizer: tokenizer !== undefined,
       loadMs: performance.now() - started,
     };
-    loaded = { model, tokenizer, summary };
+    const tokenizerFiles = new Map<string, Uint8Array>();
+    if (tokenizerFile?.toLowerCase().endsWith('.json')) {
+      for (const f of modelFiles) if (TOKENIZER_FILES.has(baseName(f.name).toLowerCase())) tokenizerFiles.set(baseName(f.name).toLowerCase(), f.bytes);
+    }
+    engine.loaded = { model, weights, tokenizer, tokenizerFiles, summary, tuned: null };
+    engine.data = null; // tokenised with the previous tokenizer
     post({ type: 'modelLoaded', id, model: summary });
   } catch (e) {
     post(errorEvent(id, e));
   }
 }
 
-async function handleGenerate(id: number, settings: GenerateSettings): Promise<void> {
-  if (generation) {
+/**
+ * Generate from the current model ('tuned': with the last run's training) or from the base weights:
+ * adapters are moved aside for the generation; a full fine-tune's base is uploaded for it.
+ */
+async function handleGenerate(id: number, settings: GenerateSettings, variant: ModelVariant = 'tuned'): Promise<void> {
+  if (engine.generation) {
     post({ type: 'error', id, message: 'A generation is already running; stop it first.', code: 'busy' });
-    return;
-  }
-  if (!loaded) {
-    post({ type: 'error', id, message: 'No model is loaded: load a checkpoint and its tokenizer first.', code: 'no-model' });
-    return;
-  }
-  const { model, tokenizer } = loaded;
-  if (!tokenizer) {
-    post({
-      type: 'error',
-      id,
-      message: 'This model was loaded without a tokenizer: load it again together with its tokenizer file (tokenizer.bin or tokenizer.json).',
-      code: 'no-tokenizer',
-    });
     return;
   }
   let finish!: () => void;
   const current: Generation = { id, stop: false, done: new Promise<void>((r) => (finish = r)) };
-  generation = current;
   const started = performance.now();
   let newTokens = 0;
+  let stashed: Map<string, LinearAdapter> | null = null;
+  let temporary: LlamaModel | null = null;
+  let loaded = engine.loaded;
   try {
+    loaded = requireModel();
+    const tokenizer = requireTokenizer(loaded);
+    refuseWhileTraining('Generating');
+    engine.generation = current;
+    let model = loaded.model;
+    if (variant === 'base' && loaded.tuned) {
+      if (loaded.tuned.method === 'full') {
+        post({ type: 'progress', id, stage: 'uploading', message: 'Uploading the base weights' });
+        model = temporary = LlamaModel.upload(requireGpu(), loaded.weights);
+      } else {
+        stashed = new Map(model.adapters);
+        model.adapters.clear();
+      }
+    }
     post({ type: 'progress', id, stage: 'prefill', message: 'Reading the prompt' });
     const result = await generate(
       model,
@@ -158,13 +156,15 @@ async function handleGenerate(id: number, settings: GenerateSettings): Promise<v
   } catch (e) {
     post(errorEvent(id, e));
   } finally {
-    generation = null;
+    if (stashed && loaded) for (const [name, adapter] of stashed) loaded.model.adapters.set(name, adapter);
+    temporary?.dispose();
+    if (engine.generation === current) engine.generation = null;
     finish();
   }
 }
 
 function handleCancel(id: number, target: number): void {
-  if (generation && generation.id === target) generation.stop = true;
+  if (engine.generation && engine.generation.id === target) engine.generation.stop = true;
   post({ type: 'cancelled', id, target });
 }
 
@@ -175,9 +175,19 @@ function handle(cmd: EngineCommand): Promise<void> | void {
     case 'loadModel':
       return handleLoadModel(cmd.id, cmd.files);
     case 'generate':
-      return handleGenerate(cmd.id, cmd.settings);
+      return handleGenerate(cmd.id, cmd.settings, cmd.variant);
     case 'cancel':
       return handleCancel(cmd.id, cmd.target);
+    case 'listDemos':
+      return handleListDemos(cmd.id);
+    case 'prepareData':
+      return handlePrepareData(cmd.id, cmd.source, cmd.split);
+    case 'startTraining':
+      return handleStartTraining(cmd.id, cmd.config, cmd.evalFraction);
+    case 'trainControl':
+      return handleTrainControl(cmd.id, cmd.action);
+    case 'exportRun':
+      return handleExportRun(cmd.id, cmd.kind, cmd.baseModelName);
     default: {
       const unknown: never = cmd;
       post({ type: 'error', id: (unknown as { id?: number }).id ?? 0, message: `Unknown command ${JSON.stringify(unknown)}`, code: 'protocol' });

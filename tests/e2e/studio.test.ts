@@ -3,12 +3,13 @@
  * picker and generating its published greedy sample, bad files rejected by name, and a clear
  * explanation when WebGPU is missing.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
 import type { ViteDevServer } from 'vite';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { closePage, fixturesDir, launchChromium, openPage, screenshot, startAppServer, type WatchedPage } from './harness.ts';
+import { readZip } from '../../src/io/zip.ts';
+import { closePage, fixturesDir, launchChromium, openPage, repoRoot, screenshot, startAppServer, type WatchedPage } from './harness.ts';
 
 const CHECKPOINT = path.resolve(fixturesDir, 'stories260K.bin');
 const TOKENIZER = path.resolve(fixturesDir, 'tok512.bin');
@@ -19,6 +20,13 @@ const GOLDEN =
   'She wanted to play with it, but it was too high.\n' +
   'Lily\'s mom said, "Lily, let\'s go to the park." Lily was sad and didn\'t know what to do. She said, "I want to play with your ball, but I can\'t find it."';
 const FIRST_SENTENCE = 'Once upon a time, there was a little girl named Lily.';
+
+/**
+ * The embedded default model, written by `npm run pretrain`. It is a build product, not a fixture:
+ * a fresh checkout (or a machine where pretraining has not finished its first checkpoint) has no
+ * such directory, and then there is nothing for the page to load, so the test is skipped.
+ */
+const DEFAULT_MODEL_DIR = path.resolve(repoRoot, 'public/models/tinyworld');
 
 let server: ViteDevServer | null = null;
 let url = '';
@@ -54,15 +62,22 @@ async function open(init?: Parameters<typeof openPage>[2]): Promise<WatchedPage>
 async function loadStories260K(w: WatchedPage): Promise<void> {
   const { page } = w;
   await page.getByTestId('adapter').waitFor();
+  // Let the start-up load of the built-in model settle (loaded, or missing) so this pick is the last load.
+  await page.locator('[data-testid="model-card"], [data-testid="model-error"]').first().waitFor({ timeout: 60_000 });
   await page.getByLabel('Model files').setInputFiles([CHECKPOINT, TOKENIZER]);
-  await page.getByTestId('model-summary').waitFor({ timeout: 30_000 });
+  await page.locator('[data-testid="model-files-loaded"]', { hasText: 'stories260K.bin' }).waitFor({ timeout: 60_000 });
 }
+
+/** A page on which the built-in model is missing (its files answer 404), as on a fresh checkout. */
+const withoutDefaultModel = async (context: BrowserContext) => {
+  await context.route('**/models/tinyworld/**', (route) => route.fulfill({ status: 404, body: 'not found' }));
+};
 
 const outputText = (w: WatchedPage) => w.page.getByTestId('output').evaluate((el) => el.textContent ?? '');
 
 describe('studio page (Chromium + SwiftShader)', () => {
   test('shows the SwiftShader WebGPU adapter', async () => {
-    const w = await open();
+    const w = await open(withoutDefaultModel);
     const adapter = w.page.getByTestId('adapter-name');
     await adapter.waitFor({ timeout: 30_000 });
     expect((await adapter.textContent())?.toLowerCase()).toContain('swiftshader');
@@ -71,6 +86,35 @@ describe('studio page (Chromium + SwiftShader)', () => {
     expect(await w.page.getByTestId('generate').isDisabled()).toBe(true);
     await screenshot(w.page, 'adapter');
   });
+
+  test.skipIf(!existsSync(path.join(DEFAULT_MODEL_DIR, 'model-card.json')))(
+    'loads the built-in default model at start-up and shows its card, with a demo dataset ready to train',
+    { timeout: 180_000 },
+    async () => {
+      const card = JSON.parse(readFileSync(path.join(DEFAULT_MODEL_DIR, 'model-card.json'), 'utf8')) as { name: string; parameters: number };
+      const w = await open();
+      const { page } = w;
+      const shown = page.getByTestId('model-card');
+      await shown.waitFor({ timeout: 120_000 });
+      expect(await shown.textContent()).toContain(`Built-in model “${card.name}”.`);
+      expect(Number((await page.getByTestId('param-count').textContent())?.replace(/,/g, ''))).toBe(card.parameters);
+      expect(await page.getByTestId('model-files-loaded').textContent()).toBe('config.json + model.safetensors + tokenizer.json + tokenizer_config.json');
+      // Ready to fine-tune at once: the first demo is tokenised with the model's own tokenizer.
+      await page.getByTestId('data-summary').waitFor({ timeout: 60_000 });
+      expect(await page.getByTestId('demo-new-facts').isChecked()).toBe(true);
+      expect(Number((await page.getByTestId('data-train-windows').textContent())?.replace(/,/g, ''))).toBeGreaterThan(0);
+      expect(await page.getByTestId('train-start').isEnabled()).toBe(true);
+      expect(await page.getByTestId('model-error').count()).toBe(0);
+      await screenshot(page, 'default-model');
+      // Exported in HF layout with the model's own tokenizer files, byte for byte.
+      const [d] = await Promise.all([page.waitForEvent('download', { timeout: 60_000 }), page.getByTestId('export-merged').click()]);
+      expect(d.suggestedFilename()).toBe('subspace-merged-base.zip');
+      const entries = readZip(new Uint8Array(readFileSync(await d.path())));
+      expect(entries.map((e) => e.name).sort()).toEqual(['config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
+      const tokenizer = entries.find((e) => e.name === 'tokenizer.json')!.bytes;
+      expect(Buffer.from(tokenizer).equals(readFileSync(path.join(DEFAULT_MODEL_DIR, 'tokenizer.json')))).toBe(true);
+    },
+  );
 
   test('loads stories260K through the file picker and generates the golden greedy sample, then stops on request', async () => {
     const w = await open();
@@ -130,7 +174,7 @@ describe('studio page (Chromium + SwiftShader)', () => {
   });
 
   test('names the file when a dropped checkpoint is garbage or truncated', async () => {
-    const w = await open();
+    const w = await open(withoutDefaultModel);
     const { page } = w;
     await page.getByTestId('adapter').waitFor({ timeout: 30_000 });
 

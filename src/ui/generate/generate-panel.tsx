@@ -2,6 +2,7 @@
 import { useId, useState, type FormEvent, type KeyboardEvent } from 'react';
 import { useAppStore } from '../../store/store.ts';
 import { NumberField } from '../shared/number-field.tsx';
+import { CompareView } from '../compare/compare-view.tsx';
 import { OutputView } from './output-view.tsx';
 
 export function GeneratePanel() {
@@ -15,6 +16,9 @@ export function GeneratePanel() {
   const hasTokenizer = useAppStore((s) => s.model?.hasTokenizer ?? false);
   const contextLength = useAppStore((s) => s.model?.config.maxSeqLen);
   const loading = useAppStore((s) => s.modelLoading);
+  const tunedSteps = useAppStore((s) => s.tuned?.steps ?? 0);
+  const trainingBusy = useAppStore((s) => s.runStatus === 'starting' || s.runStatus === 'running' || s.runStatus === 'stopping');
+  const comparing = useAppStore((s) => s.compareStatus !== 'idle');
   const [invalid, setInvalid] = useState<ReadonlySet<string>>(new Set());
 
   const validity = (field: string) => (valid: boolean) =>
@@ -25,7 +29,7 @@ export function GeneratePanel() {
       return next;
     });
 
-  const canRun = hasModel && hasTokenizer && !loading;
+  const canRun = hasModel && hasTokenizer && !loading && !trainingBusy && !comparing;
   const running = status !== 'idle';
   const submit = (e?: FormEvent) => {
     e?.preventDefault();
@@ -40,7 +44,15 @@ export function GeneratePanel() {
       <h2 id="generate-title">Generate</h2>
       {!canRun && (
         <p className="hint" data-testid="generate-disabled-reason">
-          {!hasModel ? 'Load a model to generate text.' : !hasTokenizer ? 'The loaded model has no tokenizer.' : 'Loading a model…'}
+          {!hasModel
+            ? 'Load a model to generate text.'
+            : !hasTokenizer
+              ? 'The loaded model has no tokenizer.'
+              : loading
+                ? 'Loading a model…'
+                : trainingBusy
+                  ? 'Training is running: pause it to generate.'
+                  : 'Comparing base and fine-tuned…'}
         </p>
       )}
       <form onSubmit={submit} noValidate>
@@ -110,10 +122,13 @@ export function GeneratePanel() {
           <button type="button" onClick={stop} disabled={status !== 'running'} data-testid="stop">
             Stop
           </button>
-          <span className="hint">Ctrl+Enter in the prompt also generates.</span>
+          <span className="hint" data-testid="generate-model">
+            {tunedSteps > 0 ? `With the fine-tuned model (${tunedSteps} steps).` : 'With the base model.'} Ctrl+Enter in the prompt also generates.
+          </span>
         </div>
       </form>
       <OutputView />
+      <CompareView />
     </section>
   );
 }

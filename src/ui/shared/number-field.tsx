@@ -6,20 +6,31 @@ interface Props {
   value: number;
   min: number;
   max?: number;
-  step: number;
+  step: number | 'any';
   integer?: boolean;
   /** `min` itself is not allowed (e.g. top-p > 0). */
   minExclusive?: boolean;
   hint?: string;
+  /** A problem found elsewhere (e.g. by validateTrainConfig) with the committed value. */
+  problem?: string | null;
   testId?: string;
   onCommit(value: number): void;
-  onValidity(valid: boolean): void;
+  onValidity?(valid: boolean): void;
 }
 
-export function NumberField({ label, value, min, max, step, integer, minExclusive, hint, testId, onCommit, onValidity }: Props) {
+export function NumberField({ label, value, min, max, step, integer, minExclusive, hint, problem, testId, onCommit, onValidity }: Props) {
   const id = useId();
   const [text, setText] = useState(String(value));
   const [error, setError] = useState<string | null>(null);
+  // A value changed elsewhere (e.g. clamped to a new model's context) replaces the text.
+  const [shownValue, setShownValue] = useState(value);
+  if (value !== shownValue) {
+    setShownValue(value);
+    if (Number(text) !== value) {
+      setText(String(value));
+      setError(null);
+    }
+  }
 
   const check = (raw: string): string | null => {
     const n = Number(raw);
@@ -30,6 +41,7 @@ export function NumberField({ label, value, min, max, step, integer, minExclusiv
     return null;
   };
 
+  const shown = error ?? problem ?? null;
   return (
     <div className="field">
       <label htmlFor={id}>{label}</label>
@@ -41,21 +53,21 @@ export function NumberField({ label, value, min, max, step, integer, minExclusiv
         max={max}
         step={step}
         value={text}
-        aria-invalid={error !== null}
-        aria-describedby={error || hint ? `${id}-note` : undefined}
+        aria-invalid={shown !== null}
+        aria-describedby={shown || hint ? `${id}-note` : undefined}
         data-testid={testId}
         onChange={(e) => {
           const raw = e.currentTarget.value;
-          const problem = check(raw);
+          const bad = check(raw);
           setText(raw);
-          setError(problem);
-          onValidity(problem === null);
-          if (problem === null) onCommit(Number(raw));
+          setError(bad);
+          onValidity?.(bad === null);
+          if (bad === null) onCommit(Number(raw));
         }}
       />
-      {(error || hint) && (
-        <span id={`${id}-note`} className={error ? 'field-error' : 'field-hint'}>
-          {error ?? hint}
+      {(shown || hint) && (
+        <span id={`${id}-note`} className={shown ? 'field-error' : 'field-hint'} data-testid={shown && testId ? `${testId}-error` : undefined}>
+          {shown ?? hint}
         </span>
       )}
     </div>

@@ -1,0 +1,176 @@
+/**
+ * Train and eval loss over steps (linear or log scale) with the learning rate on a second axis, as
+ * an SVG drawn here. Points arrive through a transient subscription to the store's metrics revision,
+ * coalesced to one redraw per animation frame: a training step re-renders this chart only.
+ */
+import { useEffect, useId, useReducer } from 'react';
+import type { ChartOptions } from '../../store/charts-slice.ts';
+import { useAppStore } from '../../store/store.ts';
+import { linearScale, logScale, type Scale } from './scales.ts';
+
+const W = 640;
+const H = 260;
+const M = { left: 56, right: 60, top: 14, bottom: 36 };
+/** Beyond this many steps the train loss is a line without a marker per point. */
+const MAX_MARKERS = 400;
+
+function path(points: readonly { x: number; y: number }[]): string {
+  return points.map((p, i) => `${i === 0 ? 'M' : 'L'}${p.x.toFixed(1)},${p.y.toFixed(1)}`).join('');
+}
+
+function Toggle({ option, label }: { option: keyof ChartOptions; label: string }) {
+  const id = useId();
+  const value = useAppStore((s) => s.chartOptions[option]);
+  const set = useAppStore((s) => s.setChartOption);
+  return (
+    <label htmlFor={id} className="toggle">
+      <input id={id} type="checkbox" checked={value} onChange={(e) => set(option, e.currentTarget.checked)} data-testid={`chart-${option}`} />
+      {label}
+    </label>
+  );
+}
+
+/** Redraw on every metrics append, at most once per frame, without a store selector re-rendering parents. */
+function useMetricsRevision(): void {
+  const [, redraw] = useReducer((n: number) => n + 1, 0);
+  useEffect(() => {
+    let frame = 0;
+    const unsubscribe = useAppStore.subscribe((s, prev) => {
+      if (s.metricsRevision !== prev.metricsRevision && frame === 0) {
+        frame = requestAnimationFrame(() => {
+          frame = 0;
+          redraw();
+        });
+      }
+    });
+    return () => {
+      unsubscribe();
+      cancelAnimationFrame(frame);
+    };
+  }, []);
+}
+
+export function LossChart() {
+  const titleId = useId();
+  useMetricsRevision();
+  const options = useAppStore((s) => s.chartOptions);
+  const log = useAppStore.getState().metrics;
+  const { train, eval: evals } = log;
+  const shownEval = options.showEval ? evals : [];
+
+  const x0 = M.left;
+  const x1 = W - M.right;
+  const y0 = H - M.bottom;
+  const y1 = M.top;
+  const lastStep = Math.max(log.totalSteps, train.at(-1)?.step ?? 0, 1);
+  const x = linearScale(0, lastStep, x0, x1, 6);
+  const losses = [...train.map((p) => p.loss), ...shownEval.map((p) => p.loss)].filter((v) => Number.isFinite(v) && (!options.logScale || v > 0));
+  const lo = losses.length ? Math.min(...losses) : 1;
+  const hi = losses.length ? Math.max(...losses) : 10;
+  const y: Scale = options.logScale
+    ? logScale(lo / (hi / lo) ** 0.05, hi * (hi / lo) ** 0.05, y0, y1) // 5% padding in log space
+    : linearScale(lo - (hi - lo) * 0.05, hi + (hi - lo) * 0.05, y0, y1);
+  const lrMax = Math.max(0, ...train.map((p) => p.lr));
+  const lr = linearScale(0, lrMax > 0 ? lrMax * 1.05 : 1, y0, y1, 4);
+  const showLr = options.showLr && train.length > 0;
+
+  const trainXY = train.filter((p) => Number.isFinite(p.loss)).map((p) => ({ x: x(p.step), y: y(p.loss), step: p.step, loss: p.loss }));
+  const evalXY = shownEval.map((p) => ({ x: x(p.step), y: y(p.loss), step: p.step, loss: p.loss }));
+  const lrXY = showLr ? train.map((p) => ({ x: x(p.step), y: lr(p.lr) })) : [];
+  const last = train.at(-1);
+  const lastEval = evals.at(-1);
+  const summary =
+    train.length === 0
+      ? 'No steps yet.'
+      : `${train.length} step${train.length === 1 ? '' : 's'}; last train loss ${last!.loss.toFixed(4)}` +
+        (lastEval ? `; eval loss ${lastEval.loss.toFixed(4)} at step ${lastEval.step}` : '') +
+        (last ? `; learning rate ${last.lr.toExponential(2)}` : '');
+
+  return (
+    <figure className="chart" data-testid="loss-chart">
+      <figcaption id={titleId} className="chart-head">
+        <strong>Loss</strong>
+        <span className="chart-toggles">
+          <Toggle option="logScale" label="Log scale" />
+          <Toggle option="showEval" label="Eval loss" />
+          <Toggle option="showLr" label="Learning rate" />
+        </span>
+      </figcaption>
+      <svg
+        viewBox={`0 0 ${W} ${H}`}
+        role="img"
+        aria-labelledby={titleId}
+        aria-describedby={`${titleId}-summary`}
+        data-train-points={trainXY.length}
+        data-eval-points={evalXY.length}
+        data-scale={options.logScale ? 'log' : 'linear'}
+      >
+        <g className="grid">
+          {y.ticks.map((t) => (
+            <line key={t} x1={x0} x2={x1} y1={y(t)} y2={y(t)} />
+          ))}
+        </g>
+        <g className="axis axis-x">
+          <line x1={x0} x2={x1} y1={y0} y2={y0} />
+          {x.ticks.map((t) => (
+            <text key={t} x={x(t)} y={y0 + 16} textAnchor="middle">
+              {x.format(t)}
+            </text>
+          ))}
+          <text x={(x0 + x1) / 2} y={H - 4} textAnchor="middle" className="axis-title">
+            step
+          </text>
+        </g>
+        <g className="axis axis-loss">
+          <line x1={x0} x2={x0} y1={y0} y2={y1} />
+          {y.ticks.map((t) => (
+            <text key={t} x={x0 - 6} y={y(t) + 4} textAnchor="end">
+              {y.format(t)}
+            </text>
+          ))}
+          <text transform={`translate(14 ${(y0 + y1) / 2}) rotate(-90)`} textAnchor="middle" className="axis-title">
+            loss{options.logScale ? ' (log)' : ''}
+          </text>
+        </g>
+        {showLr && (
+          <g className="axis axis-lr">
+            <line x1={x1} x2={x1} y1={y0} y2={y1} />
+            {lr.ticks.map((t) => (
+              <text key={t} x={x1 + 6} y={lr(t) + 4} textAnchor="start">
+                {t === 0 ? '0' : t.toExponential(0).replace('e+', 'e')}
+              </text>
+            ))}
+            <text transform={`translate(${W - 8} ${(y0 + y1) / 2}) rotate(90)`} textAnchor="middle" className="axis-title">
+              learning rate
+            </text>
+          </g>
+        )}
+        {showLr && lrXY.length > 0 && <path className="series-lr" d={path(lrXY)} />}
+        {trainXY.length > 0 && <path className="series-train" d={path(trainXY)} />}
+        {trainXY.length <= MAX_MARKERS &&
+          trainXY.map((p) => (
+            <circle key={p.step} className="pt-train" cx={p.x} cy={p.y} r={2.5} data-step={p.step}>
+              <title>{`step ${p.step}: loss ${p.loss.toFixed(4)}`}</title>
+            </circle>
+          ))}
+        {evalXY.length > 1 && <path className="series-eval" d={path(evalXY)} />}
+        {evalXY.map((p) => (
+          <circle key={p.step} className="pt-eval" cx={p.x} cy={p.y} r={4} data-step={p.step}>
+            <title>{`step ${p.step}: eval loss ${p.loss.toFixed(4)}`}</title>
+          </circle>
+        ))}
+      </svg>
+      <p className="chart-legend">
+        <span className="key key-train" aria-hidden="true" /> train loss <span className="key key-eval" aria-hidden="true" /> eval loss{' '}
+        {options.showLr && (
+          <>
+            <span className="key key-lr" aria-hidden="true" /> learning rate (right axis)
+          </>
+        )}
+      </p>
+      <p id={`${titleId}-summary`} className="hint" data-testid="chart-summary">
+        {summary}
+      </p>
+    </figure>
+  );
+}

@@ -1,0 +1,35 @@
+/** The first thing wrong with a run's settings for the loaded model, as validateTrainConfig says it. */
+import { useMemo } from 'react';
+import { validateTrainConfig } from '../../train/config.ts';
+import { useAppStore } from '../../store/store.ts';
+
+export interface ConfigProblem {
+  /** The TrainConfig field at fault ('betas' for beta1/beta2), or '' when the message names none. */
+  field: string;
+  message: string;
+}
+
+/** validateTrainConfig's verdict: null when the settings can train the model. */
+export function useConfigProblem(): ConfigProblem | null {
+  const config = useAppStore((s) => s.trainConfig);
+  const model = useAppStore((s) => s.model?.config);
+  return useMemo(() => {
+    if (!model) return null;
+    try {
+      validateTrainConfig(config, model);
+      return null;
+    } catch (e) {
+      const message = (e as Error).message;
+      const m = /^(\w+): ([\s\S]*)$/.exec(message);
+      return m ? { field: m[1]!, message: m[2]! } : { field: '', message };
+    }
+  }, [config, model]);
+}
+
+/** Field labels, to say which field a problem is about away from the field. */
+export const FIELD_LABELS: Record<string, string> = {
+  method: 'Method', rank: 'Rank', alpha: 'Alpha', dropout: 'Dropout', targets: 'Target modules', lr: 'Learning rate',
+  steps: 'Steps', batch: 'Batch', seq: 'Sequence length', warmup: 'Warmup', seed: 'Seed', gradAccum: 'Gradient accumulation',
+  evalEvery: 'Eval every', evalBatches: 'Eval batches', weightDecay: 'Weight decay', maxGradNorm: 'Max grad norm',
+  minLrRatio: 'Min lr ratio', betas: 'Adam betas', eps: 'Adam eps', moraType: 'MoRA type',
+};

@@ -1,0 +1,99 @@
+/** What a run will train and roughly how much GPU memory it takes, before it starts (pure arithmetic). */
+import type { LlamaConfig } from '../../model/config.ts';
+import type { LinearModule } from '../../model/weights.ts';
+import type { TrainConfig } from '../../train/config.ts';
+
+/** [out, in] of linear module `m`: q, o (D, D); k, v (K, D) with K = kv heads · head size; gate, up (H, D); down (D, H). */
+export function moduleShape(c: LlamaConfig, m: LinearModule): [number, number] {
+  const kv = (c.dim / c.nHeads) * c.nKvHeads;
+  switch (m) {
+    case 'q':
+    case 'o':
+      return [c.dim, c.dim];
+    case 'k':
+    case 'v':
+      return [kv, c.dim];
+    case 'gate':
+    case 'up':
+      return [c.hiddenDim, c.dim];
+    case 'down':
+      return [c.dim, c.hiddenDim];
+  }
+}
+
+/** MoRA's square size r̂ = ⌊√((in + out)·r) + ½⌋, rounded down to even for type 6 (as moraRank in io/mora-file.ts). */
+export function moraSquare(inF: number, out: number, r: number, type: 1 | 6): number {
+  const rHat = Math.floor(Math.sqrt((inF + out) * r) + 0.5);
+  return type === 6 ? rHat - (rHat % 2) : rHat;
+}
+
+/**
+ * Trainable parameters: full fine-tuning trains all `paramCount`; LoRA r·(in + out) per targeted
+ * module per layer (A is (r, in), B is (out, r)); DoRA that plus a magnitude per output (out);
+ * MoRA r̂² per targeted module per layer.
+ */
+export function trainableParams(config: TrainConfig, c: LlamaConfig, paramCount: number): number {
+  const method: string = config.method;
+  if (method === 'full') return paramCount;
+  let perLayer = 0;
+  for (const m of config.targets) {
+    const [out, inF] = moduleShape(c, m);
+    if (method === 'mora') perLayer += moraSquare(inF, out, config.rank, config.moraType) ** 2;
+    else perLayer += config.rank * (inF + out) + (method === 'dora' ? out : 0);
+  }
+  return perLayer * c.nLayers;
+}
+
+export interface MemoryEstimate {
+  weights: number;
+  adapters: number;
+  gradients: number;
+  adam: number;
+  activations: number;
+  total: number;
+}
+
+/**
+ * GPU memory of a training step in bytes, everything float32 (4 bytes):
+ *
+ *   weights      4·P                    P = model parameters
+ *   adapters     4·N                    N = trainable parameters (0 for full fine-tuning: they are the weights)
+ *   gradients    4·N
+ *   Adam m, v    8·N
+ *   activations  4·B·T·(L·(7D + 2K + 3H + h + a·r) + D + 2V)
+ *
+ * with B batch, T sequence length, L layers, D width, K key/value width, H FFN width, h heads,
+ * V vocabulary. Per layer the backward keeps, per token: the residual entering, between and leaving
+ * the blocks and the two norm outputs, q and the attention output (7 of width D), k and v (K each),
+ * gate, up and SwiGLU (H each), one log-sum-exp per head; adapters keep x·Aᵀ (r per targeted
+ * module, a modules). Then the final norm (D) and the logits with their gradient (V each).
+ * Backward transients (a few (B·T, H) buffers), the KV cache of generation and the pool's rounding
+ * are not counted, so real use is somewhat higher.
+ */
+export function memoryEstimate(config: TrainConfig, c: LlamaConfig, paramCount: number): MemoryEstimate {
+  const N = trainableParams(config, c, paramCount);
+  const full = config.method === 'full';
+  const kv = (c.dim / c.nHeads) * c.nKvHeads;
+  const adapterActs = full ? 0 : config.targets.length * config.rank;
+  const perToken = c.nLayers * (7 * c.dim + 2 * kv + 3 * c.hiddenDim + c.nHeads + adapterActs) + c.dim + 2 * c.vocabSize;
+  const m: Omit<MemoryEstimate, 'total'> = {
+    weights: 4 * paramCount,
+    adapters: full ? 0 : 4 * N,
+    gradients: 4 * N,
+    adam: 8 * N,
+    activations: 4 * config.batch * config.seq * perToken,
+  };
+  return { ...m, total: m.weights + m.adapters + m.gradients + m.adam + m.activations };
+}
+
+/** 1536 → "1.5 KiB", 3_400_000 → "3.2 MiB". */
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB'];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
+}

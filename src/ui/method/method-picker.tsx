@@ -1,0 +1,50 @@
+/** One radio per method row (see store/methods.ts): its sentence and paper; rows the engine lacks show "coming". */
+import { useId } from 'react';
+import { arxivUrl, METHOD_ROWS, methodAvailable } from '../../store/methods.ts';
+import { useAppStore } from '../../store/store.ts';
+
+export function MethodPicker() {
+  const name = useId();
+  const methodId = useAppStore((s) => s.methodId);
+  const setMethod = useAppStore((s) => s.setMethod);
+  return (
+    <fieldset className="method-picker">
+      <legend>Method</legend>
+      {METHOD_ROWS.map((row) => {
+        const available = methodAvailable(row);
+        const descId = `${name}-${row.id}-desc`;
+        return (
+          <div key={row.id} className={`method-row${methodId === row.id ? ' selected' : ''}${available ? '' : ' coming'}`} data-testid={`method-row-${row.id}`}>
+            <label>
+              <input
+                type="radio"
+                name={name}
+                value={row.id}
+                checked={methodId === row.id}
+                disabled={!available}
+                aria-describedby={descId}
+                onChange={() => setMethod(row.id)}
+                data-testid={`method-${row.id}`}
+              />
+              <strong>{row.label}</strong>
+              {!available && <span className="badge">coming</span>}
+            </label>
+            <p id={descId} className="method-summary">
+              {row.summary}{' '}
+              <a href={arxivUrl(row.paper.arxiv)} target="_blank" rel="noreferrer" title={row.paper.title}>
+                arXiv {row.paper.arxiv}
+              </a>
+            </p>
+          </div>
+        );
+      })}
+      <p className="hint">
+        Low-rank methods learn less of the new data but forget less of what the model knew:{' '}
+        <a href={arxivUrl('2405.09673')} target="_blank" rel="noreferrer">
+          LoRA Learns Less and Forgets Less (arXiv 2405.09673)
+        </a>
+        .
+      </p>
+    </fieldset>
+  );
+}

@@ -1,0 +1,30 @@
+/** A progress bar with the step, tokens per second and the time left. */
+import { useAppStore } from '../../store/store.ts';
+import { formatInt, formatMs } from '../shared/format.ts';
+
+export function RunProgressView() {
+  const progress = useAppStore((s) => s.runProgress);
+  const info = useAppStore((s) => s.runInfo);
+  if (!info) return null;
+  const total = info.config.steps;
+  const step = progress?.step ?? 0;
+  return (
+    <div className="run-progress" data-testid="run-progress">
+      <progress max={total} value={step} aria-label="Training progress" data-testid="progress-bar" />
+      <p className="progress-line">
+        Step <strong data-testid="progress-step">{step}</strong> / {total}
+        {progress && (
+          <>
+            {' · '}
+            <span data-testid="progress-speed">{formatInt(Math.round(progress.tokensPerSec))}</span> tokens/s · loss {progress.loss.toFixed(4)} · ETA{' '}
+            <span data-testid="progress-eta">{formatMs(progress.etaMs)}</span>
+          </>
+        )}
+      </p>
+      <p className="hint">
+        Training <span data-testid="run-trainable">{formatInt(info.trainableCount)}</span> of {formatInt(info.paramCount)} parameters on{' '}
+        {formatInt(info.data.stats.trainWindows)} windows of {info.config.seq} tokens ({formatInt(info.tokensPerStep)} tokens per step).
+      </p>
+    </div>
+  );
+}

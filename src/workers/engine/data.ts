@@ -1,0 +1,69 @@
+/** Training data in the worker: the built-in demos, and text tokenised with the loaded model's tokenizer. */
+import { buildDemos, type DemoDataset } from '../../corpus/demos.ts';
+import { prepareData } from '../../train/data.ts';
+import type { DataSource, DataSplit, DataSummary, DemoSummary } from '../protocol.ts';
+import { EngineRefusal, engine, errorEvent, post, requireModel, requireTokenizer, type Data } from './state.ts';
+
+let demos: DemoDataset[] | null = null;
+
+/** The demos, generated on first use (about half a second). */
+function allDemos(): DemoDataset[] {
+  demos ??= buildDemos();
+  return demos;
+}
+
+export function handleListDemos(id: number): void {
+  try {
+    const list: DemoSummary[] = allDemos().map((d) => ({
+      id: d.id,
+      title: d.title,
+      description: d.description,
+      fileName: d.fileName,
+      records: d.records,
+      bytes: new TextEncoder().encode(d.jsonl).length,
+    }));
+    post({ type: 'demos', id, demos: list });
+  } catch (e) {
+    post(errorEvent(id, e));
+  }
+}
+
+/** Tokenise, pack and split `text`; the result replaces the data the worker holds. */
+export function prepare(fileName: string, text: string, format: Data['format'], source: Data['source'], split: DataSplit): Data {
+  const loaded = requireModel();
+  const tokenizer = requireTokenizer(loaded);
+  if (split.seqLen > loaded.model.config.maxSeqLen) {
+    throw new EngineRefusal(`Sequence length ${split.seqLen} is longer than the model's context (${loaded.model.config.maxSeqLen}).`, 'config');
+  }
+  const prepared = prepareData(fileName, text, tokenizer, {
+    seqLen: split.seqLen,
+    evalFraction: split.evalFraction,
+    seed: split.seed,
+    format,
+  });
+  const summary: DataSummary = { source, stats: prepared.stats, warnings: prepared.warnings, warningCounts: prepared.warningCounts, split };
+  const data: Data = { fileName, text, format, source, split, prepared, summary };
+  engine.data = data;
+  return data;
+}
+
+export function handlePrepareData(id: number, source: DataSource, split: DataSplit): void {
+  try {
+    let data: Data;
+    if (source.kind === 'demo') {
+      const demo = allDemos().find((d) => d.id === source.id);
+      if (!demo) throw new EngineRefusal(`There is no built-in dataset "${source.id}".`, 'data');
+      data = prepare(demo.fileName, demo.jsonl, 'jsonl', 'demo', split);
+    } else {
+      data = prepare(source.fileName, source.text, source.format, 'text', split);
+    }
+    post({ type: 'dataPrepared', id, data: data.summary });
+  } catch (e) {
+    post(errorEvent(id, e));
+  }
+}
+
+/** Whether two splits cut the data the same way. */
+export function sameSplit(a: DataSplit, b: DataSplit): boolean {
+  return a.seqLen === b.seqLen && a.evalFraction === b.evalFraction && a.seed === b.seed;
+}

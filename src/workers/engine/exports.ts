@@ -1,0 +1,95 @@
+/**
+ * Exports of the last run as ZIP archives: the peft LoRA adapter (adapter_config.json +
+ * adapter_model.safetensors), the MoRA adapter file, or the model with the training folded in,
+ * in Hugging Face layout with its tokenizer files.
+ */
+import { adapterTargets, readLoraTensors } from '../../adapters/lora-io.ts';
+import { moraConfigOf, readMoraTensors } from '../../adapters/mora-io.ts';
+import { exportHfModel } from '../../io/export-hf.ts';
+import { writeMoraAdapter } from '../../io/mora-file.ts';
+import { writePeftAdapter } from '../../io/peft.ts';
+import { llama2cToTokenizerJson, llama2cTokenizerConfig } from '../../io/tokenizer-hf.ts';
+import { Llama2cTokenizer } from '../../io/tokenizer-llama2c.ts';
+import { writeZip } from '../../io/zip.ts';
+import type { LlamaWeights } from '../../model/weights.ts';
+import type { ExportKind } from '../protocol.ts';
+import { EngineRefusal, engine, errorEvent, post, refuseWhileTraining, requireModel, type Loaded } from './state.ts';
+
+const json = (o: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(o, null, 2) + '\n');
+
+/** The base weights with every adapter's ΔW added on the host (the GPU model is left as it is). */
+async function foldedWeights(loaded: Loaded): Promise<LlamaWeights> {
+  const { model } = loaded;
+  const weights = await model.readWeights();
+  for (const [name, adapter] of model.adapters) {
+    const W = model.param(`${name}.weight`);
+    const delta = adapter.deltaWeight(model.gpu, W); // (out, in)
+    try {
+      const d = await model.gpu.read(delta);
+      const w = weights.tensors.get(`${name}.weight`)!.data;
+      for (let i = 0; i < w.length; i++) w[i]! += d[i]!;
+    } finally {
+      model.gpu.release(delta);
+    }
+  }
+  return weights;
+}
+
+/** tokenizer.json and tokenizer_config.json for the export: converted from llama2.c, or as loaded. */
+function tokenizerFiles(loaded: Loaded): Map<string, Uint8Array> {
+  if (loaded.tokenizer instanceof Llama2cTokenizer) {
+    return new Map([
+      ['tokenizer.json', json(llama2cToTokenizerJson(loaded.tokenizer))],
+      ['tokenizer_config.json', json(llama2cTokenizerConfig({ modelMaxLength: loaded.model.config.maxSeqLen }))],
+    ]);
+  }
+  return new Map(loaded.tokenizerFiles);
+}
+
+async function exportFiles(loaded: Loaded, kind: ExportKind, baseModelName: string): Promise<{ files: Map<string, Uint8Array>; fileName: string }> {
+  const { model, tuned } = loaded;
+  const run = tuned ? `run${tuned.runId}` : 'base';
+  if (kind === 'merged') {
+    const files = exportHfModel(await foldedWeights(loaded));
+    for (const [name, bytes] of tokenizerFiles(loaded)) files.set(name, bytes);
+    return { files, fileName: `subspace-merged-${run}.zip` };
+  }
+  if (!tuned) throw new EngineRefusal('Nothing to export yet: train a run first.', 'no-run');
+  if (kind === 'peft') {
+    const method: string = tuned.method; // 'dora' may or may not be in Method yet
+    if (method !== 'lora' && method !== 'dora') {
+      throw new EngineRefusal(
+        tuned.method === 'full' ? 'Full fine-tuning has no adapter: export the merged model instead.' : `A ${tuned.method} run has no peft LoRA adapter.`,
+        'no-adapter',
+      );
+    }
+    const c = tuned.config;
+    const files = writePeftAdapter(
+      {
+        r: c.rank, loraAlpha: c.alpha, loraDropout: c.dropout, targetModules: adapterTargets(model),
+        useRslora: c.rslora, useDora: method === 'dora', baseModelName,
+      },
+      await readLoraTensors(model),
+      model.config,
+    );
+    return { files, fileName: `subspace-${method === 'dora' ? 'dora' : c.rslora ? 'rslora' : 'lora'}-adapter-${run}.zip` };
+  }
+  if (tuned.method !== 'mora') throw new EngineRefusal(`A ${tuned.method} run has no MoRA adapter.`, 'no-adapter');
+  const files = writeMoraAdapter(moraConfigOf(model, baseModelName), await readMoraTensors(model), model.config);
+  return { files, fileName: `subspace-mora-adapter-${run}.zip` };
+}
+
+export async function handleExportRun(id: number, kind: ExportKind, baseModelName: string): Promise<void> {
+  try {
+    const loaded = requireModel();
+    refuseWhileTraining('Exporting');
+    if (engine.generation) throw new EngineRefusal('A generation is running: wait for it to finish before exporting.', 'busy');
+    post({ type: 'progress', id, stage: 'export', message: kind === 'merged' ? 'Folding the training into the weights' : 'Reading the adapter' });
+    const { files, fileName } = await exportFiles(loaded, kind, baseModelName);
+    const zip = writeZip([...files].map(([name, bytes]) => ({ name, bytes })));
+    const bytes = zip.buffer as ArrayBuffer;
+    post({ type: 'exported', id, fileName, bytes, entries: [...files.keys()] }, [bytes]);
+  } catch (e) {
+    post(errorEvent(id, e));
+  }
+}
