@@ -8,12 +8,13 @@ import { acquireNodeDevice } from '../src/gpu/node-device.ts';
 import { Gpu } from '../src/gpu/gpu.ts';
 import { matmulBench } from './matmul.ts';
 import type { BenchContext, BenchRow, BenchSuite } from './harness.ts';
+import { svdBench } from './svd.ts';
 import { setupTfjs } from './tfjs.ts';
 import { trainingBench } from './training.ts';
 import { moraBench } from './mora.ts';
 
 /** Add a suite here to add its rows to the report. */
-const SUITES: BenchSuite[] = [matmulBench, trainingBench, moraBench];
+const SUITES: BenchSuite[] = [matmulBench, trainingBench, moraBench, svdBench];
 
 interface Args {
   json?: string;
@@ -44,7 +45,7 @@ function parseArgs(argv: string[]): Args {
 }
 
 function table(rows: BenchRow[]): string {
-  const head = ['benchmark', 'ours', 'peer (tfjs)', 'unit', 'ratio', 'target'];
+  const head = ['benchmark', 'ours', 'peer', 'unit', 'ratio', 'target'];
   const cells = rows.map((r) => [r.name, r.ours.toFixed(3), r.peer.toFixed(3), r.unit, r.ratio.toFixed(2), r.target]);
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   const line = (c: string[]) => c.map((x, i) => (i === 0 ? x.padEnd(widths[i]!) : x.padStart(widths[i]!))).join('  ');

@@ -11,6 +11,8 @@
 // bit-identical:
 //   tile4x4, tile8x8                  C = alpha · op(A)·op(B)                bindings: p(0) A(1) B(2) C(3)
 //   tile4x4_lowrank, tile8x8_lowrank  C = alpha · op(A)·op(B) + s · X2·op(L)  bindings: p(0) A(1) B(2) X2(3) L(4) CL(5)
+//   tile4x4_lowrank4, tile8x8_lowrank4  the same with vec4 loads in the epilogue (X2v, Lv at 3, 4), when
+//     R % 4 == 0 and L is stored (N, R) — the LoRA forward; the base K loop is the very same code
 //     the fused LoRA matmul: X2 is (M, R) row-major; op(L) is (R, N), stored (N, R) or (R, N) when L_RN;
 //     any R (the rank-R epilogue uses scalar loads). Each element is stored as alpha·acc + s·low, so
 //     low = 0 (a fresh LoRA, B = 0) adds exactly +0. Not batched: one matrix (z = 0).
@@ -38,6 +40,8 @@ struct Params {
 @group(0) @binding(3) var<storage, read> X2: array<f32>; // *_lowrank
 @group(0) @binding(4) var<storage, read> L: array<f32>; // *_lowrank
 @group(0) @binding(5) var<storage, read_write> CL: array<f32>; // *_lowrank
+@group(0) @binding(3) var<storage, read> X2v: array<vec4<f32>>; // *_lowrank4: X2 as vec4 along R
+@group(0) @binding(4) var<storage, read> Lv: array<vec4<f32>>; // *_lowrank4: L stored (N, R), vec4 along R
 
 /** Am with Am[i] = op(A)[m0 + i, 4 k4 .. 4 k4 + 3]; rows past M repeat a valid row. `base` in vec4s. */
 fn aTile(base: u32, m0: u32, k4: u32) -> mat4x4<f32> {
@@ -111,7 +115,31 @@ fn lowRank(m0: u32, n0: u32) -> mat4x4<f32> {
 
 /** CL[m0 + i, n0 + j] = alpha · acc[i][j] + s · lowRank(m0, n0)[i][j] (+ CL), inside (M, N) only. */
 fn storeLowRank(m0: u32, n0: u32, acc: mat4x4<f32>) {
-  let low = lowRank(m0, n0);
+  storeWithLow(m0, n0, acc, lowRank(m0, n0));
+}
+
+/** X2 rows m0 .. m0+3 at r = 4 r4 .. +3 as a mat4x4 (column i = row m0 + i; rows past M repeat a valid row). */
+fn x2Tile(m0: u32, r4: u32) -> mat4x4<f32> {
+  let R4 = p.R / 4u;
+  let M1 = p.M - 1u;
+  return mat4x4<f32>(
+    X2v[min(m0, M1) * R4 + r4], X2v[min(m0 + 1u, M1) * R4 + r4],
+    X2v[min(m0 + 2u, M1) * R4 + r4], X2v[min(m0 + 3u, M1) * R4 + r4],
+  );
+}
+
+/** op(L)[4 r4 + kk, n0 .. n0+3] for L stored (N, R) (columns past N repeat a valid column). */
+fn lTile(n0: u32, r4: u32) -> mat4x4<f32> {
+  let R4 = p.R / 4u;
+  let N1 = p.N - 1u;
+  return transpose(mat4x4<f32>(
+    Lv[min(n0, N1) * R4 + r4], Lv[min(n0 + 1u, N1) * R4 + r4],
+    Lv[min(n0 + 2u, N1) * R4 + r4], Lv[min(n0 + 3u, N1) * R4 + r4],
+  ));
+}
+
+/** CL[m0 + i, n0 + j] = alpha · acc[i][j] + s · low[i][j] (+ CL), inside (M, N) only. */
+fn storeWithLow(m0: u32, n0: u32, acc: mat4x4<f32>, low: mat4x4<f32>) {
   for (var i = 0u; i < 4u; i++) {
     let m = m0 + i;
     if (m >= p.M) { return; }
@@ -198,4 +226,45 @@ fn tile8x8_lowrank(@builtin(global_invocation_id) gid: vec3<u32>) {
   storeLowRank(m0, n0 + 4u, c[1]);
   storeLowRank(m0 + 4u, n0, c[2]);
   storeLowRank(m0 + 4u, n0 + 4u, c[3]);
+}
+
+// ---- low-rank epilogue with vec4 loads (R % 4 == 0, L stored (N, R): the LoRA forward) ----
+
+@compute @workgroup_size(8, 8)
+fn tile4x4_lowrank4(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let m0 = gid.y * 4u;
+  let n0 = gid.x * 4u;
+  if (m0 >= p.M || n0 >= p.N) { return; }
+  let c = block4x4(0u, 0u, m0, n0);
+  var low = mat4x4<f32>();
+  for (var r4 = 0u; r4 < p.R / 4u; r4++) {
+    low += lTile(n0, r4) * x2Tile(m0, r4);
+  }
+  storeWithLow(m0, n0, c, low);
+}
+
+@compute @workgroup_size(8, 8)
+fn tile8x8_lowrank4(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let m0 = gid.y * 8u;
+  let n0 = gid.x * 8u;
+  if (m0 >= p.M || n0 >= p.N) { return; }
+  let c = block8x8(0u, 0u, m0, n0);
+  var l00 = mat4x4<f32>();
+  var l01 = mat4x4<f32>();
+  var l10 = mat4x4<f32>();
+  var l11 = mat4x4<f32>();
+  for (var r4 = 0u; r4 < p.R / 4u; r4++) {
+    let a0 = x2Tile(m0, r4);
+    let a1 = x2Tile(m0 + 4u, r4);
+    let b0 = lTile(n0, r4);
+    let b1 = lTile(n0 + 4u, r4);
+    l00 += b0 * a0;
+    l01 += b1 * a0;
+    l10 += b0 * a1;
+    l11 += b1 * a1;
+  }
+  storeWithLow(m0, n0, c[0], l00);
+  storeWithLow(m0, n0 + 4u, c[1], l01);
+  storeWithLow(m0 + 4u, n0, c[2], l10);
+  storeWithLow(m0 + 4u, n0 + 4u, c[3], l11);
 }

@@ -38,7 +38,8 @@ export function loraMatmulWith(
     throw new Error(`low-rank matmul variant ${variant.name} cannot compute ${M}×${N}×${K} aKM=${!!o.aKM} bKN=${!!o.bKN} (needs 4-aligned dimensions)`);
   }
   const [bm, bn] = variant.block;
-  gpu.dispatch(variant.lowRank, {
+  const vecEpilogue = variant.lowRank4 && R % 4 === 0 && !o.lRN;
+  gpu.dispatch(vecEpilogue ? variant.lowRank4! : variant.lowRank, {
     uniforms: { M, N, K, strideA: M * K, strideB: N * K, strideC: M * N, alpha: o.alpha ?? 1, R, s },
     bindings: { A, B, X2, L, C },
     workgroups: [Math.ceil(N / bn), Math.ceil(M / bm)],

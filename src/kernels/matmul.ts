@@ -32,8 +32,14 @@ function kernelPair(name: string, code: string, entryPoint: string): { kernel: K
 /** Scalar loads, a 4×4 block of C per invocation: any shape, any layout. */
 const scalarKernels = kernelPair('matmul', code, 'main');
 export const matmulKernel = scalarKernels.kernel;
-const vec4x4Kernels = kernelPair('matmul-vec4-4x4', vec4Code, 'tile4x4');
-const vec8x8Kernels = kernelPair('matmul-vec4-8x8', vec4Code, 'tile8x8');
+/** The vec4 variants' low-rank twin with vec4 loads in the epilogue too (R % 4 == 0, L stored (N, R)). */
+function lowRank4(name: string, entryPoint: string): KernelDef {
+  return defineKernel({
+    name: `${name}-lowrank4`, code: vec4Code, entryPoint: `${entryPoint}_lowrank4`, uniforms, inputs: ['A', 'B', 'X2', 'L'], outputs: ['C'],
+  });
+}
+const vec4x4Kernels = { ...kernelPair('matmul-vec4-4x4', vec4Code, 'tile4x4'), lowRank4: lowRank4('matmul-vec4-4x4', 'tile4x4') };
+const vec8x8Kernels = { ...kernelPair('matmul-vec4-8x8', vec4Code, 'tile8x8'), lowRank4: lowRank4('matmul-vec4-8x8', 'tile8x8') };
 const tiledKernels = kernelPair('matmul-tiled', tiledCode, 'main');
 
 export interface MatmulOptions {
@@ -63,6 +69,8 @@ export interface MatmulVariant {
    * with L = 0 it stores exactly what `kernel` stores. Bindings A, B, X2, L, C; not batched.
    */
   readonly lowRank: KernelDef;
+  /** `lowRank` with vec4 loads in the epilogue, for R % 4 == 0 and L stored (N, R) (vec4 variants only). */
+  readonly lowRank4?: KernelDef;
   /** Rows × columns of C per workgroup. */
   readonly block: readonly [number, number];
   /** Whether this kernel can compute the product (alignment requirements). */
