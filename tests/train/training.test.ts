@@ -153,3 +153,26 @@ describe('training on stories260K', () => {
     fresh.dispose();
   });
 });
+
+describe('gradient accumulation', () => {
+  it('two identical micro-batches at gradAccum 2 update exactly like one batch at gradAccum 1', async () => {
+    const gpu = await testGpu();
+    const batch = { inputs, targets, batchSize: B, seqLen: T, epoch: 0 };
+    const after: Float32Array[][] = [];
+    const norms: number[][] = [];
+    for (const accum of [1, 2]) {
+      const model = LlamaModel.upload(gpu, weights);
+      const trainer = Trainer.create(model, config({ method: 'lora', rank: 4, alpha: 8, targets: ['q', 'v'], gradAccum: accum, seed: 3 }));
+      for (let s = 0; s < 2; s++) trainer.recordStep(Array.from({ length: accum }, () => batch));
+      const metrics = await trainer.readMetrics();
+      expect(metrics).toHaveLength(2);
+      norms.push(metrics.map((m) => m.gradNorm)); // Adam's update hides a gradient's scale; its norm does not
+      after.push(await Promise.all(trainer.params.map((p) => gpu.read(p.value))));
+      trainer.dispose();
+      model.dispose();
+    }
+    // Scaling by 1/2 and adding two equal halves are exact in float arithmetic: bit-identical updates.
+    expect(norms[1]).toEqual(norms[0]);
+    after[0]!.forEach((p, i) => expect(closeness(after[1]![i]!, p, 0, 0).maxAbs).toBe(0));
+  });
+});
