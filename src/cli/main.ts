@@ -3,6 +3,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError, type Values } from './args.ts';
 import { runConvert } from './convert.ts';
 import { runGenerate } from './generate.ts';
+import { runSpectrum, SPECTRUM_OPTIONS } from './spectrum.ts';
 import { INIT_OPTIONS, runInit, runTrain, TRAIN_OPTIONS } from './train.ts';
 
 const USAGE = `Usage: npm run cli -- <command> [options]
@@ -12,18 +13,29 @@ Commands:
            [--max-tokens N] [--temperature T] [--top-p P] [--seed S] [--json]
       Generate text. --json prints {"ids": [...], "text": "..."} (ids include BOS). --adapter takes a
       peft LoRA directory or a MoRA adapter directory written by train/init.
-  train    --model <file or dir> [--tokenizer <file>] --data <file.txt|file.jsonl> --method full|lora|dora|mora
+  train    --model <file or dir> [--tokenizer <file>] --data <file.txt|file.jsonl> --method full|lora|dora|mora|pissa|milora
            [--rank R] [--alpha A] [--rslora] [--dropout P] [--targets q,k,v,o,gate,up,down|all-linear]
            [--mora-type 1|6] [--lr LR] [--steps N] [--batch B] [--seq T] [--grad-accum K] [--warmup W]
            [--schedule cosine|linear|constant] [--weight-decay WD] [--max-grad-norm G] [--seed S]
-           [--eval-every N] [--eval-batches N] [--eval-fraction F] [--adapter <dir>] --out <dir>
+           [--eval-every N] [--eval-batches N] [--eval-fraction F] [--adapter <dir>]
+           [--spectra-every N] [--spectra-layers 0,4] [--spectra-modules q,v] --out <dir>
       Fine-tune. Writes <out>/metrics.jsonl, <out>/adapter/ (peft format for LoRA and DoRA; the project's
-      MoRA file for MoRA) and <out>/merged/ (Hugging Face layout). Ctrl-C stops after the current step and
+      MoRA file for MoRA) and <out>/merged/ (Hugging Face layout). --spectra-every N appends
+      {"step", "spectra": [{name, delta_rank90, overlap_principal, overlap_minor, delta_sigma (first 16)}], "spectra_ms"}
+      to metrics.jsonl every N steps and at the end (default layers: first and last; modules: the targets). Ctrl-C stops after the current step and
       saves. MoRA: one square M (r̂ × r̂, r̂² ≈ LoRA's parameter count at --rank) per target;
       --mora-type 1 = sharing (large ranks), 6 = rotation (small ranks, default).
-  init     --model <file or dir> [--tokenizer <file>] --method lora|dora|mora [--rank R] [--alpha A] [--rslora]
+      PiSSA / MiLoRA: LoRA initialised from the top / bottom r singular triplets of each target (base becomes
+      W − s·B·A); <out>/adapter is converted (r → 2r) so it applies to the ORIGINAL base model.
+  init     --model <file or dir> [--tokenizer <file>] --method lora|dora|mora|pissa|milora [--rank R] [--alpha A] [--rslora]
            [--dropout P] [--targets ...] [--seed S] [--mora-type 1|6] --out <dir>
       Write <out>/adapter/: the freshly initialised adapter a training run would start from.
+      PiSSA / MiLoRA also write <out>/residual/ (HF layout, targets replaced by W − s·B·A); the unconverted
+      <out>/adapter/ applies to that residual model only (init_lora_weights true, not "pissa").
+  spectrum --model <file or dir> [--tokenizer <file>] [--adapter <dir>] [--layers 0,1|all] [--modules q,v|all-linear] [--json]
+      Singular values per linear module: "sigma" of W₀ and, with --adapter, "delta_sigma" of ΔW, "sigma_merged" of
+      W₀ + ΔW, "delta_rank90" (rank holding 90% of Σσ²(ΔW)) and "overlap_principal"/"overlap_minor" (overlap of ΔW's
+      top-r singular subspaces with W₀'s top-r / bottom-r ones, r = LoRA rank). --json prints one JSON array of records.
   convert  --model <llama2.c .bin> --tokenizer <tokenizer.bin> --out <dir>
       Write the model in Hugging Face layout (config.json, model.safetensors, tokenizer.json).
 `;
@@ -40,6 +52,7 @@ const commands: Record<string, { options: Options; run: (v: Values) => Promise<v
   },
   train: { options: TRAIN_OPTIONS, run: runTrain },
   init: { options: INIT_OPTIONS, run: runInit },
+  spectrum: { options: SPECTRUM_OPTIONS, run: runSpectrum },
   convert: {
     options: { model: { type: 'string' }, tokenizer: { type: 'string' }, out: { type: 'string' } },
     run: runConvert,

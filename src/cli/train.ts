@@ -10,11 +10,11 @@ import { attachMoraTensors, moraConfigOf, readMoraTensors } from '../adapters/mo
 import { exportHfModel } from '../io/export-hf.ts';
 import { writeFiles, readModelPath } from '../io/fs-node.ts';
 import { readMoraAdapter } from '../io/mora-file.ts';
-import { adapterPeftType, readPeftAdapter, writePeftAdapter } from '../io/peft.ts';
+import { adapterPeftType, convertPissaToLora, readPeftAdapter, writePeftAdapter, type AdapterTensors } from '../io/peft.ts';
 import { readAdapterDirFiles, writeMoraAdapterDir } from '../io/peft-node.ts';
 import { LlamaModel } from '../model/llama.ts';
 import { prepareData } from '../train/data.ts';
-import { DEFAULT_TRAIN_CONFIG, METHODS, parseTargets, type Method, type TrainConfig } from '../train/config.ts';
+import { DEFAULT_TRAIN_CONFIG, METHODS, parseTargets, SPECTRAL_METHODS, type Method, type TrainConfig } from '../train/config.ts';
 import { BatchIterator, orderedBatches, type Batch } from '../train/packing.ts';
 import { Trainer, type StepMetrics } from '../train/trainer.ts';
 import type { ScheduleKind } from '../train/schedule.ts';
@@ -22,6 +22,8 @@ import { optionalNumber, optionalString, requireString, UsageError, type Values 
 import { openGpu } from './gpu.ts';
 import { ProgressBar } from './progress.ts';
 import { tokenizerFilesFor } from './tokenizer-files.ts';
+import { spectraSummary, type BaseSvd } from '../linalg/module-spectrum.ts';
+import { parseLayers, parseModules } from './spectrum.ts';
 
 export const TRAIN_OPTIONS = {
   model: { type: 'string' }, tokenizer: { type: 'string' }, data: { type: 'string' }, method: { type: 'string' },
@@ -31,6 +33,7 @@ export const TRAIN_OPTIONS = {
   out: { type: 'string' }, adapter: { type: 'string' }, 'grad-accum': { type: 'string' },
   'weight-decay': { type: 'string' }, 'max-grad-norm': { type: 'string' }, 'eval-every': { type: 'string' },
   'eval-batches': { type: 'string' }, 'eval-fraction': { type: 'string' }, 'mora-type': { type: 'string' },
+  'spectra-every': { type: 'string' }, 'spectra-modules': { type: 'string' }, 'spectra-layers': { type: 'string' },
 } as const;
 
 export const INIT_OPTIONS = {
@@ -113,6 +116,9 @@ export async function runTrain(v: Values): Promise<void> {
   const model = LlamaModel.upload(gpu, loaded.weights);
   const adapterDir = optionalString(v, 'adapter');
   if (adapterDir) {
+    if (SPECTRAL_METHODS.includes(config.method)) {
+      throw new UsageError(`--adapter with --method ${config.method}: the init rewrites the base; continue with --method lora on --model <init dir>/residual`);
+    }
     if (config.method === 'full') throw new UsageError('--adapter continues training an adapter: use --method lora, dora or mora');
     const files = await readAdapterDirFiles(adapterDir);
     const kind = adapterPeftType(files);
@@ -133,7 +139,19 @@ export async function runTrain(v: Values): Promise<void> {
       });
     }
   }
-  const trainer = Trainer.create(model, config);
+  const trainer = await Trainer.init(model, config); // PiSSA/MiLoRA: SVD init, base → W_res
+  // Spectra during training: every --spectra-every steps (and after the last step), between steps, for a
+  // small subset (default: the adapted targets of the first and last layer); W₀'s SVDs are computed once.
+  const spectraEvery = optionalNumber(v, 'spectra-every', { min: 0, integer: true }) ?? 0;
+  if (spectraEvery > 0 && config.method === 'full') throw new UsageError('--spectra-every needs an adapter method, not full fine-tuning');
+  const spectraLayers = parseLayers(optionalString(v, 'spectra-layers') ?? [...new Set([0, model.config.nLayers - 1])].join(','), model.config.nLayers, 'spectra-layers');
+  const spectraModules = parseModules(optionalString(v, 'spectra-modules') ?? config.targets.join(','), 'spectra-modules');
+  const baseCache = new Map<string, BaseSvd>();
+  const spectraRecord = async (step: number): Promise<string> => {
+    const t0 = performance.now();
+    const spectra = await spectraSummary(model, spectraLayers, spectraModules, { baseCache, initial: trainer.spectral?.initial });
+    return `${JSON.stringify({ step, spectra, spectra_ms: performance.now() - t0 })}\n`;
+  };
   process.stderr.write(
     `model: ${loaded.source}; ${model.parameterCount} parameters, training ${trainer.trainableCount} (${config.method})\n`,
   );
@@ -174,6 +192,10 @@ export async function runTrain(v: Values): Promise<void> {
     const evalNow = data.eval.length > 0 && ((config.evalEvery > 0 && step % config.evalEvery === 0) || step === config.steps);
     if (evalNow) record.eval_loss = lastEval = await trainer.evaluate(evalBatches());
     await appendFile(metricsFile, `${JSON.stringify(record)}\n`);
+    if (spectraEvery > 0 && (step % spectraEvery === 0 || step === config.steps)) {
+      await appendFile(metricsFile, await spectraRecord(m!.step));
+      stepStart = performance.now(); // the spectra do not count against the next step's tokens/s
+    }
     last = m;
     progress.update(step, m!.loss, (tokensPerStep * step) / ((now - start) / 1000), (now - start) / 1000);
   }
@@ -181,6 +203,7 @@ export async function runTrain(v: Values): Promise<void> {
     lastEval = await trainer.evaluate(evalBatches());
     await appendFile(metricsFile, `${JSON.stringify({ step: last.step, eval_loss: lastEval })}\n`);
   }
+  if (stopRequested && spectraEvery > 0 && last && last.step % spectraEvery !== 0) await appendFile(metricsFile, await spectraRecord(last.step));
   progress.done(
     `trained ${last?.step ?? 0} steps in ${((performance.now() - start) / 1000).toFixed(1)} s; final loss ${last?.loss.toFixed(4)}` +
       (lastEval !== undefined ? `, eval loss ${lastEval.toFixed(4)}` : ''),
@@ -188,7 +211,8 @@ export async function runTrain(v: Values): Promise<void> {
 
   // ---- outputs ------------------------------------------------------------------------------
   const tok = await tokenizerFilesFor(tokenizer, loaded.tokenizerFile, model.config.maxSeqLen);
-  const wroteAdapter = await writeAdapterDir(model, config, path.resolve(modelPath), path.join(out, 'adapter'));
+  // PiSSA/MiLoRA: the adapter is converted ([A; A₀], [B, −B₀]) so it applies to the ORIGINAL base; merged/ is W_res + s·B·A.
+  const wroteAdapter = await writeAdapterDir(model, config, path.resolve(modelPath), path.join(out, 'adapter'), trainer.spectral?.initial);
   mergeAdapters(model);
   await writeFiles(path.join(out, 'merged'), exportHfModel(await model.readWeights(), tok.json, tok.config));
   process.stderr.write(`wrote ${metricsFile}${wroteAdapter ? `, ${path.join(out, 'adapter')}` : ''}, ${path.join(out, 'merged')}\n`);
@@ -200,18 +224,21 @@ export async function runTrain(v: Values): Promise<void> {
 
 /**
  * Write the model's adapters to `dir`: peft files for LoRA and DoRA (use_dora, lora_magnitude_vector), the project's MoRA adapter file for MoRA
- * (peft cannot load MoRA). Returns false when the method has no adapter (full fine-tuning).
+ * (peft cannot load MoRA). PiSSA/MiLoRA: with `initial` (A₀, B₀) the adapter is converted by convertPissaToLora
+ * (r → 2r) so it applies to the ORIGINAL base; without it the plain A, B are written (they apply to the residual
+ * base W_res only), with init_lora_weights true either way. Returns false when the method has no adapter (full fine-tuning).
  */
-export async function writeAdapterDir(model: LlamaModel, config: TrainConfig, baseModelName: string, dir: string): Promise<boolean> {
-  if (config.method === 'lora' || config.method === 'dora') {
-    const files = writePeftAdapter(
-      {
-        r: config.rank, loraAlpha: config.alpha, loraDropout: config.dropout, targetModules: adapterTargets(model),
-        useRslora: config.rslora, useDora: config.method === 'dora', baseModelName,
-      },
-      await readLoraTensors(model),
-      model.config,
-    );
+export async function writeAdapterDir(
+  model: LlamaModel, config: TrainConfig, baseModelName: string, dir: string, initial?: AdapterTensors,
+): Promise<boolean> {
+  if (config.method === 'lora' || config.method === 'dora' || SPECTRAL_METHODS.includes(config.method)) {
+    let peftConfig = {
+      r: config.rank, loraAlpha: config.alpha, loraDropout: config.dropout, targetModules: adapterTargets(model),
+      useRslora: config.rslora, useDora: config.method === 'dora', baseModelName,
+    };
+    let tensors = await readLoraTensors(model);
+    if (SPECTRAL_METHODS.includes(config.method) && initial) ({ config: peftConfig, tensors } = convertPissaToLora(peftConfig, tensors, initial));
+    const files = writePeftAdapter(peftConfig, tensors, model.config);
     await writeFiles(dir, files);
     return true;
   }
@@ -222,20 +249,33 @@ export async function writeAdapterDir(model: LlamaModel, config: TrainConfig, ba
   return false;
 }
 
-/** `cli init`: the adapter a training run of `--method` would start from, written to <out>/adapter. */
+/**
+ * `cli init`: the adapter a training run of `--method` would start from, written to <out>/adapter.
+ * PiSSA/MiLoRA: <out>/adapter holds the UNconverted A, B (init_lora_weights true, not "pissa": peft would
+ * re-run the SVD and rewrite the base); it applies to <out>/residual (HF layout, targeted weights W − s·B·A).
+ */
 export async function runInit(v: Values): Promise<void> {
   const modelPath = requireString(v, 'model');
   const out = requireString(v, 'out');
   const config = trainConfigFromArgs(v);
-  if (config.method === 'full') throw new UsageError('init writes a fresh adapter: use --method lora, dora or mora');
+  if (config.method === 'full') throw new UsageError('init writes a fresh adapter: use --method lora, dora, mora, pissa or milora');
   const loaded = await readModelPath(modelPath, optionalString(v, 'tokenizer'));
   config.seq = Math.min(config.seq, loaded.weights.config.maxSeqLen); // no data: only the adapters matter
   const gpu = await openGpu();
   const model = LlamaModel.upload(gpu, loaded.weights);
-  const trainer = Trainer.create(model, config); // creates the adapters exactly as training would
+  const trainer = await Trainer.init(model, config); // creates the adapters exactly as training would
   const dir = path.join(out, 'adapter');
   await writeAdapterDir(model, config, path.resolve(modelPath), dir);
-  process.stderr.write(`wrote ${dir}: ${config.method} adapter on ${config.targets.join(', ')}, ${trainer.trainableCount} trainable parameters\n`);
+  let residual = '';
+  if (SPECTRAL_METHODS.includes(config.method)) {
+    const tok = await tokenizerFilesFor(loaded.tokenizer, loaded.tokenizerFile, model.config.maxSeqLen);
+    residual = path.join(out, 'residual');
+    await writeFiles(residual, exportHfModel(await model.readWeights(), tok.json, tok.config)); // base params hold W_res
+    for (const r of trainer.spectral?.reports ?? []) if (!r.converged) process.stderr.write(`warning: ${r.name}: SVD hit the sweep cap (${r.sweeps} sweeps)\n`);
+  }
+  process.stderr.write(
+    `wrote ${dir}${residual ? ` and ${residual} (use them together)` : ''}: ${config.method} adapter on ${config.targets.join(', ')}, ${trainer.trainableCount} trainable parameters\n`,
+  );
   trainer.dispose();
   model.dispose();
   gpu.destroy();

@@ -3,8 +3,10 @@ import type { LlamaConfig } from '../model/config.ts';
 import { LINEAR_MODULES, type LinearModule } from '../model/weights.ts';
 import type { ScheduleKind } from './schedule.ts';
 
-export type Method = 'full' | 'lora' | 'mora' | 'dora';
-export const METHODS: readonly Method[] = ['full', 'lora', 'mora', 'dora'];
+export type Method = 'full' | 'lora' | 'mora' | 'dora' | 'pissa' | 'milora';
+export const METHODS: readonly Method[] = ['full', 'lora', 'mora', 'dora', 'pissa', 'milora'];
+/** Methods that start from a spectral (SVD) init and rewrite the base to W_res: plain LoRA afterwards. */
+export const SPECTRAL_METHODS: readonly Method[] = ['pissa', 'milora'];
 
 export interface TrainConfig {
   method: Method;

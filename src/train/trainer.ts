@@ -7,6 +7,7 @@ import type { LinearAdapter, TrainableParam } from '../adapters/adapter.ts';
 import { DoraAdapter } from '../adapters/dora.ts';
 import { LoraAdapter } from '../adapters/lora.ts';
 import { MoraAdapter } from '../adapters/mora.ts';
+import { initSpectralAdapters, type SpectralInit } from '../adapters/pissa.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { axpy } from '../kernels/axpy.ts';
 import { adamwStep, clipGradNorm } from '../kernels/optimizer.ts';
@@ -14,7 +15,7 @@ import type { LlamaModel } from '../model/llama.ts';
 import { recordTrainPass } from '../model/llama-train.ts';
 import { Rng } from '../model/sampling.ts';
 import { linearName, moduleName } from '../model/weights.ts';
-import { validateTrainConfig, type TrainConfig } from './config.ts';
+import { SPECTRAL_METHODS, validateTrainConfig, type TrainConfig } from './config.ts';
 import type { Batch } from './packing.ts';
 import { learningRate } from './schedule.ts';
 
@@ -48,6 +49,8 @@ export class Trainer {
   private pending: { step: number; lr: number }[] = [];
   /** Optimizer steps taken. */
   step = 0;
+  /** PiSSA/MiLoRA: the initial A₀, B₀ and SVD reports (set by Trainer.init), for the export conversion. */
+  spectral?: SpectralInit;
 
   private constructor(
     readonly model: LlamaModel,
@@ -61,6 +64,22 @@ export class Trainer {
     this.ring = gpu.tensor('train.metrics', [RING, 2]);
     this.inputs = gpu.tensor('train.inputs', [n]);
     this.targets = gpu.tensor('train.targets', [n]);
+  }
+
+  /**
+   * Like create, for every method: PiSSA and MiLoRA first run their SVD init on the GPU (adapters
+   * attached, targeted base weights replaced by W_res); the initial A₀, B₀ are kept in `spectral`.
+   */
+  static async init(model: LlamaModel, config: TrainConfig): Promise<Trainer> {
+    let spectral: SpectralInit | undefined;
+    if (SPECTRAL_METHODS.includes(config.method) && model.adapters.size === 0) {
+      validateTrainConfig(config, model.config);
+      const lora = { rank: config.rank, alpha: config.alpha, rslora: config.rslora, dropout: config.dropout, init: config.loraInit };
+      spectral = await initSpectralAdapters(model, lora, config.targets, config.method === 'pissa' ? 'top' : 'bottom', config.seed);
+    }
+    const t = Trainer.create(model, config);
+    t.spectral = spectral;
+    return t;
   }
 
   /** Prepare `model` for training with `config`: adapters attached (or base weights made trainable). */
@@ -82,6 +101,8 @@ export class Trainer {
     } else if (model.adapters.size > 0) {
       // Continue training the adapters the model carries (e.g. loaded with --adapter).
       for (const adapter of model.adapters.values()) t.params.push(...adapter.params);
+    } else if (SPECTRAL_METHODS.includes(config.method)) {
+      throw new Error(`${config.method} needs its SVD init: use await Trainer.init(model, config)`);
     } else {
       const lora = { rank: config.rank, alpha: config.alpha, rslora: config.rslora, dropout: config.dropout, init: config.loraInit };
       const mora = { rank: config.rank, type: config.moraType, dropout: config.dropout };

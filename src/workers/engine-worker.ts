@@ -126,7 +126,8 @@ async function handleGenerate(id: number, settings: GenerateSettings, variant: M
     engine.generation = current;
     let model = loaded.model;
     if (variant === 'base' && loaded.tuned) {
-      if (loaded.tuned.method === 'full') {
+      // Full fine-tuning, PiSSA and MiLoRA changed the base weights on the GPU: upload the originals.
+      if (loaded.tuned.method === 'full' || loaded.tuned.spectralInitial) {
         post({ type: 'progress', id, stage: 'uploading', message: 'Uploading the base weights' });
         model = temporary = LlamaModel.upload(requireGpu(), loaded.weights);
       } else {

@@ -7,7 +7,7 @@ import { adapterTargets, readLoraTensors } from '../../adapters/lora-io.ts';
 import { moraConfigOf, readMoraTensors } from '../../adapters/mora-io.ts';
 import { exportHfModel } from '../../io/export-hf.ts';
 import { writeMoraAdapter } from '../../io/mora-file.ts';
-import { writePeftAdapter } from '../../io/peft.ts';
+import { convertPissaToLora, writePeftAdapter, type PeftAdapterConfig } from '../../io/peft.ts';
 import { llama2cToTokenizerJson, llama2cTokenizerConfig } from '../../io/tokenizer-hf.ts';
 import { Llama2cTokenizer } from '../../io/tokenizer-llama2c.ts';
 import { writeZip } from '../../io/zip.ts';
@@ -56,23 +56,25 @@ async function exportFiles(loaded: Loaded, kind: ExportKind, baseModelName: stri
   }
   if (!tuned) throw new EngineRefusal('Nothing to export yet: train a run first.', 'no-run');
   if (kind === 'peft') {
-    const method: string = tuned.method; // 'dora' may or may not be in Method yet
-    if (method !== 'lora' && method !== 'dora') {
+    const method = tuned.method;
+    if (method !== 'lora' && method !== 'dora' && method !== 'pissa' && method !== 'milora') {
       throw new EngineRefusal(
         tuned.method === 'full' ? 'Full fine-tuning has no adapter: export the merged model instead.' : `A ${tuned.method} run has no peft LoRA adapter.`,
         'no-adapter',
       );
     }
     const c = tuned.config;
-    const files = writePeftAdapter(
-      {
-        r: c.rank, loraAlpha: c.alpha, loraDropout: c.dropout, targetModules: adapterTargets(model),
-        useRslora: c.rslora, useDora: method === 'dora', baseModelName,
-      },
-      await readLoraTensors(model),
-      model.config,
-    );
-    return { files, fileName: `subspace-${method === 'dora' ? 'dora' : c.rslora ? 'rslora' : 'lora'}-adapter-${run}.zip` };
+    let config: PeftAdapterConfig = {
+      r: c.rank, loraAlpha: c.alpha, loraDropout: c.dropout, targetModules: adapterTargets(model),
+      useRslora: c.rslora, useDora: method === 'dora', baseModelName,
+    };
+    let tensors = await readLoraTensors(model);
+    if (tuned.spectralInitial) {
+      // PiSSA/MiLoRA trained on W_res: [A; A₀], [B, −B₀] applies to the ORIGINAL base weights.
+      ({ config, tensors } = convertPissaToLora(config, tensors, tuned.spectralInitial));
+    }
+    const files = writePeftAdapter(config, tensors, model.config);
+    return { files, fileName: `subspace-${method === 'lora' ? (c.rslora ? 'rslora' : 'lora') : method}-adapter-${run}.zip` };
   }
   if (tuned.method !== 'mora') throw new EngineRefusal(`A ${tuned.method} run has no MoRA adapter.`, 'no-adapter');
   const files = writeMoraAdapter(moraConfigOf(model, baseModelName), await readMoraTensors(model), model.config);

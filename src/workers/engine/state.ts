@@ -2,6 +2,7 @@
  * What the engine worker holds between commands — the GPU, the loaded model with its host weights,
  * the prepared data, the running generation and training run — and how it posts events.
  */
+import type { AdapterTensors } from '../../io/peft.ts';
 import type { Gpu } from '../../gpu/gpu.ts';
 import { DeviceLostError } from '../../gpu/errors.ts';
 import { ModelFileError } from '../../io/errors.ts';
@@ -20,6 +21,8 @@ export interface Tuned {
   method: Method;
   config: TrainConfig;
   steps: number;
+  /** PiSSA/MiLoRA: the initial A₀, B₀, for the export that applies to the original base weights. */
+  spectralInitial?: AdapterTensors;
 }
 
 export interface Loaded {

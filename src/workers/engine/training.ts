@@ -7,6 +7,7 @@
 import { LlamaModel } from '../../model/llama.ts';
 import { validateTrainConfig, type TrainConfig } from '../../train/config.ts';
 import { BatchIterator, orderedBatches, type Batch } from '../../train/packing.ts';
+import { SPECTRAL_METHODS } from '../../train/config.ts';
 import { Trainer } from '../../train/trainer.ts';
 import type { DataSplit, RunControl, RunInfo, RunState } from '../protocol.ts';
 import { prepare, sameSplit } from './data.ts';
@@ -107,8 +108,11 @@ export async function handleStartTraining(id: number, requested: TrainConfig, ev
     engine.run = run;
     post({ type: 'progress', id, stage: 'uploading', message: 'Copying the base weights for a fresh run' });
     const model = freshModel(loaded);
-    trainer = Trainer.create(model, config);
-    loaded.tuned = { runId: run.runId, method: config.method, config, steps: 0 };
+    if (SPECTRAL_METHODS.includes(config.method)) {
+      post({ type: 'progress', id, stage: 'uploading', message: 'SVD of every target weight for the initial adapters' });
+    }
+    trainer = await Trainer.init(model, config); // PiSSA/MiLoRA run their SVDs here
+    loaded.tuned = { runId: run.runId, method: config.method, config, steps: 0, spectralInitial: trainer.spectral?.initial };
     const tokensPerStep = config.batch * config.seq * config.gradAccum;
     const info: RunInfo = {
       runId: run.runId,
