@@ -14,7 +14,7 @@
 import type { Gpu } from '../gpu/gpu.ts';
 import type { AdapterTensors } from '../io/peft.ts';
 import { matmul } from '../kernels/matmul.ts';
-import { svdFull } from '../linalg/svd.ts';
+import { svdFull, svdTopK } from '../linalg/svd.ts';
 import type { LlamaModel } from '../model/llama.ts';
 import { Rng } from '../model/sampling.ts';
 import { linearName, moduleName, type LinearModule } from '../model/weights.ts';
@@ -60,7 +60,10 @@ export function spectralFactors(
  */
 export async function initSpectralAdapters(
   model: LlamaModel, config: LoraConfig, targets: readonly LinearModule[], which: SpectralSide, seed = 0,
+  /** PiSSA's fast path (peft "pissa_niter_K"): randomized top-r SVD with this many power iterations; 0 = full SVD. */
+  niter = 0,
 ): Promise<SpectralInit> {
+  if (niter > 0 && which === 'bottom') throw new Error('MiLoRA needs the smallest singular values: the randomized top-r SVD cannot give them');
   if (model.adapters.size > 0) throw new Error('PiSSA/MiLoRA init rewrites the base weights: load the model without an adapter');
   const gpu: Gpu = model.gpu;
   const rng = new Rng(seed + 1);
@@ -74,7 +77,10 @@ export async function initSpectralAdapters(
       const name = moduleName(l, m);
       const k = Math.min(out, inF);
       if (r > k) throw new Error(`rank ${r} exceeds min(out, in) = ${k} of ${name} (${out}×${inF})`);
-      const svd = await svdFull(gpu, W, out, inF);
+      // Randomized: oversampling 10 (peft uses none; more is more accurate), `niter` power iterations.
+      const svd = niter > 0
+        ? await svdTopK(gpu, W, out, inF, r, { oversample: 10, powerIters: niter, seed: seed + l })
+        : await svdFull(gpu, W, out, inF);
       let U: Float32Array, V: Float32Array;
       try {
         U = await gpu.read(svd.U);
@@ -82,7 +88,7 @@ export async function initSpectralAdapters(
       } finally {
         gpu.release(svd.U, svd.V);
       }
-      const f = spectralFactors(U, svd.S, V, out, inF, k, r, s, which);
+      const f = spectralFactors(U, svd.S, V, out, inF, svd.S.length, r, s, which);
       const A = gpu.upload(`${name}.lora_A`, [r, inF], f.A);
       const B = gpu.upload(`${name}.lora_B`, [out, r], f.B);
       // W_res = W − s·B·A: (out, r)·(r, in) accumulated into W with alpha −s.

@@ -32,14 +32,14 @@ export const TRAIN_OPTIONS = {
   seq: { type: 'string' }, warmup: { type: 'string' }, schedule: { type: 'string' }, seed: { type: 'string' },
   out: { type: 'string' }, adapter: { type: 'string' }, 'grad-accum': { type: 'string' },
   'weight-decay': { type: 'string' }, 'max-grad-norm': { type: 'string' }, 'eval-every': { type: 'string' },
-  'eval-batches': { type: 'string' }, 'eval-fraction': { type: 'string' }, 'mora-type': { type: 'string' },
+  'eval-batches': { type: 'string' }, 'eval-fraction': { type: 'string' }, 'mora-type': { type: 'string' }, 'pissa-niter': { type: 'string' },
   'spectra-every': { type: 'string' }, 'spectra-modules': { type: 'string' }, 'spectra-layers': { type: 'string' },
 } as const;
 
 export const INIT_OPTIONS = {
   model: { type: 'string' }, tokenizer: { type: 'string' }, method: { type: 'string' }, rank: { type: 'string' },
   alpha: { type: 'string' }, rslora: { type: 'boolean' }, dropout: { type: 'string' }, targets: { type: 'string' },
-  seed: { type: 'string' }, 'mora-type': { type: 'string' }, out: { type: 'string' },
+  seed: { type: 'string' }, 'mora-type': { type: 'string' }, 'pissa-niter': { type: 'string' }, out: { type: 'string' },
 } as const;
 
 /** TrainConfig from command-line values, defaults filled in. */
@@ -73,6 +73,7 @@ export function trainConfigFromArgs(v: Values): TrainConfig {
     dropout: optionalNumber(v, 'dropout', { min: 0, max: 0.99 }) ?? d.dropout,
     targets,
     moraType: moraType ?? d.moraType,
+    pissaNiter: optionalNumber(v, 'pissa-niter', { min: 0, integer: true }) ?? d.pissaNiter,
     lr: optionalNumber(v, 'lr', { min: 0 }) ?? (method === 'full' ? 1e-4 : d.lr),
     steps: optionalNumber(v, 'steps', { min: 1, integer: true }) ?? d.steps,
     batch: optionalNumber(v, 'batch', { min: 1, integer: true }) ?? d.batch,

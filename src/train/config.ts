@@ -19,6 +19,7 @@ export interface TrainConfig {
   loraInit: 'kaiming' | 'gaussian';
   // MoRA: one square M (r̂, r̂) per target with r̂² ≈ (in + out)·rank; rank, dropout and targets as above, α unused
   moraType: 1 | 6; // 1 = sharing (recommended for large r), 6 = RoPE-style rotation (small r)
+  pissaNiter: number; // PiSSA only: > 0 = randomized top-r SVD with this many power iterations (0 = full SVD)
   // optimisation
   lr: number;
   steps: number; // optimizer steps
@@ -48,6 +49,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   targets: ['q', 'v'], // peft's default for LLaMA
   loraInit: 'kaiming',
   moraType: 6, // the default rank 8 is small
+  pissaNiter: 0,
   lr: 1e-3,
   steps: 100,
   batch: 4,
@@ -98,6 +100,8 @@ export function validateTrainConfig(c: TrainConfig, model: LlamaConfig): void {
   int('warmup', 0);
   int('evalEvery', 0);
   int('evalBatches', 0);
+  if (!(Number.isInteger(c.pissaNiter) && c.pissaNiter >= 0)) fail('pissaNiter', `must be a whole number ≥ 0, got ${c.pissaNiter}`);
+  if (c.pissaNiter > 0 && c.method !== 'pissa') fail('pissaNiter', 'the randomized SVD fast path is for PiSSA only (MiLoRA needs the smallest singular values)');
   if (!Number.isInteger(c.seed)) fail('seed', `must be a whole number, got ${c.seed}`);
   if (c.seq > model.maxSeqLen) fail('seq', `${c.seq} is longer than the model's context (${model.maxSeqLen})`);
   if (!(c.lr > 0 && c.lr < 10)) fail('lr', `must be in (0, 10), got ${c.lr}`);

@@ -75,7 +75,7 @@ export class Trainer {
     if (SPECTRAL_METHODS.includes(config.method) && model.adapters.size === 0) {
       validateTrainConfig(config, model.config);
       const lora = { rank: config.rank, alpha: config.alpha, rslora: config.rslora, dropout: config.dropout, init: config.loraInit };
-      spectral = await initSpectralAdapters(model, lora, config.targets, config.method === 'pissa' ? 'top' : 'bottom', config.seed);
+      spectral = await initSpectralAdapters(model, lora, config.targets, config.method === 'pissa' ? 'top' : 'bottom', config.seed, config.pissaNiter);
     }
     const t = Trainer.create(model, config);
     t.spectral = spectral;

@@ -1,0 +1,98 @@
+/**
+ * `cli spectrum`: per-module singular value spectra of a model's linear weights W₀ and, with
+ * --adapter, of ΔW and W₀ + ΔW with ΔW's rank90 and its overlaps with W₀'s principal / minor
+ * subspaces (definitions: src/linalg/module-spectrum.ts).
+ */
+import { attachLoraTensors } from '../adapters/lora-io.ts';
+import { attachMoraTensors } from '../adapters/mora-io.ts';
+import { readModelPath } from '../io/fs-node.ts';
+import { readMoraAdapter } from '../io/mora-file.ts';
+import { adapterPeftType, readPeftAdapter } from '../io/peft.ts';
+import { readAdapterDirFiles } from '../io/peft-node.ts';
+import { moduleSpectrum, type ModuleSpectrum } from '../linalg/module-spectrum.ts';
+import { rank90 } from '../linalg/spectra.ts';
+import { LlamaModel } from '../model/llama.ts';
+import { LINEAR_MODULES, type LinearModule } from '../model/weights.ts';
+import { parseTargets } from '../train/config.ts';
+import { optionalString, requireString, UsageError, type Values } from './args.ts';
+import { openGpu } from './gpu.ts';
+
+export const SPECTRUM_OPTIONS = {
+  model: { type: 'string' }, tokenizer: { type: 'string' }, adapter: { type: 'string' }, json: { type: 'boolean' },
+  layers: { type: 'string' }, modules: { type: 'string' },
+} as const;
+
+/** "0,2,4" (or "all") → layer indices, checked against nLayers. */
+export function parseLayers(spec: string | undefined, nLayers: number, flag = 'layers'): number[] {
+  if (spec === undefined || spec.trim() === 'all') return Array.from({ length: nLayers }, (_, i) => i);
+  const out: number[] = [];
+  for (const raw of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 0 || n >= nLayers) throw new UsageError(`--${flag}: "${raw}" is not a layer of this ${nLayers}-layer model`);
+    if (!out.includes(n)) out.push(n);
+  }
+  if (out.length === 0) throw new UsageError(`--${flag}: give at least one layer`);
+  return out;
+}
+
+/** "q,v" (or "all-linear") → modules. */
+export function parseModules(spec: string | undefined, flag = 'modules'): LinearModule[] {
+  if (spec === undefined) return [...LINEAR_MODULES];
+  try {
+    return parseTargets(spec);
+  } catch (e) {
+    throw new UsageError(`--${flag}: ${(e as Error).message}`);
+  }
+}
+
+const fmt = (x: number | undefined, digits = 4): string => (x === undefined ? '-' : x.toPrecision(digits));
+
+function table(records: ModuleSpectrum[], withAdapter: boolean): string {
+  const head = ['module', 'shape', 'σ₁', 'σ_min', 'rank90(W)'];
+  if (withAdapter) head.push('σ₁(ΔW)', 'rank90(ΔW)', 'r', 'overlap principal', 'overlap minor', 'σ₁(W+ΔW)');
+  const rows = records.map((s) => {
+    const row = [s.name, `${s.shape[0]}×${s.shape[1]}`, fmt(s.sigma[0]), fmt(s.sigma[s.sigma.length - 1]), String(rank90(s.sigma))];
+    if (withAdapter) {
+      row.push(fmt(s.delta_sigma?.[0]), s.delta_rank90 === undefined ? '-' : String(s.delta_rank90), s.overlap_r === undefined ? '-' : String(s.overlap_r),
+        fmt(s.overlap_principal), fmt(s.overlap_minor), fmt(s.sigma_merged?.[0]));
+    }
+    return row;
+  });
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]): string => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(head), ...rows.map(line)].join('\n') + '\n';
+}
+
+export async function runSpectrum(v: Values): Promise<void> {
+  const modelPath = requireString(v, 'model');
+  const { weights } = await readModelPath(modelPath, optionalString(v, 'tokenizer'));
+  const layers = parseLayers(optionalString(v, 'layers'), weights.config.nLayers);
+  const modules = parseModules(optionalString(v, 'modules'));
+  const gpu = await openGpu();
+  const model = LlamaModel.upload(gpu, weights);
+  const adapterDir = optionalString(v, 'adapter');
+  if (adapterDir) {
+    const files = await readAdapterDirFiles(adapterDir);
+    if (adapterPeftType(files) === 'MORA') {
+      const adapter = readMoraAdapter(files, model.config);
+      attachMoraTensors(model, adapter.config, adapter.tensors);
+    } else {
+      const adapter = readPeftAdapter(files, model.config);
+      attachLoraTensors(model, adapter.config, adapter.tensors);
+    }
+  }
+  const json = v.json === true;
+  const records: ModuleSpectrum[] = [];
+  const start = performance.now();
+  for (const l of layers) {
+    for (const m of modules) {
+      records.push(await moduleSpectrum(gpu, model, l, m));
+    }
+  }
+  const ms = performance.now() - start;
+  if (json) process.stdout.write(`${JSON.stringify(records)}\n`);
+  else process.stdout.write(table(records, !!adapterDir));
+  process.stderr.write(`spectra of ${records.length} modules in ${(ms / 1000).toFixed(2)} s\n`);
+  model.dispose();
+  gpu.destroy();
+}
