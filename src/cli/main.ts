@@ -18,7 +18,8 @@ Commands:
            [--mora-type 1|6] [--lr LR] [--steps N] [--batch B] [--seq T] [--grad-accum K] [--warmup W]
            [--schedule cosine|linear|constant] [--weight-decay WD] [--max-grad-norm G] [--seed S]
            [--eval-every N] [--eval-batches N] [--eval-fraction F] [--adapter <dir>]
-           [--spectra-every N] [--spectra-layers 0,4] [--spectra-modules q,v] --out <dir>
+           [--spectra-every N] [--spectra-layers 0,4] [--spectra-modules q,v] [--spectra-budget-ms MS]
+           [--pissa-niter K] --out <dir>
       Fine-tune. Writes <out>/metrics.jsonl, <out>/adapter/ (peft format for LoRA and DoRA; the project's
       MoRA file for MoRA) and <out>/merged/ (Hugging Face layout). --spectra-every N appends
       {"step", "spectra": [{name, delta_rank90, overlap_principal, overlap_minor, delta_sigma (first 16)}], "spectra_ms"}

@@ -22,7 +22,7 @@ import { optionalNumber, optionalString, requireString, UsageError, type Values 
 import { openGpu } from './gpu.ts';
 import { ProgressBar } from './progress.ts';
 import { tokenizerFilesFor } from './tokenizer-files.ts';
-import { spectraSummary, type BaseSvd } from '../linalg/module-spectrum.ts';
+import { spectraRound, type BaseSvd } from '../linalg/module-spectrum.ts';
 import { parseLayers, parseModules } from './spectrum.ts';
 
 export const TRAIN_OPTIONS = {
@@ -34,6 +34,7 @@ export const TRAIN_OPTIONS = {
   'weight-decay': { type: 'string' }, 'max-grad-norm': { type: 'string' }, 'eval-every': { type: 'string' },
   'eval-batches': { type: 'string' }, 'eval-fraction': { type: 'string' }, 'mora-type': { type: 'string' }, 'pissa-niter': { type: 'string' },
   'spectra-every': { type: 'string' }, 'spectra-modules': { type: 'string' }, 'spectra-layers': { type: 'string' },
+  'spectra-budget-ms': { type: 'string' },
 } as const;
 
 export const INIT_OPTIONS = {
@@ -147,11 +148,16 @@ export async function runTrain(v: Values): Promise<void> {
   if (spectraEvery > 0 && config.method === 'full') throw new UsageError('--spectra-every needs an adapter method, not full fine-tuning');
   const spectraLayers = parseLayers(optionalString(v, 'spectra-layers') ?? [...new Set([0, model.config.nLayers - 1])].join(','), model.config.nLayers, 'spectra-layers');
   const spectraModules = parseModules(optionalString(v, 'spectra-modules') ?? config.targets.join(','), 'spectra-modules');
+  // --spectra-budget-ms caps a round; modules it did not reach come first in the next round.
+  const spectraBudget = optionalNumber(v, 'spectra-budget-ms', { min: 0 }) ?? 2000;
   const baseCache = new Map<string, BaseSvd>();
+  const spectraCursor = { cursor: 0 };
   const spectraRecord = async (step: number): Promise<string> => {
     const t0 = performance.now();
-    const spectra = await spectraSummary(model, spectraLayers, spectraModules, { baseCache, initial: trainer.spectral?.initial });
-    return `${JSON.stringify({ step, spectra, spectra_ms: performance.now() - t0 })}\n`;
+    const { spectra, pending } = await spectraRound(model, spectraLayers, spectraModules, spectraCursor, spectraBudget, {
+      baseCache, initial: trainer.spectral?.initial,
+    });
+    return `${JSON.stringify({ step, spectra, spectra_ms: performance.now() - t0, ...(pending > 0 ? { spectra_pending: pending } : {}) })}\n`;
   };
   process.stderr.write(
     `model: ${loaded.source}; ${model.parameterCount} parameters, training ${trainer.trainableCount} (${config.method})\n`,

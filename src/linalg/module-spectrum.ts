@@ -273,3 +273,23 @@ export async function spectraSummary(
   }
   return out;
 }
+
+/**
+ * A budgeted round of spectraSummary for training: the adapted modules among `layers` × `modules`
+ * are visited round-robin from `state.cursor`, and the round stops once `budgetMs` is spent (after at
+ * least one module), so a big model spreads its spectra over several rounds instead of stalling a step.
+ */
+export async function spectraRound(
+  model: LlamaModel, layers: readonly number[], modules: readonly LinearModule[], state: { cursor: number }, budgetMs: number,
+  opts: ModuleSpectrumOptions & { topSigma?: number } = {},
+): Promise<{ spectra: SpectrumSummary[]; pending: number }> {
+  const all = layers.flatMap((l) => modules.filter((m) => model.adapters.has(moduleName(l, m))).map((m) => [l, m] as const));
+  const t0 = performance.now();
+  const spectra: SpectrumSummary[] = [];
+  while (spectra.length < all.length && (spectra.length === 0 || performance.now() - t0 < budgetMs)) {
+    const [l, m] = all[state.cursor % all.length]!;
+    state.cursor = (state.cursor + 1) % all.length;
+    spectra.push(...(await spectraSummary(model, [l], [m], opts)));
+  }
+  return { spectra, pending: all.length - spectra.length };
+}

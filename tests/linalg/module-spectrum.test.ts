@@ -5,7 +5,8 @@ import type { Gpu } from '../../src/gpu/gpu.ts';
 import { parseLlama2c } from '../../src/io/llama2c.ts';
 import type { AdapterTensors } from '../../src/io/peft.ts';
 import { matmul } from '../../src/kernels/matmul.ts';
-import { moduleSpectrum, spectraSummary, type BaseSvd } from '../../src/linalg/module-spectrum.ts';
+import { moduleSpectrum, spectraRound, spectraSummary, type BaseSvd } from '../../src/linalg/module-spectrum.ts';
+import { Rng } from '../../src/model/sampling.ts';
 import { matmul64, svdRef } from '../../src/linalg/reference-svd.ts';
 import { rank90, updateOverlaps } from '../../src/linalg/spectra.ts';
 import { LlamaModel } from '../../src/model/llama.ts';
@@ -168,5 +169,32 @@ describe('moduleSpectrum', () => {
     const t4 = performance.now();
     lines.push(`spectraSummary of 2 LoRA modules: ${(t1 - t0).toFixed(0)} ms cold, ${(t2 - t1).toFixed(0)} ms with cached W₀ SVDs; ` +
       `σ(W₀) of all 35 modules: ${(t4 - t3).toFixed(0)} ms`);
+  });
+});
+
+describe('spectraRound', () => {
+  it('stops at the time budget after one module and resumes round-robin where it stopped', async () => {
+    const gpu = await testGpu();
+    const model = LlamaModel.upload(gpu, weights);
+    const rng = new Rng(5);
+    for (const l of [0, 4]) {
+      for (const m of ['q', 'v'] as const) {
+        const [out, inF] = model.param(linearName(l, m)).shape as [number, number];
+        model.adapters.set(moduleName(l, m), LoraAdapter.create(gpu, moduleName(l, m), out, inF, { rank: 2, alpha: 2, rslora: false, dropout: 0, init: 'kaiming' }, rng));
+      }
+    }
+    const state = { cursor: 0 };
+    const seen: string[] = [];
+    for (let round = 0; round < 5; round++) {
+      const { spectra, pending } = await spectraRound(model, [0, 4], ['q', 'v'], state, 0); // budget 0: one module a round
+      expect(spectra).toHaveLength(1);
+      expect(pending).toBe(3);
+      seen.push(spectra[0]!.name);
+    }
+    expect(seen).toEqual([moduleName(0, 'q'), moduleName(0, 'v'), moduleName(4, 'q'), moduleName(4, 'v'), moduleName(0, 'q')]);
+    const all = await spectraRound(model, [0, 4], ['q', 'v'], { cursor: 0 }, Infinity);
+    expect(all.spectra).toHaveLength(4);
+    expect(all.pending).toBe(0);
+    model.dispose();
   });
 });
