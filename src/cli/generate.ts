@@ -1,10 +1,6 @@
 /** `cli generate`: sample text from a model on the Node GPU host. */
-import { attachLoraTensors } from '../adapters/lora-io.ts';
-import { attachMoraTensors } from '../adapters/mora-io.ts';
+import { attachAdapterDir } from './adapter-dir.ts';
 import { readModelPath } from '../io/fs-node.ts';
-import { readMoraAdapter } from '../io/mora-file.ts';
-import { adapterPeftType, readPeftAdapter } from '../io/peft.ts';
-import { readAdapterDirFiles } from '../io/peft-node.ts';
 import { generate } from '../model/generate.ts';
 import { LlamaModel } from '../model/llama.ts';
 import { optionalNumber, optionalString, requireString, UsageError, type Values } from './args.ts';
@@ -28,17 +24,7 @@ export async function runGenerate(v: Values): Promise<void> {
   const gpu = await openGpu();
   const model = LlamaModel.upload(gpu, weights);
   const adapterDir = optionalString(v, 'adapter');
-  if (adapterDir) {
-    // A peft LoRA directory, or the project's MoRA adapter file (peft_type "MORA").
-    const files = await readAdapterDirFiles(adapterDir);
-    if (adapterPeftType(files) === 'MORA') {
-      const adapter = readMoraAdapter(files, model.config);
-      attachMoraTensors(model, adapter.config, adapter.tensors);
-    } else {
-      const adapter = readPeftAdapter(files, model.config);
-      attachLoraTensors(model, adapter.config, adapter.tensors);
-    }
-  }
+  if (adapterDir) await attachAdapterDir(model, adapterDir); // peft LoRA/DoRA or the MoRA file
   const result = await generate(model, tokenizer, options, json ? undefined : (piece) => process.stdout.write(piece));
   if (json) process.stdout.write(`${JSON.stringify({ ids: result.ids, text: result.text })}\n`);
   else process.stdout.write('\n');

@@ -3,12 +3,8 @@
  * --adapter, of ΔW and W₀ + ΔW with ΔW's rank90 and its overlaps with W₀'s principal / minor
  * subspaces (definitions: src/linalg/module-spectrum.ts).
  */
-import { attachLoraTensors } from '../adapters/lora-io.ts';
-import { attachMoraTensors } from '../adapters/mora-io.ts';
+import { attachAdapterDir } from './adapter-dir.ts';
 import { readModelPath } from '../io/fs-node.ts';
-import { readMoraAdapter } from '../io/mora-file.ts';
-import { adapterPeftType, readPeftAdapter } from '../io/peft.ts';
-import { readAdapterDirFiles } from '../io/peft-node.ts';
 import { moduleSpectrum, type ModuleSpectrum } from '../linalg/module-spectrum.ts';
 import { rank90 } from '../linalg/spectra.ts';
 import { LlamaModel } from '../model/llama.ts';
@@ -71,16 +67,7 @@ export async function runSpectrum(v: Values): Promise<void> {
   const gpu = await openGpu();
   const model = LlamaModel.upload(gpu, weights);
   const adapterDir = optionalString(v, 'adapter');
-  if (adapterDir) {
-    const files = await readAdapterDirFiles(adapterDir);
-    if (adapterPeftType(files) === 'MORA') {
-      const adapter = readMoraAdapter(files, model.config);
-      attachMoraTensors(model, adapter.config, adapter.tensors);
-    } else {
-      const adapter = readPeftAdapter(files, model.config);
-      attachLoraTensors(model, adapter.config, adapter.tensors);
-    }
-  }
+  if (adapterDir) await attachAdapterDir(model, adapterDir); // peft LoRA/DoRA or the MoRA file
   const json = v.json === true;
   const records: ModuleSpectrum[] = [];
   const start = performance.now();

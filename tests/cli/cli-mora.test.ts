@@ -1,25 +1,15 @@
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { cli } from '../helpers/cli.ts';
 import { parseSafetensors } from '../../src/io/safetensors.ts';
 import { STORIES_BIN, TOK512_BIN } from '../helpers/fixtures.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const work = mkdtempSync(path.join(tmpdir(), 'subspace-mora-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 const data = path.join(work, 'zorbo.txt');
 writeFileSync(data, Array.from({ length: 20 }, () => 'Zorbo the dragon lived in a cave by the sea. Every morning Zorbo flew over the water.').join('\n\n'));
-
-function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile('npm', ['run', '-s', 'cli', '--', ...args], { cwd: ROOT, maxBuffer: 1 << 24 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
 
 const base = ['--model', STORIES_BIN, '--tokenizer', TOK512_BIN];
 const ids = (r: { stdout: string }) => JSON.parse(r.stdout).ids as number[];

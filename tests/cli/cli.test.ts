@@ -1,23 +1,12 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { cli } from '../helpers/cli.ts';
 import { GOLDEN_TEXT, STORIES_BIN, TOK512_BIN } from '../helpers/fixtures.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const work = mkdtempSync(path.join(tmpdir(), 'subspace-cli-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-/** Run `npm run cli -- ...args` (the same command line users type) and collect its output. */
-function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile('npm', ['run', '-s', 'cli', '--', ...args], { cwd: ROOT, maxBuffer: 1 << 24 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
 
 describe('command line', () => {
   it('generate --json reproduces the golden sample from stories260K', async () => {

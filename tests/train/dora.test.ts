@@ -1,9 +1,8 @@
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { cli } from '../helpers/cli.ts';
 import { DoraAdapter } from '../../src/adapters/dora.ts';
 import { attachLoraTensors, readLoraTensors } from '../../src/adapters/lora-io.ts';
 import { mergeAdapters, unmergeAdapters } from '../../src/adapters/merge.ts';
@@ -148,15 +147,6 @@ describe('DoRA training on stories260K', () => {
 
 // ---- CLI (tests/cli style: the real `npm run cli`) ----------------------------------------------
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile('npm', ['run', '-s', 'cli', '--', ...args], { cwd: ROOT, maxBuffer: 1 << 24 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
 
 describe('cli train --method dora', () => {
   const work = mkdtempSync(path.join(tmpdir(), 'subspace-dora-'));
