@@ -7,8 +7,9 @@ import type { GenerateSlice } from './generate-slice.ts';
 import type { GpuSlice } from './gpu-slice.ts';
 import type { ModelSlice } from './model-slice.ts';
 import type { RunSlice } from './run-slice.ts';
+import type { SpectrumSlice } from './spectrum-slice.ts';
 
-export type AppState = GpuSlice & ModelSlice & GenerateSlice & DataSlice & RunSlice & ChartsSlice & CompareSlice;
+export type AppState = GpuSlice & ModelSlice & GenerateSlice & DataSlice & RunSlice & ChartsSlice & CompareSlice & SpectrumSlice;
 
 /** A slice creator that can read and write the whole state. */
 export type SliceCreator<S> = StateCreator<AppState, [], [], S>;

@@ -1,6 +1,6 @@
 /** The loaded model: its summary, the load in progress, and the last load error (naming the file). */
 import { EngineError } from '../workers/engine-client.ts';
-import type { ModelSummary } from '../workers/protocol.ts';
+import type { EventOf, ModelSummary } from '../workers/protocol.ts';
 import type { AppState, SliceCreator } from './app-state.ts';
 import { fetchDefaultModel, type ModelCard } from './default-model.ts';
 import { engine } from './engine.ts';
@@ -22,6 +22,10 @@ export interface ModelSlice {
   /** The card of the built-in model when it is the one loaded. */
   modelCard: ModelCard | null;
   loadModel(files: readonly File[], card?: ModelCard): Promise<void>;
+  /** The Hub file being downloaded now (null when no Hub download runs). */
+  hubProgress: Omit<EventOf<'hubProgress'>, 'type' | 'id'> | null;
+  /** Download `repo` from the Hugging Face Hub (or the browser's cache) and load it. */
+  loadHubModel(repo: string, revision?: string): Promise<void>;
   /** Load the embedded default model (public/models). */
   loadDefaultModel(): Promise<void>;
 }
@@ -43,21 +47,55 @@ async function afterLoad(get: () => AppState): Promise<void> {
 /** Loads in flight: only the latest one's outcome is shown (a file picked during start-up wins). */
 let latestLoad = 0;
 
-export const createModelSlice: SliceCreator<ModelSlice> = (set, get) => ({
-  model: null,
-  modelLoading: false,
-  loadProgress: null,
-  modelError: null,
-  modelCard: null,
-  async loadModel(files, card) {
-    if (files.length === 0) return;
+type SetState = Parameters<SliceCreator<ModelSlice>>[0];
+
+export const createModelSlice: SliceCreator<ModelSlice> = (set, get) => {
+  const runLoad = loadRunner(set, get);
+  return {
+    model: null,
+    modelLoading: false,
+    loadProgress: null,
+    modelError: null,
+    modelCard: null,
+    hubProgress: null,
+    async loadModel(files, card) {
+      if (files.length === 0) return;
+      await runLoad(`Reading ${files.map((f) => f.name).join(', ')}`, () => engine().loadModel(files), card);
+    },
+    async loadHubModel(repo, revision) {
+      repo = repo.trim();
+      if (!repo) {
+        set({ modelError: { message: 'Enter a Hugging Face repo id, e.g. "owner/name".', code: 'hub-invalid-repo' } });
+        return;
+      }
+      await runLoad(`Fetching ${repo} from the Hugging Face Hub`, () => {
+        const pending = engine().request({ type: 'loadHubModel', repo, revision });
+        const off = engine().subscribe((e) => {
+          if (e.type === 'hubProgress' && e.id === pending.id) {
+            const { type: _t, id: _i, ...p } = e;
+            set({ hubProgress: p, loadProgress: p.cached ? `${p.file} from the browser cache` : `Downloading ${p.file}` });
+          }
+        });
+        return pending.result.finally(() => {
+          off();
+          set({ hubProgress: null });
+        });
+      });
+    },
+    ...loadDefault(set, get),
+  };
+};
+
+/** One load: progress while it runs; on success the new model replaces the old and data is re-tokenised. */
+function loadRunner(set: SetState, get: () => AppState) {
+  return async (label: string, start: () => Promise<{ model: ModelSummary }>, card?: ModelCard): Promise<void> => {
     const load = ++latestLoad;
-    set({ modelLoading: true, modelError: null, loadProgress: `Reading ${files.map((f) => f.name).join(', ')}` });
+    set({ modelLoading: true, modelError: null, loadProgress: label });
     const off = engine().subscribe((e) => {
       if (e.type === 'progress' && e.stage !== 'prefill') set({ loadProgress: e.message });
     });
     try {
-      const { model } = await engine().loadModel(files);
+      const { model } = await start();
       if (load === latestLoad) {
         set({ model, modelCard: card ?? null, output: '', lastRun: null, generateError: null, compareBase: '', compareTuned: '', compareLabel: null });
         // The engine dropped the last run's training and the data tokenised for the previous model.
@@ -71,7 +109,10 @@ export const createModelSlice: SliceCreator<ModelSlice> = (set, get) => ({
       off();
       if (load === latestLoad) set({ modelLoading: false, loadProgress: null });
     }
-  },
+  };
+}
+
+const loadDefault = (set: SetState, get: () => AppState) => ({
   async loadDefaultModel() {
     const before = latestLoad;
     try {

@@ -11,6 +11,7 @@ import { createGenerateSlice } from './generate-slice.ts';
 import { createGpuSlice } from './gpu-slice.ts';
 import { createModelSlice } from './model-slice.ts';
 import { createRunSlice } from './run-slice.ts';
+import { createSpectrumSlice } from './spectrum-slice.ts';
 
 export const useAppStore = create<AppState>()((...a) => ({
   ...createGpuSlice(...a),
@@ -20,4 +21,5 @@ export const useAppStore = create<AppState>()((...a) => ({
   ...createRunSlice(...a),
   ...createChartsSlice(...a),
   ...createCompareSlice(...a),
+  ...createSpectrumSlice(...a),
 }));

@@ -12,6 +12,7 @@ import { WebGpuMissing } from './gpu/webgpu-missing.tsx';
 import { MethodPanel } from './method/method-panel.tsx';
 import { ModelPanel } from './model/model-panel.tsx';
 import { RunPanel } from './train/run-panel.tsx';
+import { SpectrumPanel } from './spectrum/spectrum-panel.tsx';
 
 export function App() {
   const status = useAppStore((s) => s.engineStatus);
@@ -36,6 +37,7 @@ export function App() {
             </div>
             <div className="column" aria-label="Results">
               <RunPanel />
+              <SpectrumPanel />
               <GeneratePanel />
               <ExportPanel />
             </div>

@@ -14,10 +14,12 @@ import { LlamaModel } from '../model/llama.ts';
 import type { LinearAdapter } from '../adapters/adapter.ts';
 import { handleListDemos, handlePrepareData } from './engine/data.ts';
 import { handleExportRun } from './engine/exports.ts';
+import { handleLoadHubModel } from './engine/hub.ts';
 import {
   EngineRefusal, engine, errorEvent, post, refuseWhileTraining, requireGpu, requireModel, requireTokenizer, scope, type Generation,
 } from './engine/state.ts';
 import { handleStartTraining, handleTrainControl, stopTraining } from './engine/training.ts';
+import { handleSpectraSettings, handleSpectrum } from './engine/spectra.ts';
 import type { EngineCommand, EventOf, GenerateSettings, ModelSummary, ModelVariant } from './protocol.ts';
 
 async function initGpu(): Promise<EventOf<'ready'> | EventOf<'unavailable'>> {
@@ -175,6 +177,8 @@ function handle(cmd: EngineCommand): Promise<void> | void {
       return handleInit(cmd.id);
     case 'loadModel':
       return handleLoadModel(cmd.id, cmd.files);
+    case 'loadHubModel':
+      return handleLoadHubModel(cmd.id, cmd.repo, cmd.revision, cmd.endpoint, handleLoadModel);
     case 'generate':
       return handleGenerate(cmd.id, cmd.settings, cmd.variant);
     case 'cancel':
@@ -187,6 +191,10 @@ function handle(cmd: EngineCommand): Promise<void> | void {
       return handleStartTraining(cmd.id, cmd.config, cmd.evalFraction);
     case 'trainControl':
       return handleTrainControl(cmd.id, cmd.action);
+    case 'spectrum':
+      return handleSpectrum(cmd.id, cmd.layer, cmd.module);
+    case 'spectraSettings':
+      return handleSpectraSettings(cmd.id, cmd.every);
     case 'exportRun':
       return handleExportRun(cmd.id, cmd.kind, cmd.baseModelName);
     default: {

@@ -8,6 +8,8 @@ import type { DemoId } from '../corpus/demos.ts';
 import type { LlamaConfig } from '../model/config.ts';
 import type { TrainConfig } from '../train/config.ts';
 import type { DataFormat, DataStats, DataWarning, DataWarningKind } from '../train/data.ts';
+import type { ModuleSpectrum } from '../linalg/module-spectrum.ts';
+import type { LinearModule } from '../model/weights.ts';
 
 /** The WebGPU adapter the engine found. */
 export interface AdapterSummary {
@@ -120,11 +122,22 @@ export interface RunInfo {
 
 export type ExportKind = 'peft' | 'mora' | 'merged';
 
+/** One module's spectra numbers from a round during training (see linalg/module-spectrum.ts). */
+export interface SpectraEntry {
+  /** e.g. "model.layers.0.self_attn.q_proj". */
+  name: string;
+  delta_rank90: number;
+  overlap_principal: number;
+  overlap_minor: number;
+}
+
 // ---- commands (UI → worker) -----------------------------------------------------------------
 
 export type EngineCommand =
   | { type: 'init'; id: number }
   | { type: 'loadModel'; id: number; files: FilePayload[] }
+  /** Download a model from the Hugging Face Hub by repo id (cached), then load it like loadModel. Streams hubProgress. */
+  | { type: 'loadHubModel'; id: number; repo: string; revision?: string; endpoint?: string }
   /** Generate with the current model (`variant` absent or 'tuned') or the base weights ('base'). */
   | { type: 'generate'; id: number; settings: GenerateSettings; variant?: ModelVariant }
   /** Stop the request `target` (a running generation) at the next token boundary. */
@@ -139,6 +152,10 @@ export type EngineCommand =
   | { type: 'startTraining'; id: number; config: TrainConfig; evalFraction: number }
   /** Pause, resume or stop the running training run (between two steps). */
   | { type: 'trainControl'; id: number; action: RunControl }
+  /** One module's spectra for the current model (base alone before a run); waits for a step boundary while training. */
+  | { type: 'spectrum'; id: number; layer: number; module: LinearModule }
+  /** Run a spectra round every `every` training steps (0 = off; the engine starts at 10). */
+  | { type: 'spectraSettings'; id: number; every: number }
   /** Files of the last run as one ZIP: its adapter (peft or MoRA) or the merged model in HF layout. */
   | { type: 'exportRun'; id: number; kind: ExportKind; baseModelName: string };
 
@@ -183,6 +200,11 @@ export type EngineEvent =
       finalLoss: number | null;
       evalLoss: number | null;
     }
+  /** A `spectrum` answer: the record, the run step it describes (0 = base), and its compute time. */
+  | { type: 'spectrum'; id: number; record: ModuleSpectrum; step: number; ms: number }
+  | { type: 'spectraSettings'; id: number; every: number }
+  /** A budgeted spectra round after step `step` of run `runId` (id = the run's request). */
+  | { type: 'spectraStep'; id: number; runId: number; step: number; entries: SpectraEntry[] }
   /** A ZIP archive (transferred): `fileName` is the suggested download name. */
   | { type: 'exported'; id: number; fileName: string; bytes: ArrayBuffer; entries: string[] }
   | {
@@ -198,7 +220,9 @@ export type EngineEvent =
       /** The JSON field at fault in that line, when one is. */
       field?: string;
     }
-  | { type: 'progress'; id: number; stage: ProgressStage; message: string };
+  | { type: 'progress'; id: number; stage: ProgressStage; message: string }
+  /** Bytes of one Hub file so far (`total` 0 when unknown); `cached` when it came from the browser's cache. */
+  | { type: 'hubProgress'; id: number; file: string; loaded: number; total: number; bytesPerSecond: number; cached: boolean };
 
 export type EventType = EngineEvent['type'];
 export type ProgressStage = 'reading' | 'parsing' | 'uploading' | 'prefill' | 'data' | 'export';
@@ -207,12 +231,15 @@ export type ProgressStage = 'reading' | 'parsing' | 'uploading' | 'prefill' | 'd
 export interface ResultTypes {
   init: 'ready' | 'unavailable';
   loadModel: 'modelLoaded';
+  loadHubModel: 'modelLoaded';
   generate: 'generated';
   cancel: 'cancelled';
   listDemos: 'demos';
   prepareData: 'dataPrepared';
   startTraining: 'trainFinished';
   trainControl: 'trainState';
+  spectrum: 'spectrum';
+  spectraSettings: 'spectraSettings';
   exportRun: 'exported';
 }
 
@@ -225,12 +252,15 @@ export type CommandBody<C extends CommandType> = Omit<Extract<EngineCommand, { t
 const TERMINAL: Record<CommandType, readonly EventType[]> = {
   init: ['ready', 'unavailable'],
   loadModel: ['modelLoaded'],
+  loadHubModel: ['modelLoaded'],
   generate: ['generated'],
   cancel: ['cancelled'],
   listDemos: ['demos'],
   prepareData: ['dataPrepared'],
   startTraining: ['trainFinished'],
   trainControl: ['trainState'],
+  spectrum: ['spectrum'],
+  spectraSettings: ['spectraSettings'],
   exportRun: ['exported'],
 };
 

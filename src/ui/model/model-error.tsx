@@ -4,7 +4,7 @@ import { useAppStore } from '../../store/store.ts';
 export function ModelError() {
   const error = useAppStore((s) => s.modelError);
   const hasModel = useAppStore((s) => s.model !== null);
-  if (!error) return null;
+  if (!error || error.code?.startsWith('hub-')) return null; // shown by HubLoader next to its input
   const problem = error.file && error.message.startsWith(`${error.file}: `) ? error.message.slice(error.file.length + 2) : error.message;
   return (
     <div className="inline-error" role="alert" data-testid="model-error">

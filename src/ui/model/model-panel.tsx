@@ -1,6 +1,7 @@
 /** Load a model from disk (file picker or drag and drop) and show what was loaded. */
 import { useAppStore } from '../../store/store.ts';
 import { FileDropZone } from './file-drop-zone.tsx';
+import { HubLoader } from './hub-loader.tsx';
 import { ModelError } from './model-error.tsx';
 import { ModelSummaryView } from './model-summary.tsx';
 
@@ -21,6 +22,7 @@ export function ModelPanel() {
       <button type="button" className="secondary" disabled={!ready || loading} onClick={() => void loadDefaultModel()} data-testid="load-default">
         Load the built-in model
       </button>
+      <HubLoader />
       {loading && (
         <p className="status" role="status" data-testid="model-progress">
           <span className="spinner" aria-hidden="true" /> {progress ?? 'Loading…'}

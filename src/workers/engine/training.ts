@@ -11,6 +11,7 @@ import { SPECTRAL_METHODS } from '../../train/config.ts';
 import { Trainer } from '../../train/trainer.ts';
 import type { DataSplit, RunControl, RunInfo, RunState } from '../protocol.ts';
 import { prepare, sameSplit } from './data.ts';
+import { spectraAfterStep } from './spectra.ts';
 import {
   EngineRefusal, engine, errorEvent, post, requireGpu, requireModel, requireTokenizer, type ActiveRun, type Loaded,
 } from './state.ts';
@@ -164,6 +165,8 @@ export async function handleStartTraining(id: number, requested: TrainConfig, ev
         activeMs += performance.now() - e0;
         lastEvalStep = step;
       }
+      // Queued spectrum requests and every N steps a budgeted spectra round (not counted as training time).
+      await spectraAfterStep(id, run.runId, step, model, config.targets, loaded.tuned.spectralInitial);
       await yieldToEvents();
     }
     const steps = loaded.tuned.steps;

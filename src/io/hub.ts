@@ -1,0 +1,279 @@
+/**
+ * Download a LLaMA model from the Hugging Face Hub by repo id (browser and Node, fetch only):
+ * config.json first (checked before any weights move), then model.safetensors streamed with
+ * progress, then tokenizer.json and tokenizer_config.json when the repo has them. Files are cached
+ * by their resolved URL (Cache API in the browser), so a reload does not download again.
+ */
+import type { LlamaConfig } from '../model/config.ts';
+import { expectedTensors } from '../model/weights.ts';
+import { ModelFileError } from './errors.ts';
+import { parseHfConfig } from './hf-config.ts';
+import type { ModelFile } from './load-model.ts';
+
+export const DEFAULT_HUB_ENDPOINT = 'https://huggingface.co';
+export const HUB_CACHE_NAME = 'subspace-hub-v1';
+
+/** What went wrong, so the UI and tests can branch without parsing messages. */
+export type HubErrorCode =
+  | 'invalid-repo' // the repo id is not "owner/name"
+  | 'not-found' // the repo, revision or a required file does not exist
+  | 'gated' // 401/403: a gated or private repo (tokens are not supported yet)
+  | 'network' // the Hub could not be reached
+  | 'http' // any other HTTP failure
+  | 'not-llama' // config.json describes another architecture
+  | 'config' // config.json is LLaMA but unusable (bad numbers, unsupported feature)
+  | 'too-big' // the weights exceed the GPU's limit
+  | 'sharded' // model.safetensors.index.json: several weight shards
+  | 'aborted'; // the download was cancelled
+
+export class HubError extends Error {
+  constructor(
+    readonly code: HubErrorCode,
+    message: string,
+    /** The file at fault, when one is. */
+    readonly file?: string,
+  ) {
+    super(message);
+    this.name = 'HubError';
+  }
+}
+
+/** The small part of a cache the downloader needs: bytes by resolved URL. */
+export interface HubCache {
+  get(url: string): Promise<Uint8Array | undefined>;
+  put(url: string, bytes: Uint8Array): Promise<void>;
+}
+
+export interface HubProgress {
+  file: string;
+  loaded: number;
+  /** Content-Length, or 0 when the server did not send one. */
+  total: number;
+  /** Average over this file's download so far; 0 when served from the cache. */
+  bytesPerSecond: number;
+  cached: boolean;
+}
+
+export interface HubDownloadOptions {
+  endpoint?: string;
+  revision?: string;
+  onProgress?: (p: HubProgress) => void;
+  signal?: AbortSignal;
+  /** Where downloaded files are kept; default the browser's Cache API when present, null for none. */
+  cache?: HubCache | null;
+  /** The largest model.safetensors the GPU can take, in bytes. */
+  maxBytes?: number;
+}
+
+export interface HubModel {
+  /** config.json, model.safetensors and the tokenizer files the repo has, ready for loadModelFromFiles. */
+  files: ModelFile[];
+  config: LlamaConfig;
+  /** Names of the files that came from the cache rather than the network. */
+  cachedFiles: string[];
+}
+
+/** The Hub's download URL for one file of a repo. */
+export function hubUrl(repo: string, file: string, revision = 'main', endpoint = DEFAULT_HUB_ENDPOINT): string {
+  return `${endpoint.replace(/\/+$/, '')}/${repo}/resolve/${encodeURIComponent(revision)}/${file}`;
+}
+
+/** The browser's Cache API as a HubCache, or undefined where there is none (Node, insecure origins). */
+export function browserHubCache(): HubCache | undefined {
+  const storage = (globalThis as { caches?: CacheStorage }).caches;
+  if (!storage) return undefined;
+  const open = () => storage.open(HUB_CACHE_NAME);
+  return {
+    async get(url) {
+      const hit = await (await open()).match(url);
+      return hit ? new Uint8Array(await hit.arrayBuffer()) : undefined;
+    },
+    async put(url, bytes) {
+      const headers = { 'Content-Type': 'application/octet-stream', 'Content-Length': String(bytes.byteLength) };
+      await (await open()).put(url, new Response(bytes as Uint8Array<ArrayBuffer>, { headers }));
+    },
+  };
+}
+
+/** An in-memory HubCache (Node, tests). */
+export function memoryHubCache(map = new Map<string, Uint8Array>()): HubCache & { map: Map<string, Uint8Array> } {
+  return {
+    map,
+    get: async (url) => map.get(url),
+    put: async (url, bytes) => void map.set(url, bytes),
+  };
+}
+
+export const formatBytes = (n: number): string =>
+  n < 1024 ? `${n} B` : n < 1024 ** 2 ? `${(n / 1024).toFixed(1)} KB` : n < 1024 ** 3 ? `${(n / 1024 ** 2).toFixed(1)} MB` : `${(n / 1024 ** 3).toFixed(2)} GB`;
+
+const REPO_ID = /^[A-Za-z0-9][\w.-]*(\/[A-Za-z0-9][\w.-]*)?$/;
+
+/** Download config, weights and tokenizer of `repo`. Throws HubError (see HubErrorCode). */
+export async function downloadHubModel(repo: string, opts: HubDownloadOptions = {}): Promise<HubModel> {
+  repo = repo.trim();
+  if (!REPO_ID.test(repo)) throw new HubError('invalid-repo', `"${repo}" is not a Hugging Face repo id: expected "owner/name", e.g. "karpathy/tinyllamas"`);
+  const endpoint = opts.endpoint ?? DEFAULT_HUB_ENDPOINT;
+  const revision = opts.revision?.trim() || 'main';
+  const cache = opts.cache === undefined ? browserHubCache() : opts.cache ?? undefined;
+  const ctx: Ctx = { repo, revision, endpoint, cache, opts };
+  const cachedFiles: string[] = [];
+  const files: ModelFile[] = [];
+
+  const cfgFile = await getFile(ctx, 'config.json', { required: true });
+  if (cfgFile.cached) cachedFiles.push('config.json');
+  let config: LlamaConfig;
+  try {
+    config = parseHfConfig(new TextDecoder().decode(cfgFile.bytes), `${repo}/config.json`);
+  } catch (e) {
+    if (!(e instanceof ModelFileError)) throw e;
+    const code = e.problem.startsWith('not a LLaMA model') ? 'not-llama' : 'config';
+    throw new HubError(code, `${repo} cannot be loaded: ${e.message}`, 'config.json');
+  }
+  files.push({ name: 'config.json', bytes: cfgFile.bytes! });
+
+  // The estimate from the config refuses an oversized model before a single weight byte is requested.
+  const params = [...expectedTensors(config).values()].reduce((s, shape) => s + shape.reduce((a, d) => a * d, 1), 0);
+  checkSize(ctx, params * 4, `${(params / 1e6).toFixed(1)}M parameters × 4 bytes`);
+
+  const weights = await getFile(ctx, 'model.safetensors', { required: false, checkSize: true });
+  if (!weights.bytes) {
+    const index = await getFile(ctx, 'model.safetensors.index.json', { required: false, probe: true });
+    if (index.exists) {
+      throw new HubError('sharded', `${repo} stores its weights in several shards (model.safetensors.index.json); sharded checkpoints are not supported yet. Pick a model with a single model.safetensors.`, 'model.safetensors.index.json');
+    }
+    throw new HubError('not-found', `${repo} has no model.safetensors at revision "${revision}" (only safetensors weights can be loaded).`, 'model.safetensors');
+  }
+  if (weights.cached) cachedFiles.push('model.safetensors');
+  files.push({ name: 'model.safetensors', bytes: weights.bytes });
+
+  for (const name of ['tokenizer.json', 'tokenizer_config.json']) {
+    const f = await getFile(ctx, name, { required: false });
+    if (!f.bytes) continue;
+    if (f.cached) cachedFiles.push(name);
+    files.push({ name, bytes: f.bytes });
+  }
+  return { files, config, cachedFiles };
+}
+
+interface Ctx {
+  repo: string;
+  revision: string;
+  endpoint: string;
+  cache: HubCache | undefined;
+  opts: HubDownloadOptions;
+}
+
+function checkSize(ctx: Ctx, bytes: number, how: string): void {
+  const max = ctx.opts.maxBytes;
+  if (max !== undefined && bytes > max) {
+    throw new HubError(
+      'too-big',
+      `${ctx.repo} is too big for this GPU: its weights take ${formatBytes(bytes)} (${how}), over the adapter's buffer limit of ${formatBytes(max)}.`,
+      'model.safetensors',
+    );
+  }
+}
+
+interface Got {
+  bytes?: Uint8Array;
+  cached: boolean;
+  exists: boolean;
+}
+
+/**
+ * One file: from the cache, else the network (stored in the cache once complete). A 404 for an
+ * optional file returns without bytes; `probe` only checks that the file exists.
+ */
+async function getFile(ctx: Ctx, file: string, how: { required: boolean; checkSize?: boolean; probe?: boolean }): Promise<Got> {
+  const url = hubUrl(ctx.repo, file, ctx.revision, ctx.endpoint);
+  const { onProgress, signal } = ctx.opts;
+  const hit = await ctx.cache?.get(url);
+  if (hit) {
+    onProgress?.({ file, loaded: hit.byteLength, total: hit.byteLength, bytesPerSecond: 0, cached: true });
+    return { bytes: hit, cached: true, exists: true };
+  }
+  let res: Response;
+  try {
+    res = await fetch(url, { signal });
+  } catch (e) {
+    if (signal?.aborted) throw new HubError('aborted', `Download of ${ctx.repo} cancelled.`, file);
+    throw new HubError('network', `Could not reach the Hugging Face Hub at ${ctx.endpoint} (${(e as Error).message}). Check the connection and try again.`, file);
+  }
+  if (!res.ok) {
+    await res.body?.cancel().catch(() => {});
+    const why = res.headers.get('x-error-code');
+    if (why === 'RepoNotFound') throw new HubError('not-found', `Repository "${ctx.repo}" was not found on the Hub (check the spelling; private repos are not supported yet).`);
+    if (why === 'RevisionNotFound') throw new HubError('not-found', `Revision "${ctx.revision}" was not found in ${ctx.repo}.`);
+    if (why === 'GatedRepo' || res.status === 401 || res.status === 403) {
+      throw new HubError(
+        'gated',
+        `${ctx.repo} is gated or private (HTTP ${res.status}): access tokens are not supported yet. Accept its terms on huggingface.co, download config.json, model.safetensors and tokenizer.json, and load them from disk instead.`,
+        file,
+      );
+    }
+    if (res.status === 404) {
+      if (!how.required) return { cached: false, exists: false };
+      throw new HubError('not-found', `${ctx.repo} has no ${file} at revision "${ctx.revision}" (repository or file not found).`, file);
+    }
+    throw new HubError('http', `The Hub answered HTTP ${res.status} ${res.statusText} for ${ctx.repo}/${file}.`, file);
+  }
+  if (how.probe) {
+    await res.body?.cancel().catch(() => {});
+    return { cached: false, exists: true };
+  }
+  const total = Number(res.headers.get('content-length') ?? 0) || 0;
+  if (how.checkSize && total > 0) {
+    try {
+      checkSize(ctx, total, `${file} from its Content-Length`);
+    } catch (e) {
+      await res.body?.cancel().catch(() => {});
+      throw e;
+    }
+  }
+  const bytes = await readBody(ctx, res, file, total);
+  await ctx.cache?.put(url, bytes).catch(() => {}); // a full disk must not fail the load
+  return { bytes, cached: false, exists: true };
+}
+
+/** Stream a response body, reporting progress; checks the size as it grows when there was no Content-Length. */
+async function readBody(ctx: Ctx, res: Response, file: string, total: number): Promise<Uint8Array> {
+  const { onProgress, signal } = ctx.opts;
+  const started = performance.now();
+  const report = (loaded: number) =>
+    onProgress?.({ file, loaded, total, bytesPerSecond: loaded / Math.max((performance.now() - started) / 1000, 1e-3), cached: false });
+  if (!res.body) {
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    report(bytes.byteLength);
+    return bytes;
+  }
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let loaded = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      loaded += value.byteLength;
+      if (file === 'model.safetensors' && total === 0) checkSize(ctx, loaded, `${file} so far`);
+      report(loaded);
+    }
+  } catch (e) {
+    await reader.cancel().catch(() => {});
+    if (e instanceof HubError) throw e;
+    if (signal?.aborted) throw new HubError('aborted', `Download of ${ctx.repo} cancelled.`, file);
+    throw new HubError('network', `The download of ${ctx.repo}/${file} broke off after ${formatBytes(loaded)} (${(e as Error).message}).`, file);
+  }
+  // Only a short weights file is an error: a compressed text file may decode to more than its Content-Length.
+  if (file === 'model.safetensors' && total > 0 && loaded < total) {
+    throw new HubError('network', `The download of ${ctx.repo}/${file} ended after ${formatBytes(loaded)} of ${formatBytes(total)}.`, file);
+  }
+  const out = new Uint8Array(loaded);
+  let o = 0;
+  for (const c of chunks) {
+    out.set(c, o);
+    o += c.byteLength;
+  }
+  return out;
+}

@@ -1,0 +1,43 @@
+/** The loadHubModel command: download from the Hugging Face Hub (cached), then the ordinary load path. */
+import { DEFAULT_HUB_ENDPOINT, downloadHubModel, HubError } from '../../io/hub.ts';
+import type { FilePayload } from '../protocol.ts';
+import { errorEvent, post, requireGpu } from './state.ts';
+
+/** Where repos are fetched from: VITE_HF_ENDPOINT at build time (tests point it at a local server). */
+export const hubEndpoint = (): string => (import.meta.env.VITE_HF_ENDPOINT as string | undefined) || DEFAULT_HUB_ENDPOINT;
+
+/** Progress events at most this often per file (plus each file's last one). */
+const PROGRESS_MS = 100;
+
+export async function handleLoadHubModel(
+  id: number,
+  repo: string,
+  revision: string | undefined,
+  endpoint: string | undefined,
+  load: (id: number, files: FilePayload[]) => Promise<void>,
+): Promise<void> {
+  let files: FilePayload[];
+  try {
+    const limits = requireGpu().device.limits;
+    let last = 0;
+    const got = await downloadHubModel(repo, {
+      endpoint: endpoint || hubEndpoint(),
+      revision,
+      maxBytes: limits.maxBufferSize,
+      onProgress: (p) => {
+        const now = performance.now();
+        if (now - last < PROGRESS_MS && p.loaded !== p.total) return;
+        last = now;
+        post({ type: 'hubProgress', id, ...p });
+      },
+    });
+    files = got.files.map((f) => ({
+      name: f.name,
+      bytes: f.bytes.byteOffset === 0 && f.bytes.byteLength === f.bytes.buffer.byteLength ? (f.bytes.buffer as ArrayBuffer) : (f.bytes.slice().buffer as ArrayBuffer),
+    }));
+  } catch (e) {
+    post(e instanceof HubError ? { type: 'error', id, message: e.message, code: `hub-${e.code}`, file: e.file } : errorEvent(id, e));
+    return;
+  }
+  await load(id, files);
+}

@@ -1,0 +1,157 @@
+/**
+ * Hub downloads against a local server that answers like huggingface.co (same URL layout, same
+ * X-Error-Code headers), serving stories260K exported to the HF layout. Nothing inside the app is mocked.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exportHfModel } from '../../src/io/export-hf.ts';
+import { downloadHubModel, HubError, hubUrl, memoryHubCache, type HubErrorCode, type HubProgress } from '../../src/io/hub.ts';
+import { parseLlama2c } from '../../src/io/llama2c.ts';
+import { loadModelFromFiles } from '../../src/io/load-model.ts';
+import { llama2cToTokenizerJson, llama2cTokenizerConfig } from '../../src/io/tokenizer-hf.ts';
+import { Llama2cTokenizer } from '../../src/io/tokenizer-llama2c.ts';
+import { generate } from '../../src/model/generate.ts';
+import { LlamaModel } from '../../src/model/llama.ts';
+import { GOLDEN_IDS_20, GOLDEN_TEXT, readFixture, STORIES_BIN, TOK512_BIN } from '../helpers/fixtures.ts';
+import { testGpu } from '../helpers/gpu.ts';
+
+const REPO = 'karpathy/stories260K';
+const weights = parseLlama2c(readFixture(STORIES_BIN), 'stories260K.bin');
+const tok = Llama2cTokenizer.fromBytes(readFixture(TOK512_BIN), 'tok512.bin');
+const hf = exportHfModel(weights, llama2cToTokenizerJson(tok), llama2cTokenizerConfig());
+const safetensorsBytes = hf.get('model.safetensors')!.byteLength;
+
+const enc = (o: unknown) => new TextEncoder().encode(JSON.stringify(o));
+/** path below the endpoint → body; repos listed in `errors` answer every file with that status and X-Error-Code. */
+const files = new Map<string, Uint8Array>();
+for (const [name, bytes] of hf) files.set(`/${REPO}/resolve/main/${name}`, bytes);
+files.set('/openai-community/gpt2/resolve/main/config.json', enc({ model_type: 'gpt2', architectures: ['GPT2LMHeadModel'], n_embd: 768 }));
+files.set('/big/shards/resolve/main/config.json', hf.get('config.json')!);
+files.set('/big/shards/resolve/main/model.safetensors.index.json', enc({ metadata: {}, weight_map: {} }));
+const errors = new Map<string, [number, string]>([
+  ['meta-llama/Llama-gated', [401, 'GatedRepo']],
+  ['nobody/missing', [404, 'RepoNotFound']],
+]);
+const requests: string[] = [];
+
+let server: Server;
+let endpoint = '';
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    requests.push(path);
+    const repo = path.split('/').slice(1, 3).join('/');
+    const err = errors.get(repo);
+    const body = files.get(path);
+    if (err) {
+      res.writeHead(err[0], { 'X-Error-Code': err[1] }).end('error');
+    } else if (!body) {
+      res.writeHead(404, { 'X-Error-Code': 'EntryNotFound' }).end('Entry not found');
+    } else {
+      res.writeHead(200, { 'Content-Length': body.byteLength, 'Content-Type': 'application/octet-stream' });
+      // Two writes, so the reader sees more than one chunk for the weights.
+      const half = body.byteLength >> 1;
+      res.write(body.subarray(0, half));
+      res.end(body.subarray(half));
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+async function hubError(repo: string, opts: Parameters<typeof downloadHubModel>[1] = {}): Promise<HubError> {
+  try {
+    await downloadHubModel(repo, { endpoint, cache: null, ...opts });
+  } catch (e) {
+    if (e instanceof HubError) return e;
+    throw e;
+  }
+  throw new Error(`downloading ${repo} did not fail`);
+}
+
+describe('Hugging Face Hub download', () => {
+  it('builds resolve URLs like the Hub', () => {
+    expect(hubUrl('a/b', 'config.json')).toBe('https://huggingface.co/a/b/resolve/main/config.json');
+    expect(hubUrl('a/b', 'model.safetensors', 'v1.0', 'http://127.0.0.1:9/')).toBe('http://127.0.0.1:9/a/b/resolve/v1.0/model.safetensors');
+  });
+
+  it('downloads stories260K with progress; it loads and generates the golden first sentence', async () => {
+    const progress: HubProgress[] = [];
+    const got = await downloadHubModel(REPO, { endpoint, cache: null, maxBytes: safetensorsBytes, onProgress: (p) => progress.push(p) });
+    expect(got.files.map((f) => f.name)).toEqual(['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
+    expect(got.files[1]!.bytes).toEqual(hf.get('model.safetensors'));
+    expect(got.config.dim).toBe(weights.config.dim);
+    const st = progress.filter((p) => p.file === 'model.safetensors');
+    expect(st.length).toBeGreaterThanOrEqual(2);
+    expect(st.at(-1)).toMatchObject({ loaded: safetensorsBytes, total: safetensorsBytes, cached: false });
+    expect(st.at(-1)!.bytesPerSecond).toBeGreaterThan(0);
+    for (let i = 1; i < st.length; i++) expect(st[i]!.loaded).toBeGreaterThan(st[i - 1]!.loaded);
+
+    const loaded = await loadModelFromFiles(got.files);
+    expect(loaded.format).toBe('hf');
+    const model = LlamaModel.upload(await testGpu(), loaded.weights);
+    const r = await generate(model, loaded.tokenizer!, { maxTokens: 19, temperature: 0 });
+    model.dispose();
+    expect(r.ids).toEqual(GOLDEN_IDS_20);
+    expect(r.text.startsWith('Once upon a time, there was a little girl named Lily.')).toBe(true);
+    expect(GOLDEN_TEXT.startsWith(r.text)).toBe(true);
+  });
+
+  it('a second download of the same repo comes from the cache: no new requests', async () => {
+    const cache = memoryHubCache();
+    const before = requests.length;
+    const first = await downloadHubModel(REPO, { endpoint, cache });
+    expect(requests.length - before).toBe(4);
+    expect(first.cachedFiles).toEqual([]);
+    expect([...cache.map.keys()]).toContain(`${endpoint}/${REPO}/resolve/main/model.safetensors`);
+    const mid = requests.length;
+    const progress: HubProgress[] = [];
+    const second = await downloadHubModel(REPO, { endpoint, cache, onProgress: (p) => progress.push(p) });
+    expect(requests.length).toBe(mid);
+    expect(second.cachedFiles).toEqual(['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
+    expect(second.files[1]!.bytes).toEqual(hf.get('model.safetensors'));
+    expect(progress.every((p) => p.cached && p.loaded === p.total)).toBe(true);
+  });
+
+  const cases: [string, string, Parameters<typeof downloadHubModel>[1], HubErrorCode, RegExp][] = [
+    ['a missing repo', 'nobody/missing', {}, 'not-found', /Repository "nobody\/missing" was not found/],
+    ['a missing file', 'nobody-else/empty', {}, 'not-found', /nobody-else\/empty has no config\.json at revision "main"/],
+    ['a gated repo', 'meta-llama/Llama-gated', {}, 'gated', /is gated or private \(HTTP 401\): access tokens are not supported yet.*load them from disk/],
+    ['a non-LLaMA config', 'openai-community/gpt2', {}, 'not-llama', /not a LLaMA model \(architectures \["GPT2LMHeadModel"\], model_type "gpt2"\)/],
+    ['a sharded checkpoint', 'big/shards', {}, 'sharded', /several shards \(model\.safetensors\.index\.json\); sharded checkpoints are not supported yet/],
+    ['an invalid repo id', 'not a repo', {}, 'invalid-repo', /is not a Hugging Face repo id/],
+  ];
+  it.each(cases)('%s gives a clear error', async (_what, repo, opts, code, message) => {
+    const e = await hubError(repo, opts);
+    expect(e.code).toBe(code);
+    expect(e.message).toMatch(message);
+  });
+
+  it('a model over the GPU limit is refused before its weights are requested, saying how big and the limit', async () => {
+    const params = weights.config.dim; // any limit below the model's size
+    const before = requests.length;
+    const e = await hubError(REPO, { maxBytes: params });
+    expect(e.code).toBe('too-big');
+    expect(e.message).toMatch(/too big for this GPU: its weights take [\d.]+ (KB|MB) \([\d.]+M parameters × 4 bytes\), over the adapter's buffer limit of 64 B/);
+    expect(requests.slice(before)).toEqual([`/${REPO}/resolve/main/config.json`]);
+  });
+
+  it('the Content-Length of model.safetensors is checked against the limit before its body is read', async () => {
+    // Between the config's estimate (tensors only) and the file (plus its JSON header).
+    const e = await hubError(REPO, { maxBytes: safetensorsBytes - 1 });
+    expect(e.code).toBe('too-big');
+    expect(e.message).toMatch(/model\.safetensors from its Content-Length/);
+  });
+
+  it('an unreachable Hub is a network error', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const e = await hubError(REPO, { endpoint: `http://127.0.0.1:${port}` });
+    expect(e.code).toBe('network');
+    expect(e.message).toMatch(/Could not reach the Hugging Face Hub at http:\/\/127\.0\.0\.1/);
+  });
+});
