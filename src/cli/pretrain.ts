@@ -36,11 +36,11 @@ async function main(): Promise<void> {
   const name = optionalString(v, 'name') ?? 'tinyworld';
   const out = optionalString(v, 'out') ?? path.join('public', 'models', name);
   const seed = optionalNumber(v, 'seed', { integer: true }) ?? 1;
-  const dim = optionalNumber(v, 'dim', { min: 8, integer: true }) ?? 96;
+  const dim = optionalNumber(v, 'dim', { min: 8, integer: true }) ?? 64;
   const nHeads = optionalNumber(v, 'heads', { min: 1, integer: true }) ?? 4;
   const config: LlamaConfig = {
     dim,
-    hiddenDim: optionalNumber(v, 'hidden', { min: 8, integer: true }) ?? 256,
+    hiddenDim: optionalNumber(v, 'hidden', { min: 8, integer: true }) ?? 172,
     nLayers: optionalNumber(v, 'layers', { min: 1, integer: true }) ?? 4,
     nHeads,
     nKvHeads: optionalNumber(v, 'kv-heads', { min: 1, integer: true }) ?? nHeads,
@@ -55,9 +55,9 @@ async function main(): Promise<void> {
   const seq = optionalNumber(v, 'seq', { min: 8, integer: true }) ?? 128;
   const batch = optionalNumber(v, 'batch', { min: 1, integer: true }) ?? 8;
   const maxSteps = optionalNumber(v, 'steps', { min: 1, integer: true }) ?? 100_000;
-  const minutes = optionalNumber(v, 'minutes', { min: 0 }) ?? 60;
+  const minutes = optionalNumber(v, 'minutes', { min: 0 }) ?? 55;
   const documents = optionalNumber(v, 'documents', { min: 100, integer: true }) ?? 20_000;
-  const evalEvery = optionalNumber(v, 'eval-every', { min: 1, integer: true }) ?? 200;
+  const evalEvery = optionalNumber(v, 'eval-every', { min: 1, integer: true }) ?? 100;
   const log = (s: string) => process.stderr.write(`${s}\n`);
 
   // ---- corpus and tokenizer ----
@@ -84,7 +84,7 @@ async function main(): Promise<void> {
   // ---- model and training ----
   const gpu = await openGpu();
   const model = LlamaModel.upload(gpu, initWeights(config, seed));
-  const lr = optionalNumber(v, 'lr', { min: 0 }) ?? 3e-3;
+  const lr = optionalNumber(v, 'lr', { min: 0 }) ?? 4e-3;
   const trainer = Trainer.create(model, {
     ...DEFAULT_TRAIN_CONFIG, method: 'full', lr, steps: maxSteps, batch, seq, warmup: 100, schedule: 'cosine',
     minLrRatio: 0.1, weightDecay: 0.1, beta2: 0.95, maxGradNorm: 1, seed,
