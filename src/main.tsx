@@ -2,9 +2,14 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { useAppStore } from './store/store.ts';
+import { applyQuery, syncUrl } from './store/url-sync.ts';
 import { App } from './ui/app.tsx';
 import { ErrorBoundary } from './ui/error-boundary.tsx';
 import './ui/app.css';
+
+// A link's settings first, so the model load and data split already use them.
+applyQuery(location.search);
+syncUrl();
 
 void useAppStore
   .getState()

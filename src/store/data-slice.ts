@@ -27,6 +27,8 @@ export interface DataSlice {
   dataPreparing: boolean;
   /** Fraction of windows held out for eval losses. */
   evalFraction: number;
+  /** The demo a link asked for (its id), chosen instead of the first demo when a model loads. */
+  preferredDemo: string | null;
   setDataMode(mode: DataMode): void;
   setPasteText(text: string): void;
   setPasteFormat(format: DataFormat | 'auto'): void;
@@ -60,6 +62,7 @@ export const createDataSlice: SliceCreator<DataSlice> = (set, get) => ({
   dataError: null,
   dataPreparing: false,
   evalFraction: 0.1,
+  preferredDemo: null,
   setDataMode(mode) {
     set({ dataMode: mode });
   },

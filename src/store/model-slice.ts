@@ -39,9 +39,16 @@ async function afterLoad(get: () => AppState): Promise<void> {
   const context = s.model?.config.maxSeqLen ?? Infinity;
   if (s.trainConfig.seq > context) s.setTrainField('seq', context);
   await get().loadDemos();
-  const { dataSource, demos } = get();
+  const { dataSource, demos, preferredDemo } = get();
   if (dataSource) await get().refreshData();
-  else if (demos && demos.length > 0) await get().chooseData({ kind: 'demo', id: demos[0]!.id });
+  else if (demos && demos.length > 0) {
+    const preferred = demos.find((d) => d.id === preferredDemo);
+    if (preferredDemo && !preferred) {
+      const note = `demo: "${preferredDemo}" is not a demo dataset (use ${demos.map((d) => d.id).join(', ')}); the first one is used.`;
+      get().setUrlMessage([get().urlMessage, note].filter(Boolean).join(' '));
+    }
+    await get().chooseData({ kind: 'demo', id: (preferred ?? demos[0]!).id });
+  }
 }
 
 /** Loads in flight: only the latest one's outcome is shown (a file picked during start-up wins). */

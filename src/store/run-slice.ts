@@ -50,6 +50,9 @@ export interface RunSlice {
   /** The methodId of the run in runInfo. */
   runMethodId: MethodId | null;
   tuned: TunedModel | null;
+  /** What was wrong with the settings in the page's URL, shown once until dismissed. */
+  urlMessage: string | null;
+  setUrlMessage(message: string | null): void;
   setMethod(id: MethodId): void;
   setTrainField<K extends keyof TrainConfig>(key: K, value: TrainConfig[K]): void;
   setTarget(module: LinearModule, on: boolean): void;
@@ -102,6 +105,10 @@ export const createRunSlice: SliceCreator<RunSlice> = (set, get) => ({
   runError: null,
   runMethodId: null,
   tuned: null,
+  urlMessage: null,
+  setUrlMessage(message) {
+    set({ urlMessage: message });
+  },
   setMethod(id) {
     set((s) => ({ methodId: id, trainConfig: withMethod(s.trainConfig, id) }));
   },

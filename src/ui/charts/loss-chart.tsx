@@ -6,6 +6,7 @@
 import { useEffect, useId, useReducer } from 'react';
 import type { ChartOptions } from '../../store/charts-slice.ts';
 import { useAppStore } from '../../store/store.ts';
+import { ChartDownloads } from './chart-downloads.tsx';
 import { linearScale, logScale, type Scale } from './scales.ts';
 
 const W = 640;
@@ -95,6 +96,7 @@ export function LossChart() {
           <Toggle option="showEval" label="Eval loss" />
           <Toggle option="showLr" label="Learning rate" />
         </span>
+        <ChartDownloads fileName="loss-chart" testId="loss-chart-download" />
       </figcaption>
       <svg
         viewBox={`0 0 ${W} ${H}`}

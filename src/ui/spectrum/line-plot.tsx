@@ -3,6 +3,7 @@
  * log y scale; every point is a circle of class `pt-<series key>`, so tests can count them.
  */
 import { useId } from 'react';
+import { ChartDownloads } from '../charts/chart-downloads.tsx';
 import { linearScale, logScale } from '../charts/scales.ts';
 
 export interface PlotSeries {
@@ -82,6 +83,7 @@ export function LinePlot({ title, series, xLabel, yLabel, log = false, yDomain, 
             {s.label}
           </span>
         ))}
+        <ChartDownloads fileName={testId} testId={`${testId}-download`} />
       </figcaption>
     </figure>
   );

@@ -1,0 +1,57 @@
+/**
+ * The store's settings and the page URL kept in step: the query is applied once at start-up, and
+ * every settings change rewrites it (history.replaceState, debounced) so the address is a shareable link.
+ */
+import type { AppState } from './app-state.ts';
+import { methodRow, withMethod } from './methods.ts';
+import { useAppStore } from './store.ts';
+import { configToQuery, queryToConfig } from './url-config.ts';
+
+const DEBOUNCE_MS = 250;
+
+/** The query for the current settings (the demo only when a demo is the data). */
+export function currentQuery(s: AppState): string {
+  const demo = s.dataSource?.kind === 'demo' ? s.dataSource.id : (s.dataSource ? undefined : (s.preferredDemo ?? undefined));
+  return configToQuery(s.trainConfig, { methodId: s.methodId, demo });
+}
+
+/** A link to this page with the current settings. */
+export function currentLink(s: AppState): string {
+  return `${location.origin}${location.pathname}?${currentQuery(s)}${location.hash}`;
+}
+
+/** Apply `search` to the settings; problems become the store's urlMessage. */
+export function applyQuery(search: string): void {
+  if (search === '' || search === '?') return;
+  const { config, extras, errors } = queryToConfig(search);
+  useAppStore.setState((s) => {
+    const methodId = extras.methodId ?? s.methodId;
+    // The row's preset (rsLoRA's scaling) wins over a contradicting rslora parameter.
+    const trainConfig = { ...withMethod(s.trainConfig, methodId), ...config, ...methodRow(methodId).preset };
+    return {
+      methodId,
+      trainConfig,
+      preferredDemo: extras.demo ?? null,
+      urlMessage: errors.length > 0 ? `The link's settings had problems: ${errors.join(' ')}` : null,
+    };
+  });
+  // The address now holds only what was applied: a reload does not repeat the message.
+  history.replaceState(history.state, '', `${location.pathname}?${currentQuery(useAppStore.getState())}${location.hash}`);
+}
+
+/** Rewrite the URL whenever the settings or the chosen demo change; returns the unsubscribe. */
+export function syncUrl(): () => void {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const unsubscribe = useAppStore.subscribe((s, prev) => {
+    if (s.trainConfig === prev.trainConfig && s.methodId === prev.methodId && s.dataSource === prev.dataSource) return;
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      const query = currentQuery(useAppStore.getState());
+      if (location.search !== `?${query}`) history.replaceState(history.state, '', `${location.pathname}?${query}${location.hash}`);
+    }, DEBOUNCE_MS);
+  });
+  return () => {
+    clearTimeout(timer);
+    unsubscribe();
+  };
+}

@@ -1,0 +1,114 @@
+/**
+ * Links and chart files (Chromium + SwiftShader): settings read from the page's query (and bad ones
+ * explained), the address rewritten as settings change, and the loss chart downloaded as SVG and PNG
+ * after a 2-step LoRA run on stories260K.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import type { ViteDevServer } from 'vite';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { closePage, fixturesDir, launchChromium, openPage, screenshot, startAppServer, type WatchedPage } from './harness.ts';
+
+const CHECKPOINT = path.resolve(fixturesDir, 'stories260K.bin');
+const TOKENIZER = path.resolve(fixturesDir, 'tok512.bin');
+
+let server: ViteDevServer | null = null;
+let url = '';
+let browser: Browser | null = null;
+let current: WatchedPage | null = null;
+
+beforeAll(async () => {
+  browser = await launchChromium({ webgpu: true });
+  ({ server, url } = await startAppServer());
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+afterEach(async ({ task }) => {
+  const watched = current;
+  current = null;
+  if (watched && task.result?.state === 'fail') {
+    await screenshot(watched.page, `failed-${task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 50)}`).catch(() => undefined);
+  }
+  await closePage(watched);
+});
+
+async function open(query: string): Promise<Page> {
+  if (!browser) throw new Error('browser not started');
+  current = await openPage(browser, `${url}${query}`);
+  await current.page.getByTestId('method-panel').waitFor({ timeout: 60_000 });
+  return current.page;
+}
+
+async function download(page: Page, testId: string): Promise<{ name: string; bytes: Uint8Array }> {
+  const [d] = await Promise.all([page.waitForEvent('download', { timeout: 60_000 }), page.getByTestId(testId).click()]);
+  return { name: d.suggestedFilename(), bytes: new Uint8Array(readFileSync(await d.path())) };
+}
+
+const inputValue = (page: Page, testId: string) => page.getByTestId(testId).inputValue();
+
+describe('settings in the URL and chart downloads (Chromium + SwiftShader)', () => {
+  test('a bad value in the link is explained by name and falls back to the default', { timeout: 120_000 }, async () => {
+    const page = await open('?rank=-3&colour=red&steps=5');
+    const message = (await page.getByTestId('url-error').textContent()) ?? '';
+    expect(message).toContain('rank: "-3" must be at least 1');
+    expect(message).toContain('colour: not a setting');
+    expect(await inputValue(page, 'rank')).toBe('8'); // the default
+    expect(await inputValue(page, 'steps')).toBe('5'); // the good value still applies
+    // The address keeps only what was applied, so a reload does not repeat the message.
+    const search = await page.evaluate(() => location.search);
+    expect(search).toContain('steps=5');
+    expect(search).not.toContain('rank=-3');
+    expect(search).not.toContain('colour');
+    await page.reload();
+    await page.getByTestId('method-panel').waitFor();
+    expect(await page.getByTestId('url-error').count()).toBe(0);
+    expect(await inputValue(page, 'steps')).toBe('5');
+  });
+
+  test('a link sets the inputs; edits rewrite the URL; 2 LoRA steps; the loss chart downloads as SVG and PNG', { timeout: 480_000 }, async () => {
+    const page = await open('?method=lora&rank=4&steps=2&seq=32&batch=1&evalEvery=0&evalBatches=1');
+    expect(await page.getByTestId('url-error').count()).toBe(0);
+    expect(await page.getByTestId('method-lora').isChecked()).toBe(true);
+    expect(await inputValue(page, 'rank')).toBe('4');
+    expect(await inputValue(page, 'steps')).toBe('2');
+    expect(await inputValue(page, 'seq')).toBe('32');
+    expect(await inputValue(page, 'batch')).toBe('1');
+
+    // Editing a field rewrites the address (debounced replaceState).
+    await page.getByTestId('rank').fill('5');
+    await expect.poll(() => page.evaluate(() => new URLSearchParams(location.search).get('rank')), { timeout: 5_000 }).toBe('5');
+
+    await page.locator('[data-testid="model-card"], [data-testid="model-error"]').first().waitFor({ timeout: 60_000 });
+    await page.getByLabel('Model files').setInputFiles([CHECKPOINT, TOKENIZER]);
+    await page.locator('[data-testid="model-files-loaded"]', { hasText: 'stories260K.bin' }).waitFor({ timeout: 60_000 });
+    await page.getByText('Windows of 32 tokens', { exact: false }).waitFor({ timeout: 60_000 });
+    // The chosen demo is in the link too.
+    await expect.poll(() => page.evaluate(() => new URLSearchParams(location.search).get('demo')), { timeout: 5_000 }).toBe('new-facts');
+    await expect.poll(() => page.getByTestId('train-start').isEnabled(), { timeout: 30_000 }).toBe(true);
+    await page.getByTestId('train-start').click();
+    await page.locator('[data-testid="run-result"][data-reason="completed"]').waitFor({ timeout: 300_000 });
+    expect(await page.locator('[data-testid="loss-chart"] circle.pt-train').count()).toBe(2);
+
+    const svgFile = await download(page, 'loss-chart-download-svg');
+    expect(svgFile.name).toBe('loss-chart.svg');
+    const svg = new TextDecoder().decode(svgFile.bytes);
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg).toContain('xmlns="http://www.w3.org/2000/svg"');
+    const series = /<path[^>]*class="series-train"[^>]*>/.exec(svg)?.[0] ?? '';
+    expect(series).toMatch(/d="M[\d.]+,[\d.]+L[\d.]+,[\d.]+"/); // the 2-point train loss line
+    expect(series).toMatch(/stroke:\s*rgb/); // styled inline, not by the page's CSS
+    expect(svg.match(/class="pt-train"/g)).toHaveLength(2);
+
+    const png = await download(page, 'loss-chart-download-png');
+    expect(png.name).toBe('loss-chart.png');
+    expect([...png.bytes.slice(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    // IHDR width and height: the 640 × 260 chart at 2×.
+    const view = new DataView(png.bytes.buffer, png.bytes.byteOffset);
+    expect([view.getUint32(16), view.getUint32(20)]).toEqual([1280, 520]);
+  });
+});
