@@ -7,9 +7,10 @@ import type { GenerateSlice } from './generate-slice.ts';
 import type { GpuSlice } from './gpu-slice.ts';
 import type { ModelSlice } from './model-slice.ts';
 import type { RunSlice } from './run-slice.ts';
+import type { RunsSlice } from './runs-slice.ts';
 import type { SpectrumSlice } from './spectrum-slice.ts';
 
-export type AppState = GpuSlice & ModelSlice & GenerateSlice & DataSlice & RunSlice & ChartsSlice & CompareSlice & SpectrumSlice;
+export type AppState = GpuSlice & ModelSlice & GenerateSlice & DataSlice & RunSlice & RunsSlice & ChartsSlice & CompareSlice & SpectrumSlice;
 
 /** A slice creator that can read and write the whole state. */
 export type SliceCreator<S> = StateCreator<AppState, [], [], S>;

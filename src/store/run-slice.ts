@@ -171,6 +171,16 @@ export const createRunSlice: SliceCreator<RunSlice> = (set, get) => ({
         runStage: null,
         runResult: { reason: r.reason, steps: r.steps, ms: r.ms, finalLoss: r.finalLoss, evalLoss: r.evalLoss },
       });
+      const info = get().runInfo;
+      const log = get().metrics;
+      if (info && log.runId === info.runId && r.steps > 0) {
+        get().addRunRecord({
+          runId: info.runId, methodId, config: info.config, trainableCount: info.trainableCount,
+          train: log.train.slice(), eval: log.eval.slice(),
+          reason: r.reason, steps: r.steps, finalLoss: r.finalLoss, evalLoss: r.evalLoss,
+          tokensPerSec: r.ms > 0 ? (info.tokensPerStep * r.steps) / (r.ms / 1000) : 0,
+        });
+      }
     } catch (e) {
       set({ runStatus: 'failed', runStage: null, runError: (e as Error).message });
     }

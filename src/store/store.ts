@@ -11,6 +11,7 @@ import { createGenerateSlice } from './generate-slice.ts';
 import { createGpuSlice } from './gpu-slice.ts';
 import { createModelSlice } from './model-slice.ts';
 import { createRunSlice } from './run-slice.ts';
+import { createRunsSlice } from './runs-slice.ts';
 import { createSpectrumSlice } from './spectrum-slice.ts';
 
 export const useAppStore = create<AppState>()((...a) => ({
@@ -19,6 +20,7 @@ export const useAppStore = create<AppState>()((...a) => ({
   ...createGenerateSlice(...a),
   ...createDataSlice(...a),
   ...createRunSlice(...a),
+  ...createRunsSlice(...a),
   ...createChartsSlice(...a),
   ...createCompareSlice(...a),
   ...createSpectrumSlice(...a),

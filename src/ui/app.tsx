@@ -1,8 +1,9 @@
 /**
  * The page: header with the GPU; then the set-up column (model, data, method) next to the results
- * column (train with its chart, generate and compare, export) — or why WebGPU is missing.
+ * column (train with its chart, compare runs, generate and compare, export) — or why WebGPU is missing.
  */
 import { useAppStore } from '../store/store.ts';
+import { CompareRunsPanel } from './compare-runs/compare-runs-panel.tsx';
 import { DataPanel } from './data/data-panel.tsx';
 import { ExportPanel } from './export/export-panel.tsx';
 import { GeneratePanel } from './generate/generate-panel.tsx';
@@ -37,6 +38,7 @@ export function App() {
             </div>
             <div className="column" aria-label="Results">
               <RunPanel />
+              <CompareRunsPanel />
               <SpectrumPanel />
               <GeneratePanel />
               <ExportPanel />

@@ -1,0 +1,112 @@
+/**
+ * The selected runs' train loss (lines) and eval loss (open circles) overlaid on one SVG chart,
+ * one colour per run, with a legend and a log-scale toggle. Runs are finished: no live updates.
+ */
+import { useId } from 'react';
+import type { RunRecord } from '../../store/runs-slice.ts';
+import { useAppStore } from '../../store/store.ts';
+import { linearScale, logScale, type Scale } from '../charts/scales.ts';
+
+const W = 640;
+const H = 260;
+const M = { left: 56, right: 16, top: 14, bottom: 36 };
+
+/** Distinct colours (Okabe–Ito-like), cycled by the run's position in the session. */
+const PALETTE = ['#1f4e8c', '#c2410c', '#15803d', '#7e22ce', '#b45309', '#0e7490', '#be185d', '#4b5563'];
+export const runColour = (run: RunRecord): string => PALETTE[(run.index - 1) % PALETTE.length]!;
+
+function path(points: readonly { x: number; y: number }[]): string {
+  return points.map((p, i) => `${i === 0 ? 'M' : 'L'}${p.x.toFixed(1)},${p.y.toFixed(1)}`).join('');
+}
+
+export function RunsChart({ runs }: { runs: readonly RunRecord[] }) {
+  const titleId = useId();
+  const toggleId = useId();
+  const log = useAppStore((s) => s.compareLogScale);
+  const setLog = useAppStore((s) => s.setCompareLogScale);
+
+  const x0 = M.left;
+  const x1 = W - M.right;
+  const y0 = H - M.bottom;
+  const y1 = M.top;
+  const lastStep = Math.max(1, ...runs.flatMap((r) => [r.config.steps, r.train.at(-1)?.step ?? 0]));
+  const x = linearScale(0, lastStep, x0, x1, 6);
+  const losses = runs.flatMap((r) => [...r.train, ...r.eval].map((p) => p.loss)).filter((v) => Number.isFinite(v) && (!log || v > 0));
+  const lo = losses.length ? Math.min(...losses) : 1;
+  const hi = losses.length ? Math.max(...losses) : 10;
+  const y: Scale = log
+    ? logScale(lo / (hi / lo) ** 0.05, hi * (hi / lo) ** 0.05, y0, y1) // 5% padding in log space
+    : linearScale(lo - (hi - lo) * 0.05, hi + (hi - lo) * 0.05, y0, y1);
+  const ok = (v: number) => Number.isFinite(v) && (!log || v > 0);
+
+  return (
+    <figure className="chart" data-testid="compare-runs-chart">
+      <figcaption id={titleId} className="chart-head">
+        <strong>Loss by run</strong>
+        <span className="chart-toggles">
+          <label htmlFor={toggleId} className="toggle">
+            <input id={toggleId} type="checkbox" checked={log} onChange={(e) => setLog(e.currentTarget.checked)} data-testid="compare-runs-log" />
+            Log scale
+          </label>
+        </span>
+      </figcaption>
+      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-labelledby={titleId} data-scale={log ? 'log' : 'linear'} data-runs={runs.length}>
+        <g className="grid">
+          {y.ticks.map((t) => (
+            <line key={t} x1={x0} x2={x1} y1={y(t)} y2={y(t)} />
+          ))}
+        </g>
+        <g className="axis axis-x">
+          <line x1={x0} x2={x1} y1={y0} y2={y0} />
+          {x.ticks.map((t) => (
+            <text key={t} x={x(t)} y={y0 + 16} textAnchor="middle">
+              {x.format(t)}
+            </text>
+          ))}
+          <text x={(x0 + x1) / 2} y={H - 4} textAnchor="middle" className="axis-title">
+            step
+          </text>
+        </g>
+        <g className="axis axis-loss">
+          <line x1={x0} x2={x0} y1={y0} y2={y1} />
+          {y.ticks.map((t) => (
+            <text key={t} x={x0 - 6} y={y(t) + 4} textAnchor="end">
+              {y.format(t)}
+            </text>
+          ))}
+          <text transform={`translate(14 ${(y0 + y1) / 2}) rotate(-90)`} textAnchor="middle" className="axis-title">
+            loss{log ? ' (log)' : ''}
+          </text>
+        </g>
+        {runs.map((r) => {
+          const colour = runColour(r);
+          const train = r.train.filter((p) => ok(p.loss)).map((p) => ({ x: x(p.step), y: y(p.loss) }));
+          const evals = r.eval.filter((p) => ok(p.loss));
+          return (
+            <g key={r.runId} data-run-id={r.runId}>
+              {train.length > 0 && (
+                <path className="series-run" d={train.length === 1 ? `${path(train)}h0.1` : path(train)} stroke={colour} data-run-id={r.runId}>
+                  <title>{`${r.label}: train loss`}</title>
+                </path>
+              )}
+              {evals.map((p) => (
+                <circle key={p.step} className="pt-run-eval" cx={x(p.step)} cy={y(p.loss)} r={4} stroke={colour} data-run-id={r.runId}>
+                  <title>{`${r.label}, step ${p.step}: eval loss ${p.loss.toFixed(4)}`}</title>
+                </circle>
+              ))}
+            </g>
+          );
+        })}
+      </svg>
+      <ul className="legend" aria-label="Runs on the chart" data-testid="compare-runs-legend">
+        {runs.map((r) => (
+          <li key={r.runId} className="legend-item">
+            <span className="swatch" style={{ background: runColour(r) }} aria-hidden="true" />
+            {r.label}
+          </li>
+        ))}
+        <li className="legend-item hint">line: train loss · circles: eval loss</li>
+      </ul>
+    </figure>
+  );
+}

@@ -1,0 +1,113 @@
+/**
+ * Comparing runs in the studio (Chromium + SwiftShader), on stories260K loaded through the file
+ * picker: a 2-step LoRA run then a 2-step rsLoRA run (batch 1, 32-token windows) are both kept,
+ * listed in the compare panel, drawn as one train-loss path each on the shared chart, and shown
+ * as two rows of the settings table with the differing method column highlighted.
+ */
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import type { ViteDevServer } from 'vite';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { closePage, fixturesDir, launchChromium, openPage, screenshot, startAppServer, type WatchedPage } from './harness.ts';
+
+const CHECKPOINT = path.resolve(fixturesDir, 'stories260K.bin');
+const TOKENIZER = path.resolve(fixturesDir, 'tok512.bin');
+
+let server: ViteDevServer | null = null;
+let url = '';
+let browser: Browser | null = null;
+let current: WatchedPage | null = null;
+
+beforeAll(async () => {
+  browser = await launchChromium({ webgpu: true });
+  ({ server, url } = await startAppServer());
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+afterEach(async ({ task }) => {
+  const watched = current;
+  current = null;
+  if (watched && task.result?.state === 'fail') {
+    await screenshot(watched.page, `failed-${task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 50)}`).catch(() => undefined);
+  }
+  await closePage(watched);
+});
+
+/** A fresh page with stories260K loaded and its data tokenised (as in train.test.ts). */
+async function openWithStories(): Promise<Page> {
+  if (!browser) throw new Error('browser not started');
+  current = await openPage(browser, url);
+  const { page } = current;
+  await page.getByTestId('adapter').waitFor({ timeout: 60_000 });
+  await page.locator('[data-testid="model-card"], [data-testid="model-error"]').first().waitFor({ timeout: 60_000 });
+  await page.getByLabel('Model files').setInputFiles([CHECKPOINT, TOKENIZER]);
+  await page.locator('[data-testid="model-files-loaded"]', { hasText: 'stories260K.bin' }).waitFor({ timeout: 60_000 });
+  await page.getByTestId('data-summary').waitFor({ timeout: 60_000 });
+  return page;
+}
+
+/** 2 steps of 1 × 32 tokens, one eval batch at the end. */
+async function tinySettings(page: Page): Promise<void> {
+  await page.getByTestId('steps').fill('2');
+  await page.getByTestId('batch').fill('1');
+  await page.getByTestId('seq').fill('32');
+  await page.getByTestId('eval-every').fill('0');
+  await page.getByText('More settings').click();
+  await page.getByTestId('eval-batches').fill('1');
+  await page.getByText('Windows of 32 tokens', { exact: false }).waitFor({ timeout: 30_000 });
+  await expect.poll(() => page.getByTestId('train-start').isEnabled(), { timeout: 30_000 }).toBe(true);
+}
+
+const rows = (page: Page) => page.getByTestId('compare-runs-row');
+
+describe('compare runs (Chromium + SwiftShader)', () => {
+  test('a LoRA and an rsLoRA run are listed, overlaid and tabulated', { timeout: 480_000 }, async () => {
+    const page = await openWithStories();
+    expect(await page.getByTestId('compare-runs-empty').count()).toBe(1);
+    await tinySettings(page);
+
+    await page.getByTestId('train-start').click();
+    await page.locator('[data-testid="run-result"][data-reason="completed"]').waitFor({ timeout: 300_000 });
+    await expect.poll(() => rows(page).count(), { timeout: 10_000 }).toBe(1);
+
+    await page.getByTestId('method-rslora').check();
+    await expect.poll(() => page.getByTestId('train-start').isEnabled(), { timeout: 30_000 }).toBe(true);
+    await page.getByTestId('train-start').click();
+    await expect.poll(() => rows(page).count(), { timeout: 300_000 }).toBe(2);
+
+    const panel = page.getByTestId('compare-runs-panel');
+    const boxes = panel.locator('input[type="checkbox"][data-testid^="compare-run-"]');
+    expect(await boxes.count()).toBe(2);
+    expect(await panel.getByLabel('Run 1 · LoRA r8').isChecked()).toBe(true);
+    expect(await panel.getByLabel('Run 2 · rsLoRA r8').isChecked()).toBe(true);
+
+    // One train-loss path per run, each in its own colour; one final eval point per run.
+    const series = page.locator('[data-testid="compare-runs-chart"] path.series-run');
+    expect(await series.count()).toBe(2);
+    const colours = await series.evaluateAll((els) => els.map((e) => e.getAttribute('stroke')));
+    expect(new Set(colours).size).toBe(2);
+    for (const d of await series.evaluateAll((els) => els.map((e) => e.getAttribute('d') ?? ''))) expect(d.match(/[ML]/g)?.length).toBe(2);
+    expect(await page.locator('[data-testid="compare-runs-chart"] circle.pt-run-eval').count()).toBe(2);
+    expect(await page.getByTestId('compare-runs-legend').textContent()).toContain('Run 2 · rsLoRA r8');
+
+    // The table: two rows with their methods; the method column differs, batch×seq does not.
+    expect(await rows(page).evaluateAll((els) => els.map((e) => e.getAttribute('data-method')))).toEqual(['lora', 'rslora']);
+    expect(await rows(page).locator('td[data-col="method"]').allTextContents()).toEqual(['LoRA', 'rsLoRA']);
+    expect(await rows(page).locator('td[data-col="method"][data-differs="true"]').count()).toBe(2);
+    expect(await rows(page).locator('td[data-col="shape"]').allTextContents()).toEqual(['1×32', '1×32']);
+    expect(await rows(page).locator('td[data-col="shape"][data-differs="true"]').count()).toBe(0);
+    for (const t of await rows(page).locator('td[data-col="final-loss"]').allTextContents()) expect(Number(t)).toBeGreaterThan(0);
+
+    // Log scale toggles; unticking a run removes its series and row.
+    await page.getByTestId('compare-runs-log').check();
+    expect(await page.locator('[data-testid="compare-runs-chart"] svg').getAttribute('data-scale')).toBe('log');
+    await panel.getByLabel('Run 1 · LoRA r8').uncheck();
+    expect(await series.count()).toBe(1);
+    expect(await rows(page).count()).toBe(1);
+    await screenshot(page, 'compare-runs');
+  });
+});
