@@ -63,14 +63,9 @@ export function recordTrainPass(
   const keep = <X extends Tensor>(t: X): X => (release.push(t), t);
 
   const linearForward = (l: number, m: LinearModule, x: Tensor, calls: Map<LinearModule, LinearCall>): Tensor => {
-    const W = model.param(linearName(l, m));
-    const adapter = model.adapters.get(moduleName(l, m));
     const saved: Saved = { tensors: [] };
     calls.set(m, { x, saved });
-    if (adapter) return adapter.forward(gpu, W, x, R, saved);
-    const y = gpu.tensor(`L${l}.${m}`, [R, W.shape[0]!]);
-    matmul(gpu, x, W, y, R, W.shape[0]!, W.shape[1]!);
-    return y;
+    return model.linear(l, m, x, R, saved);
   };
 
   // y = x·Wᵀ: dx (=/+=) dy·W; dW += dyᵀ·x when W itself is trained.

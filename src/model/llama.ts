@@ -11,7 +11,7 @@ import { matmul } from '../kernels/matmul.ts';
 import { rmsnorm } from '../kernels/rmsnorm.ts';
 import { ropeInPlace } from '../kernels/rope.ts';
 import { headDim, kvDim, type LlamaConfig } from './config.ts';
-import type { LinearAdapter } from '../adapters/adapter.ts';
+import type { LinearAdapter, Saved } from '../adapters/adapter.ts';
 import { linearName, moduleName, type LinearModule, type LlamaWeights } from './weights.ts';
 
 /** Keys and values of every layer for positions 0..capacity-1 of one sequence. */
@@ -71,11 +71,14 @@ export class LlamaModel {
     this.gpu.release(...cache.k, ...cache.v);
   }
 
-  /** Record y(rows, out) = x(rows, in)·Wᵀ (through the module's adapter, if any) for module `m` of layer `layer`. */
-  linear(layer: number, m: LinearModule, x: Tensor, rows: number): Tensor {
+  /**
+   * Record y(rows, out) = x(rows, in)·Wᵀ (through the module's adapter, if any) for module `m` of layer
+   * `layer`. With `saved` it is a training forward: the adapter keeps what its backward needs there.
+   */
+  linear(layer: number, m: LinearModule, x: Tensor, rows: number, saved: Saved | null = null): Tensor {
     const W = this.param(linearName(layer, m));
     const adapter = this.adapters.get(moduleName(layer, m));
-    if (adapter) return adapter.forward(this.gpu, W, x, rows, null);
+    if (adapter) return adapter.forward(this.gpu, W, x, rows, saved);
     const [out, inF] = W.shape as [number, number];
     const y = this.gpu.tensor(`L${layer}.${m}`, [rows, out]);
     matmul(this.gpu, x, W, y, rows, out, inF);

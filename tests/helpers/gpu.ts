@@ -53,3 +53,10 @@ export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
     );
   }
 }
+
+/** max |actual − expected| as a fraction of max |expected| (a whole-tensor relative error). */
+export function relMax(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  let scale = 0;
+  for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i]!));
+  return closeness(actual, expected, 1, 0).maxAbs / Math.max(scale, 1e-30);
+}

@@ -21,7 +21,7 @@ import { prepareData } from '../../src/train/data.ts';
 import { BatchIterator, orderedBatches } from '../../src/train/packing.ts';
 import { Trainer } from '../../src/train/trainer.ts';
 import { GOLDEN_TEXT, readFixture, STORIES_BIN, TOK512_BIN } from '../helpers/fixtures.ts';
-import { closeness, testGpu } from '../helpers/gpu.ts';
+import { closeness, testGpu, relMax } from '../helpers/gpu.ts';
 
 const weights = parseLlama2c(readFixture(STORIES_BIN), 'stories260K.bin');
 const tokenizer = Llama2cTokenizer.fromBytes(readFixture(TOK512_BIN), 'tok512.bin');
@@ -29,13 +29,6 @@ const B = 2, T = 8;
 const inputs = Uint32Array.from([1, 403, 407, 261, 378, 432, 383, 286, 1, 259, 300, 301, 302, 303, 304, 305]);
 const targets = Int32Array.from([403, 407, 261, 378, 432, 383, 286, -1, 259, 300, 301, 302, 303, 304, 305, 306]);
 const ALL = [...LINEAR_MODULES];
-
-/** max |a − b| relative to max |b|. */
-function relMax(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]!));
-  return closeness(a, b, 1, 0).maxAbs / Math.max(scale, 1e-30);
-}
 
 function config(o: Partial<TrainConfig>): TrainConfig {
   return { ...DEFAULT_TRAIN_CONFIG, method: 'dora', batch: B, seq: T, ...o };

@@ -21,7 +21,7 @@ import type { Tensor } from '../../src/gpu/tensor.ts';
 import { rank90 } from '../../src/linalg/spectra.ts';
 import { svdValues } from '../../src/linalg/svd.ts';
 import { GOLDEN_TEXT, readFixture, STORIES_BIN, TOK512_BIN } from '../helpers/fixtures.ts';
-import { closeness, expectClose, randn, testGpu } from '../helpers/gpu.ts';
+import { closeness, expectClose, randn, testGpu, relMax } from '../helpers/gpu.ts';
 
 const storiesBytes = readFixture(STORIES_BIN);
 const weights = parseLlama2c(storiesBytes, 'stories260K.bin');
@@ -33,13 +33,6 @@ const ALL = [...LINEAR_MODULES];
 
 function config(o: Partial<TrainConfig>): TrainConfig {
   return { ...DEFAULT_TRAIN_CONFIG, method: 'mora', batch: B, seq: T, ...o };
-}
-
-/** max |a − b| relative to max |b|. */
-function relMax(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]!));
-  return closeness(a, b, 1, 0).maxAbs / Math.max(scale, 1e-30);
 }
 
 /** Numerical rank (σ > 1e-5·σ₁: above f32 SVD noise) and the 90%-energy rank, from the GPU spectral engine. */

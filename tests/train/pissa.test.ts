@@ -13,18 +13,11 @@ import { prepareData } from '../../src/train/data.ts';
 import { BatchIterator, orderedBatches } from '../../src/train/packing.ts';
 import { Trainer } from '../../src/train/trainer.ts';
 import { GOLDEN_TEXT, readFixture, STORIES_BIN, TOK512_BIN } from '../helpers/fixtures.ts';
-import { closeness, testGpu } from '../helpers/gpu.ts';
+import { closeness, testGpu, relMax } from '../helpers/gpu.ts';
 
 const weights = parseLlama2c(readFixture(STORIES_BIN), 'stories260K.bin');
 const tokenizer = Llama2cTokenizer.fromBytes(readFixture(TOK512_BIN), 'tok512.bin');
 const ALL = [...LINEAR_MODULES];
-
-/** max |a − b| relative to max |b|. */
-function relMax(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]!));
-  return closeness(a, b, 1, 0).maxAbs / Math.max(scale, 1e-30);
-}
 
 /** ‖a − b‖_F / ‖ref‖_F. */
 function relFro(a: ArrayLike<number>, b: ArrayLike<number>, ref: ArrayLike<number>): number {

@@ -15,20 +15,13 @@ import { prepareData } from '../../src/train/data.ts';
 import { BatchIterator, orderedBatches } from '../../src/train/packing.ts';
 import { Trainer } from '../../src/train/trainer.ts';
 import { GOLDEN_TEXT, readFixture, STORIES_BIN, TOK512_BIN } from '../helpers/fixtures.ts';
-import { closeness, testGpu } from '../helpers/gpu.ts';
+import { closeness, testGpu, relMax } from '../helpers/gpu.ts';
 
 const weights = parseLlama2c(readFixture(STORIES_BIN), 'stories260K.bin');
 const tokenizer = Llama2cTokenizer.fromBytes(readFixture(TOK512_BIN), 'tok512.bin');
 const B = 2, T = 8;
 const inputs = Uint32Array.from([1, 403, 407, 261, 378, 432, 383, 286, 1, 259, 300, 301, 302, 303, 304, 305]);
 const targets = Int32Array.from([403, 407, 261, 378, 432, 383, 286, -1, 259, 300, 301, 302, 303, 304, 305, 306]);
-
-/** max |gpu − ref| relative to max |ref| over a tensor. */
-function relMax(gpu: ArrayLike<number>, ref: ArrayLike<number>): number {
-  let scale = 0;
-  for (let i = 0; i < ref.length; i++) scale = Math.max(scale, Math.abs(ref[i]));
-  return closeness(gpu, ref, 1, 0).maxAbs / Math.max(scale, 1e-30);
-}
 
 function config(o: Partial<TrainConfig>): TrainConfig {
   return { ...DEFAULT_TRAIN_CONFIG, batch: B, seq: T, ...o };
