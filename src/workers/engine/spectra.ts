@@ -85,20 +85,22 @@ export async function handleSpectrum(id: number, layer: number, module: LinearMo
 /**
  * Called by the training loop after step `step` (request `id`, run `runId`): answers queued spectrum
  * requests, then every `every` steps runs a budgeted round over the adapted modules of all layers.
+ * After the last step (`last`) the round is complete, unbudgeted, so the run ends with every module's spectra.
  */
 export async function spectraAfterStep(
   id: number, runId: number, step: number, model: LlamaModel, targets: readonly LinearModule[], initial: AdapterTensors | undefined,
+  last = false,
 ): Promise<void> {
   for (const job of queue.splice(0)) {
     if (job.taken) continue;
     job.taken = true;
     await job.run();
   }
-  if (every <= 0 || step % every !== 0 || model.adapters.size === 0) return;
+  if (every <= 0 || (step % every !== 0 && !last) || model.adapters.size === 0) return;
   if (round.runId !== runId) round = { runId, cursor: 0 };
   const layers = Array.from({ length: model.config.nLayers }, (_, i) => i);
   try {
-    const { spectra } = await spectraRound(model, layers, targets, round, ROUND_BUDGET_MS, { initial, baseCache: baseCache(model), topSigma: 0 });
+    const { spectra } = await spectraRound(model, layers, targets, round, last ? Infinity : ROUND_BUDGET_MS, { initial, baseCache: baseCache(model), topSigma: 0 });
     if (spectra.length === 0) return;
     const entries: SpectraEntry[] = spectra.map((s) => ({
       name: s.name, delta_rank90: s.delta_rank90, overlap_principal: s.overlap_principal, overlap_minor: s.overlap_minor,

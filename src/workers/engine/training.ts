@@ -166,7 +166,7 @@ export async function handleStartTraining(id: number, requested: TrainConfig, ev
         lastEvalStep = step;
       }
       // Queued spectrum requests and every N steps a budgeted spectra round (not counted as training time).
-      await spectraAfterStep(id, run.runId, step, model, config.targets, loaded.tuned.spectralInitial);
+      await spectraAfterStep(id, run.runId, step, model, config.targets, loaded.tuned.spectralInitial, step === config.steps);
       await yieldToEvents();
     }
     const steps = loaded.tuned.steps;
