@@ -25,6 +25,11 @@ export interface LinearAdapter {
   /** Trainable tensors of this module. */
   readonly params: readonly TrainableParam[];
   /**
+   * Training forwards that drew a dropout mask so far: each mask's seed is the adapter's seed plus
+   * this count. A training checkpoint saves it, so a resumed run draws the masks it would have drawn.
+   */
+  dropoutCalls: number;
+  /**
    * Record y (rows, out) for x (rows, in) with base weight W (out, in). When `saved` is given the
    * call is a training forward: push anything backward needs (dropout is active only then).
    */

@@ -45,7 +45,7 @@ export class LoraAdapter implements LinearAdapter {
   readonly params: TrainableParam[];
   readonly scale: number;
   /** Dropout masks differ per call: the seed advances every training forward. */
-  private dropoutCalls = 0;
+  dropoutCalls = 0;
 
   constructor(
     readonly name: string, // e.g. model.layers.0.self_attn.q_proj

@@ -33,7 +33,7 @@ export class MoraAdapter implements LinearAdapter {
   readonly geometry: MoraGeometry;
   /** Type 6: cos/sin (nU, r̂) of the chunk rotations; null for type 1. */
   readonly rot: Tensor | null;
-  private dropoutCalls = 0;
+  dropoutCalls = 0;
 
   constructor(
     readonly name: string, // e.g. model.layers.0.self_attn.q_proj

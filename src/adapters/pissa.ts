@@ -12,6 +12,7 @@
  * kept for the export conversion (io/peft.ts convertPissaToLora).
  */
 import type { Gpu } from '../gpu/gpu.ts';
+import type { Tensor } from '../gpu/tensor.ts';
 import type { AdapterTensors } from '../io/peft.ts';
 import { matmul } from '../kernels/matmul.ts';
 import { svdFull, svdTopK } from '../linalg/svd.ts';
@@ -55,6 +56,47 @@ export function spectralFactors(
 }
 
 /**
+ * Attach a LoRA adapter with A₀ (r, in), B₀ (out, r) to module `name` and replace its base weight W
+ * (out, in) by the residual W − s·B₀·A₀ (matmul accumulated into W with alpha −s), on the GPU.
+ */
+function attachSpectral(model: LlamaModel, name: string, W: Tensor, A0: Float32Array, B0: Float32Array, config: LoraConfig, rng: Rng): void {
+  const gpu = model.gpu;
+  const [out, inF] = W.shape as [number, number];
+  const r = config.rank, s = loraScale(config);
+  const A = gpu.upload(`${name}.lora_A`, [r, inF], A0);
+  const B = gpu.upload(`${name}.lora_B`, [out, r], B0);
+  matmul(gpu, B, A, W, out, inF, r, { bKN: true, alpha: -s, accumulate: true });
+  model.adapters.set(name, new LoraAdapter(name, A, B, config, rng.nextU32(), gpu));
+}
+
+/**
+ * The state right after initSpectralAdapters, rebuilt from its saved A₀, B₀ without an SVD: the same
+ * residual weights (the same matmul on the same inputs) and the same dropout seeds. A resumed run
+ * starts from this and then loads its trained A, B.
+ */
+export function restoreSpectralAdapters(
+  model: LlamaModel, config: LoraConfig, targets: readonly LinearModule[], initial: AdapterTensors, seed = 0,
+): void {
+  if (model.adapters.size > 0) throw new Error('PiSSA/MiLoRA restore rewrites the base weights: load the model without an adapter');
+  const rng = new Rng(seed + 1);
+  for (let l = 0; l < model.config.nLayers; l++) {
+    for (const m of targets) {
+      const name = moduleName(l, m);
+      const saved = initial.get(name);
+      if (!saved) throw new Error(`the checkpoint has no initial A₀, B₀ for ${name}`);
+      const W = model.param(linearName(l, m));
+      const [out, inF] = W.shape as [number, number];
+      const r = config.rank;
+      if (saved.A.shape.join() !== `${r},${inF}` || saved.B.shape.join() !== `${out},${r}`) {
+        throw new Error(`${name}: saved A₀ [${saved.A.shape}] / B₀ [${saved.B.shape}] do not fit a rank-${r} adapter of a ${out}×${inF} weight`);
+      }
+      attachSpectral(model, name, W, saved.A.data, saved.B.data, config, rng);
+    }
+  }
+  model.gpu.submit();
+}
+
+/**
  * Attach PiSSA ('top') or MiLoRA ('bottom') LoRA adapters to `targets` of every layer and replace each
  * targeted base weight by its residual W − s·B·A. The model must carry no adapters yet.
  */
@@ -89,11 +131,7 @@ export async function initSpectralAdapters(
         gpu.release(svd.U, svd.V);
       }
       const f = spectralFactors(U, svd.S, V, out, inF, svd.S.length, r, s, which);
-      const A = gpu.upload(`${name}.lora_A`, [r, inF], f.A);
-      const B = gpu.upload(`${name}.lora_B`, [out, r], f.B);
-      // W_res = W − s·B·A: (out, r)·(r, in) accumulated into W with alpha −s.
-      matmul(gpu, B, A, W, out, inF, r, { bKN: true, alpha: -s, accumulate: true });
-      model.adapters.set(name, new LoraAdapter(name, A, B, config, rng.nextU32(), gpu));
+      attachSpectral(model, name, W, f.A, f.B, config, rng);
       initial.set(name, { A: { shape: [r, inF], data: f.A }, B: { shape: [out, r], data: f.B } });
       reports.push({ name, sweeps: svd.sweeps, converged: svd.converged, sigma: f.sigma });
     }

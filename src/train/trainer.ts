@@ -7,7 +7,7 @@ import type { LinearAdapter, TrainableParam } from '../adapters/adapter.ts';
 import { DoraAdapter } from '../adapters/dora.ts';
 import { LoraAdapter } from '../adapters/lora.ts';
 import { MoraAdapter } from '../adapters/mora.ts';
-import { initSpectralAdapters, type SpectralInit } from '../adapters/pissa.ts';
+import { initSpectralAdapters, restoreSpectralAdapters, type SpectralInit } from '../adapters/pissa.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { axpy } from '../kernels/axpy.ts';
 import { adamwStep, clipGradNorm } from '../kernels/optimizer.ts';
@@ -15,6 +15,7 @@ import type { LlamaModel } from '../model/llama.ts';
 import { recordTrainPass } from '../model/llama-train.ts';
 import { Rng } from '../model/sampling.ts';
 import { linearName, moduleName } from '../model/weights.ts';
+import { checkCheckpoint, type TrainerCheckpoint } from './checkpoint.ts';
 import { SPECTRAL_METHODS, validateTrainConfig, type TrainConfig } from './config.ts';
 import type { Batch } from './packing.ts';
 import { learningRate } from './schedule.ts';
@@ -79,6 +80,41 @@ export class Trainer {
     }
     const t = Trainer.create(model, config);
     t.spectral = spectral;
+    return t;
+  }
+
+  /**
+   * Continue a run from `checkpoint` on `model`, a fresh upload of the run's base weights: the same
+   * adapters (PiSSA/MiLoRA rebuilt from A₀, B₀ without an SVD), then the saved tensors, moments,
+   * step and dropout draws. The next recordStep is the one the interrupted run would have taken.
+   */
+  static async restore(model: LlamaModel, checkpoint: TrainerCheckpoint): Promise<Trainer> {
+    checkCheckpoint(checkpoint);
+    const config: TrainConfig = { ...checkpoint.config, targets: [...checkpoint.config.targets] };
+    validateTrainConfig(config, model.config);
+    if (model.adapters.size > 0) throw new Error('a checkpoint is restored onto the base weights: load the model without an adapter');
+    let spectral: SpectralInit | undefined;
+    if (SPECTRAL_METHODS.includes(config.method)) {
+      if (!checkpoint.spectralInitial) throw new Error(`the ${config.method} checkpoint has no initial A₀, B₀`);
+      const lora = { rank: config.rank, alpha: config.alpha, rslora: config.rslora, dropout: config.dropout, init: config.loraInit };
+      restoreSpectralAdapters(model, lora, config.targets, checkpoint.spectralInitial, config.seed);
+      spectral = { initial: checkpoint.spectralInitial, reports: [] };
+    }
+    const t = Trainer.create(model, config);
+    t.spectral = spectral;
+    const saved = new Map(checkpoint.params.map((p) => [p.name, p]));
+    if (saved.size !== t.opt.length) throw new Error(`the checkpoint holds ${saved.size} tensors, the run trains ${t.opt.length}`);
+    const gpu = model.gpu;
+    for (const { param, m, v } of t.opt) {
+      const p = saved.get(param.name);
+      if (!p) throw new Error(`the checkpoint has no tensor ${param.name}`);
+      if (p.shape.join() !== param.value.shape.join()) throw new Error(`checkpoint tensor ${param.name} is [${p.shape}], the run trains [${param.value.shape}]`);
+      gpu.write(param.value, p.value);
+      gpu.write(m, p.m);
+      gpu.write(v, p.v);
+    }
+    for (const [name, adapter] of model.adapters) adapter.dropoutCalls = checkpoint.dropoutCalls[name] ?? 0;
+    t.step = checkpoint.step;
     return t;
   }
 
@@ -193,6 +229,25 @@ export class Trainer {
       const slot = ((step - 1) % RING) * 2;
       return { step, lr, loss: ring[slot]!, gradNorm: Math.sqrt(ring[slot + 1]!) };
     });
+  }
+
+  /** Copy the run's state to the host (see TrainerCheckpoint); call between steps. */
+  async checkpoint(): Promise<TrainerCheckpoint> {
+    const gpu = this.model.gpu;
+    const params = [];
+    for (const { param, m, v } of this.opt) {
+      params.push({ name: param.name, shape: [...param.value.shape], value: await gpu.read(param.value), m: await gpu.read(m), v: await gpu.read(v) });
+    }
+    const dropoutCalls: Record<string, number> = {};
+    for (const [name, adapter] of this.model.adapters) dropoutCalls[name] = adapter.dropoutCalls;
+    return {
+      version: 1,
+      config: { ...this.config, targets: [...this.config.targets] },
+      step: this.step,
+      params,
+      dropoutCalls,
+      ...(this.spectral ? { spectralInitial: this.spectral.initial } : {}),
+    };
   }
 
   /** Mean loss over `batches` (forward only), weighting batches by their counted targets. */

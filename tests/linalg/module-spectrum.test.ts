@@ -80,7 +80,7 @@ describe('moduleSpectrum', () => {
       const cheap = await moduleSpectrum(gpu, model, l, m);
       // The same adapter behind the generic interface: dense ΔW and the full Jacobi SVD.
       const generic: LinearAdapter = {
-        params: adapter.params, forward: adapter.forward.bind(adapter), backward: adapter.backward.bind(adapter),
+        params: adapter.params, dropoutCalls: 0, forward: adapter.forward.bind(adapter), backward: adapter.backward.bind(adapter),
         deltaWeight: adapter.deltaWeight.bind(adapter), dispose: () => {},
       };
       model.adapters.set(moduleName(l, m), generic);
