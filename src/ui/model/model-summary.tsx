@@ -1,6 +1,14 @@
-/** The loaded model's architecture numbers and parameter count. */
+/** The loaded model: its files, parameter count, architecture (folded into one line) and memory per method. */
+import type { LlamaConfig } from '../../model/config.ts';
 import { useAppStore } from '../../store/store.ts';
 import { formatCompact, formatInt, formatMs } from '../shared/format.ts';
+import { MemoryTable } from './memory-table.tsx';
+
+/** The architecture in one line, e.g. "5 layers · width 64 · FFN 172 · 8 heads (4 kv) · vocab 512 · context 512". */
+function archLine(c: LlamaConfig): string {
+  const heads = c.nKvHeads === c.nHeads ? `${c.nHeads} heads` : `${c.nHeads} heads (${c.nKvHeads} kv)`;
+  return [`${c.nLayers} layers`, `width ${formatInt(c.dim)}`, `FFN ${formatInt(c.hiddenDim)}`, heads, `vocab ${formatInt(c.vocabSize)}`, `context ${formatInt(c.maxSeqLen)}`].join(' · ');
+}
 
 export function ModelSummaryView() {
   const model = useAppStore((s) => s.model);
@@ -35,14 +43,20 @@ export function ModelSummaryView() {
         <span data-testid="param-count">{formatInt(model.paramCount)}</span> parameters{' '}
         <span className="muted">({formatCompact(model.paramCount)})</span>
       </p>
-      <dl className="arch">
-        {rows.map(([key, label, value]) => (
-          <div key={key} className="arch-row">
-            <dt>{label}</dt>
-            <dd data-testid={`arch-${key}`}>{value}</dd>
-          </div>
-        ))}
-      </dl>
+      <details className="arch-details" data-testid="arch-details">
+        <summary>
+          Architecture: <span className="muted">{archLine(c)}</span>
+        </summary>
+        <dl className="arch">
+          {rows.map(([key, label, value]) => (
+            <div key={key} className="arch-row">
+              <dt>{label}</dt>
+              <dd data-testid={`arch-${key}`}>{value}</dd>
+            </div>
+          ))}
+        </dl>
+      </details>
+      <MemoryTable />
       {!model.hasTokenizer && (
         <p className="inline-warning" role="status" data-testid="no-tokenizer">
           No tokenizer was loaded, so the model cannot generate text. Load the checkpoint again together with its tokenizer file.

@@ -1,0 +1,40 @@
+/**
+ * The "Memory to train" table's numbers: for every method the picker offers, what the current
+ * settings would train and roughly how much GPU memory a step takes (estimate.ts does the arithmetic).
+ */
+import type { LlamaConfig } from '../../model/config.ts';
+import { METHOD_ROWS, methodAvailable, withMethod, type MethodId, type MethodRow } from '../../store/methods.ts';
+import type { TrainConfig } from '../../train/config.ts';
+import { memoryEstimate, trainableParams } from '../method/estimate.ts';
+
+/** One method's row. `trainable` and `bytes` are null for a method the engine lacks ("coming"). */
+export interface MethodMemoryRow {
+  id: MethodId;
+  label: string;
+  trainable: number | null;
+  bytes: number | null;
+  /** The method the picker has chosen. */
+  chosen: boolean;
+  /** `bytes` exceeds the known memory limit (false when no limit is known). */
+  overLimit: boolean;
+}
+
+/**
+ * A row per method of `rows` (default: the picker's), each with `config` switched to that method
+ * (its preset applied; rank, targets, batch and seq kept). `limitBytes` null = no known limit.
+ */
+export function methodMemoryRows(
+  config: TrainConfig,
+  model: { config: LlamaConfig; paramCount: number },
+  chosen: MethodId,
+  limitBytes: number | null,
+  rows: readonly MethodRow[] = METHOD_ROWS,
+): MethodMemoryRow[] {
+  return rows.map((row) => {
+    const base = { id: row.id, label: row.label, chosen: row.id === chosen };
+    if (!methodAvailable(row)) return { ...base, trainable: null, bytes: null, overLimit: false };
+    const c = withMethod(config, row.id);
+    const bytes = memoryEstimate(c, model.config, model.paramCount).total;
+    return { ...base, trainable: trainableParams(c, model.config, model.paramCount), bytes, overLimit: limitBytes !== null && bytes > limitBytes };
+  });
+}

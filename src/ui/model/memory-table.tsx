@@ -1,0 +1,63 @@
+/** "Memory to train": trainable parameters and GPU memory of each picker method for the current settings. */
+import { useMemo } from 'react';
+import { useAppStore } from '../../store/store.ts';
+import { formatBytes } from '../method/estimate.ts';
+import { formatInt } from '../shared/format.ts';
+import { methodMemoryRows } from './memory-rows.ts';
+
+interface Props {
+  /** GPU memory the adapter can give a run, in bytes; null = unknown (no row is flagged). */
+  limitBytes?: number | null;
+}
+
+export function MemoryTable({ limitBytes = null }: Props) {
+  const model = useAppStore((s) => s.model);
+  const config = useAppStore((s) => s.trainConfig);
+  const chosen = useAppStore((s) => s.methodId);
+  const rows = useMemo(() => (model ? methodMemoryRows(config, model, chosen, limitBytes) : []), [config, model, chosen, limitBytes]);
+  if (!model) return null;
+  const targets = config.targets.join(', ');
+  return (
+    <div className="table-scroll memory" data-testid="memory-table">
+      <table className="memory-table">
+        <caption>
+          <strong>Memory to train</strong>{' '}
+          <span className="muted">
+            (rank {config.rank} on {targets || 'no module'}, batch {config.batch} × {config.seq} tokens; estimates, real use is a little higher)
+          </span>
+        </caption>
+        <thead>
+          <tr>
+            <th scope="col">Method</th>
+            <th scope="col" className="num">Trains</th>
+            <th scope="col" className="num">GPU memory</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((r) => (
+            <tr
+              key={r.id}
+              className={`${r.chosen ? 'chosen' : ''}${r.overLimit ? ' over' : ''}`}
+              aria-current={r.chosen ? 'true' : undefined}
+              data-testid={`memory-${r.id}`}
+              data-chosen={r.chosen}
+              data-over-limit={r.overLimit}
+              data-trainable={r.trainable ?? undefined}
+              data-bytes={r.bytes ?? undefined}
+            >
+              <th scope="row">
+                {r.label}
+                {r.chosen && <span className="badge">chosen</span>}
+              </th>
+              <td className="num">{r.trainable === null ? '—' : formatInt(r.trainable)}</td>
+              <td className="num">
+                {r.bytes === null ? 'coming' : formatBytes(r.bytes)}
+                {r.overLimit && <span className="over-flag"> ⚠ over the limit</span>}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}

@@ -1,0 +1,167 @@
+/**
+ * A MiLoRA run in the studio (Chromium + SwiftShader), on stories260K loaded through the file
+ * picker: the model card's "Memory to train" table (a row per picker method, the chosen one marked,
+ * numbers that agree with the method panel's estimate), a 3-step MiLoRA run (batch 1, 32-token
+ * windows) that starts with the SVD initialisation and draws its loss points, then the rank90 heatmap
+ * driven from the keyboard: one tab stop, arrows move the focus ring, Enter/Space show a module's spectrum.
+ */
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import type { ViteDevServer } from 'vite';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { METHOD_ROWS } from '../../src/store/methods.ts';
+import { closePage, fixturesDir, launchChromium, openPage, screenshot, startAppServer, type WatchedPage } from './harness.ts';
+
+const CHECKPOINT = path.resolve(fixturesDir, 'stories260K.bin');
+const TOKENIZER = path.resolve(fixturesDir, 'tok512.bin');
+const LAYERS = 5; // stories260K
+
+let server: ViteDevServer | null = null;
+let url = '';
+let browser: Browser | null = null;
+let current: WatchedPage | null = null;
+
+beforeAll(async () => {
+  browser = await launchChromium({ webgpu: true });
+  ({ server, url } = await startAppServer());
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+afterEach(async ({ task }) => {
+  const watched = current;
+  current = null;
+  if (watched && task.result?.state === 'fail') await screenshot(watched.page, 'failed-milora').catch(() => undefined);
+  await closePage(watched);
+});
+
+/** A fresh page with stories260K loaded and its data (the first demo) tokenised. */
+async function openWithStories(): Promise<Page> {
+  if (!browser) throw new Error('browser not started');
+  current = await openPage(browser, url);
+  const { page } = current;
+  await page.getByTestId('adapter').waitFor({ timeout: 60_000 });
+  // Let the start-up load of the built-in model settle so the file pick is the last load.
+  await page.locator('[data-testid="model-card"], [data-testid="model-error"]').first().waitFor({ timeout: 60_000 });
+  await page.getByLabel('Model files').setInputFiles([CHECKPOINT, TOKENIZER]);
+  await page.locator('[data-testid="model-files-loaded"]', { hasText: 'stories260K.bin' }).waitFor({ timeout: 60_000 });
+  await page.getByTestId('data-summary').waitFor({ timeout: 60_000 });
+  return page;
+}
+
+const chartPoints = (page: Page, kind: 'train' | 'eval') => page.locator(`[data-testid="loss-chart"] circle.pt-${kind}`).count();
+const attr = async (page: Page, testId: string, name: string) => page.getByTestId(testId).getAttribute(name);
+/** The test id of the focused element. */
+const focused = (page: Page) => page.evaluate(() => document.activeElement?.getAttribute('data-testid') ?? null);
+
+describe('MiLoRA in the studio (Chromium + SwiftShader)', () => {
+  test('memory table per method, a 3-step MiLoRA run with loss points, the heatmap driven by keyboard', { timeout: 360_000 }, async () => {
+    const page = await openWithStories();
+    const started = performance.now();
+
+    // The memory table: one row per picker method; LoRA (the studio default) is marked as chosen.
+    const table = page.getByTestId('memory-table');
+    await table.waitFor();
+    expect(await table.locator('tbody tr').count()).toBe(METHOD_ROWS.length);
+    for (const row of METHOD_ROWS) {
+      const tr = page.getByTestId(`memory-${row.id}`);
+      expect(await tr.locator('th').textContent()).toContain(row.label);
+      expect(Number(await tr.getAttribute('data-bytes'))).toBeGreaterThan(0);
+      expect(await tr.getAttribute('data-over-limit')).toBe('false'); // the store knows no memory limit
+    }
+    expect(await attr(page, 'memory-lora', 'data-chosen')).toBe('true');
+
+    // Pick MiLoRA: the mark moves, and its row agrees with the method panel's estimate.
+    await page.getByTestId('method-milora').check();
+    await expect.poll(() => attr(page, 'memory-milora', 'data-chosen')).toBe('true');
+    expect(await table.locator('tr[data-chosen="true"]').count()).toBe(1);
+    await page.getByTestId('steps').fill('3');
+    await page.getByTestId('batch').fill('1');
+    await page.getByTestId('seq').fill('32');
+    await page.getByTestId('eval-every').fill('0');
+    await page.getByText('More settings').click();
+    await page.getByTestId('eval-batches').fill('1');
+    await page.getByText('Windows of 32 tokens', { exact: false }).waitFor({ timeout: 30_000 });
+    await page.getByTestId('spectra-every').fill('1'); // a spectra round after every step
+    // LoRA r8 on q, v of 5 layers: 8·(64 + 64) + 8·(64 + 32) = 1792 per layer; MiLoRA trains the same shapes.
+    expect(await page.getByTestId('trainable-count').textContent()).toBe('8,960');
+    expect(await attr(page, 'memory-milora', 'data-trainable')).toBe('8960');
+    expect(await attr(page, 'memory-milora', 'data-bytes')).toBe(await attr(page, 'memory-lora', 'data-bytes'));
+    // Batch 1 × 32 tokens: far less than full fine-tuning, which keeps gradients and Adam for all 260,032.
+    expect(Number(await attr(page, 'memory-full', 'data-bytes'))).toBeGreaterThan(Number(await attr(page, 'memory-milora', 'data-bytes')));
+    expect(await page.getByTestId('memory-milora').locator('td').last().textContent()).toBe(await page.getByTestId('memory-estimate').textContent());
+    await page.getByTestId('model-panel').scrollIntoViewIfNeeded();
+    await screenshot(page, 'milora-model-card');
+
+    // Record every text the run status shows, to catch the SVD initialisation's progress line.
+    await page.evaluate(() => {
+      const el = document.querySelector('[data-testid="run-status"]')!;
+      const seen: string[] = [];
+      (window as unknown as { runStatusSeen: string[] }).runStatusSeen = seen;
+      new MutationObserver(() => {
+        const t = el.textContent ?? '';
+        if (seen[seen.length - 1] !== t) seen.push(t);
+      }).observe(el, { childList: true, characterData: true, subtree: true });
+    });
+    await expect.poll(() => page.getByTestId('train-start').isEnabled(), { timeout: 30_000 }).toBe(true);
+    await page.getByTestId('train-start').click();
+    await page.locator('[data-testid="run-result"][data-reason="completed"]').waitFor({ timeout: 240_000 });
+    const seen = await page.evaluate(() => (window as unknown as { runStatusSeen: string[] }).runStatusSeen);
+    console.log(`run status texts: ${JSON.stringify(seen)}`);
+    expect(seen.some((t) => t.includes('SVD of every target weight')) || seen.includes('Running')).toBe(true);
+    expect(seen[seen.length - 1]).toBe('Finished');
+    expect(await page.getByTestId('run-trainable').textContent()).toBe('8,960'); // the engine agrees with the estimate
+    expect(await chartPoints(page, 'train')).toBe(3);
+    expect(await chartPoints(page, 'eval')).toBe(1); // evalEvery 0: one eval at the end
+    const steps = await page.locator('circle.pt-train').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-step'))));
+    expect(steps).toEqual([1, 2, 3]);
+
+    // Heatmap: a cell per layer × module, numbers on MiLoRA's targets (q, v), and one tab stop.
+    const cells = page.locator('[data-testid="rank-heatmap"] .heat-cell');
+    expect(await cells.count()).toBe(LAYERS * 7);
+    for (let l = 0; l < LAYERS; l++) {
+      for (const m of ['q', 'v']) expect(await attr(page, `heat-${l}-${m}`, 'aria-label')).toMatch(new RegExp(`^layer ${l} ${m}: rank90 \\d+$`));
+      expect(await attr(page, `heat-${l}-k`, 'aria-label')).toBe(`layer ${l} k: no adapter data`);
+    }
+    expect(await page.locator('[data-testid="rank-heatmap"] .heat-cell[tabindex="0"]').count()).toBe(1);
+    // Tabbing on from "Show spectrum" (past the charts' download buttons) reaches the heatmap at its one
+    // tab stop, the selected cell (layer 0, q); the next Tab leaves the heatmap.
+    await page.getByTestId('spectrum-compute').focus();
+    for (let i = 0; i < 20 && !(await focused(page))?.startsWith('heat-'); i++) await page.keyboard.press('Tab');
+    expect(await focused(page)).toBe('heat-0-q');
+    await page.keyboard.press('Tab');
+    expect(await focused(page)).not.toMatch(/^heat-/);
+
+    // Layer 1's k, ArrowRight → layer 1's v (the focus ring moves with the tab stop), Enter shows its spectrum.
+    await page.getByTestId('heat-1-k').focus();
+    await page.keyboard.press('ArrowRight');
+    expect(await focused(page)).toBe('heat-1-v');
+    expect(await attr(page, 'heat-1-v', 'tabindex')).toBe('0');
+    expect(await page.locator('[data-testid="rank-heatmap"] .heat-cell[tabindex="0"]').count()).toBe(1);
+    const ring = await page.getByTestId('heat-1-v').locator('rect').evaluate((r) => getComputedStyle(r).stroke);
+    expect(ring).toBe('rgb(234, 88, 12)'); // the visible focus ring (app.css)
+    await page.keyboard.press('Enter');
+    const caption = page.getByTestId('spectrum-caption');
+    await expect.poll(() => caption.textContent(), { timeout: 60_000 }).toContain('model.layers.1.self_attn.v_proj (32 × 64), after step 3');
+    expect(await page.getByTestId('spectrum-layer').inputValue()).toBe('1');
+    expect(await page.getByTestId('spectrum-module').inputValue()).toBe('v');
+    expect(await attr(page, 'heat-1-v', 'aria-selected')).toBe('true');
+    expect(await page.getByTestId('spectrum-rank90').textContent()).toBe(await page.getByTestId('heat-1-v-value').textContent());
+    // σ(W₀) of a (32, 64) weight has 32 values.
+    expect(await page.locator('[data-testid="sigma-chart"] circle.pt-base').count()).toBe(32);
+
+    // ArrowUp then Space: layer 0's v.
+    await page.keyboard.press('ArrowUp');
+    expect(await focused(page)).toBe('heat-0-v');
+    await page.keyboard.press(' ');
+    await expect.poll(() => caption.textContent(), { timeout: 60_000 }).toContain('model.layers.0.self_attn.v_proj');
+    expect(await attr(page, 'heat-0-v', 'aria-selected')).toBe('true');
+    expect(await attr(page, 'heat-1-v', 'aria-selected')).toBe('false');
+    await page.getByTestId('spectrum-panel').scrollIntoViewIfNeeded();
+    await screenshot(page, 'milora-spectrum');
+    console.log(`milora e2e: ${((performance.now() - started) / 1000).toFixed(1)} s after load`);
+  });
+});
