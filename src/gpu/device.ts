@@ -35,7 +35,7 @@ export async function acquireDevice(gpu: GPU | undefined, help = BROWSER_HELP): 
   }
   const info = adapter.info ?? ({} as GPUAdapterInfo);
   const lost = device.lost.then(
-    (l) => new DeviceLostError(`The GPU device was lost (${l.reason}): ${l.message || 'no message'}.`),
+    (l) => new DeviceLostError(`The GPU device was lost (${l.reason}): ${(l.message || 'no message').replace(/\.+$/, '')}.`),
   );
   return {
     device,

@@ -25,8 +25,8 @@ export interface ChartsSlice {
   metricsRevision: number;
   chartOptions: ChartOptions;
   setChartOption<K extends keyof ChartOptions>(key: K, value: ChartOptions[K]): void;
-  /** Start an empty log for run `runId`. */
-  resetMetrics(runId: number, totalSteps: number): void;
+  /** Start the log of run `runId`: empty, or with a resumed run's points up to its checkpoint. */
+  resetMetrics(runId: number, totalSteps: number, history?: { train: StepPoint[]; eval: EvalPoint[] }): void;
   addStep(point: StepPoint): void;
   addEval(point: EvalPoint): void;
 }
@@ -40,8 +40,9 @@ export const createChartsSlice: SliceCreator<ChartsSlice> = (set, get) => ({
   setChartOption(key, value) {
     set((s) => ({ chartOptions: { ...s.chartOptions, [key]: value } }));
   },
-  resetMetrics(runId, totalSteps) {
-    set((s) => ({ metrics: { runId, totalSteps, train: [], eval: [] }, metricsRevision: s.metricsRevision + 1 }));
+  resetMetrics(runId, totalSteps, history) {
+    const train = history?.train.slice() ?? [], evals = history?.eval.slice() ?? [];
+    set((s) => ({ metrics: { runId, totalSteps, train, eval: evals }, metricsRevision: s.metricsRevision + 1 }));
   },
   addStep(point) {
     get().metrics.train.push(point);

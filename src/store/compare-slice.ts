@@ -5,6 +5,7 @@
 import type { ModelVariant } from '../workers/protocol.ts';
 import type { SliceCreator } from './app-state.ts';
 import { engine } from './engine.ts';
+import { importIsCurrent } from './import-slice.ts';
 import { methodRow } from './methods.ts';
 
 export type CompareStatus = 'idle' | 'running' | 'stopping';
@@ -34,9 +35,12 @@ export const createCompareSlice: SliceCreator<CompareSlice> = (set, get) => ({
   async startCompare() {
     const { tuned, compareStatus, settings } = get();
     if (!tuned || compareStatus !== 'idle') return;
+    const method = methodRow(tuned.methodId).label;
     set({
       compareStatus: 'running', compareError: null, compareBase: settings.prompt, compareTuned: settings.prompt,
-      compareLabel: `run ${tuned.runId} · ${methodRow(tuned.methodId).label} · ${tuned.steps} step${tuned.steps === 1 ? '' : 's'}`,
+      compareLabel: importIsCurrent(get())
+        ? `imported ${method} adapter`
+        : `run ${tuned.runId} · ${method} · ${tuned.steps} step${tuned.steps === 1 ? '' : 's'}`,
     });
     const key = { base: 'compareBase', tuned: 'compareTuned' } as const;
     try {

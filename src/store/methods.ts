@@ -104,6 +104,11 @@ export function methodAvailable(row: MethodRow): boolean {
   return (METHODS as readonly string[]).includes(row.engine);
 }
 
+/** Whether `id` names a row of the picker (e.g. a method id read back from storage). */
+export function isMethodId(id: string): id is MethodId {
+  return METHOD_ROWS.some((r) => r.id === id);
+}
+
 export function methodRow(id: MethodId): MethodRow {
   const row = METHOD_ROWS.find((r) => r.id === id);
   if (!row) throw new Error(`unknown method "${id}"`);

@@ -1,5 +1,6 @@
 /** The loaded model: its summary, the load in progress, and the last load error (naming the file). */
 import { EngineError } from '../workers/engine-client.ts';
+import type { ModelOrigin } from '../persist/stored-run.ts';
 import type { EventOf, ModelSummary } from '../workers/protocol.ts';
 import type { AppState, SliceCreator } from './app-state.ts';
 import { fetchDefaultModel, type ModelCard } from './default-model.ts';
@@ -21,6 +22,8 @@ export interface ModelSlice {
   modelError: ModelLoadError | null;
   /** The card of the built-in model when it is the one loaded. */
   modelCard: ModelCard | null;
+  /** Where the loaded model came from (kept with each run, so a resume can load it again). */
+  modelOrigin: ModelOrigin | null;
   loadModel(files: readonly File[], card?: ModelCard): Promise<void>;
   /** The Hub file being downloaded now (null when no Hub download runs). */
   hubProgress: Omit<EventOf<'hubProgress'>, 'type' | 'id'> | null;
@@ -64,10 +67,12 @@ export const createModelSlice: SliceCreator<ModelSlice> = (set, get) => {
     loadProgress: null,
     modelError: null,
     modelCard: null,
+    modelOrigin: null,
     hubProgress: null,
     async loadModel(files, card) {
       if (files.length === 0) return;
-      await runLoad(`Reading ${files.map((f) => f.name).join(', ')}`, () => engine().loadModel(files), card);
+      const origin: ModelOrigin = card ? { kind: 'builtin', name: card.name } : { kind: 'files', files: files.map((f) => f.name) };
+      await runLoad(`Reading ${files.map((f) => f.name).join(', ')}`, () => engine().loadModel(files), origin, card);
     },
     async loadHubModel(repo, revision) {
       repo = repo.trim();
@@ -87,7 +92,7 @@ export const createModelSlice: SliceCreator<ModelSlice> = (set, get) => {
           off();
           set({ hubProgress: null });
         });
-      });
+      }, { kind: 'hub', repo, ...(revision ? { revision } : {}) });
     },
     ...loadDefault(set, get),
   };
@@ -95,7 +100,7 @@ export const createModelSlice: SliceCreator<ModelSlice> = (set, get) => {
 
 /** One load: progress while it runs; on success the new model replaces the old and data is re-tokenised. */
 function loadRunner(set: SetState, get: () => AppState) {
-  return async (label: string, start: () => Promise<{ model: ModelSummary }>, card?: ModelCard): Promise<void> => {
+  return async (label: string, start: () => Promise<{ model: ModelSummary }>, origin: ModelOrigin, card?: ModelCard): Promise<void> => {
     const load = ++latestLoad;
     set({ modelLoading: true, modelError: null, loadProgress: label });
     const off = engine().subscribe((e) => {
@@ -104,7 +109,7 @@ function loadRunner(set: SetState, get: () => AppState) {
     try {
       const { model } = await start();
       if (load === latestLoad) {
-        set({ model, modelCard: card ?? null, output: '', lastRun: null, generateError: null, compareBase: '', compareTuned: '', compareLabel: null });
+        set({ model, modelCard: card ?? null, modelOrigin: origin, output: '', lastRun: null, generateError: null, compareBase: '', compareTuned: '', compareLabel: null });
         // The engine dropped the last run's training and the data tokenised for the previous model.
         get().clearRun();
         if (model.hasTokenizer) void afterLoad(get);

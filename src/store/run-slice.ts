@@ -5,10 +5,10 @@
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../train/config.ts';
 import type { LinearModule } from '../model/weights.ts';
 import { LINEAR_MODULES } from '../model/weights.ts';
-import type { EventOf, ExportKind, FinishReason, RunInfo, StepPoint } from '../workers/protocol.ts';
-import type { SliceCreator } from './app-state.ts';
+import type { EngineEvent, EventOf, ExportKind, FinishReason, RunInfo, RunSaveSettings, StepPoint } from '../workers/protocol.ts';
+import type { AppState, SliceCreator } from './app-state.ts';
 import { engine } from './engine.ts';
-import { methodRow, withMethod, type MethodId } from './methods.ts';
+import { isMethodId, methodRow, withMethod, type MethodId } from './methods.ts';
 
 export type RunStatus = 'idle' | 'starting' | 'running' | 'paused' | 'stopping' | 'finished' | 'failed';
 
@@ -57,6 +57,8 @@ export interface RunSlice {
   setTrainField<K extends keyof TrainConfig>(key: K, value: TrainConfig[K]): void;
   setTarget(module: LinearModule, on: boolean): void;
   startRun(): Promise<void>;
+  /** Continue a saved run from its checkpoint (loading its base model first when it can). */
+  resumeSavedRun(runId: number): Promise<void>;
   pauseRun(): Promise<void>;
   resumeRun(): Promise<void>;
   stopRun(): Promise<void>;
@@ -94,6 +96,89 @@ function progressOf(p: StepPoint, totalSteps: number): RunProgress {
   };
 }
 
+const runActive = (status: RunStatus): boolean => status === 'starting' || status === 'running' || status === 'paused' || status === 'stopping';
+
+/** The base model's name for labels, saved runs and an export's base_model_name_or_path. */
+export function modelName(s: AppState): string {
+  return s.modelCard?.name ?? (s.modelOrigin?.kind === 'hub' ? s.modelOrigin.repo : undefined) ?? s.model?.files.join(' + ') ?? 'base-model';
+}
+
+type SetState = Parameters<SliceCreator<RunSlice>>[0];
+
+/**
+ * Follow a run the engine starts (a new one or a resumed saved one): its stream into the run state,
+ * the charts and the fine-tuned model; when it ends, its result, its record for comparison and the
+ * saved-runs list.
+ */
+async function followRun(
+  set: SetState,
+  get: () => AppState,
+  methodId: MethodId,
+  begin: (onEvent: (e: EngineEvent) => void) => { result: Promise<EventOf<'trainFinished'>> },
+): Promise<void> {
+  set({
+    runStatus: 'starting', runInfo: null, runProgress: null, runResult: null, runError: null, runStage: 'Starting…',
+    runMethodId: methodId, tuned: null, compareBase: '', compareTuned: '', compareLabel: null, lastSaved: null, storageProblem: null,
+  });
+  const pending = begin((e) => {
+    switch (e.type) {
+      case 'progress':
+        set({ runStage: e.message });
+        break;
+      case 'trainStarted': {
+        const resumed = e.run.resumed;
+        get().resetMetrics(e.run.runId, e.run.config.steps, resumed);
+        const last = resumed?.train.at(-1);
+        set({
+          runInfo: e.run, runStatus: 'running', runStage: null,
+          runProgress: last ? progressOf(last, e.run.config.steps) : null,
+          tuned: { runId: e.run.runId, methodId, steps: resumed?.fromStep ?? 0 },
+          dataSummary: e.run.data, // as the run cut it
+        });
+        break;
+      }
+      case 'trainStep': {
+        get().addStep(e.point);
+        const total = get().runInfo?.config.steps ?? e.point.step;
+        set((s) => ({ runProgress: progressOf(e.point, total), tuned: s.tuned && { ...s.tuned, steps: e.point.step } }));
+        break;
+      }
+      case 'trainEval':
+        get().addEval(e.point);
+        break;
+      case 'trainState': {
+        const now = get().runStatus;
+        if (now === 'running' || now === 'paused' || now === 'stopping') set({ runStatus: e.state });
+        break;
+      }
+      default:
+        break;
+    }
+  });
+  try {
+    const r = await pending.result;
+    set({
+      runStatus: 'finished',
+      runStage: null,
+      runResult: { reason: r.reason, steps: r.steps, ms: r.ms, finalLoss: r.finalLoss, evalLoss: r.evalLoss },
+    });
+    const info = get().runInfo;
+    const log = get().metrics;
+    if (info && log.runId === info.runId && r.steps > 0) {
+      get().addRunRecord({
+        runId: info.runId, methodId, config: info.config, trainableCount: info.trainableCount,
+        train: log.train.slice(), eval: log.eval.slice(),
+        reason: r.reason, steps: r.steps, finalLoss: r.finalLoss, evalLoss: r.evalLoss,
+        tokensPerSec: r.ms > 0 ? (info.tokensPerStep * r.steps) / (r.ms / 1000) : 0,
+      });
+    }
+  } catch (e) {
+    set({ runStatus: 'failed', runStage: null, runError: (e as Error).message });
+  } finally {
+    void get().refreshSavedRuns();
+  }
+}
+
 export const createRunSlice: SliceCreator<RunSlice> = (set, get) => ({
   methodId: 'lora',
   trainConfig: STUDIO_TRAIN_DEFAULTS,
@@ -125,65 +210,39 @@ export const createRunSlice: SliceCreator<RunSlice> = (set, get) => ({
     });
   },
   async startRun() {
-    const status = get().runStatus;
-    if (status === 'starting' || status === 'running' || status === 'paused' || status === 'stopping') return;
+    if (runActive(get().runStatus)) return;
     const { trainConfig: config, methodId, evalFraction } = get();
     methodRow(methodId); // the picker only offers known rows
-    set({
-      runStatus: 'starting', runInfo: null, runProgress: null, runResult: null, runError: null, runStage: 'Starting…',
-      runMethodId: methodId, tuned: null, compareBase: '', compareTuned: '', compareLabel: null,
-    });
-    const pending = engine().startTraining(config, evalFraction, (e) => {
-      switch (e.type) {
-        case 'progress':
-          set({ runStage: e.message });
-          break;
-        case 'trainStarted':
-          get().resetMetrics(e.run.runId, e.run.config.steps);
-          set({
-            runInfo: e.run, runStatus: 'running', runStage: null,
-            tuned: { runId: e.run.runId, methodId, steps: 0 },
-            dataSummary: e.run.data, // as the run cut it
-          });
-          break;
-        case 'trainStep': {
-          get().addStep(e.point);
-          const total = get().runInfo?.config.steps ?? e.point.step;
-          set((s) => ({ runProgress: progressOf(e.point, total), tuned: s.tuned && { ...s.tuned, steps: e.point.step } }));
-          break;
-        }
-        case 'trainEval':
-          get().addEval(e.point);
-          break;
-        case 'trainState': {
-          const now = get().runStatus;
-          if (now === 'running' || now === 'paused' || now === 'stopping') set({ runStatus: e.state });
-          break;
-        }
-        default:
-          break;
-      }
-    });
-    try {
-      const r = await pending.result;
-      set({
-        runStatus: 'finished',
-        runStage: null,
-        runResult: { reason: r.reason, steps: r.steps, ms: r.ms, finalLoss: r.finalLoss, evalLoss: r.evalLoss },
-      });
-      const info = get().runInfo;
-      const log = get().metrics;
-      if (info && log.runId === info.runId && r.steps > 0) {
-        get().addRunRecord({
-          runId: info.runId, methodId, config: info.config, trainableCount: info.trainableCount,
-          train: log.train.slice(), eval: log.eval.slice(),
-          reason: r.reason, steps: r.steps, finalLoss: r.finalLoss, evalLoss: r.evalLoss,
-          tokensPerSec: r.ms > 0 ? (info.tokensPerStep * r.steps) / (r.ms / 1000) : 0,
-        });
-      }
-    } catch (e) {
-      set({ runStatus: 'failed', runStage: null, runError: (e as Error).message });
+    const save: RunSaveSettings = {
+      methodId,
+      modelName: modelName(get()),
+      origin: get().modelOrigin ?? { kind: 'files', files: get().model?.files ?? [] },
+      checkpointEvery: get().checkpointEvery,
+    };
+    await followRun(set, get, methodId, (onEvent) => engine().startTraining(config, evalFraction, save, onEvent));
+  },
+  async resumeSavedRun(runId) {
+    if (runActive(get().runStatus)) return;
+    const saved = get().savedRuns?.find((r) => r.runId === runId);
+    if (!saved) {
+      set({ runError: `Run ${runId} is not among the saved runs.` });
+      return;
     }
+    // The run's base model first: the built-in one and Hub models load by themselves; files must be picked.
+    if (get().model?.fingerprint !== saved.model.fingerprint) {
+      const origin = saved.model.origin;
+      set({ runError: null, runStage: `Loading ${saved.model.name} to resume run ${runId}` });
+      if (origin.kind === 'builtin') await get().loadDefaultModel();
+      else if (origin.kind === 'hub') await get().loadHubModel(origin.repo, origin.revision);
+      if (get().model?.fingerprint !== saved.model.fingerprint) {
+        const how = origin.kind === 'files' ? `load ${origin.files.join(' + ')} (the files it trained on) first` : `${saved.model.name} could not be loaded`;
+        set({ runStage: null, runError: `Run ${runId} trained ${saved.model.name}: to resume it, ${how}.` });
+        return;
+      }
+    }
+    const methodId = (isMethodId(saved.methodId) ? saved.methodId : saved.config.method) as MethodId;
+    set({ methodId, trainConfig: { ...saved.config, targets: [...saved.config.targets] } });
+    await followRun(set, get, methodId, (onEvent) => engine().resumeRun(runId, get().checkpointEvery, onEvent));
   },
   async pauseRun() {
     if (get().runStatus !== 'running') return;
@@ -212,8 +271,7 @@ export const createRunSlice: SliceCreator<RunSlice> = (set, get) => ({
     }
   },
   exportRun(kind) {
-    const s = get();
-    return engine().exportRun(kind, s.modelCard?.name ?? s.model?.files.join('+') ?? 'base-model');
+    return engine().exportRun(kind, modelName(get()));
   },
   clearRun() {
     set({ runStatus: 'idle', runInfo: null, runProgress: null, runResult: null, runError: null, runStage: null, tuned: null, runMethodId: null });

@@ -1,6 +1,7 @@
 /**
- * The finished runs of this session, kept for comparison: each run's method, settings, loss
- * series and outcome. The current run is recorded when it finishes or is stopped (see run-slice).
+ * The finished runs, kept for comparison: each run's method, settings, loss series and outcome.
+ * The current run is recorded when it finishes or is stopped (see run-slice); finished runs saved
+ * in the browser join when the saved-runs list is read (see saved-runs-slice).
  */
 import type { TrainConfig } from '../train/config.ts';
 import type { EvalPoint, FinishReason, StepPoint } from '../workers/protocol.ts';
@@ -9,7 +10,7 @@ import { methodRow, type MethodId } from './methods.ts';
 
 export interface RunRecord {
   runId: number;
-  /** 1-based position in this session's list: "Run 2". */
+  /** The run's number, as in "Run 2": its engine run id, stable across reloads. */
   index: number;
   methodId: MethodId;
   /** e.g. "Run 2 · MiLoRA r8". */
@@ -34,6 +35,10 @@ export interface RunsSlice {
   /** Run ids shown in the compare panel. */
   compareRunIds: number[];
   addRunRecord(run: FinishedRun): void;
+  /** Add saved finished runs not listed yet (not ticked for comparison). */
+  addSavedRunRecords(runs: FinishedRun[]): void;
+  /** Drop a run (deleted from storage). */
+  removeRunRecord(runId: number): void;
   setRunCompared(runId: number, on: boolean): void;
   compareLogScale: boolean;
   setCompareLogScale(on: boolean): void;
@@ -45,17 +50,27 @@ export function runLabel(index: number, methodId: MethodId, config: TrainConfig)
   return `Run ${index} · ${row.label}${row.uses.rank ? ` r${config.rank}` : ''}`;
 }
 
+const toRecord = (run: FinishedRun): RunRecord => ({ ...run, index: run.runId, label: runLabel(run.runId, run.methodId, run.config) });
+
 export const createRunsSlice: SliceCreator<RunsSlice> = (set) => ({
   runs: [],
   compareRunIds: [],
   compareLogScale: false,
   addRunRecord(run) {
     set((s) => {
-      if (s.runs.some((r) => r.runId === run.runId)) return {};
-      const index = s.runs.length + 1;
-      const record: RunRecord = { ...run, index, label: runLabel(index, run.methodId, run.config) };
-      return { runs: [...s.runs, record], compareRunIds: [...s.compareRunIds, run.runId] };
+      const runs = [...s.runs.filter((r) => r.runId !== run.runId), toRecord(run)].sort((a, b) => a.runId - b.runId);
+      return { runs, compareRunIds: s.compareRunIds.includes(run.runId) ? s.compareRunIds : [...s.compareRunIds, run.runId] };
     });
+  },
+  addSavedRunRecords(saved) {
+    set((s) => {
+      const fresh = saved.filter((f) => !s.runs.some((r) => r.runId === f.runId));
+      if (fresh.length === 0) return {};
+      return { runs: [...s.runs, ...fresh.map(toRecord)].sort((a, b) => a.runId - b.runId) };
+    });
+  },
+  removeRunRecord(runId) {
+    set((s) => ({ runs: s.runs.filter((r) => r.runId !== runId), compareRunIds: s.compareRunIds.filter((id) => id !== runId) }));
   },
   setRunCompared(runId, on) {
     set((s) => ({

@@ -98,7 +98,11 @@ export const createSpectrumSlice: SliceCreator<SpectrumSlice> = (set, get) => ({
   watchSpectra() {
     return engine().subscribe((e) => {
       if (e.type === 'trainStarted') {
-        set({ spectraRunId: e.run.runId, spectraHistory: {} });
+        const history: Record<string, SpectraPoint[]> = {};
+        for (const round of e.run.resumed?.spectra ?? []) {
+          for (const entry of round.entries) history[entry.name] = withPoint(history[entry.name], pointOf(round.step, entry));
+        }
+        set({ spectraRunId: e.run.runId, spectraHistory: history });
       } else if (e.type === 'spectraStep') {
         set((s) => {
           const history = e.runId === s.spectraRunId ? { ...s.spectraHistory } : {};

@@ -9,9 +9,11 @@ import { createCompareSlice } from './compare-slice.ts';
 import { createDataSlice } from './data-slice.ts';
 import { createGenerateSlice } from './generate-slice.ts';
 import { createGpuSlice } from './gpu-slice.ts';
+import { createImportSlice } from './import-slice.ts';
 import { createModelSlice } from './model-slice.ts';
 import { createRunSlice } from './run-slice.ts';
 import { createRunsSlice } from './runs-slice.ts';
+import { createSavedRunsSlice } from './saved-runs-slice.ts';
 import { createSpectrumSlice } from './spectrum-slice.ts';
 
 export const useAppStore = create<AppState>()((...a) => ({
@@ -21,7 +23,9 @@ export const useAppStore = create<AppState>()((...a) => ({
   ...createDataSlice(...a),
   ...createRunSlice(...a),
   ...createRunsSlice(...a),
+  ...createSavedRunsSlice(...a),
   ...createChartsSlice(...a),
   ...createCompareSlice(...a),
   ...createSpectrumSlice(...a),
+  ...createImportSlice(...a),
 }));

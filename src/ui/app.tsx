@@ -13,6 +13,7 @@ import { WebGpuMissing } from './gpu/webgpu-missing.tsx';
 import { MethodPanel } from './method/method-panel.tsx';
 import { ModelPanel } from './model/model-panel.tsx';
 import { RunPanel } from './train/run-panel.tsx';
+import { SavedRunsPanel } from './runs/saved-runs-panel.tsx';
 import { SpectrumPanel } from './spectrum/spectrum-panel.tsx';
 
 export function App() {
@@ -39,6 +40,7 @@ export function App() {
             <div className="column" aria-label="Results">
               <RunPanel />
               <CompareRunsPanel />
+              <SavedRunsPanel />
               <SpectrumPanel />
               <GeneratePanel />
               <ExportPanel />

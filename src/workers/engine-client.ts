@@ -17,6 +17,7 @@ import {
   type ModelVariant,
   type ResultOf,
   type RunControl,
+  type RunSaveSettings,
 } from './protocol.ts';
 import type { TrainConfig } from '../train/config.ts';
 
@@ -161,8 +162,17 @@ export class EngineClient {
    * Start a training run; `onEvent` receives its stream (trainStarted, trainStep, trainEval,
    * trainState, progress). The result resolves with trainFinished.
    */
-  startTraining(config: TrainConfig, evalFraction: number, onEvent?: (event: EngineEvent) => void): Pending<'startTraining'> {
-    const pending = this.request({ type: 'startTraining', config, evalFraction });
+  startTraining(config: TrainConfig, evalFraction: number, save: RunSaveSettings, onEvent?: (event: EngineEvent) => void): Pending<'startTraining'> {
+    return this.streamed(this.request({ type: 'startTraining', config, evalFraction, save }), onEvent);
+  }
+
+  /** Continue a saved run from its checkpoint; streams like startTraining. */
+  resumeRun(runId: number, checkpointEvery: number, onEvent?: (event: EngineEvent) => void): Pending<'resumeRun'> {
+    return this.streamed(this.request({ type: 'resumeRun', runId, checkpointEvery }), onEvent);
+  }
+
+  /** Hand every event of `pending` but its end to `onEvent`. */
+  private streamed<C extends CommandType>(pending: Pending<C>, onEvent?: (event: EngineEvent) => void): Pending<C> {
     if (onEvent) {
       const off = this.subscribe((e) => {
         if (e.id === pending.id && e.type !== 'trainFinished' && e.type !== 'error') onEvent(e);
@@ -180,6 +190,13 @@ export class EngineClient {
   /** The last run's adapter or merged model as a ZIP (its bytes transferred). */
   exportRun(kind: ExportKind, baseModelName: string): Promise<ResultOf<'exportRun'>> {
     return this.request({ type: 'exportRun', kind, baseModelName }).result;
+  }
+
+  /** Apply an adapter (one .zip, or adapter_config.json + adapter_model.safetensors) to a fresh copy of the base weights. */
+  async importAdapter(files: readonly File[], baseModelName?: string): Promise<ResultOf<'importAdapter'>> {
+    const payload = await Promise.all(files.map(async (f) => ({ name: f.name, bytes: await f.arrayBuffer() })));
+    const body = { type: 'importAdapter' as const, files: payload, ...(baseModelName ? { baseModelName } : {}) };
+    return this.request(body, payload.map((p) => p.bytes)).result;
   }
 
   /** Ask the engine to stop request `target` at the next token. */

@@ -15,30 +15,61 @@ import type { LinearAdapter } from '../adapters/adapter.ts';
 import { handleListDemos, handlePrepareData } from './engine/data.ts';
 import { handleExportRun } from './engine/exports.ts';
 import { handleLoadHubModel } from './engine/hub.ts';
+import { handleImportAdapter } from './engine/imports.ts';
 import {
   EngineRefusal, engine, errorEvent, post, refuseWhileTraining, requireGpu, requireModel, requireTokenizer, scope, type Generation,
 } from './engine/state.ts';
-import { handleStartTraining, handleTrainControl, stopTraining } from './engine/training.ts';
+import { handleResumeRun, handleStartTraining, handleTrainControl, stopTraining } from './engine/training.ts';
+import { handleDeleteRun, handleListRuns } from './engine/persist.ts';
+import { modelFingerprint } from '../model/fingerprint.ts';
 import { handleSpectraSettings, handleSpectrum } from './engine/spectra.ts';
 import type { EngineCommand, EventOf, GenerateSettings, ModelSummary, ModelVariant } from './protocol.ts';
 
 async function initGpu(): Promise<EventOf<'ready'> | EventOf<'unavailable'>> {
   try {
     const acquired = await acquireDevice(scope.navigator.gpu);
+    const gpu = new Gpu(acquired);
     acquired.lost.then((e) => {
+      if (engine.gpu !== gpu) return;
+      // Keep the model's host side: a restarted engine uploads it to the new device.
+      const loaded = engine.loaded;
+      engine.lostModel = loaded ? { weights: loaded.weights, tokenizer: loaded.tokenizer, tokenizerFiles: loaded.tokenizerFiles, summary: loaded.summary } : null;
       engine.gpu = null;
+      engine.gpuInit = null; // the next init acquires a new device
       engine.loaded = null;
       engine.data = null;
-      post({ type: 'error', id: 0, message: `${e.message} Reload the page to start again.`, code: 'device-lost' });
+      void stopTraining(); // a paused run would wait forever; a stepping one fails on its next GPU call
+      const saved = engine.run ? ' The run keeps its last checkpoint: restart the engine, then resume it from Saved runs.' : ' Restart the engine to go on.';
+      post({ type: 'error', id: 0, message: `${e.message}${saved}`, code: 'device-lost' });
     });
-    const gpu = new Gpu(acquired);
     engine.gpu = gpu;
     await autotuneMatmul(gpu); // picks matmul variants for this adapter (fixed rule on SwiftShader)
-    return { type: 'ready', id: 0, adapter: { ...acquired.adapterInfo, features: acquired.features } };
+    const restored = restoreLostModel(gpu);
+    return { type: 'ready', id: 0, adapter: { ...acquired.adapterInfo, features: acquired.features }, ...(restored ? { model: restored } : {}) };
   } catch (e) {
     if (e instanceof WebGpuUnavailableError) return { type: 'unavailable', id: 0, reason: e.reason, message: e.message };
     throw e;
   }
+}
+
+/** After a lost device: the model the engine held, uploaded to the new device (its training is gone). */
+function restoreLostModel(gpu: Gpu): ModelSummary | null {
+  const lost = engine.lostModel;
+  engine.lostModel = null;
+  if (!lost) return null;
+  engine.loaded = { ...lost, model: LlamaModel.upload(gpu, lost.weights), tuned: null };
+  return lost.summary;
+}
+
+/** `loseDevice`: destroy the GPU device, as a driver reset would, to exercise the recovery path. */
+function handleLoseDevice(id: number): void {
+  const gpu = engine.gpu;
+  if (!gpu) {
+    post({ type: 'error', id, message: 'There is no GPU device to lose.', code: 'no-device' });
+    return;
+  }
+  gpu.device.destroy();
+  post({ type: 'deviceDestroyed', id });
 }
 
 async function handleInit(id: number): Promise<void> {
@@ -92,6 +123,7 @@ async function handleLoadModel(id: number, files: { name: string; bytes: ArrayBu
       paramCount: model.parameterCount,
       hasTokenizer: tokenizer !== undefined,
       loadMs: performance.now() - started,
+      fingerprint: modelFingerprint(weights),
     };
     const tokenizerFiles = new Map<string, Uint8Array>();
     if (tokenizerFile?.toLowerCase().endsWith('.json')) {
@@ -188,7 +220,15 @@ function handle(cmd: EngineCommand): Promise<void> | void {
     case 'prepareData':
       return handlePrepareData(cmd.id, cmd.source, cmd.split);
     case 'startTraining':
-      return handleStartTraining(cmd.id, cmd.config, cmd.evalFraction);
+      return handleStartTraining(cmd.id, cmd.config, cmd.evalFraction, cmd.save);
+    case 'loseDevice':
+      return handleLoseDevice(cmd.id);
+    case 'resumeRun':
+      return handleResumeRun(cmd.id, cmd.runId, cmd.checkpointEvery);
+    case 'listRuns':
+      return handleListRuns(cmd.id);
+    case 'deleteRun':
+      return handleDeleteRun(cmd.id, cmd.runId);
     case 'trainControl':
       return handleTrainControl(cmd.id, cmd.action);
     case 'spectrum':
@@ -197,6 +237,8 @@ function handle(cmd: EngineCommand): Promise<void> | void {
       return handleSpectraSettings(cmd.id, cmd.every);
     case 'exportRun':
       return handleExportRun(cmd.id, cmd.kind, cmd.baseModelName);
+    case 'importAdapter':
+      return handleImportAdapter(cmd.id, cmd.files, cmd.baseModelName);
     default: {
       const unknown: never = cmd;
       post({ type: 'error', id: (unknown as { id?: number }).id ?? 0, message: `Unknown command ${JSON.stringify(unknown)}`, code: 'protocol' });

@@ -4,12 +4,15 @@
  * event answering or streaming for a command carries the same `id` (0 for events nobody asked for,
  * such as a lost device). A request ends with exactly one terminal event (see ResultOf) or `error`.
  */
+import type { ImportedAdapter } from '../adapters/import-check.ts';
 import type { DemoId } from '../corpus/demos.ts';
 import type { LlamaConfig } from '../model/config.ts';
 import type { TrainConfig } from '../train/config.ts';
 import type { DataFormat, DataStats, DataWarning, DataWarningKind } from '../train/data.ts';
 import type { ModuleSpectrum } from '../linalg/module-spectrum.ts';
 import type { LinearModule } from '../model/weights.ts';
+import type { StorageProblemCode } from '../persist/run-db.ts';
+import type { ModelOrigin, SavedRunSummary, SpectraRound } from '../persist/stored-run.ts';
 
 /** The WebGPU adapter the engine found. */
 export interface AdapterSummary {
@@ -32,6 +35,8 @@ export interface ModelSummary {
   hasTokenizer: boolean;
   /** Wall time of reading, parsing and uploading, in milliseconds. */
   loadMs: number;
+  /** modelFingerprint of the weights (a saved run resumes only on the same one). */
+  fingerprint: string;
 }
 
 /** One file from disk; `bytes` is transferred, not copied. */
@@ -118,6 +123,19 @@ export interface RunInfo {
   paramCount: number;
   tokensPerStep: number;
   data: DataSummary;
+  /** A resumed run: the step its checkpoint was taken at and the metrics up to it. */
+  resumed?: { fromStep: number; train: StepPoint[]; eval: EvalPoint[]; spectra: SpectraRound[]; activeMs: number };
+}
+
+/** How the engine keeps a run in the browser's storage (see persist/). */
+export interface RunSaveSettings {
+  /** The studio's method row, e.g. "rslora". */
+  methodId: string;
+  /** The base model's display name and where it came from. */
+  modelName: string;
+  origin: ModelOrigin;
+  /** Checkpoint every this many steps (0: only when paused, stopped or finished). */
+  checkpointEvery: number;
 }
 
 export type ExportKind = 'peft' | 'mora' | 'merged';
@@ -134,7 +152,10 @@ export interface SpectraEntry {
 // ---- commands (UI → worker) -----------------------------------------------------------------
 
 export type EngineCommand =
+  /** Find the GPU (again after a lost device: the model then comes back on the new device, untrained). */
   | { type: 'init'; id: number }
+  /** Destroy the GPU device as a driver reset would: for testing the recovery from a lost device. */
+  | { type: 'loseDevice'; id: number }
   | { type: 'loadModel'; id: number; files: FilePayload[] }
   /** Download a model from the Hugging Face Hub by repo id (cached), then load it like loadModel. Streams hubProgress. */
   | { type: 'loadHubModel'; id: number; repo: string; revision?: string; endpoint?: string }
@@ -149,7 +170,16 @@ export type EngineCommand =
    * Train the loaded model on the prepared data, from a fresh copy of the base weights. Streams
    * trainStarted, trainStep per step, trainEval, trainState; ends with trainFinished.
    */
-  | { type: 'startTraining'; id: number; config: TrainConfig; evalFraction: number }
+  | { type: 'startTraining'; id: number; config: TrainConfig; evalFraction: number; save?: RunSaveSettings }
+  /**
+   * Continue saved run `runId` from its checkpoint on the loaded model (which must be the run's base
+   * model), streaming like startTraining. A finished run's checkpoint is loaded as the tuned model.
+   */
+  | { type: 'resumeRun'; id: number; runId: number; checkpointEvery: number }
+  /** The runs kept in the browser's storage. */
+  | { type: 'listRuns'; id: number }
+  /** Delete a saved run and its checkpoint (not the running one). */
+  | { type: 'deleteRun'; id: number; runId: number }
   /** Pause, resume or stop the running training run (between two steps). */
   | { type: 'trainControl'; id: number; action: RunControl }
   /** One module's spectra for the current model (base alone before a run); waits for a step boundary while training. */
@@ -157,14 +187,22 @@ export type EngineCommand =
   /** Run a spectra round every `every` training steps (0 = off; the engine starts at 10). */
   | { type: 'spectraSettings'; id: number; every: number }
   /** Files of the last run as one ZIP: its adapter (peft or MoRA) or the merged model in HF layout. */
-  | { type: 'exportRun'; id: number; kind: ExportKind; baseModelName: string };
+  | { type: 'exportRun'; id: number; kind: ExportKind; baseModelName: string }
+  /**
+   * Apply an adapter to a fresh copy of the base weights, as if a run had left it: one .zip or the loose
+   * adapter_config.json + adapter_model.safetensors (peft LoRA/DoRA or our MoRA file). `baseModelName`
+   * (as exportRun's) is compared with the adapter's base_model_name_or_path.
+   */
+  | { type: 'importAdapter'; id: number; files: FilePayload[]; baseModelName?: string };
 
 export type CommandType = EngineCommand['type'];
 
 // ---- events (worker → UI) -------------------------------------------------------------------
 
 export type EngineEvent =
-  | { type: 'ready'; id: number; adapter: AdapterSummary }
+  /** `model`: after a lost device, the model the engine held, uploaded again to the new device. */
+  | { type: 'ready'; id: number; adapter: AdapterSummary; model?: ModelSummary }
+  | { type: 'deviceDestroyed'; id: number }
   | { type: 'unavailable'; id: number; reason: UnavailableReason; message: string }
   | { type: 'modelLoaded'; id: number; model: ModelSummary }
   | { type: 'token'; id: number; piece: string; tokenId: number }
@@ -205,8 +243,17 @@ export type EngineEvent =
   | { type: 'spectraSettings'; id: number; every: number }
   /** A budgeted spectra round after step `step` of run `runId` (id = the run's request). */
   | { type: 'spectraStep'; id: number; runId: number; step: number; entries: SpectraEntry[] }
+  /** The saved runs, oldest first, and this site's storage use and quota in bytes (null if unknown). */
+  | { type: 'runs'; id: number; runs: SavedRunSummary[]; storage: { usage: number; quota: number } | null }
+  | { type: 'runDeleted'; id: number; runId: number }
+  /** Run `runId` (id = its request) was saved with its checkpoint of step `step`. */
+  | { type: 'runSaved'; id: number; runId: number; step: number; bytes: number }
+  /** Saving run `runId` failed (training goes on): quota, no storage, or another failure, explained. */
+  | { type: 'storageProblem'; id: number; runId: number; code: StorageProblemCode; message: string }
   /** A ZIP archive (transferred): `fileName` is the suggested download name. */
   | { type: 'exported'; id: number; fileName: string; bytes: ArrayBuffer; entries: string[] }
+  /** An adapter now on the model as run `runId` (0 steps): 'tuned' generation, spectra and exports use it. */
+  | { type: 'adapterImported'; id: number; runId: number; adapter: ImportedAdapter }
   | {
       type: 'error';
       id: number;
@@ -230,6 +277,7 @@ export type ProgressStage = 'reading' | 'parsing' | 'uploading' | 'prefill' | 'd
 /** The event type that ends each command successfully. */
 export interface ResultTypes {
   init: 'ready' | 'unavailable';
+  loseDevice: 'deviceDestroyed';
   loadModel: 'modelLoaded';
   loadHubModel: 'modelLoaded';
   generate: 'generated';
@@ -237,10 +285,14 @@ export interface ResultTypes {
   listDemos: 'demos';
   prepareData: 'dataPrepared';
   startTraining: 'trainFinished';
+  resumeRun: 'trainFinished';
+  listRuns: 'runs';
+  deleteRun: 'runDeleted';
   trainControl: 'trainState';
   spectrum: 'spectrum';
   spectraSettings: 'spectraSettings';
   exportRun: 'exported';
+  importAdapter: 'adapterImported';
 }
 
 export type EventOf<T extends EventType> = Extract<EngineEvent, { type: T }>;
@@ -251,6 +303,7 @@ export type CommandBody<C extends CommandType> = Omit<Extract<EngineCommand, { t
 
 const TERMINAL: Record<CommandType, readonly EventType[]> = {
   init: ['ready', 'unavailable'],
+  loseDevice: ['deviceDestroyed'],
   loadModel: ['modelLoaded'],
   loadHubModel: ['modelLoaded'],
   generate: ['generated'],
@@ -258,10 +311,14 @@ const TERMINAL: Record<CommandType, readonly EventType[]> = {
   listDemos: ['demos'],
   prepareData: ['dataPrepared'],
   startTraining: ['trainFinished'],
+  resumeRun: ['trainFinished'],
+  listRuns: ['runs'],
+  deleteRun: ['runDeleted'],
   trainControl: ['trainState'],
   spectrum: ['spectrum'],
   spectraSettings: ['spectraSettings'],
   exportRun: ['exported'],
+  importAdapter: ['adapterImported'],
 };
 
 /** Whether `event` ends a request of type `command` successfully. */

@@ -1,4 +1,5 @@
 /** Base vs fine-tuned, side by side: the generate panel's prompt and settings on both models. */
+import { importIsCurrent } from '../../store/import-slice.ts';
 import { useAppStore } from '../../store/store.ts';
 
 function Side({ title, text, testId, active }: { title: string; text: string; testId: string; active: boolean }) {
@@ -15,7 +16,8 @@ function Side({ title, text, testId, active }: { title: string; text: string; te
 }
 
 export function CompareView() {
-  const tuned = useAppStore((s) => s.tuned);
+  // A run's steps, or an imported adapter (0 steps), make a fine-tuned model to compare.
+  const hasTuned = useAppStore((s) => s.tuned !== null && (s.tuned.steps > 0 || importIsCurrent(s)));
   const runActive = useAppStore((s) => s.runStatus === 'starting' || s.runStatus === 'running' || s.runStatus === 'stopping');
   const status = useAppStore((s) => s.compareStatus);
   const side = useAppStore((s) => s.compareSide);
@@ -33,7 +35,7 @@ export function CompareView() {
       <div className="actions">
         <button
           type="button"
-          disabled={!tuned || tuned.steps === 0 || runActive || generating || status !== 'idle'}
+          disabled={!hasTuned || runActive || generating || status !== 'idle'}
           onClick={() => void start()}
           data-testid="compare-start"
         >
@@ -43,7 +45,7 @@ export function CompareView() {
           Stop
         </button>
         <span className="hint">
-          {!tuned || tuned.steps === 0
+          {!hasTuned
             ? 'Train a run to compare it with the base model.'
             : runActive
               ? 'Pause or finish the run to compare.'

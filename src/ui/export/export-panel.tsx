@@ -5,6 +5,7 @@ import { useAppStore } from '../../store/store.ts';
 import type { ExportKind } from '../../workers/protocol.ts';
 import { downloadBlob } from '../shared/download.ts';
 import { formatBytes } from '../method/estimate.ts';
+import { ImportAdapter } from './import-adapter.tsx';
 import { metricsCsv, metricsJson } from './metrics-files.ts';
 
 export function ExportPanel() {
@@ -85,6 +86,7 @@ export function ExportPanel() {
           {error}
         </p>
       )}
+      <ImportAdapter />
     </section>
   );
 }

@@ -1,5 +1,7 @@
 /** Prompt and sampling settings, Generate / Stop, and the streamed output. */
 import { useId, useState, type FormEvent, type KeyboardEvent } from 'react';
+import { importIsCurrent } from '../../store/import-slice.ts';
+import { methodRow } from '../../store/methods.ts';
 import { useAppStore } from '../../store/store.ts';
 import { NumberField } from '../shared/number-field.tsx';
 import { CompareView } from '../compare/compare-view.tsx';
@@ -17,6 +19,7 @@ export function GeneratePanel() {
   const contextLength = useAppStore((s) => s.model?.config.maxSeqLen);
   const loading = useAppStore((s) => s.modelLoading);
   const tunedSteps = useAppStore((s) => s.tuned?.steps ?? 0);
+  const importedMethod = useAppStore((s) => (s.tuned && importIsCurrent(s) ? methodRow(s.tuned.methodId).label : null));
   const trainingBusy = useAppStore((s) => s.runStatus === 'starting' || s.runStatus === 'running' || s.runStatus === 'stopping');
   const comparing = useAppStore((s) => s.compareStatus !== 'idle');
   const [invalid, setInvalid] = useState<ReadonlySet<string>>(new Set());
@@ -123,7 +126,12 @@ export function GeneratePanel() {
             Stop
           </button>
           <span className="hint" data-testid="generate-model">
-            {tunedSteps > 0 ? `With the fine-tuned model (${tunedSteps} steps).` : 'With the base model.'} Ctrl+Enter in the prompt also generates.
+            {importedMethod
+              ? `With the imported ${importedMethod} adapter.`
+              : tunedSteps > 0
+                ? `With the fine-tuned model (${tunedSteps} steps).`
+                : 'With the base model.'}{' '}
+            Ctrl+Enter in the prompt also generates.
           </span>
         </div>
       </form>

@@ -4,11 +4,19 @@ import { useEffect, useId, useState, type DragEvent } from 'react';
 interface Props {
   disabled: boolean;
   onFiles(files: File[]): void;
+  /** The input's visible label (default "Model files"). */
+  label?: string;
+  /** File types the picker offers (default model and tokenizer files). */
+  accept?: string;
+  /** data-testid of the input (default "model-files"). */
+  testId?: string;
+  /** data-testid of the zone around it (default "drop-zone"). */
+  zoneTestId?: string;
 }
 
 const ACCEPT = '.bin,.json,.safetensors,.model';
 
-export function FileDropZone({ disabled, onFiles }: Props) {
+export function FileDropZone({ disabled, onFiles, label = 'Model files', accept = ACCEPT, testId = 'model-files', zoneTestId = 'drop-zone' }: Props) {
   const inputId = useId();
   const hintId = useId();
   const [over, setOver] = useState(false);
@@ -41,23 +49,23 @@ export function FileDropZone({ disabled, onFiles }: Props) {
   return (
     <div
       className={`drop-zone${over ? ' over' : ''}${disabled ? ' disabled' : ''}`}
-      data-testid="drop-zone"
+      data-testid={zoneTestId}
       onDragOver={onDragOver}
       onDragEnter={onDragOver}
       onDragLeave={() => setOver(false)}
       onDrop={onDrop}
     >
       <label htmlFor={inputId} className="drop-label">
-        Model files
+        {label}
       </label>
       <input
         id={inputId}
         type="file"
         multiple
-        accept={ACCEPT}
+        accept={accept}
         disabled={disabled}
         aria-describedby={hintId}
-        data-testid="model-files"
+        data-testid={testId}
         onChange={(e) => {
           const files = [...(e.currentTarget.files ?? [])];
           e.currentTarget.value = ''; // choosing the same files again loads them again

@@ -4,6 +4,7 @@ import { LossChart } from '../charts/loss-chart.tsx';
 import { FIELD_LABELS, useConfigProblem } from '../method/config-problem.ts';
 import { formatMs } from '../shared/format.ts';
 import { RunProgressView } from './run-progress.tsx';
+import { RunSaving } from './run-saving.tsx';
 
 /** Why Start is disabled, or null when a run can start. */
 function useStartBlocker(): string | null {
@@ -67,6 +68,7 @@ export function RunPanel() {
         </p>
       )}
       <RunProgressView />
+      <RunSaving />
       {status === 'finished' && result && (
         <p className="status" data-testid="run-result" data-reason={result.reason}>
           {result.reason === 'completed' ? 'Finished' : 'Stopped'} after {result.steps} step{result.steps === 1 ? '' : 's'} in {formatMs(result.ms)}

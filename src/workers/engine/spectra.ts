@@ -86,28 +86,31 @@ export async function handleSpectrum(id: number, layer: number, module: LinearMo
  * Called by the training loop after step `step` (request `id`, run `runId`): answers queued spectrum
  * requests, then every `every` steps runs a budgeted round over the adapted modules of all layers.
  * After the last step (`last`) the round is complete, unbudgeted, so the run ends with every module's spectra.
+ * Returns the round's entries (as posted), or null when no round ran.
  */
 export async function spectraAfterStep(
   id: number, runId: number, step: number, model: LlamaModel, targets: readonly LinearModule[], initial: AdapterTensors | undefined,
   last = false,
-): Promise<void> {
+): Promise<SpectraEntry[] | null> {
   for (const job of queue.splice(0)) {
     if (job.taken) continue;
     job.taken = true;
     await job.run();
   }
-  if (every <= 0 || (step % every !== 0 && !last) || model.adapters.size === 0) return;
+  if (every <= 0 || (step % every !== 0 && !last) || model.adapters.size === 0) return null;
   if (round.runId !== runId) round = { runId, cursor: 0 };
   const layers = Array.from({ length: model.config.nLayers }, (_, i) => i);
   try {
     const { spectra } = await spectraRound(model, layers, targets, round, last ? Infinity : ROUND_BUDGET_MS, { initial, baseCache: baseCache(model), topSigma: 0 });
-    if (spectra.length === 0) return;
+    if (spectra.length === 0) return null;
     const entries: SpectraEntry[] = spectra.map((s) => ({
       name: s.name, delta_rank90: s.delta_rank90, overlap_principal: s.overlap_principal, overlap_minor: s.overlap_minor,
     }));
     post({ type: 'spectraStep', id, runId, step, entries });
+    return entries;
   } catch (e) {
     // A failed round must not end the run: report it on the side (id 0) and keep training.
     post({ ...errorEvent(0, e), message: `Spectra at step ${step}: ${(e as Error).message}` });
+    return null;
   }
 }

@@ -67,11 +67,13 @@ export const engine: {
   gpu: Gpu | null;
   gpuInit: Promise<EventOf<'ready'> | EventOf<'unavailable'>> | null;
   loaded: Loaded | null;
+  /** The host side of the model held when the device was lost, uploaded again by the next init. */
+  lostModel: Omit<Loaded, 'model' | 'tuned'> | null;
   generation: Generation | null;
   data: Data | null;
   run: ActiveRun | null;
   nextRunId: number;
-} = { gpu: null, gpuInit: null, loaded: null, generation: null, data: null, run: null, nextRunId: 1 };
+} = { gpu: null, gpuInit: null, loaded: null, lostModel: null, generation: null, data: null, run: null, nextRunId: 1 };
 
 export function post(event: EngineEvent, transfer: Transferable[] = []): void {
   scope.postMessage(event, transfer);
@@ -100,7 +102,7 @@ export function errorEvent(id: number, e: unknown): EventOf<'error'> {
 
 export function requireGpu(): Gpu {
   const { gpu, gpuInit } = engine;
-  if (!gpu) throw new Error(gpuInit ? 'The GPU device is not available (lost or never acquired). Reload the page.' : 'The engine was not initialised: send init first.');
+  if (!gpu) throw new Error(gpuInit ? 'The GPU device is not available (lost or never acquired). Restart the engine or reload the page.' : 'The GPU device was lost or never acquired: restart the engine (init) first.');
   return gpu;
 }
 

@@ -3,17 +3,23 @@
  * a Trainer, shuffled batches of the prepared windows, one optimizer step at a time with its metrics
  * read back and posted, eval losses every `evalEvery` steps and at the end. Between steps the loop
  * yields to the event loop, so pause, resume and stop (and anything else) are handled mid-run.
+ * Every run is kept in the browser's storage (./persist.ts) with a checkpoint every N steps, on
+ * pause and at the end; `resumeRun` continues a saved run from its checkpoint.
  */
 import { LlamaModel } from '../../model/llama.ts';
 import { validateTrainConfig, type TrainConfig } from '../../train/config.ts';
 import { BatchIterator, orderedBatches, type Batch } from '../../train/packing.ts';
 import { SPECTRAL_METHODS } from '../../train/config.ts';
 import { Trainer } from '../../train/trainer.ts';
-import type { DataSplit, RunControl, RunInfo, RunState } from '../protocol.ts';
+import { checkCheckpoint } from '../../train/checkpoint.ts';
+import type { Tokenizer } from '../../io/tokenizer.ts';
+import { metricsUpTo, type StoredRun } from '../../persist/stored-run.ts';
+import type { DataSplit, RunControl, RunInfo, RunSaveSettings, RunState } from '../protocol.ts';
 import { prepare, sameSplit } from './data.ts';
+import { newRunId, RunSaver, runDb } from './persist.ts';
 import { spectraAfterStep } from './spectra.ts';
 import {
-  EngineRefusal, engine, errorEvent, post, requireGpu, requireModel, requireTokenizer, type ActiveRun, type Loaded,
+  EngineRefusal, engine, errorEvent, post, requireGpu, requireModel, requireTokenizer, type ActiveRun, type Data, type Loaded, type Tuned,
 } from './state.ts';
 
 /** The loop's side of a run: its state and the waiters for the next step boundary. */
@@ -45,11 +51,12 @@ class Run implements ActiveRun {
     return new Promise((resolve) => this.boundary.push(() => resolve(this.state)));
   }
 
-  /** Called by the loop between steps: answers controls, then waits while paused. */
-  async atBoundary(step: number): Promise<void> {
+  /** Called by the loop between steps: answers controls, then waits while paused (after `onPause`). */
+  async atBoundary(step: number, onPause: () => Promise<void>): Promise<void> {
     const waiting = this.boundary.splice(0);
     for (const w of waiting) w();
     if (waiting.length > 0) post({ type: 'trainState', id: this.id, runId: this.runId, state: this.state, step });
+    if (this.state === 'paused') await onPause();
     while (this.state === 'paused') {
       await new Promise<void>((r) => (this.wake = r));
       this.wake = null;
@@ -81,12 +88,146 @@ function freshModel(loaded: Loaded): LlamaModel {
 
 const yieldToEvents = () => new Promise<void>((r) => setTimeout(r, 0));
 
-export async function handleStartTraining(id: number, requested: TrainConfig, evalFraction: number): Promise<void> {
-  let run: Run | null = null;
-  let trainer: Trainer | null = null;
+/** Refuse to start while a run or a generation holds the model. */
+function refuseIfBusy(): void {
+  if (engine.run) throw new EngineRefusal('A training run is already in progress: stop it first.', 'busy');
+  if (engine.generation) throw new EngineRefusal('A generation is running: wait for it or stop it first.', 'busy');
+}
+
+/** Everything the step loop of one run works with. */
+interface Session {
+  id: number;
+  run: Run;
+  trainer: Trainer;
+  model: LlamaModel;
+  tuned: Tuned;
+  config: TrainConfig;
+  data: Data;
+  tokenizer: Tokenizer;
+  saver: RunSaver;
+  /** Steps taken before this loop (a resumed run's checkpoint step). */
+  startStep: number;
+  /** Training wall time before this loop. */
+  activeMs: number;
+  evalLoss: number | null;
+}
+
+/** The info trainStarted carries. */
+function runInfo(s: Session, resumed?: RunInfo['resumed']): RunInfo {
+  const { config, data } = s;
+  return {
+    runId: s.run.runId,
+    config,
+    trainableCount: s.trainer.trainableCount,
+    paramCount: s.model.parameterCount,
+    tokensPerStep: config.batch * config.seq * config.gradAccum,
+    data: data.summary,
+    ...(resumed ? { resumed } : {}),
+  };
+}
+
+/**
+ * Steps startStep+1 … config.steps with metrics, evals and spectra posted and saved; checkpoints
+ * every `saver.every` steps, on pause and at the end; then trainFinished.
+ */
+async function trainLoop(s: Session): Promise<void> {
+  const { id, run, trainer, model, config, tuned, saver } = s;
+  const { train, eval: evalWindows } = s.data.prepared;
+  const tokensPerStep = config.batch * config.seq * config.gradAccum;
+  const batches = new BatchIterator(train, config.batch, config.seed);
+  for (let i = 0; i < s.startStep * config.gradAccum; i++) batches.next(); // replay the batches already trained on
+  const evalBatches = (): Batch[] => {
+    const all = [...orderedBatches(evalWindows, config.batch, s.tokenizer.eosId)];
+    return config.evalBatches > 0 ? all.slice(0, config.evalBatches) : all;
+  };
+  const evaluate = async (step: number): Promise<number> => {
+    const loss = await trainer.evaluate(evalBatches());
+    const point = { step, loss };
+    saver.addEval(point);
+    post({ type: 'trainEval', id, point });
+    return loss;
+  };
+
+  let activeMs = s.activeMs;
+  let lastLoss: number | null = saver.record.train.at(-1)?.loss ?? null;
+  let lastEvalStep = s.startStep;
+  let epoch = 0;
+  for (let step = s.startStep + 1; step <= config.steps; step++) {
+    await run.atBoundary(step - 1, () => saver.checkpoint(trainer, 'paused', activeMs));
+    if (run.state === 'stopping') break;
+    const t0 = performance.now();
+    const micro = Array.from({ length: config.gradAccum }, () => batches.next());
+    epoch = micro[micro.length - 1]!.epoch;
+    trainer.recordStep(micro);
+    const [m] = await trainer.readMetrics();
+    const ms = performance.now() - t0;
+    activeMs += ms;
+    lastLoss = m!.loss;
+    tuned.steps = step;
+    const point = { step, loss: m!.loss, lr: m!.lr, gradNorm: m!.gradNorm, tokensPerSec: (tokensPerStep * 1000) / ms, elapsedMs: activeMs, epoch };
+    saver.addStep(point);
+    post({ type: 'trainStep', id, point });
+    const evalNow = evalWindows.length > 0 && ((config.evalEvery > 0 && step % config.evalEvery === 0) || step === config.steps);
+    if (evalNow) {
+      const e0 = performance.now();
+      s.evalLoss = await evaluate(step);
+      activeMs += performance.now() - e0;
+      lastEvalStep = step;
+    }
+    // Queued spectrum requests and every N steps a budgeted spectra round (not counted as training time).
+    const entries = await spectraAfterStep(id, run.runId, step, model, config.targets, tuned.spectralInitial, step === config.steps);
+    if (entries) saver.addSpectra({ step, entries });
+    if (saver.due(step) && step < config.steps) await saver.checkpoint(trainer, 'running', activeMs);
+    await yieldToEvents();
+  }
+  const steps = tuned.steps;
+  const stopped = steps < config.steps;
+  if (stopped && evalWindows.length > 0 && steps > 0 && lastEvalStep !== steps) s.evalLoss = await evaluate(steps);
+  run.close();
+  await saver.checkpoint(trainer, stopped ? 'stopped' : 'completed', activeMs, { finalLoss: lastLoss, evalLoss: s.evalLoss });
+  post({
+    type: 'trainFinished',
+    id,
+    runId: run.runId,
+    reason: stopped ? 'stopped' : 'completed',
+    steps,
+    ms: activeMs,
+    finalLoss: lastLoss,
+    evalLoss: s.evalLoss,
+  });
+}
+
+/** Run `body` as the engine's run `runId` (request `id`): the run is registered, and always released. */
+async function asRun(id: number, runId: number, body: (run: Run) => Promise<Session>): Promise<void> {
+  const run = new Run(id, runId);
+  engine.run = run;
+  let session: Session | null = null;
   try {
-    if (engine.run) throw new EngineRefusal('A training run is already in progress: stop it first.', 'busy');
-    if (engine.generation) throw new EngineRefusal('A generation is running: wait for it or stop it first.', 'busy');
+    session = await body(run);
+    await trainLoop(session);
+  } catch (e) {
+    let event = errorEvent(id, e);
+    if (session && engine.gpu !== session.model.gpu) {
+      // Whatever GPU call noticed first, the cause is the lost device.
+      const { tuned, saver } = session;
+      event = {
+        type: 'error', id, code: 'device-lost',
+        message: `The GPU device was lost after step ${tuned.steps}; the run keeps its checkpoint of step ${saver.record.checkpointStep}.`,
+      };
+    }
+    if (session) await session.saver.status('failed', { error: event.message });
+    post(event);
+  } finally {
+    session?.trainer.dispose();
+    run.close();
+    if (engine.run === run) engine.run = null;
+    run.finish();
+  }
+}
+
+export async function handleStartTraining(id: number, requested: TrainConfig, evalFraction: number, save?: RunSaveSettings): Promise<void> {
+  try {
+    refuseIfBusy();
     const loaded = requireModel();
     const tokenizer = requireTokenizer(loaded);
     const config: TrainConfig = { ...requested, targets: [...requested.targets] };
@@ -102,96 +243,109 @@ export async function handleStartTraining(id: number, requested: TrainConfig, ev
       post({ type: 'progress', id, stage: 'data', message: `Re-cutting the data into windows of ${config.seq} tokens` });
       data = prepare(data.fileName, data.text, data.format, data.source, split);
     }
-    const { train, eval: evalWindows } = data.prepared;
-    if (train.length === 0) throw new EngineRefusal('The data gives no training windows.', 'no-data');
-
-    run = new Run(id, engine.nextRunId++);
-    engine.run = run;
-    post({ type: 'progress', id, stage: 'uploading', message: 'Copying the base weights for a fresh run' });
-    const model = freshModel(loaded);
-    if (SPECTRAL_METHODS.includes(config.method)) {
-      post({ type: 'progress', id, stage: 'uploading', message: 'SVD of every target weight for the initial adapters' });
-    }
-    trainer = await Trainer.init(model, config); // PiSSA/MiLoRA run their SVDs here
-    loaded.tuned = { runId: run.runId, method: config.method, config, steps: 0, spectralInitial: trainer.spectral?.initial };
-    const tokensPerStep = config.batch * config.seq * config.gradAccum;
-    const info: RunInfo = {
-      runId: run.runId,
-      config,
-      trainableCount: trainer.trainableCount,
-      paramCount: model.parameterCount,
-      tokensPerStep,
-      data: data.summary,
-    };
-    post({ type: 'trainStarted', id, run: info });
-
-    const batches = new BatchIterator(train, config.batch, config.seed);
-    const evalBatches = (): Batch[] => {
-      const all = [...orderedBatches(evalWindows, config.batch, tokenizer.eosId)];
-      return config.evalBatches > 0 ? all.slice(0, config.evalBatches) : all;
-    };
-    const evaluate = async (step: number): Promise<number> => {
-      const loss = await trainer!.evaluate(evalBatches());
-      post({ type: 'trainEval', id, point: { step, loss } });
-      return loss;
-    };
-
-    let activeMs = 0;
-    let lastLoss: number | null = null;
-    let evalLoss: number | null = null;
-    let lastEvalStep = 0;
-    let epoch = 0;
-    for (let step = 1; step <= config.steps; step++) {
-      await run.atBoundary(step - 1);
-      if (run.state === 'stopping') break;
-      const t0 = performance.now();
-      const micro = Array.from({ length: config.gradAccum }, () => batches.next());
-      epoch = micro[micro.length - 1]!.epoch;
-      trainer.recordStep(micro);
-      const [m] = await trainer.readMetrics();
-      const ms = performance.now() - t0;
-      activeMs += ms;
-      lastLoss = m!.loss;
-      loaded.tuned.steps = step;
-      post({
-        type: 'trainStep',
-        id,
-        point: { step, loss: m!.loss, lr: m!.lr, gradNorm: m!.gradNorm, tokensPerSec: (tokensPerStep * 1000) / ms, elapsedMs: activeMs, epoch },
-      });
-      const evalNow = evalWindows.length > 0 && ((config.evalEvery > 0 && step % config.evalEvery === 0) || step === config.steps);
-      if (evalNow) {
-        const e0 = performance.now();
-        evalLoss = await evaluate(step);
-        activeMs += performance.now() - e0;
-        lastEvalStep = step;
+    if (data.prepared.train.length === 0) throw new EngineRefusal('The data gives no training windows.', 'no-data');
+    const runId = await newRunId();
+    refuseIfBusy(); // checked again: the id came from storage asynchronously
+    const prepared = data;
+    await asRun(id, runId, async (run) => {
+      post({ type: 'progress', id, stage: 'uploading', message: 'Copying the base weights for a fresh run' });
+      const model = freshModel(loaded);
+      if (SPECTRAL_METHODS.includes(config.method)) {
+        post({ type: 'progress', id, stage: 'uploading', message: 'SVD of every target weight for the initial adapters' });
       }
-      // Queued spectrum requests and every N steps a budgeted spectra round (not counted as training time).
-      await spectraAfterStep(id, run.runId, step, model, config.targets, loaded.tuned.spectralInitial, step === config.steps);
-      await yieldToEvents();
-    }
-    const steps = loaded.tuned.steps;
-    const stopped = steps < config.steps;
-    if (stopped && evalWindows.length > 0 && steps > 0 && lastEvalStep !== steps) evalLoss = await evaluate(steps);
-    run.close();
-    post({
-      type: 'trainFinished',
-      id,
-      runId: run.runId,
-      reason: stopped ? 'stopped' : 'completed',
-      steps,
-      ms: activeMs,
-      finalLoss: lastLoss,
-      evalLoss,
+      const trainer = await Trainer.init(model, config); // PiSSA/MiLoRA run their SVDs here
+      const tuned: Tuned = { runId, method: config.method, config, steps: 0, spectralInitial: trainer.spectral?.initial };
+      loaded.tuned = tuned;
+      const now = Date.now();
+      const record: StoredRun = {
+        runId,
+        methodId: save?.methodId ?? config.method,
+        config,
+        model: {
+          name: save?.modelName ?? loaded.summary.files.join(' + '),
+          origin: save?.origin ?? { kind: 'files', files: loaded.summary.files },
+          paramCount: loaded.summary.paramCount,
+          fingerprint: loaded.summary.fingerprint,
+        },
+        data: { fileName: prepared.fileName, text: prepared.text, format: prepared.format, source: prepared.source, split: prepared.split },
+        trainableCount: trainer.trainableCount,
+        tokensPerStep: config.batch * config.seq * config.gradAccum,
+        createdAt: now, updatedAt: now, status: 'running',
+        train: [], eval: [], spectra: [], checkpointStep: 0, checkpointBytes: 0, activeMs: 0, finalLoss: null, evalLoss: null,
+      };
+      const saver = new RunSaver(id, record, save?.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY);
+      const session: Session = { id, run, trainer, model, tuned, config, data: prepared, tokenizer, saver, startStep: 0, activeMs: 0, evalLoss: null };
+      await saver.status('running');
+      post({ type: 'trainStarted', id, run: runInfo(session) });
+      return session;
     });
   } catch (e) {
     post(errorEvent(id, e));
-  } finally {
-    trainer?.dispose();
-    if (run) {
-      run.close();
-      if (engine.run === run) engine.run = null;
-      run.finish();
+  }
+}
+
+/** Steps between checkpoints when the command does not say. */
+const DEFAULT_CHECKPOINT_EVERY = 10;
+
+/**
+ * `resumeRun`: continue saved run `runId` from its checkpoint, on the loaded model (it must be the
+ * run's base model, by fingerprint) and the run's own stored data. The metrics up to the checkpoint
+ * come back in trainStarted; steps after it are trained again, exactly as before (same batches,
+ * dropout masks and optimizer state).
+ */
+export async function handleResumeRun(id: number, runId: number, checkpointEvery: number): Promise<void> {
+  try {
+    refuseIfBusy();
+    const loaded = requireModel();
+    const tokenizer = requireTokenizer(loaded);
+    let db;
+    try {
+      db = await runDb();
+    } catch (e) {
+      throw new EngineRefusal((e as Error).message, 'storage-unavailable');
     }
+    const record = await db.run(runId);
+    if (!record) throw new EngineRefusal(`Run ${runId} is not in this browser's storage (deleted, or saved in another browser profile).`, 'not-found');
+    const checkpoint = await db.checkpoint(runId);
+    if (!checkpoint || record.checkpointStep === 0) {
+      throw new EngineRefusal(`Run ${runId} has no checkpoint: it ended before its first one, so it cannot be resumed. Start a new run.`, 'no-checkpoint');
+    }
+    if (record.model.fingerprint !== loaded.summary.fingerprint) {
+      throw new EngineRefusal(
+        `Run ${runId} trained ${record.model.name} (${record.model.paramCount.toLocaleString('en-US')} parameters); the loaded model is ` +
+          `${loaded.summary.files.join(' + ')}. Load ${record.model.name} to resume it.`,
+        'model-mismatch',
+      );
+    }
+    try {
+      checkCheckpoint(checkpoint);
+    } catch (e) {
+      throw new EngineRefusal(`Run ${runId}'s stored checkpoint cannot be used: ${(e as Error).message}.`, 'checkpoint');
+    }
+    refuseIfBusy();
+    const d = record.data;
+    post({ type: 'progress', id, stage: 'data', message: `Tokenising the run's data (${d.fileName})` });
+    const data = prepare(d.fileName, d.text, d.format, d.source, d.split);
+    await asRun(id, runId, async (run) => {
+      post({ type: 'progress', id, stage: 'uploading', message: `Restoring run ${runId} from its checkpoint at step ${checkpoint.step}` });
+      const model = freshModel(loaded);
+      const trainer = await Trainer.restore(model, checkpoint);
+      const config = trainer.config;
+      const tuned: Tuned = { runId, method: config.method, config, steps: checkpoint.step, spectralInitial: trainer.spectral?.initial };
+      loaded.tuned = tuned;
+      const history = metricsUpTo(record, checkpoint.step);
+      const stored: StoredRun = { ...record, ...history, status: 'running', error: undefined };
+      const saver = new RunSaver(id, stored, checkpointEvery);
+      const session: Session = {
+        id, run, trainer, model, tuned, config, data, tokenizer, saver,
+        startStep: checkpoint.step, activeMs: record.activeMs, evalLoss: history.eval.at(-1)?.loss ?? null,
+      };
+      await saver.status('running');
+      post({ type: 'trainStarted', id, run: runInfo(session, { fromStep: checkpoint.step, ...history, activeMs: record.activeMs }) });
+      return session;
+    });
+  } catch (e) {
+    post(errorEvent(id, e));
   }
 }
 
