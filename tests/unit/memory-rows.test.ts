@@ -21,7 +21,7 @@ const byId = (rows: ReturnType<typeof methodMemoryRows>) => Object.fromEntries(r
 
 describe('methodMemoryRows', () => {
   test('one row per picker method, in the picker order, with trainable parameters per method', () => {
-    const rows = methodMemoryRows(CONFIG, MODEL, 'lora', null);
+    const rows = methodMemoryRows(CONFIG, MODEL, 'lora');
     expect(rows.map((r) => r.id)).toEqual(METHOD_ROWS.map((r) => r.id));
     const t = Object.fromEntries(rows.map((r) => [r.id, r.trainable]));
     // LoRA: 8·(64 + 64) for q + 8·(64 + 32) for v = 1792 per layer, × 5 layers.
@@ -35,7 +35,7 @@ describe('methodMemoryRows', () => {
   });
 
   test('GPU memory totals: weights + adapters + gradients + Adam + activations', () => {
-    const r = byId(methodMemoryRows(CONFIG, MODEL, 'lora', null));
+    const r = byId(methodMemoryRows(CONFIG, MODEL, 'lora'));
     // Per token: 5·(7·64 + 2·32 + 3·172 + 8 + a·r) + 64 + 2·512; B·T = 64 tokens, 4 bytes each.
     // LoRA (a·r = 16): 6348 per token → 1,625,088 B activations; 4·260032 weights; 16·8960 for adapter, grad, m, v.
     expect(r.lora!.bytes).toBe(1_040_128 + 16 * 8960 + 1_625_088);
@@ -44,24 +44,21 @@ describe('methodMemoryRows', () => {
     expect(r.full!.bytes).toBe(1_040_128 + 12 * 260_032 + 1_604_608);
   });
 
-  test('marks the chosen row only, and flags rows above a known limit', () => {
-    const rows = methodMemoryRows(CONFIG, MODEL, 'milora', 3_000_000);
+  test('marks the chosen row only', () => {
+    const rows = methodMemoryRows(CONFIG, MODEL, 'milora');
     expect(rows.filter((r) => r.chosen).map((r) => r.id)).toEqual(['milora']);
-    // LoRA-family rows need ≈2.81 MB, full fine-tuning ≈5.77 MB.
-    expect(rows.filter((r) => r.overLimit).map((r) => r.id)).toEqual(['full']);
-    expect(methodMemoryRows(CONFIG, MODEL, 'milora', null).some((r) => r.overLimit)).toBe(false);
   });
 
   test('settings follow the store: a larger batch and rank raise every row', () => {
-    const small = byId(methodMemoryRows(CONFIG, MODEL, 'lora', null));
-    const big = byId(methodMemoryRows({ ...CONFIG, batch: 4, rank: 16 }, MODEL, 'lora', null));
+    const small = byId(methodMemoryRows(CONFIG, MODEL, 'lora'));
+    const big = byId(methodMemoryRows({ ...CONFIG, batch: 4, rank: 16 }, MODEL, 'lora'));
     expect(big.lora!.trainable).toBe(2 * 8960);
     for (const id of ['full', 'lora', 'dora', 'mora'] as const) expect(big[id]!.bytes!).toBeGreaterThan(small[id]!.bytes!);
   });
 
   test('a row whose method the engine lacks has no numbers instead of throwing', () => {
     const coming: MethodRow = { ...METHOD_ROWS[1]!, id: 'lora', engine: 'galore' };
-    const [row] = methodMemoryRows(CONFIG, MODEL, 'lora', 1, [coming]);
-    expect(row).toEqual({ id: 'lora', label: 'LoRA', chosen: true, trainable: null, bytes: null, overLimit: false });
+    const [row] = methodMemoryRows(CONFIG, MODEL, 'lora', [coming]);
+    expect(row).toEqual({ id: 'lora', label: 'LoRA', chosen: true, trainable: null, bytes: null });
   });
 });

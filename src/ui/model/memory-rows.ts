@@ -15,26 +15,23 @@ export interface MethodMemoryRow {
   bytes: number | null;
   /** The method the picker has chosen. */
   chosen: boolean;
-  /** `bytes` exceeds the known memory limit (false when no limit is known). */
-  overLimit: boolean;
 }
 
 /**
  * A row per method of `rows` (default: the picker's), each with `config` switched to that method
- * (its preset applied; rank, targets, batch and seq kept). `limitBytes` null = no known limit.
+ * (its preset applied; rank, targets, batch and seq kept). WebGPU does not tell how much memory a
+ * device has, so the numbers are for comparing methods, not a check against the GPU.
  */
 export function methodMemoryRows(
   config: TrainConfig,
   model: { config: LlamaConfig; paramCount: number },
   chosen: MethodId,
-  limitBytes: number | null,
   rows: readonly MethodRow[] = METHOD_ROWS,
 ): MethodMemoryRow[] {
   return rows.map((row) => {
     const base = { id: row.id, label: row.label, chosen: row.id === chosen };
-    if (!methodAvailable(row)) return { ...base, trainable: null, bytes: null, overLimit: false };
+    if (!methodAvailable(row)) return { ...base, trainable: null, bytes: null };
     const c = withMethod(config, row.id);
-    const bytes = memoryEstimate(c, model.config, model.paramCount).total;
-    return { ...base, trainable: trainableParams(c, model.config, model.paramCount), bytes, overLimit: limitBytes !== null && bytes > limitBytes };
+    return { ...base, trainable: trainableParams(c, model.config, model.paramCount), bytes: memoryEstimate(c, model.config, model.paramCount).total };
   });
 }

@@ -5,16 +5,11 @@ import { formatBytes } from '../method/estimate.ts';
 import { formatInt } from '../shared/format.ts';
 import { methodMemoryRows } from './memory-rows.ts';
 
-interface Props {
-  /** GPU memory the adapter can give a run, in bytes; null = unknown (no row is flagged). */
-  limitBytes?: number | null;
-}
-
-export function MemoryTable({ limitBytes = null }: Props) {
+export function MemoryTable() {
   const model = useAppStore((s) => s.model);
   const config = useAppStore((s) => s.trainConfig);
   const chosen = useAppStore((s) => s.methodId);
-  const rows = useMemo(() => (model ? methodMemoryRows(config, model, chosen, limitBytes) : []), [config, model, chosen, limitBytes]);
+  const rows = useMemo(() => (model ? methodMemoryRows(config, model, chosen) : []), [config, model, chosen]);
   if (!model) return null;
   const targets = config.targets.join(', ');
   return (
@@ -37,11 +32,10 @@ export function MemoryTable({ limitBytes = null }: Props) {
           {rows.map((r) => (
             <tr
               key={r.id}
-              className={`${r.chosen ? 'chosen' : ''}${r.overLimit ? ' over' : ''}`}
+              className={r.chosen ? 'chosen' : undefined}
               aria-current={r.chosen ? 'true' : undefined}
               data-testid={`memory-${r.id}`}
               data-chosen={r.chosen}
-              data-over-limit={r.overLimit}
               data-trainable={r.trainable ?? undefined}
               data-bytes={r.bytes ?? undefined}
             >
@@ -52,7 +46,6 @@ export function MemoryTable({ limitBytes = null }: Props) {
               <td className="num">{r.trainable === null ? '—' : formatInt(r.trainable)}</td>
               <td className="num">
                 {r.bytes === null ? 'coming' : formatBytes(r.bytes)}
-                {r.overLimit && <span className="over-flag"> ⚠ over the limit</span>}
               </td>
             </tr>
           ))}
