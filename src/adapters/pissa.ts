@@ -104,6 +104,8 @@ export async function initSpectralAdapters(
   model: LlamaModel, config: LoraConfig, targets: readonly LinearModule[], which: SpectralSide, seed = 0,
   /** PiSSA's fast path (peft "pissa_niter_K"): randomized top-r SVD with this many power iterations; 0 = full SVD. */
   niter = 0,
+  /** Called after each module's SVD: modules done, modules in all, and the module's name. */
+  onModule?: (done: number, total: number, name: string) => void,
 ): Promise<SpectralInit> {
   if (niter > 0 && which === 'bottom') throw new Error('MiLoRA needs the smallest singular values: the randomized top-r SVD cannot give them');
   if (model.adapters.size > 0) throw new Error('PiSSA/MiLoRA init rewrites the base weights: load the model without an adapter');
@@ -134,6 +136,7 @@ export async function initSpectralAdapters(
       attachSpectral(model, name, W, f.A, f.B, config, rng);
       initial.set(name, { A: { shape: [r, inF], data: f.A }, B: { shape: [out, r], data: f.B } });
       reports.push({ name, sweeps: svd.sweeps, converged: svd.converged, sigma: f.sigma });
+      onModule?.(reports.length, model.config.nLayers * targets.length, name);
     }
   }
   gpu.submit();

@@ -44,6 +44,8 @@ export interface RunSlice {
   runInfo: RunInfo | null;
   /** What the engine is doing before the first step (copying weights, re-cutting data). */
   runStage: string | null;
+  /** How far that is, when it counts (the SVDs of a PiSSA/MiLoRA init). */
+  runStageProgress: { done: number; total: number } | null;
   runProgress: RunProgress | null;
   runResult: RunResult | null;
   runError: string | null;
@@ -117,20 +119,20 @@ async function followRun(
   begin: (onEvent: (e: EngineEvent) => void) => { result: Promise<EventOf<'trainFinished'>> },
 ): Promise<void> {
   set({
-    runStatus: 'starting', runInfo: null, runProgress: null, runResult: null, runError: null, runStage: 'Starting…',
+    runStatus: 'starting', runInfo: null, runProgress: null, runResult: null, runError: null, runStage: 'Starting…', runStageProgress: null,
     runMethodId: methodId, tuned: null, compareBase: '', compareTuned: '', compareLabel: null, lastSaved: null, storageProblem: null,
   });
   const pending = begin((e) => {
     switch (e.type) {
       case 'progress':
-        set({ runStage: e.message });
+        set({ runStage: e.message, runStageProgress: e.total ? { done: e.done ?? 0, total: e.total } : null });
         break;
       case 'trainStarted': {
         const resumed = e.run.resumed;
         get().resetMetrics(e.run.runId, e.run.config.steps, resumed);
         const last = resumed?.train.at(-1);
         set({
-          runInfo: e.run, runStatus: 'running', runStage: null,
+          runInfo: e.run, runStatus: 'running', runStage: null, runStageProgress: null,
           runProgress: last ? progressOf(last, e.run.config.steps) : null,
           tuned: { runId: e.run.runId, methodId, steps: resumed?.fromStep ?? 0 },
           dataSummary: e.run.data, // as the run cut it
@@ -173,7 +175,7 @@ async function followRun(
       });
     }
   } catch (e) {
-    set({ runStatus: 'failed', runStage: null, runError: (e as Error).message });
+    set({ runStatus: 'failed', runStage: null, runStageProgress: null, runError: (e as Error).message });
   } finally {
     void get().refreshSavedRuns();
   }
@@ -185,6 +187,7 @@ export const createRunSlice: SliceCreator<RunSlice> = (set, get) => ({
   runStatus: 'idle',
   runInfo: null,
   runStage: null,
+  runStageProgress: null,
   runProgress: null,
   runResult: null,
   runError: null,

@@ -70,13 +70,14 @@ export class Trainer {
   /**
    * Like create, for every method: PiSSA and MiLoRA first run their SVD init on the GPU (adapters
    * attached, targeted base weights replaced by W_res); the initial A₀, B₀ are kept in `spectral`.
+   * `onSvd` hears of each module's SVD as it finishes.
    */
-  static async init(model: LlamaModel, config: TrainConfig): Promise<Trainer> {
+  static async init(model: LlamaModel, config: TrainConfig, onSvd?: (done: number, total: number, name: string) => void): Promise<Trainer> {
     let spectral: SpectralInit | undefined;
     if (SPECTRAL_METHODS.includes(config.method) && model.adapters.size === 0) {
       validateTrainConfig(config, model.config);
       const lora = { rank: config.rank, alpha: config.alpha, rslora: config.rslora, dropout: config.dropout, init: config.loraInit };
-      spectral = await initSpectralAdapters(model, lora, config.targets, config.method === 'pissa' ? 'top' : 'bottom', config.seed, config.pissaNiter);
+      spectral = await initSpectralAdapters(model, lora, config.targets, config.method === 'pissa' ? 'top' : 'bottom', config.seed, config.pissaNiter, onSvd);
     }
     const t = Trainer.create(model, config);
     t.spectral = spectral;

@@ -267,12 +267,13 @@ export type EngineEvent =
       /** The JSON field at fault in that line, when one is. */
       field?: string;
     }
-  | { type: 'progress'; id: number; stage: ProgressStage; message: string }
+  /** What a request is doing; `done` of `total` when it counts (e.g. the SVDs of a PiSSA/MiLoRA init). */
+  | { type: 'progress'; id: number; stage: ProgressStage; message: string; done?: number; total?: number }
   /** Bytes of one Hub file so far (`total` 0 when unknown); `cached` when it came from the browser's cache. */
   | { type: 'hubProgress'; id: number; file: string; loaded: number; total: number; bytesPerSecond: number; cached: boolean };
 
 export type EventType = EngineEvent['type'];
-export type ProgressStage = 'reading' | 'parsing' | 'uploading' | 'prefill' | 'data' | 'export';
+export type ProgressStage = 'reading' | 'parsing' | 'uploading' | 'prefill' | 'data' | 'export' | 'svd';
 
 /** The event type that ends each command successfully. */
 export interface ResultTypes {

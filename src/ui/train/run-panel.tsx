@@ -27,6 +27,19 @@ function useStartBlocker(): string | null {
   return null;
 }
 
+/** Before the first step: how far a counted stage (PiSSA/MiLoRA's SVDs) has got. */
+function StageProgress() {
+  const stage = useAppStore((s) => (s.runStatus === 'starting' ? s.runStageProgress : null));
+  const message = useAppStore((s) => s.runStage);
+  if (!stage) return null;
+  return (
+    <div className="run-progress" data-testid="init-progress" data-done={stage.done} data-total={stage.total}>
+      <progress max={stage.total} value={stage.done} aria-label="Initialisation progress" />
+      <p className="progress-line">{message}</p>
+    </div>
+  );
+}
+
 export function RunPanel() {
   const status = useAppStore((s) => s.runStatus);
   const stage = useAppStore((s) => s.runStage);
@@ -67,6 +80,7 @@ export function RunPanel() {
           {blocker}
         </p>
       )}
+      <StageProgress />
       <RunProgressView />
       <RunSaving />
       {status === 'finished' && result && (

@@ -251,9 +251,12 @@ export async function handleStartTraining(id: number, requested: TrainConfig, ev
       post({ type: 'progress', id, stage: 'uploading', message: 'Copying the base weights for a fresh run' });
       const model = freshModel(loaded);
       if (SPECTRAL_METHODS.includes(config.method)) {
-        post({ type: 'progress', id, stage: 'uploading', message: 'SVD of every target weight for the initial adapters' });
+        post({ type: 'progress', id, stage: 'svd', message: 'SVD of every target weight for the initial adapters', done: 0, total: model.config.nLayers * config.targets.length });
       }
-      const trainer = await Trainer.init(model, config); // PiSSA/MiLoRA run their SVDs here
+      // PiSSA/MiLoRA run their SVDs here, one module after another.
+      const trainer = await Trainer.init(model, config, (done, total, name) =>
+        post({ type: 'progress', id, stage: 'svd', message: `SVD ${done} of ${total} done (${name})`, done, total }),
+      );
       const tuned: Tuned = { runId, method: config.method, config, steps: 0, spectralInitial: trainer.spectral?.initial };
       loaded.tuned = tuned;
       const now = Date.now();
