@@ -7,51 +7,17 @@
  * the imported adapter in use. A MoRA adapter's loose files import the same way. Runs stay tiny
  * (batch 1, 32-token windows, 2 steps).
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import type { ViteDevServer } from 'vite';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, test } from 'vitest';
 import { readZip } from '../../src/io/zip.ts';
 import { GOLDEN_TEXT } from '../helpers/fixtures.ts';
-import { closePage, fixturesDir, launchChromium, openPage, screenshot, startAppServer, type WatchedPage } from './harness.ts';
+import { screenshot } from './harness.ts';
+import { download, loadStories, tinySettings, trainToCompletion, useStudio } from './studio.ts';
 
-const CHECKPOINT = path.resolve(fixturesDir, 'stories260K.bin');
-const TOKENIZER = path.resolve(fixturesDir, 'tok512.bin');
 const PROMPT = 'Once upon a time';
 const MAX_TOKENS = '24';
 
-let server: ViteDevServer | null = null;
-let url = '';
-let browser: Browser | null = null;
-let current: WatchedPage | null = null;
-
-beforeAll(async () => {
-  browser = await launchChromium({ webgpu: true });
-  ({ server, url } = await startAppServer());
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-afterEach(async ({ task }) => {
-  const watched = current;
-  current = null;
-  if (watched && task.result?.state === 'fail') {
-    await screenshot(watched.page, `failed-${task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 50)}`).catch(() => undefined);
-  }
-  await closePage(watched);
-});
-
-/** Load stories260K through the "Model files" input once the start-up load has settled. */
-async function loadStories(page: Page): Promise<void> {
-  await page.getByTestId('adapter').waitFor({ timeout: 60_000 });
-  await page.locator('[data-testid="model-card"], [data-testid="model-error"]').first().waitFor({ timeout: 60_000 });
-  await page.getByLabel('Model files').setInputFiles([CHECKPOINT, TOKENIZER]);
-  await page.locator('[data-testid="model-files-loaded"]', { hasText: 'stories260K.bin' }).waitFor({ timeout: 60_000 });
-}
+const studio = useStudio();
 
 async function fill(page: Page, testId: string, value: string): Promise<void> {
   await page.getByTestId(testId).fill(value);
@@ -79,26 +45,13 @@ async function compare(page: Page): Promise<{ base: string; tuned: string }> {
 
 /** 2 steps of 1 × 32 tokens; a large learning rate so the adapter visibly changes the greedy text. */
 async function tinyRun(page: Page): Promise<void> {
-  await fill(page, 'steps', '2');
-  await fill(page, 'batch', '1');
-  await fill(page, 'seq', '32');
-  await fill(page, 'eval-every', '0');
-  await fill(page, 'lr', '0.05');
-  await page.getByText('More settings').click();
-  await fill(page, 'eval-batches', '1');
-  await page.getByText('Windows of 32 tokens', { exact: false }).waitFor({ timeout: 30_000 });
-  await expect.poll(() => page.getByTestId('train-start').isEnabled(), { timeout: 30_000 }).toBe(true);
-  await page.getByTestId('train-start').click();
-  await page.locator('[data-testid="run-result"][data-reason="completed"]').waitFor({ timeout: 300_000 });
+  await tinySettings(page, { steps: 2, lr: '0.05' });
+  await trainToCompletion(page);
 }
 
 describe('importing an adapter (Chromium + SwiftShader)', () => {
   test('an exported peft zip imported after a reload generates the same text; a garbage file is refused by name', { timeout: 480_000 }, async () => {
-    if (!browser) throw new Error('browser not started');
-    current = await openPage(browser, url);
-    const { page } = current;
-    await loadStories(page);
-    await page.getByTestId('data-summary').waitFor({ timeout: 60_000 });
+    const page = await studio.openWithStories();
 
     await tinyRun(page);
 
@@ -111,10 +64,9 @@ describe('importing an adapter (Chromium + SwiftShader)', () => {
     expect(GOLDEN_TEXT.startsWith(before.base)).toBe(true);
     expect(before.tuned).not.toBe(before.base);
 
-    const [d] = await Promise.all([page.waitForEvent('download', { timeout: 60_000 }), page.getByTestId('export-peft').click()]);
-    const zipName = d.suggestedFilename();
+    const { name: zipName, bytes } = await download(page, 'export-peft');
     expect(zipName).toMatch(/^subspace-lora-adapter-run\d+\.zip$/);
-    const zip = Buffer.from(readFileSync(await d.path()));
+    const zip = Buffer.from(bytes);
     expect(readZip(new Uint8Array(zip)).map((e) => e.name).sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors']);
 
     // A fresh page: the engine knows nothing of the run.
@@ -160,18 +112,13 @@ describe('importing an adapter (Chromium + SwiftShader)', () => {
   });
 
   test('a MoRA adapter imported as loose files after a reload generates the same text', { timeout: 480_000 }, async () => {
-    if (!browser) throw new Error('browser not started');
-    current = await openPage(browser, url);
-    const { page } = current;
-    await loadStories(page);
-    await page.getByTestId('data-summary').waitFor({ timeout: 60_000 });
+    const page = await studio.openWithStories();
     await page.getByTestId('method-mora').check();
     await tinyRun(page);
     const trained = await generate(page);
     expect(trained).not.toBe(GOLDEN_TEXT.slice(0, trained.length)); // M moved off its zero start
 
-    const [d] = await Promise.all([page.waitForEvent('download', { timeout: 60_000 }), page.getByTestId('export-mora').click()]);
-    const entries = readZip(new Uint8Array(readFileSync(await d.path())));
+    const entries = readZip((await download(page, 'export-mora')).bytes);
     expect(entries.map((e) => e.name).sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors']);
 
     await page.reload();

@@ -4,74 +4,22 @@
  * listed in the compare panel, drawn as one train-loss path each on the shared chart, and shown
  * as two rows of the settings table with the differing method column highlighted.
  */
-import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import type { ViteDevServer } from 'vite';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { closePage, fixturesDir, launchChromium, openPage, screenshot, startAppServer, type WatchedPage } from './harness.ts';
+import type { Page } from 'playwright-core';
+import { describe, expect, test } from 'vitest';
+import { screenshot } from './harness.ts';
+import { tinySettings, trainToCompletion, useStudio } from './studio.ts';
 
-const CHECKPOINT = path.resolve(fixturesDir, 'stories260K.bin');
-const TOKENIZER = path.resolve(fixturesDir, 'tok512.bin');
-
-let server: ViteDevServer | null = null;
-let url = '';
-let browser: Browser | null = null;
-let current: WatchedPage | null = null;
-
-beforeAll(async () => {
-  browser = await launchChromium({ webgpu: true });
-  ({ server, url } = await startAppServer());
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-afterEach(async ({ task }) => {
-  const watched = current;
-  current = null;
-  if (watched && task.result?.state === 'fail') {
-    await screenshot(watched.page, `failed-${task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 50)}`).catch(() => undefined);
-  }
-  await closePage(watched);
-});
-
-/** A fresh page with stories260K loaded and its data tokenised (as in train.test.ts). */
-async function openWithStories(): Promise<Page> {
-  if (!browser) throw new Error('browser not started');
-  current = await openPage(browser, url);
-  const { page } = current;
-  await page.getByTestId('adapter').waitFor({ timeout: 60_000 });
-  await page.locator('[data-testid="model-card"], [data-testid="model-error"]').first().waitFor({ timeout: 60_000 });
-  await page.getByLabel('Model files').setInputFiles([CHECKPOINT, TOKENIZER]);
-  await page.locator('[data-testid="model-files-loaded"]', { hasText: 'stories260K.bin' }).waitFor({ timeout: 60_000 });
-  await page.getByTestId('data-summary').waitFor({ timeout: 60_000 });
-  return page;
-}
-
-/** 2 steps of 1 × 32 tokens, one eval batch at the end. */
-async function tinySettings(page: Page): Promise<void> {
-  await page.getByTestId('steps').fill('2');
-  await page.getByTestId('batch').fill('1');
-  await page.getByTestId('seq').fill('32');
-  await page.getByTestId('eval-every').fill('0');
-  await page.getByText('More settings').click();
-  await page.getByTestId('eval-batches').fill('1');
-  await page.getByText('Windows of 32 tokens', { exact: false }).waitFor({ timeout: 30_000 });
-  await expect.poll(() => page.getByTestId('train-start').isEnabled(), { timeout: 30_000 }).toBe(true);
-}
+const studio = useStudio();
 
 const rows = (page: Page) => page.getByTestId('compare-runs-row');
 
 describe('compare runs (Chromium + SwiftShader)', () => {
   test('a LoRA and an rsLoRA run are listed, overlaid and tabulated', { timeout: 480_000 }, async () => {
-    const page = await openWithStories();
+    const page = await studio.openWithStories();
     expect(await page.getByTestId('compare-runs-empty').count()).toBe(1);
-    await tinySettings(page);
+    await tinySettings(page, { steps: 2 }); // 2 steps of 1 × 32 tokens, one eval batch at the end
 
-    await page.getByTestId('train-start').click();
-    await page.locator('[data-testid="run-result"][data-reason="completed"]').waitFor({ timeout: 300_000 });
+    await trainToCompletion(page);
     await expect.poll(() => rows(page).count(), { timeout: 10_000 }).toBe(1);
 
     await page.getByTestId('method-rslora').check();

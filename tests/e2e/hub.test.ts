@@ -2,26 +2,23 @@
  * Loading a model from the Hugging Face Hub through the UI: Playwright answers the Hub's URLs
  * (https://huggingface.co/<repo>/resolve/main/<file>) with stories260K exported to the HF layout.
  */
-import path from 'node:path';
-import type { Browser, BrowserContext, Route } from 'playwright-core';
-import type { ViteDevServer } from 'vite';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { BrowserContext, Route } from 'playwright-core';
+import { describe, expect, test } from 'vitest';
 import { exportHfModel } from '../../src/io/export-hf.ts';
 import { parseLlama2c } from '../../src/io/llama2c.ts';
 import { llama2cToTokenizerJson, llama2cTokenizerConfig } from '../../src/io/tokenizer-hf.ts';
 import { Llama2cTokenizer } from '../../src/io/tokenizer-llama2c.ts';
 import { readFixture } from '../helpers/fixtures.ts';
-import { closePage, fixturesDir, launchChromium, openPage, screenshot, startAppServer, type WatchedPage } from './harness.ts';
+import { screenshot, type WatchedPage } from './harness.ts';
+import { CHECKPOINT, TOKENIZER, useStudio } from './studio.ts';
 
 const REPO = 'karpathy/stories260K';
 const FIRST_SENTENCE = 'Once upon a time, there was a little girl named Lily.';
-const weights = parseLlama2c(readFixture(path.resolve(fixturesDir, 'stories260K.bin')), 'stories260K.bin');
-const tok = Llama2cTokenizer.fromBytes(readFixture(path.resolve(fixturesDir, 'tok512.bin')), 'tok512.bin');
+const weights = parseLlama2c(readFixture(CHECKPOINT), 'stories260K.bin');
+const tok = Llama2cTokenizer.fromBytes(readFixture(TOKENIZER), 'tok512.bin');
 const hf = exportHfModel(weights, llama2cToTokenizerJson(tok), llama2cTokenizerConfig());
 
-let server: ViteDevServer | null = null;
-let url = '';
-let browser: Browser | null = null;
+const studio = useStudio();
 /** Paths the fake Hub was asked for. */
 const hits: string[] = [];
 
@@ -39,15 +36,6 @@ async function serveHub(context: BrowserContext): Promise<void> {
   });
 }
 
-beforeAll(async () => {
-  browser = await launchChromium({ webgpu: true });
-  ({ server, url } = await startAppServer());
-});
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
 async function loadFromHub(w: WatchedPage, repo: string, afterStart = true): Promise<void> {
   const { page } = w;
   await page.getByTestId('adapter').waitFor({ timeout: 60_000 });
@@ -59,37 +47,32 @@ async function loadFromHub(w: WatchedPage, repo: string, afterStart = true): Pro
 
 describe('Hugging Face Hub loading (Chromium + SwiftShader)', () => {
   test('loads a repo through the UI, generates its golden sentence, and a reload uses the cache', async () => {
-    if (!browser) throw new Error('browser not started');
-    const w = await openPage(browser, url, serveHub);
-    try {
-      const { page } = w;
-      await loadFromHub(w, REPO);
-      // The built-in model also has a model.safetensors: wait for stories260K's parameter count instead.
-      await page.locator('[data-testid="param-count"]', { hasText: '260,032' }).waitFor({ timeout: 60_000 });
-      expect(await page.getByTestId('model-card').count()).toBe(0); // not the built-in model's card
-      expect(hits.filter((h) => h.endsWith('/model.safetensors'))).toHaveLength(1);
-      await screenshot(page, 'hub-loaded');
-      await page.getByLabel('Max new tokens').fill('20');
-      await page.getByTestId('generate').click();
-      await page.locator('[data-testid="generate-status"][data-state="done"]').waitFor({ timeout: 60_000 });
-      const text = await page.getByTestId('output').evaluate((el) => el.textContent ?? '');
-      expect(text.slice(0, FIRST_SENTENCE.length)).toBe(FIRST_SENTENCE);
+    const w = await studio.open({ init: serveHub });
+    const { page } = w;
+    await loadFromHub(w, REPO);
+    // The built-in model also has a model.safetensors: wait for stories260K's parameter count instead.
+    await page.locator('[data-testid="param-count"]', { hasText: '260,032' }).waitFor({ timeout: 60_000 });
+    expect(await page.getByTestId('model-card').count()).toBe(0); // not the built-in model's card
+    expect(hits.filter((h) => h.endsWith('/model.safetensors'))).toHaveLength(1);
+    await screenshot(page, 'hub-loaded');
+    await page.getByLabel('Max new tokens').fill('20');
+    await page.getByTestId('generate').click();
+    await page.locator('[data-testid="generate-status"][data-state="done"]').waitFor({ timeout: 60_000 });
+    const text = await page.getByTestId('output').evaluate((el) => el.textContent ?? '');
+    expect(text.slice(0, FIRST_SENTENCE.length)).toBe(FIRST_SENTENCE);
 
-      // The same origin after a reload: the Cache API answers, the Hub is not asked again.
-      const before = hits.length;
-      await page.reload();
-      await loadFromHub(w, REPO);
-      await page.locator('[data-testid="param-count"]', { hasText: '260,032' }).waitFor({ timeout: 60_000 });
-      expect(hits.slice(before)).toEqual([]);
+    // The same origin after a reload: the Cache API answers, the Hub is not asked again.
+    const before = hits.length;
+    await page.reload();
+    await loadFromHub(w, REPO);
+    await page.locator('[data-testid="param-count"]', { hasText: '260,032' }).waitFor({ timeout: 60_000 });
+    expect(hits.slice(before)).toEqual([]);
 
-      // A gated repo: an inline error next to the input, the loaded model stays.
-      await loadFromHub(w, 'meta-llama/Llama-gated', false);
-      const err = page.getByTestId('hub-error');
-      await err.waitFor({ timeout: 30_000 });
-      expect(await err.textContent()).toMatch(/meta-llama\/Llama-gated is gated or private \(HTTP 401\): access tokens are not supported yet/);
-      await screenshot(page, 'hub-gated');
-    } finally {
-      await closePage(w);
-    }
+    // A gated repo: an inline error next to the input, the loaded model stays.
+    await loadFromHub(w, 'meta-llama/Llama-gated', false);
+    const err = page.getByTestId('hub-error');
+    await err.waitFor({ timeout: 30_000 });
+    expect(await err.textContent()).toMatch(/meta-llama\/Llama-gated is gated or private \(HTTP 401\): access tokens are not supported yet/);
+    await screenshot(page, 'hub-gated');
   });
 });

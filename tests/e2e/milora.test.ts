@@ -5,61 +5,23 @@
  * windows) that starts with the SVD initialisation and draws its loss points, then the rank90 heatmap
  * driven from the keyboard: one tab stop, arrows move the focus ring, Enter/Space show a module's spectrum.
  */
-import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import type { ViteDevServer } from 'vite';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, test } from 'vitest';
 import { METHOD_ROWS } from '../../src/store/methods.ts';
-import { closePage, fixturesDir, launchChromium, openPage, screenshot, startAppServer, type WatchedPage } from './harness.ts';
+import { screenshot } from './harness.ts';
+import { chartPoints, tinySettings, trainToCompletion, useStudio } from './studio.ts';
 
-const CHECKPOINT = path.resolve(fixturesDir, 'stories260K.bin');
-const TOKENIZER = path.resolve(fixturesDir, 'tok512.bin');
 const LAYERS = 5; // stories260K
 
-let server: ViteDevServer | null = null;
-let url = '';
-let browser: Browser | null = null;
-let current: WatchedPage | null = null;
+const studio = useStudio({ failureScreenshot: 'failed-milora' });
 
-beforeAll(async () => {
-  browser = await launchChromium({ webgpu: true });
-  ({ server, url } = await startAppServer());
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-afterEach(async ({ task }) => {
-  const watched = current;
-  current = null;
-  if (watched && task.result?.state === 'fail') await screenshot(watched.page, 'failed-milora').catch(() => undefined);
-  await closePage(watched);
-});
-
-/** A fresh page with stories260K loaded and its data (the first demo) tokenised. */
-async function openWithStories(): Promise<Page> {
-  if (!browser) throw new Error('browser not started');
-  current = await openPage(browser, url);
-  const { page } = current;
-  await page.getByTestId('adapter').waitFor({ timeout: 60_000 });
-  // Let the start-up load of the built-in model settle so the file pick is the last load.
-  await page.locator('[data-testid="model-card"], [data-testid="model-error"]').first().waitFor({ timeout: 60_000 });
-  await page.getByLabel('Model files').setInputFiles([CHECKPOINT, TOKENIZER]);
-  await page.locator('[data-testid="model-files-loaded"]', { hasText: 'stories260K.bin' }).waitFor({ timeout: 60_000 });
-  await page.getByTestId('data-summary').waitFor({ timeout: 60_000 });
-  return page;
-}
-
-const chartPoints = (page: Page, kind: 'train' | 'eval') => page.locator(`[data-testid="loss-chart"] circle.pt-${kind}`).count();
 const attr = async (page: Page, testId: string, name: string) => page.getByTestId(testId).getAttribute(name);
 /** The test id of the focused element. */
 const focused = (page: Page) => page.evaluate(() => document.activeElement?.getAttribute('data-testid') ?? null);
 
 describe('MiLoRA in the studio (Chromium + SwiftShader)', () => {
   test('memory table per method, a 3-step MiLoRA run with loss points, the heatmap driven by keyboard', { timeout: 360_000 }, async () => {
-    const page = await openWithStories();
+    const page = await studio.openWithStories();
     const started = performance.now();
 
     // The memory table: one row per picker method; LoRA (the studio default) is marked as chosen.
@@ -77,14 +39,8 @@ describe('MiLoRA in the studio (Chromium + SwiftShader)', () => {
     await page.getByTestId('method-milora').check();
     await expect.poll(() => attr(page, 'memory-milora', 'data-chosen')).toBe('true');
     expect(await table.locator('tr[data-chosen="true"]').count()).toBe(1);
-    await page.getByTestId('steps').fill('3');
-    await page.getByTestId('batch').fill('1');
-    await page.getByTestId('seq').fill('32');
-    await page.getByTestId('eval-every').fill('0');
-    await page.getByText('More settings').click();
-    await page.getByTestId('eval-batches').fill('1');
-    await page.getByText('Windows of 32 tokens', { exact: false }).waitFor({ timeout: 30_000 });
-    await page.getByTestId('spectra-every').fill('1'); // a spectra round after every step
+    // 3 steps of 1 × 32 tokens, a spectra round after every step; Start is awaited once the status is watched.
+    await tinySettings(page, { steps: 3, spectraEvery: 1, ready: false });
     // LoRA r8 on q, v of 5 layers: 8·(64 + 64) + 8·(64 + 32) = 1792 per layer; MiLoRA trains the same shapes.
     expect(await page.getByTestId('trainable-count').textContent()).toBe('8,960');
     expect(await attr(page, 'memory-milora', 'data-trainable')).toBe('8960');
@@ -106,11 +62,11 @@ describe('MiLoRA in the studio (Chromium + SwiftShader)', () => {
       }).observe(el, { childList: true, characterData: true, subtree: true });
     });
     await expect.poll(() => page.getByTestId('train-start').isEnabled(), { timeout: 30_000 }).toBe(true);
-    await page.getByTestId('train-start').click();
-    await page.locator('[data-testid="run-result"][data-reason="completed"]').waitFor({ timeout: 240_000 });
+    await trainToCompletion(page, 240_000);
     const seen = await page.evaluate(() => (window as unknown as { runStatusSeen: string[] }).runStatusSeen);
     console.log(`run status texts: ${JSON.stringify(seen)}`);
-    expect(seen.some((t) => t.includes('SVD of every target weight')) || seen.includes('Running')).toBe(true);
+    // The SVD initialisation reports each module: its last report (all modules done) is always shown before the first step.
+    expect(seen.some((t) => /^SVD (\d+) of \1 done \(model\.layers\.\d+\.self_attn\.v_proj\)$/.test(t))).toBe(true);
     expect(seen[seen.length - 1]).toBe('Finished');
     expect(await page.getByTestId('run-trainable').textContent()).toBe('8,960'); // the engine agrees with the estimate
     expect(await chartPoints(page, 'train')).toBe(3);

@@ -6,34 +6,12 @@
  * site's storage quota forced to almost nothing (Chrome DevTools Protocol), the failed saves are
  * explained in the run panel while training goes on.
  */
-import type { Browser, Page } from 'playwright-core';
-import type { ViteDevServer } from 'vite';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { closePage, launchChromium, openPage, screenshot, startAppServer, type WatchedPage } from './harness.ts';
+import type { Page } from 'playwright-core';
+import { describe, expect, test } from 'vitest';
+import { screenshot } from './harness.ts';
+import { tinySettings, trainPoints, useStudio } from './studio.ts';
 
-let server: ViteDevServer | null = null;
-let url = '';
-let browser: Browser | null = null;
-let current: WatchedPage | null = null;
-
-beforeAll(async () => {
-  browser = await launchChromium({ webgpu: true });
-  ({ server, url } = await startAppServer());
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-afterEach(async ({ task }) => {
-  const watched = current;
-  current = null;
-  if (watched && task.result?.state === 'fail') {
-    await screenshot(watched.page, `failed-${task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 50)}`).catch(() => undefined);
-  }
-  await closePage(watched);
-});
+const studio = useStudio();
 
 /** The built-in model loaded and its demo data tokenised. */
 async function waitForDefaultModel(page: Page): Promise<void> {
@@ -42,33 +20,41 @@ async function waitForDefaultModel(page: Page): Promise<void> {
 }
 
 /** `steps` LoRA steps of batch 2 × 32 tokens, eval only at the end over one batch, checkpoints every `every`. */
-async function settings(page: Page, steps: number, every: number): Promise<void> {
-  await page.getByTestId('steps').fill(String(steps));
-  await page.getByTestId('batch').fill('2');
-  await page.getByTestId('seq').fill('32');
-  await page.getByTestId('eval-every').fill('0');
-  await page.getByTestId('checkpoint-every').fill(String(every));
-  await page.getByText('More settings').click();
-  await page.getByTestId('eval-batches').fill('1');
-  await page.getByText('Windows of 32 tokens', { exact: false }).waitFor({ timeout: 30_000 });
-  await expect.poll(() => page.getByTestId('train-start').isEnabled(), { timeout: 30_000 }).toBe(true);
+const settings = (page: Page, steps: number, every: number) => tinySettings(page, { steps, batch: 2, checkpointEvery: every });
+
+/**
+ * A 200-step run on the built-in model with a checkpoint every `every` steps, started and watched
+ * past its first checkpoint until it has drawn `minSteps` steps (steps after the checkpoint that a
+ * reload or a lost device will lose).
+ */
+async function runPastCheckpoint(page: Page, every: number, minSteps: number): Promise<void> {
+  await waitForDefaultModel(page);
+  await settings(page, 200, every);
+  await page.getByTestId('train-start').click();
+  await expect.poll(async () => Number(await page.getByTestId('run-saved').getAttribute('data-step').catch(() => '0')), { timeout: 240_000 }).toBeGreaterThanOrEqual(every);
+  await expect.poll(async () => (await trainPoints(page)).length, { timeout: 120_000 }).toBeGreaterThanOrEqual(minSteps);
 }
 
-/** The loss chart's train points as "step N: loss X" (their tooltips). */
-const trainPoints = (page: Page): Promise<string[]> =>
-  page.locator('[data-testid="loss-chart"] circle.pt-train title').allTextContents();
+/**
+ * Once resumed from `checkpoint`: two steps past it, then stopped. The metrics up to the checkpoint
+ * came back, and the steps after it repeat what they were in `before`.
+ */
+async function stopAndCompare(page: Page, before: string[], checkpoint: number): Promise<{ after: string[]; redone: number }> {
+  await expect.poll(async () => (await trainPoints(page)).length, { timeout: 240_000 }).toBeGreaterThanOrEqual(checkpoint + 2);
+  await page.getByTestId('train-stop').click();
+  await page.locator('[data-testid="run-result"][data-reason="stopped"]').waitFor({ timeout: 120_000 });
+  const after = await trainPoints(page);
+  expect(after.slice(0, checkpoint)).toEqual(before.slice(0, checkpoint));
+  const redone = Math.min(before.length, after.length);
+  expect(after.slice(checkpoint, redone)).toEqual(before.slice(checkpoint, redone));
+  return { after, redone };
+}
 
 describe('runs kept in the browser (Chromium + SwiftShader)', () => {
   test('a reload mid-run leaves the run interrupted at its checkpoint; Resume continues it exactly; a stopped run can be deleted', { timeout: 480_000 }, async () => {
-    if (!browser) throw new Error('browser not started');
-    current = await openPage(browser, url);
-    const { page } = current;
-    await waitForDefaultModel(page);
-    await settings(page, 200, 3);
-    await page.getByTestId('train-start').click();
+    const { page } = await studio.open();
     // Past a checkpoint, with steps after it that the reload will lose.
-    await expect.poll(async () => Number(await page.getByTestId('run-saved').getAttribute('data-step').catch(() => '0')), { timeout: 240_000 }).toBeGreaterThanOrEqual(3);
-    await expect.poll(async () => (await trainPoints(page)).length, { timeout: 120_000 }).toBeGreaterThanOrEqual(8);
+    await runPastCheckpoint(page, 3, 8);
     const before = await trainPoints(page);
     await page.reload();
 
@@ -83,14 +69,8 @@ describe('runs kept in the browser (Chromium + SwiftShader)', () => {
 
     const runId = await row.getAttribute('data-run-id');
     await page.getByTestId(`resume-run-${runId}`).click();
-    await expect.poll(async () => (await trainPoints(page)).length, { timeout: 240_000 }).toBeGreaterThanOrEqual(checkpoint + 2);
-    await page.getByTestId('train-stop').click();
-    await page.locator('[data-testid="run-result"][data-reason="stopped"]').waitFor({ timeout: 120_000 });
-    const after = await trainPoints(page);
     // The metrics up to the checkpoint came back, and the steps after it repeat what they were.
-    expect(after.slice(0, checkpoint)).toEqual(before.slice(0, checkpoint));
-    const redone = Math.min(before.length, after.length);
-    expect(after.slice(checkpoint, redone)).toEqual(before.slice(checkpoint, redone));
+    const { after, redone } = await stopAndCompare(page, before, checkpoint);
     console.log(`checkpoint at step ${checkpoint}; ${before.length} steps before the reload; steps ${checkpoint + 1}–${redone} repeated: ${after.slice(checkpoint, redone).join(', ')}`);
     await screenshot(page, 'resumed-run');
 
@@ -102,14 +82,8 @@ describe('runs kept in the browser (Chromium + SwiftShader)', () => {
   });
 
   test('a lost GPU device mid-run keeps the last checkpoint; after restarting the engine the run resumes from it', { timeout: 480_000 }, async () => {
-    if (!browser) throw new Error('browser not started');
-    current = await openPage(browser, url);
-    const { page } = current;
-    await waitForDefaultModel(page);
-    await settings(page, 200, 2);
-    await page.getByTestId('train-start').click();
-    await expect.poll(async () => Number(await page.getByTestId('run-saved').getAttribute('data-step').catch(() => '0')), { timeout: 240_000 }).toBeGreaterThanOrEqual(2);
-    await expect.poll(async () => (await trainPoints(page)).length, { timeout: 120_000 }).toBeGreaterThanOrEqual(5);
+    const { page } = await studio.open();
+    await runPastCheckpoint(page, 2, 5);
     // A real loss of the device (destroyed, as a driver reset would), through the dev server's engine handle.
     await page.evaluate(() => (window as unknown as { subspace: { engine: { request(c: { type: string }): { result: Promise<unknown> } } } }).subspace.engine.request({ type: 'loseDevice' }).result);
     const banner = page.getByTestId('engine-error');
@@ -128,22 +102,14 @@ describe('runs kept in the browser (Chromium + SwiftShader)', () => {
     const resume = page.getByTestId(`resume-run-${await row.getAttribute('data-run-id')}`);
     await expect.poll(() => resume.isEnabled(), { timeout: 60_000 }).toBe(true);
     await resume.click();
-    await expect.poll(async () => (await trainPoints(page)).length, { timeout: 240_000 }).toBeGreaterThanOrEqual(checkpoint + 2);
-    await page.getByTestId('train-stop').click();
-    await page.locator('[data-testid="run-result"][data-reason="stopped"]').waitFor({ timeout: 120_000 });
-    const after = await trainPoints(page);
-    expect(after.slice(0, checkpoint)).toEqual(before.slice(0, checkpoint));
-    const redone = Math.min(before.length, after.length);
-    expect(after.slice(checkpoint, redone)).toEqual(before.slice(checkpoint, redone));
+    const { redone } = await stopAndCompare(page, before, checkpoint);
     console.log(`device lost after ${before.length} steps; resumed from step ${checkpoint}; steps ${checkpoint + 1}–${redone} repeated exactly`);
   });
 
   test('a storage quota too small for checkpoints is explained, and training goes on', { timeout: 480_000 }, async () => {
-    if (!browser) throw new Error('browser not started');
-    current = await openPage(browser, url);
-    const { page, context } = current;
+    const { page, context } = await studio.open();
     const cdp = await context.newCDPSession(page);
-    await cdp.send('Storage.overrideQuotaForOrigin', { origin: new URL(url).origin, quotaSize: 1 });
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin: new URL(studio.url).origin, quotaSize: 1 });
     await waitForDefaultModel(page);
     await settings(page, 4, 2);
     await page.getByTestId('train-start').click();

@@ -5,14 +5,11 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser, BrowserContext } from 'playwright-core';
-import type { ViteDevServer } from 'vite';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import type { BrowserContext } from 'playwright-core';
+import { describe, expect, test } from 'vitest';
 import { readZip } from '../../src/io/zip.ts';
-import { closePage, fixturesDir, launchChromium, openPage, repoRoot, screenshot, startAppServer, type WatchedPage } from './harness.ts';
-
-const CHECKPOINT = path.resolve(fixturesDir, 'stories260K.bin');
-const TOKENIZER = path.resolve(fixturesDir, 'tok512.bin');
+import { launchChromium, repoRoot, screenshot, type WatchedPage } from './harness.ts';
+import { CHECKPOINT, download, loadStories, TOKENIZER, useStudio } from './studio.ts';
 
 /** The model author's published greedy sample from BOS (fixtures/stories260K/README.md). */
 const GOLDEN =
@@ -28,45 +25,7 @@ const FIRST_SENTENCE = 'Once upon a time, there was a little girl named Lily.';
  */
 const DEFAULT_MODEL_DIR = path.resolve(repoRoot, 'public/models/tinyworld');
 
-let server: ViteDevServer | null = null;
-let url = '';
-let browser: Browser | null = null;
-let current: WatchedPage | null = null;
-
-beforeAll(async () => {
-  browser = await launchChromium({ webgpu: true });
-  ({ server, url } = await startAppServer());
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-afterEach(async ({ task }) => {
-  const watched = current;
-  current = null;
-  if (watched && task.result?.state === 'fail') {
-    await screenshot(watched.page, `failed-${task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 50)}`).catch(() => undefined);
-  }
-  await closePage(watched);
-});
-
-async function open(init?: Parameters<typeof openPage>[2]): Promise<WatchedPage> {
-  if (!browser) throw new Error('browser not started');
-  const watched = await openPage(browser, url, init);
-  current = watched;
-  return watched;
-}
-
-async function loadStories260K(w: WatchedPage): Promise<void> {
-  const { page } = w;
-  await page.getByTestId('adapter').waitFor();
-  // Let the start-up load of the built-in model settle (loaded, or missing) so this pick is the last load.
-  await page.locator('[data-testid="model-card"], [data-testid="model-error"]').first().waitFor({ timeout: 60_000 });
-  await page.getByLabel('Model files').setInputFiles([CHECKPOINT, TOKENIZER]);
-  await page.locator('[data-testid="model-files-loaded"]', { hasText: 'stories260K.bin' }).waitFor({ timeout: 60_000 });
-}
+const studio = useStudio();
 
 /** A page on which the built-in model is missing (its files answer 404), as on a fresh checkout. */
 const withoutDefaultModel = async (context: BrowserContext) => {
@@ -77,7 +36,7 @@ const outputText = (w: WatchedPage) => w.page.getByTestId('output').evaluate((el
 
 describe('studio page (Chromium + SwiftShader)', () => {
   test('shows the SwiftShader WebGPU adapter', async () => {
-    const w = await open(withoutDefaultModel);
+    const w = await studio.open({ init: withoutDefaultModel });
     const adapter = w.page.getByTestId('adapter-name');
     await adapter.waitFor({ timeout: 30_000 });
     expect((await adapter.textContent())?.toLowerCase()).toContain('swiftshader');
@@ -92,7 +51,7 @@ describe('studio page (Chromium + SwiftShader)', () => {
     { timeout: 180_000 },
     async () => {
       const card = JSON.parse(readFileSync(path.join(DEFAULT_MODEL_DIR, 'model-card.json'), 'utf8')) as { name: string; parameters: number };
-      const w = await open();
+      const w = await studio.open();
       const { page } = w;
       const shown = page.getByTestId('model-card');
       await shown.waitFor({ timeout: 120_000 });
@@ -107,9 +66,9 @@ describe('studio page (Chromium + SwiftShader)', () => {
       expect(await page.getByTestId('model-error').count()).toBe(0);
       await screenshot(page, 'default-model');
       // Exported in HF layout with the model's own tokenizer files, byte for byte.
-      const [d] = await Promise.all([page.waitForEvent('download', { timeout: 60_000 }), page.getByTestId('export-merged').click()]);
-      expect(d.suggestedFilename()).toBe('subspace-merged-base.zip');
-      const entries = readZip(new Uint8Array(readFileSync(await d.path())));
+      const merged = await download(page, 'export-merged');
+      expect(merged.name).toBe('subspace-merged-base.zip');
+      const entries = readZip(merged.bytes);
       expect(entries.map((e) => e.name).sort()).toEqual(['config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
       const tokenizer = entries.find((e) => e.name === 'tokenizer.json')!.bytes;
       expect(Buffer.from(tokenizer).equals(readFileSync(path.join(DEFAULT_MODEL_DIR, 'tokenizer.json')))).toBe(true);
@@ -117,9 +76,10 @@ describe('studio page (Chromium + SwiftShader)', () => {
   );
 
   test('loads stories260K through the file picker and generates the golden greedy sample, then stops on request', async () => {
-    const w = await open();
+    const w = await studio.open();
     const { page } = w;
-    await loadStories260K(w);
+    // Playwright's default 30 s for the adapter; then stories260K, picked once the start-up load has settled.
+    await loadStories(page, { adapterTimeout: 30_000 });
 
     // Architecture numbers from the checkpoint header, and 260,032 parameters (tied embeddings counted once).
     const arch = async (key: string) => page.getByTestId(`arch-${key}`).textContent();
@@ -174,7 +134,7 @@ describe('studio page (Chromium + SwiftShader)', () => {
   });
 
   test('names the file when a dropped checkpoint is garbage or truncated', async () => {
-    const w = await open(withoutDefaultModel);
+    const w = await studio.open({ init: withoutDefaultModel });
     const { page } = w;
     await page.getByTestId('adapter').waitFor({ timeout: 30_000 });
 
@@ -211,8 +171,10 @@ describe('studio page (Chromium + SwiftShader)', () => {
   });
 
   test('explains what is missing when the page has no navigator.gpu', async () => {
-    const w = await open(async (context) => {
-      await context.addInitScript(() => delete (Navigator.prototype as { gpu?: unknown }).gpu);
+    const w = await studio.open({
+      init: async (context) => {
+        await context.addInitScript(() => delete (Navigator.prototype as { gpu?: unknown }).gpu);
+      },
     });
     const { page } = w;
     const panel = page.getByTestId('webgpu-missing');
@@ -227,17 +189,14 @@ describe('studio page (Chromium + SwiftShader)', () => {
   test('explains what is missing when Chromium runs without the WebGPU flags (no adapter)', async () => {
     const plain = await launchChromium({ webgpu: false });
     try {
-      current = await openPage(plain, url);
-      const { page } = current;
+      const { page } = await studio.open({ browser: plain });
       const panel = page.getByTestId('webgpu-missing');
       await panel.waitFor({ timeout: 30_000 });
       expect(await panel.getByRole('heading', { level: 2 }).textContent()).toBe('WebGPU found no usable GPU adapter');
       expect(await page.getByTestId('webgpu-missing-message').textContent()).toMatch(/^no-adapter: WebGPU found no GPU adapter/);
       expect(await page.getByTestId('engine-status').textContent()).toBe('WebGPU unavailable');
       await screenshot(page, 'webgpu-no-adapter');
-      const watched = current;
-      current = null;
-      await closePage(watched);
+      await studio.closeCurrent();
     } finally {
       await plain.close();
     }

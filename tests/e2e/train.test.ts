@@ -6,96 +6,32 @@
  * exports read back from the downloads. Runs stay tiny (batch 1–2, 32-token windows): the machine's
  * two cores are shared.
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import type { ViteDevServer } from 'vite';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { loadModelFromFiles } from '../../src/io/load-model.ts';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { readPeftAdapter } from '../../src/io/peft.ts';
 import { parseSafetensorsHeader } from '../../src/io/safetensors.ts';
 import { readZip } from '../../src/io/zip.ts';
 import type { LlamaConfig } from '../../src/model/config.ts';
 import { METHOD_ROWS } from '../../src/store/methods.ts';
 import { METHODS } from '../../src/train/config.ts';
-import { closePage, fixturesDir, launchChromium, openPage, screenshot, startAppServer, type WatchedPage } from './harness.ts';
+import { screenshot } from './harness.ts';
+import { chartPoints, download, storiesConfig, tinySettings, trainToCompletion, useStudio } from './studio.ts';
 
-const CHECKPOINT = path.resolve(fixturesDir, 'stories260K.bin');
-const TOKENIZER = path.resolve(fixturesDir, 'tok512.bin');
-
-let server: ViteDevServer | null = null;
-let url = '';
-let browser: Browser | null = null;
-let current: WatchedPage | null = null;
+const studio = useStudio();
 let modelConfig: LlamaConfig;
 
 beforeAll(async () => {
-  browser = await launchChromium({ webgpu: true });
-  ({ server, url } = await startAppServer());
-  const loaded = await loadModelFromFiles([
-    { name: 'stories260K.bin', bytes: readFileSync(CHECKPOINT) },
-    { name: 'tok512.bin', bytes: readFileSync(TOKENIZER) },
-  ]);
-  modelConfig = loaded.weights.config;
+  modelConfig = await storiesConfig();
 });
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-afterEach(async ({ task }) => {
-  const watched = current;
-  current = null;
-  if (watched && task.result?.state === 'fail') {
-    await screenshot(watched.page, `failed-${task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 50)}`).catch(() => undefined);
-  }
-  await closePage(watched);
-});
-
-/** A fresh page with stories260K loaded and its data (the first demo) tokenised. */
-async function openWithStories(): Promise<Page> {
-  if (!browser) throw new Error('browser not started');
-  current = await openPage(browser, url);
-  const { page } = current;
-  await page.getByTestId('adapter').waitFor({ timeout: 60_000 });
-  // Let the start-up load of the built-in model settle (loaded, or missing) so the test's pick is the last load.
-  await page.locator('[data-testid="model-card"], [data-testid="model-error"]').first().waitFor({ timeout: 60_000 });
-  await page.getByLabel('Model files').setInputFiles([CHECKPOINT, TOKENIZER]);
-  await page.locator('[data-testid="model-files-loaded"]', { hasText: 'stories260K.bin' }).waitFor({ timeout: 60_000 });
-  await page.getByTestId('data-summary').waitFor({ timeout: 60_000 });
-  return page;
-}
 
 /** Fill a number field by its test id (the fields commit on input). */
 async function fill(page: Page, testId: string, value: string): Promise<void> {
   await page.getByTestId(testId).fill(value);
 }
 
-/** A tiny run: `steps` steps of batch × 32 tokens, an eval loss every `evalEvery` steps over 1 batch. */
-async function tinyRun(page: Page, steps: number, batch: number, evalEvery: number): Promise<void> {
-  await fill(page, 'steps', String(steps));
-  await fill(page, 'batch', String(batch));
-  await fill(page, 'seq', '32');
-  await fill(page, 'eval-every', String(evalEvery));
-  await page.getByText('More settings').click();
-  await fill(page, 'eval-batches', '1');
-  // Changing the sequence length re-cuts the data: wait for windows of 32.
-  await page.getByText('Windows of 32 tokens', { exact: false }).waitFor({ timeout: 30_000 });
-  await expect.poll(() => page.getByTestId('train-start').isEnabled(), { timeout: 30_000 }).toBe(true);
-}
-
-const chartPoints = (page: Page, kind: 'train' | 'eval') => page.locator(`[data-testid="loss-chart"] circle.pt-${kind}`).count();
-
-async function download(page: Page, testId: string): Promise<{ name: string; bytes: Uint8Array }> {
-  const [d] = await Promise.all([page.waitForEvent('download', { timeout: 60_000 }), page.getByTestId(testId).click()]);
-  const file = await d.path();
-  return { name: d.suggestedFilename(), bytes: new Uint8Array(readFileSync(file)) };
-}
-
 describe('fine-tuning in the studio (Chromium + SwiftShader)', () => {
   test('data panel: demo data tokenised with counts and pieces; bad JSONL pasted gets a line-numbered error', { timeout: 240_000 }, async () => {
-    const page = await openWithStories();
+    const page = await studio.openWithStories();
     // The first demo is chosen once the model is loaded.
     expect(await page.getByTestId('demo-new-facts').isChecked()).toBe(true);
     expect(await page.getByTestId('data-upload').count()).toBe(0); // the upload input shows only in upload mode
@@ -143,7 +79,7 @@ describe('fine-tuning in the studio (Chromium + SwiftShader)', () => {
   });
 
   test('method picker: rows from the engine, live trainable count, invalid settings explained before start', { timeout: 240_000 }, async () => {
-    const page = await openWithStories();
+    const page = await studio.openWithStories();
     // LoRA r=8 on q and v of 5 layers: q (64→64) 8·128 + v (64→32) 8·96 = 1792 per layer.
     expect(await page.getByTestId('method-lora').isChecked()).toBe(true);
     expect(await page.getByTestId('trainable-count').textContent()).toBe('8,960');
@@ -197,12 +133,11 @@ describe('fine-tuning in the studio (Chromium + SwiftShader)', () => {
   });
 
   test('trains 3 LoRA steps with loss points in the chart, compares base and fine-tuned, exports the adapter and metrics', { timeout: 480_000 }, async () => {
-    const page = await openWithStories();
-    await tinyRun(page, 3, 2, 1);
+    const page = await studio.openWithStories();
+    await tinySettings(page, { steps: 3, batch: 2, evalEvery: 1 });
     const estimated = await page.getByTestId('trainable-count').textContent();
     const started = performance.now();
-    await page.getByTestId('train-start').click();
-    await page.locator('[data-testid="run-result"][data-reason="completed"]').waitFor({ timeout: 300_000 });
+    await trainToCompletion(page);
     console.log(`3 LoRA steps (batch 2 × 32) with 3 evals: ${((performance.now() - started) / 1000).toFixed(1)} s`);
 
     // One marker per step, one eval marker per step (evalEvery 1), and the same counts in the SVG's data.
@@ -282,20 +217,18 @@ describe('fine-tuning in the studio (Chromium + SwiftShader)', () => {
     // same seed, same batches, so the same losses step for step.
     const losses = () => page.locator('circle.pt-train title').allTextContents();
     const first = await losses();
-    await page.getByTestId('train-start').click();
-    await page.locator('[data-testid="run-result"][data-reason="completed"]').waitFor({ timeout: 300_000 });
+    await trainToCompletion(page);
     expect(await losses()).toEqual(first);
   });
 
   test('MoRA trains 2 steps: the engine trains what the estimate said, and its adapter file exports', { timeout: 480_000 }, async (ctx) => {
     if (!(METHODS as readonly string[]).includes('mora')) ctx.skip(); // the row shows "coming" until the engine has it
-    const page = await openWithStories();
+    const page = await studio.openWithStories();
     await page.getByTestId('method-mora').check();
-    await tinyRun(page, 2, 1, 0);
+    await tinySettings(page, { steps: 2, batch: 1, evalEvery: 0 });
     const estimated = await page.getByTestId('trainable-count').textContent();
     expect(estimated).toBe('9,040');
-    await page.getByTestId('train-start').click();
-    await page.locator('[data-testid="run-result"][data-reason="completed"]').waitFor({ timeout: 300_000 });
+    await trainToCompletion(page);
     expect(await page.getByTestId('run-trainable').textContent()).toBe(estimated);
     expect(await chartPoints(page, 'train')).toBe(2);
     expect(await chartPoints(page, 'eval')).toBe(1);
@@ -309,8 +242,8 @@ describe('fine-tuning in the studio (Chromium + SwiftShader)', () => {
   });
 
   test('pause holds the run between steps, resume continues it, stop ends it early with a final eval', { timeout: 480_000 }, async () => {
-    const page = await openWithStories();
-    await tinyRun(page, 200, 1, 0);
+    const page = await studio.openWithStories();
+    await tinySettings(page, { steps: 200, batch: 1, evalEvery: 0 });
     await page.getByTestId('train-start').click();
     await expect.poll(() => chartPoints(page, 'train'), { timeout: 120_000, interval: 200 }).toBeGreaterThan(0);
 

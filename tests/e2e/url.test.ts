@@ -3,50 +3,17 @@
  * explained), the address rewritten as settings change, and the loss chart downloaded as SVG and PNG
  * after a 2-step LoRA run on stories260K.
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import type { ViteDevServer } from 'vite';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { closePage, fixturesDir, launchChromium, openPage, screenshot, startAppServer, type WatchedPage } from './harness.ts';
+import type { Page } from 'playwright-core';
+import { describe, expect, test } from 'vitest';
+import { chartPoints, download, pickStories, trainToCompletion, useStudio } from './studio.ts';
 
-const CHECKPOINT = path.resolve(fixturesDir, 'stories260K.bin');
-const TOKENIZER = path.resolve(fixturesDir, 'tok512.bin');
+const studio = useStudio();
 
-let server: ViteDevServer | null = null;
-let url = '';
-let browser: Browser | null = null;
-let current: WatchedPage | null = null;
-
-beforeAll(async () => {
-  browser = await launchChromium({ webgpu: true });
-  ({ server, url } = await startAppServer());
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-afterEach(async ({ task }) => {
-  const watched = current;
-  current = null;
-  if (watched && task.result?.state === 'fail') {
-    await screenshot(watched.page, `failed-${task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 50)}`).catch(() => undefined);
-  }
-  await closePage(watched);
-});
-
+/** The app with settings in its query, once the method panel is up. */
 async function open(query: string): Promise<Page> {
-  if (!browser) throw new Error('browser not started');
-  current = await openPage(browser, `${url}${query}`);
-  await current.page.getByTestId('method-panel').waitFor({ timeout: 60_000 });
-  return current.page;
-}
-
-async function download(page: Page, testId: string): Promise<{ name: string; bytes: Uint8Array }> {
-  const [d] = await Promise.all([page.waitForEvent('download', { timeout: 60_000 }), page.getByTestId(testId).click()]);
-  return { name: d.suggestedFilename(), bytes: new Uint8Array(readFileSync(await d.path())) };
+  const { page } = await studio.open({ query });
+  await page.getByTestId('method-panel').waitFor({ timeout: 60_000 });
+  return page;
 }
 
 const inputValue = (page: Page, testId: string) => page.getByTestId(testId).inputValue();
@@ -83,16 +50,13 @@ describe('settings in the URL and chart downloads (Chromium + SwiftShader)', () 
     await page.getByTestId('rank').fill('5');
     await expect.poll(() => page.evaluate(() => new URLSearchParams(location.search).get('rank')), { timeout: 5_000 }).toBe('5');
 
-    await page.locator('[data-testid="model-card"], [data-testid="model-error"]').first().waitFor({ timeout: 60_000 });
-    await page.getByLabel('Model files').setInputFiles([CHECKPOINT, TOKENIZER]);
-    await page.locator('[data-testid="model-files-loaded"]', { hasText: 'stories260K.bin' }).waitFor({ timeout: 60_000 });
+    await pickStories(page);
     await page.getByText('Windows of 32 tokens', { exact: false }).waitFor({ timeout: 60_000 });
     // The chosen demo is in the link too.
     await expect.poll(() => page.evaluate(() => new URLSearchParams(location.search).get('demo')), { timeout: 5_000 }).toBe('new-facts');
     await expect.poll(() => page.getByTestId('train-start').isEnabled(), { timeout: 30_000 }).toBe(true);
-    await page.getByTestId('train-start').click();
-    await page.locator('[data-testid="run-result"][data-reason="completed"]').waitFor({ timeout: 300_000 });
-    expect(await page.locator('[data-testid="loss-chart"] circle.pt-train').count()).toBe(2);
+    await trainToCompletion(page);
+    expect(await chartPoints(page, 'train')).toBe(2);
 
     const svgFile = await download(page, 'loss-chart-download-svg');
     expect(svgFile.name).toBe('loss-chart.svg');
