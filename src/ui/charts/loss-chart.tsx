@@ -8,6 +8,7 @@ import type { ChartOptions } from '../../store/charts-slice.ts';
 import { useAppStore } from '../../store/store.ts';
 import { ChartDownloads } from './chart-downloads.tsx';
 import { linearScale, logScale, type Scale } from './scales.ts';
+import { StepLossAxes } from './step-loss-axes.tsx';
 
 const W = 640;
 const H = 260;
@@ -107,33 +108,7 @@ export function LossChart() {
         data-eval-points={evalXY.length}
         data-scale={options.logScale ? 'log' : 'linear'}
       >
-        <g className="grid">
-          {y.ticks.map((t) => (
-            <line key={t} x1={x0} x2={x1} y1={y(t)} y2={y(t)} />
-          ))}
-        </g>
-        <g className="axis axis-x">
-          <line x1={x0} x2={x1} y1={y0} y2={y0} />
-          {x.ticks.map((t) => (
-            <text key={t} x={x(t)} y={y0 + 16} textAnchor="middle">
-              {x.format(t)}
-            </text>
-          ))}
-          <text x={(x0 + x1) / 2} y={H - 4} textAnchor="middle" className="axis-title">
-            step
-          </text>
-        </g>
-        <g className="axis axis-loss">
-          <line x1={x0} x2={x0} y1={y0} y2={y1} />
-          {y.ticks.map((t) => (
-            <text key={t} x={x0 - 6} y={y(t) + 4} textAnchor="end">
-              {y.format(t)}
-            </text>
-          ))}
-          <text transform={`translate(14 ${(y0 + y1) / 2}) rotate(-90)`} textAnchor="middle" className="axis-title">
-            loss{options.logScale ? ' (log)' : ''}
-          </text>
-        </g>
+        <StepLossAxes x={x} y={y} x0={x0} x1={x1} y0={y0} y1={y1} height={H} log={options.logScale} />
         {showLr && (
           <g className="axis axis-lr">
             <line x1={x1} x2={x1} y1={y0} y2={y1} />

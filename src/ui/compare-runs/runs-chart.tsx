@@ -6,6 +6,7 @@ import { useId } from 'react';
 import type { RunRecord } from '../../store/runs-slice.ts';
 import { useAppStore } from '../../store/store.ts';
 import { linearScale, logScale, type Scale } from '../charts/scales.ts';
+import { StepLossAxes } from '../charts/step-loss-axes.tsx';
 
 const W = 640;
 const H = 260;
@@ -51,33 +52,7 @@ export function RunsChart({ runs }: { runs: readonly RunRecord[] }) {
         </span>
       </figcaption>
       <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-labelledby={titleId} data-scale={log ? 'log' : 'linear'} data-runs={runs.length}>
-        <g className="grid">
-          {y.ticks.map((t) => (
-            <line key={t} x1={x0} x2={x1} y1={y(t)} y2={y(t)} />
-          ))}
-        </g>
-        <g className="axis axis-x">
-          <line x1={x0} x2={x1} y1={y0} y2={y0} />
-          {x.ticks.map((t) => (
-            <text key={t} x={x(t)} y={y0 + 16} textAnchor="middle">
-              {x.format(t)}
-            </text>
-          ))}
-          <text x={(x0 + x1) / 2} y={H - 4} textAnchor="middle" className="axis-title">
-            step
-          </text>
-        </g>
-        <g className="axis axis-loss">
-          <line x1={x0} x2={x0} y1={y0} y2={y1} />
-          {y.ticks.map((t) => (
-            <text key={t} x={x0 - 6} y={y(t) + 4} textAnchor="end">
-              {y.format(t)}
-            </text>
-          ))}
-          <text transform={`translate(14 ${(y0 + y1) / 2}) rotate(-90)`} textAnchor="middle" className="axis-title">
-            loss{log ? ' (log)' : ''}
-          </text>
-        </g>
+        <StepLossAxes x={x} y={y} x0={x0} x1={x1} y0={y0} y1={y1} height={H} log={log} />
         {runs.map((r) => {
           const colour = runColour(r);
           const train = r.train.filter((p) => ok(p.loss)).map((p) => ({ x: x(p.step), y: y(p.loss) }));
