@@ -16,8 +16,13 @@ export function RunProgressView() {
         {progress && (
           <>
             {' · '}
-            <span data-testid="progress-speed">{formatInt(Math.round(progress.tokensPerSec))}</span> tokens/s · loss {progress.loss.toFixed(4)} · ETA{' '}
-            <span data-testid="progress-eta">{formatMs(progress.etaMs)}</span>
+            <span data-testid="progress-speed">{formatInt(Math.round(progress.tokensPerSec))}</span> tokens/s · loss {progress.loss.toFixed(4)}
+            {step < total && (
+              <>
+                {' · ETA '}
+                <span data-testid="progress-eta">{formatMs(progress.etaMs)}</span>
+              </>
+            )}
           </>
         )}
       </p>
