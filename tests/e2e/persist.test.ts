@@ -2,7 +2,8 @@
  * Runs kept in the browser (Chromium + SwiftShader, the built-in model): a reload mid-run finds the
  * run interrupted with its last checkpoint, and Resume continues it — the losses up to the
  * checkpoint come back, and the first step after it repeats the loss it had before the reload
- * exactly (same batches, dropout and optimizer state). A stopped run can be deleted. With the
+ * exactly (same batches, dropout and optimizer state). A stopped run can be deleted. A completed run
+ * comes back after a reload in the compare list and loads as the fine-tuned model again. With the
  * site's storage quota forced to almost nothing (Chrome DevTools Protocol), the failed saves are
  * explained in the run panel while training goes on.
  */
@@ -104,6 +105,39 @@ describe('runs kept in the browser (Chromium + SwiftShader)', () => {
     await resume.click();
     const { redone } = await stopAndCompare(page, before, checkpoint);
     console.log(`device lost after ${before.length} steps; resumed from step ${checkpoint}; steps ${checkpoint + 1}–${redone} repeated exactly`);
+  });
+
+  test('a completed run is kept: after a reload it is in the compare list, and Load makes it the fine-tuned model again', { timeout: 480_000 }, async () => {
+    const { page } = await studio.open();
+    await waitForDefaultModel(page);
+    await tinySettings(page, { steps: 3, batch: 2, checkpointEvery: 0, lr: '0.05' });
+    await page.getByTestId('train-start').click();
+    await page.locator('[data-testid="run-result"][data-reason="completed"]').waitFor({ timeout: 240_000 });
+    /** Base and fine-tuned greedy continuations of one prompt, side by side. */
+    const compare = async (): Promise<[string, string]> => {
+      await page.getByTestId('prompt').fill('Rosa');
+      await page.getByTestId('max-tokens').fill('16');
+      await page.getByTestId('compare-start').click();
+      await page.locator('[data-testid="compare-outputs"][data-state="idle"]').waitFor({ timeout: 120_000 });
+      return [(await page.getByTestId('compare-base').textContent()) ?? '', (await page.getByTestId('compare-tuned').textContent()) ?? ''];
+    };
+    const [base, tuned] = await compare();
+    expect(tuned).not.toBe(base); // lr 0.05 moves the greedy text
+    await page.reload();
+
+    const row = page.locator('[data-testid="saved-run"][data-status="completed"]');
+    await row.waitFor({ timeout: 90_000 });
+    const runId = await row.getAttribute('data-run-id');
+    // Listed for comparison (not ticked: saved runs join the list unselected).
+    expect(await page.getByTestId(`compare-run-${runId}`).isChecked()).toBe(false);
+    const load = page.getByTestId(`resume-run-${runId}`);
+    expect(await load.textContent()).toContain('Load');
+    await expect.poll(() => load.isEnabled(), { timeout: 60_000 }).toBe(true);
+    await load.click();
+    await page.locator('[data-testid="run-result"][data-reason="completed"]').waitFor({ timeout: 120_000 });
+    expect(await trainPoints(page)).toHaveLength(3); // the run's metrics, not a new run
+    expect(await compare()).toEqual([base, tuned]);
+    expect(await page.getByTestId('export-peft').isEnabled()).toBe(true);
   });
 
   test('a storage quota too small for checkpoints is explained, and training goes on', { timeout: 480_000 }, async () => {

@@ -1,4 +1,4 @@
-/** Compare this session's finished runs: pick runs, see their losses overlaid and their settings side by side. */
+/** Compare finished runs (this session's and those saved in the browser): their losses overlaid and their settings side by side. */
 import { useMemo } from 'react';
 import { useAppStore } from '../../store/store.ts';
 import { runColour, RunsChart } from './runs-chart.tsx';
@@ -15,7 +15,7 @@ export function CompareRunsPanel() {
       <h2 id="compare-runs-title">Compare runs</h2>
       {runs.length === 0 ? (
         <p className="hint" data-testid="compare-runs-empty">
-          Finished or stopped runs of this session appear here, to compare their losses and settings.
+          Finished or stopped runs appear here (also those saved in this browser), to compare their losses and settings.
         </p>
       ) : (
         <>
