@@ -12,14 +12,16 @@ export class ProgressBar {
   private readonly tty = Boolean(process.stderr.isTTY);
   private lastLine = 0;
 
-  constructor(public total: number) {}
+  /** `from`: the step a resumed run starts after (the ETA counts the steps of this session only). */
+  constructor(public total: number, private readonly from = 0) {}
 
   /** Redraw (TTY) or print a line at most every 2 s (pipes, logs). */
   update(step: number, loss: number, tokensPerS: number, elapsedS: number): void {
     const width = 24;
     const filled = Math.round((step / this.total) * width);
     const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
-    const eta = step > 0 ? (elapsedS / step) * (this.total - step) : Infinity;
+    const done = step - this.from;
+    const eta = done > 0 ? (elapsedS / done) * (this.total - step) : Infinity;
     const line = `${bar} step ${step}/${this.total}  loss ${loss.toFixed(4)}  ${Math.round(tokensPerS)} tok/s  ETA ${clock(eta)}`;
     if (this.tty) process.stderr.write(`\r${line}\x1b[K`);
     else if (step === this.total || Date.now() - this.lastLine > 2000) {

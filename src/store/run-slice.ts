@@ -246,6 +246,8 @@ export const createRunSlice: SliceCreator<RunSlice> = (set, get) => ({
     const methodId = (isMethodId(saved.methodId) ? saved.methodId : saved.config.method) as MethodId;
     set({ methodId, trainConfig: { ...saved.config, targets: [...saved.config.targets] } });
     await followRun(set, get, methodId, (onEvent) => engine().resumeRun(runId, get().checkpointEvery, onEvent));
+    // The engine trained on the run's own data; a new run trains on what the data panel shows again.
+    void get().refreshData();
   },
   async pauseRun() {
     if (get().runStatus !== 'running') return;

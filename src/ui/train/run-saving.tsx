@@ -1,7 +1,20 @@
 /** How often the run is checkpointed in the browser, the last checkpoint saved, and any storage problem. */
 import { useAppStore } from '../../store/store.ts';
-import { formatBytes } from '../method/estimate.ts';
+import { SPECTRAL_METHODS } from '../../train/config.ts';
+import { formatBytes, trainableParams } from '../method/estimate.ts';
 import { NumberField } from '../shared/number-field.tsx';
+
+/**
+ * Bytes of one checkpoint for the current settings: each trainable value with its two Adam moments
+ * (3 × 4 bytes), plus PiSSA/MiLoRA's initial A₀, B₀ (4 bytes per adapter value).
+ */
+function useCheckpointBytes(): number | null {
+  const config = useAppStore((s) => s.trainConfig);
+  const model = useAppStore((s) => s.model);
+  if (!model) return null;
+  const n = trainableParams(config, model.config, model.paramCount);
+  return n * 12 + (SPECTRAL_METHODS.includes(config.method) ? n * 4 : 0);
+}
 
 export function RunSaving() {
   const every = useAppStore((s) => s.checkpointEvery);
@@ -11,6 +24,7 @@ export function RunSaving() {
   const problem = useAppStore((s) => s.storageProblem);
   const status = useAppStore((s) => s.runStatus);
   const active = status === 'starting' || status === 'running' || status === 'paused' || status === 'stopping';
+  const checkpointBytes = useCheckpointBytes();
   return (
     <div className="run-saving">
       <NumberField
@@ -19,7 +33,9 @@ export function RunSaving() {
         min={0}
         step={1}
         integer
-        hint="Saved in this browser: a reload loses at most these steps. 0 = only on pause, stop and end."
+        hint={`Saved in this browser: a reload loses at most these steps. 0 = only on pause, stop and end.${
+          checkpointBytes ? ` Each checkpoint ≈ ${formatBytes(checkpointBytes)}.` : ''
+        }`}
         testId="checkpoint-every"
         onCommit={setEvery}
       />
