@@ -63,6 +63,8 @@ export interface HubDownloadOptions {
   cache?: HubCache | null;
   /** The largest model.safetensors the GPU can take, in bytes. */
   maxBytes?: number;
+  /** A downloaded file could not be kept in the cache (e.g. storage full): the load goes on without it. */
+  onCacheError?: (file: string, bytes: number, error: unknown) => void;
 }
 
 export interface HubModel {
@@ -232,7 +234,8 @@ async function getFile(ctx: Ctx, file: string, how: { required: boolean; checkSi
     }
   }
   const bytes = await readBody(ctx, res, file, total);
-  await ctx.cache?.put(url, bytes).catch(() => {}); // a full disk must not fail the load
+  // A full disk must not fail the load; it is reported, and the next load downloads the file again.
+  await ctx.cache?.put(url, bytes).catch((e: unknown) => ctx.opts.onCacheError?.(file, bytes.byteLength, e));
   return { bytes, cached: false, exists: true };
 }
 

@@ -42,13 +42,21 @@ export async function storageEstimate(): Promise<{ usage: number; quota: number 
   }
 }
 
-const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(bytes < 1e7 ? 1 : 0)} MB`;
+export const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(bytes < 1e7 ? 1 : 0)} MB`;
+
+/** " This site uses 12.3 MB of the 45.6 MB the browser allows it." (empty when the browser does not say). */
+export async function storageUseSentence(): Promise<string> {
+  const est = await storageEstimate();
+  return est ? ` This site uses ${mb(est.usage)} of the ${mb(est.quota)} the browser allows it.` : '';
+}
+
+/** Whether `e` is the browser refusing a write for lack of storage. */
+export const isQuotaError = (e: unknown): boolean => (e as { name?: string } | null)?.name === 'QuotaExceededError';
 
 /** The StorageError for a failed write of `what` (`bytes` big). */
 async function writeError(e: DOMException | Error | null, what: string, bytes: number): Promise<StorageError> {
-  if (e?.name === 'QuotaExceededError') {
-    const est = await storageEstimate();
-    const usage = est ? ` This site uses ${mb(est.usage)} of the ${mb(est.quota)} the browser allows it.` : '';
+  if (isQuotaError(e)) {
+    const usage = await storageUseSentence();
     return new StorageError(
       `Browser storage is full: ${what}${bytes > 0 ? ` (${mb(bytes)})` : ''} could not be saved.${usage} Delete saved runs you no longer need, or free disk space, to keep checkpoints.`,
       'quota',

@@ -25,6 +25,8 @@ export interface ModelSlice {
   /** Where the loaded model came from (kept with each run, so a resume can load it again). */
   modelOrigin: ModelOrigin | null;
   loadModel(files: readonly File[], card?: ModelCard): Promise<void>;
+  /** Files of the last Hub load that could not be cached, explained (the load itself went on). */
+  hubCacheProblems: string[];
   /** The Hub file being downloaded now (null when no Hub download runs). */
   hubProgress: Omit<EventOf<'hubProgress'>, 'type' | 'id'> | null;
   /** Download `repo` from the Hugging Face Hub (or the browser's cache) and load it. */
@@ -69,6 +71,7 @@ export const createModelSlice: SliceCreator<ModelSlice> = (set, get) => {
     modelCard: null,
     modelOrigin: null,
     hubProgress: null,
+    hubCacheProblems: [],
     async loadModel(files, card) {
       if (files.length === 0) return;
       const origin: ModelOrigin = card ? { kind: 'builtin', name: card.name } : { kind: 'files', files: files.map((f) => f.name) };
@@ -82,7 +85,9 @@ export const createModelSlice: SliceCreator<ModelSlice> = (set, get) => {
       }
       await runLoad(`Fetching ${repo} from the Hugging Face Hub`, () => {
         const pending = engine().request({ type: 'loadHubModel', repo, revision });
+        set({ hubCacheProblems: [] });
         const off = engine().subscribe((e) => {
+          if (e.type === 'hubCacheProblem' && e.id === pending.id) set((s) => ({ hubCacheProblems: [...s.hubCacheProblems, e.message] }));
           if (e.type === 'hubProgress' && e.id === pending.id) {
             const { type: _t, id: _i, ...p } = e;
             set({ hubProgress: p, loadProgress: p.cached ? `${p.file} from the browser cache` : `Downloading ${p.file}` });

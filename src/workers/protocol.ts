@@ -270,7 +270,9 @@ export type EngineEvent =
   /** What a request is doing; `done` of `total` when it counts (e.g. the SVDs of a PiSSA/MiLoRA init). */
   | { type: 'progress'; id: number; stage: ProgressStage; message: string; done?: number; total?: number }
   /** Bytes of one Hub file so far (`total` 0 when unknown); `cached` when it came from the browser's cache. */
-  | { type: 'hubProgress'; id: number; file: string; loaded: number; total: number; bytesPerSecond: number; cached: boolean };
+  | { type: 'hubProgress'; id: number; file: string; loaded: number; total: number; bytesPerSecond: number; cached: boolean }
+  /** A downloaded Hub file could not be cached (the load goes on): why, and what it means. */
+  | { type: 'hubCacheProblem'; id: number; file: string; message: string };
 
 export type EventType = EngineEvent['type'];
 export type ProgressStage = 'reading' | 'parsing' | 'uploading' | 'prefill' | 'data' | 'export' | 'svd';

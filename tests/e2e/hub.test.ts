@@ -75,4 +75,17 @@ describe('Hugging Face Hub loading (Chromium + SwiftShader)', () => {
     expect(await err.textContent()).toMatch(/meta-llama\/Llama-gated is gated or private \(HTTP 401\): access tokens are not supported yet/);
     await screenshot(page, 'hub-gated');
   });
+
+  test('with the storage quota forced to almost nothing the model still loads, and each file that could not be cached is explained', async () => {
+    const w = await studio.open({ init: serveHub });
+    const { page, context } = w;
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin: new URL(studio.url).origin, quotaSize: 1 });
+    await loadFromHub(w, REPO);
+    await page.locator('[data-testid="param-count"]', { hasText: '260,032' }).waitFor({ timeout: 60_000 });
+    const problems = page.getByTestId('hub-cache-problem');
+    await expect.poll(() => problems.count(), { timeout: 30_000 }).toBeGreaterThan(0);
+    const text = (await problems.allTextContents()).join('\n');
+    expect(text).toMatch(/model\.safetensors \([\d.]+ MB\) was downloaded but could not be kept in the browser's cache: browser storage is full\..*The next load of this repo downloads it again\./);
+  });
 });

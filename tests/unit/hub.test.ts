@@ -115,6 +115,17 @@ describe('Hugging Face Hub download', () => {
     expect(progress.every((p) => p.cached && p.loaded === p.total)).toBe(true);
   });
 
+  it('a cache that refuses a file (storage full) is reported per file, and the load still succeeds', async () => {
+    const full = new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+    const cache = { get: async () => undefined, put: async () => Promise.reject(full) };
+    const refused: [string, number, unknown][] = [];
+    const got = await downloadHubModel(REPO, { endpoint, cache, onCacheError: (file, bytes, e) => refused.push([file, bytes, e]) });
+    expect(got.files.map((f) => f.name)).toEqual(['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
+    expect(refused.map(([file]) => file)).toEqual(['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
+    expect(refused[1]![1]).toBe(hf.get('model.safetensors')!.byteLength);
+    expect(refused.every(([, , e]) => e === full)).toBe(true);
+  });
+
   const cases: [string, string, Parameters<typeof downloadHubModel>[1], HubErrorCode, RegExp][] = [
     ['a missing repo', 'nobody/missing', {}, 'not-found', /Repository "nobody\/missing" was not found/],
     ['a missing file', 'nobody-else/empty', {}, 'not-found', /nobody-else\/empty has no config\.json at revision "main"/],

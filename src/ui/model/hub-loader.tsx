@@ -10,6 +10,7 @@ export function HubLoader() {
   const progress = useAppStore((s) => s.hubProgress);
   const error = useAppStore((s) => s.modelError);
   const loadHubModel = useAppStore((s) => s.loadHubModel);
+  const cacheProblems = useAppStore((s) => s.hubCacheProblems);
   const [repo, setRepo] = useState('');
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -49,6 +50,11 @@ export function HubLoader() {
           </p>
         </div>
       )}
+      {cacheProblems.map((message) => (
+        <p key={message} className="inline-warning" role="status" data-testid="hub-cache-problem">
+          {message}
+        </p>
+      ))}
       {hubError && (
         <p id="hub-error" className="inline-error" role="alert" data-testid="hub-error">
           {hubError.message}

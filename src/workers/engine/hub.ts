@@ -1,7 +1,14 @@
 /** The loadHubModel command: download from the Hugging Face Hub (cached), then the ordinary load path. */
 import { DEFAULT_HUB_ENDPOINT, downloadHubModel, HubError } from '../../io/hub.ts';
 import type { FilePayload } from '../protocol.ts';
+import { isQuotaError, mb, storageUseSentence } from '../../persist/run-db.ts';
 import { errorEvent, post, requireGpu } from './state.ts';
+
+/** Why a downloaded file was not cached, and what that means for the next load. */
+async function cacheProblem(file: string, bytes: number, e: unknown): Promise<string> {
+  const why = isQuotaError(e) ? `browser storage is full.${await storageUseSentence()}` : `${(e as Error)?.message ?? e}.`;
+  return `${file} (${mb(bytes)}) was downloaded but could not be kept in the browser's cache: ${why} The next load of this repo downloads it again.`;
+}
 
 /** Where repos are fetched from: VITE_HF_ENDPOINT at build time (tests point it at a local server). */
 export const hubEndpoint = (): string => (import.meta.env.VITE_HF_ENDPOINT as string | undefined) || DEFAULT_HUB_ENDPOINT;
@@ -30,6 +37,7 @@ export async function handleLoadHubModel(
         last = now;
         post({ type: 'hubProgress', id, ...p });
       },
+      onCacheError: (file, bytes, e) => void cacheProblem(file, bytes, e).then((message) => post({ type: 'hubCacheProblem', id, file, message })),
     });
     files = got.files.map((f) => ({
       name: f.name,
