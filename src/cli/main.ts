@@ -19,7 +19,8 @@ Commands:
            [--schedule cosine|linear|constant] [--weight-decay WD] [--max-grad-norm G] [--seed S]
            [--eval-every N] [--eval-batches N] [--eval-fraction F] [--adapter <dir>]
            [--spectra-every N] [--spectra-layers 0,4] [--spectra-modules q,v] [--spectra-budget-ms MS]
-           [--pissa-niter K] --out <dir>
+           [--pissa-niter K] [--checkpoint-every N] --out <dir>
+  train    --resume <out> --model <file or dir> [--tokenizer <file>] --data <file> [--steps N] [--checkpoint-every N]
       Fine-tune. Writes <out>/metrics.jsonl, <out>/adapter/ (peft format for LoRA and DoRA; the project's
       MoRA file for MoRA) and <out>/merged/ (Hugging Face layout). --spectra-every N appends
       {"step", "spectra": [{name, delta_rank90, overlap_principal, overlap_minor, delta_sigma (first 16)}], "spectra_ms"}
@@ -28,6 +29,12 @@ Commands:
       --mora-type 1 = sharing (large ranks), 6 = rotation (small ranks, default).
       PiSSA / MiLoRA: LoRA initialised from the top / bottom r singular triplets of each target (base becomes
       W − s·B·A); <out>/adapter is converted (r → 2r) so it applies to the ORIGINAL base model.
+      Checkpoints: <out>/checkpoint/ (trainer.safetensors: trainable tensors, AdamW moments, PiSSA/MiLoRA's
+      A₀, B₀; state.json: step, settings, model fingerprint, data sha256) is written at the end, on Ctrl-C and,
+      with --checkpoint-every N, every N steps. --resume <out> continues that run with its own settings on the
+      same model and data (both checked), bit for bit as if it had not stopped; --steps N raises the total
+      (e.g. to train a finished run further; the lr schedule then stretches to the new total). metrics.jsonl is
+      cut back to the checkpoint and appended to.
   init     --model <file or dir> [--tokenizer <file>] --method lora|dora|mora|pissa|milora [--rank R] [--alpha A] [--rslora]
            [--dropout P] [--targets ...] [--seed S] [--mora-type 1|6] --out <dir>
       Write <out>/adapter/: the freshly initialised adapter a training run would start from.

@@ -1,5 +1,6 @@
 /**
  * `cli train`: fine-tune a model on a text or JSONL file; writes metrics, the adapter and the merged model.
+ * With --out it also keeps <out>/checkpoint/ (see checkpoint-dir.ts), which `train --resume <out>` continues from.
  * `cli init`: write a freshly initialised adapter (the state training starts from) without training.
  */
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -12,13 +13,18 @@ import { writeFiles, readModelPath } from '../io/fs-node.ts';
 import { readMoraAdapter } from '../io/mora-file.ts';
 import { adapterPeftType, convertPissaToLora, readPeftAdapter, writePeftAdapter, type AdapterTensors } from '../io/peft.ts';
 import { readAdapterDirFiles, writeMoraAdapterDir } from '../io/peft-node.ts';
+import { modelFingerprint } from '../model/fingerprint.ts';
 import { LlamaModel } from '../model/llama.ts';
-import { prepareData } from '../train/data.ts';
-import { DEFAULT_TRAIN_CONFIG, METHODS, parseTargets, SPECTRAL_METHODS, type Method, type TrainConfig } from '../train/config.ts';
+import { formatOf, prepareData } from '../train/data.ts';
+import { batchesServed } from '../train/checkpoint.ts';
+import {
+  DEFAULT_TRAIN_CONFIG, METHODS, parseTargets, SPECTRAL_METHODS, validateTrainConfig, type Method, type TrainConfig,
+} from '../train/config.ts';
 import { BatchIterator, orderedBatches, type Batch } from '../train/packing.ts';
 import { Trainer, type StepMetrics } from '../train/trainer.ts';
 import type { ScheduleKind } from '../train/schedule.ts';
 import { optionalNumber, optionalString, requireString, UsageError, type Values } from './args.ts';
+import { readCheckpointDir, removeCheckpointDir, sha256Hex, TENSORS_FILE, writeCheckpointDir, writeFileAtomic, type RunState } from './checkpoint-dir.ts';
 import { openGpu } from './gpu.ts';
 import { ProgressBar } from './progress.ts';
 import { tokenizerFilesFor } from './tokenizer-files.ts';
@@ -34,7 +40,7 @@ export const TRAIN_OPTIONS = {
   'weight-decay': { type: 'string' }, 'max-grad-norm': { type: 'string' }, 'eval-every': { type: 'string' },
   'eval-batches': { type: 'string' }, 'eval-fraction': { type: 'string' }, 'mora-type': { type: 'string' }, 'pissa-niter': { type: 'string' },
   'spectra-every': { type: 'string' }, 'spectra-modules': { type: 'string' }, 'spectra-layers': { type: 'string' },
-  'spectra-budget-ms': { type: 'string' },
+  'spectra-budget-ms': { type: 'string' }, resume: { type: 'string' }, 'checkpoint-every': { type: 'string' },
 } as const;
 
 export const INIT_OPTIONS = {
@@ -90,20 +96,122 @@ export function trainConfigFromArgs(v: Values): TrainConfig {
   };
 }
 
+/** Flags that set a TrainConfig field. A resumed run takes these from state.json: repeating a value is fine, changing it is not. */
+const CONFIG_FLAGS: Record<string, keyof TrainConfig> = {
+  method: 'method', rank: 'rank', alpha: 'alpha', rslora: 'rslora', dropout: 'dropout', targets: 'targets', lr: 'lr',
+  batch: 'batch', seq: 'seq', warmup: 'warmup', schedule: 'schedule', seed: 'seed', 'grad-accum': 'gradAccum',
+  'weight-decay': 'weightDecay', 'max-grad-norm': 'maxGradNorm', 'eval-every': 'evalEvery', 'eval-batches': 'evalBatches',
+  'mora-type': 'moraType', 'pissa-niter': 'pissaNiter',
+};
+
+/** Refuse flags that would change a resumed run's settings (those in `state`, read from `stateFile`). */
+function checkResumeFlags(v: Values, state: RunState, stateFile: string): void {
+  if (optionalString(v, 'adapter') !== undefined) {
+    throw new UsageError(`--adapter with --resume: the checkpoint (${stateFile}) already holds the adapter being trained`);
+  }
+  const keep = 'a resumed run keeps its settings; only --steps (and --checkpoint-every, --spectra-*) may be given anew';
+  const given = Object.keys(CONFIG_FLAGS).filter((f) => v[f] !== undefined);
+  if (given.length > 0) {
+    const picked: Values = { method: state.config.method };
+    for (const f of given) picked[f] = v[f];
+    const parsed = trainConfigFromArgs(picked);
+    for (const f of given) {
+      const key = CONFIG_FLAGS[f]!;
+      const a = parsed[key], b = state.config[key];
+      const same = Array.isArray(a) && Array.isArray(b) ? [...a].sort().join() === [...b].sort().join() : a === b;
+      if (!same) throw new UsageError(`--${f} ${String(v[f])} is not the resumed run's ${key} (${JSON.stringify(b)} in ${stateFile}): ${keep}`);
+    }
+  }
+  const evalFraction = optionalNumber(v, 'eval-fraction', { min: 0, max: 0.9 });
+  if (evalFraction !== undefined && evalFraction !== state.data.eval_fraction) {
+    throw new UsageError(`--eval-fraction ${evalFraction} is not the resumed run's (${state.data.eval_fraction} in ${stateFile}): ${keep}`);
+  }
+}
+
+/** The first `n` lines of `text` (each ending in a newline), or undefined when it has fewer. */
+function firstLines(text: string, n: number): string | undefined {
+  let end = 0;
+  for (let i = 0; i < n; i++) {
+    const nl = text.indexOf('\n', end);
+    if (nl < 0) return undefined;
+    end = nl + 1;
+  }
+  return text.slice(0, end);
+}
+
 export async function runTrain(v: Values): Promise<void> {
   const modelPath = requireString(v, 'model');
   const dataPath = requireString(v, 'data');
-  const out = requireString(v, 'out');
-  const config = trainConfigFromArgs(v);
-  const evalFraction = optionalNumber(v, 'eval-fraction', { min: 0, max: 0.9 }) ?? 0.1;
+  const resumeFrom = optionalString(v, 'resume');
+  if (resumeFrom === '') throw new UsageError('--resume takes the --out directory of the run to continue');
+  const outFlag = optionalString(v, 'out');
+  if (resumeFrom !== undefined && outFlag !== undefined && path.resolve(outFlag) !== path.resolve(resumeFrom)) {
+    throw new UsageError(`--out ${outFlag} is not --resume ${resumeFrom}: a resumed run goes on writing to its own directory`);
+  }
+  const out = resumeFrom ?? requireString(v, 'out');
+  const checkpointDir = path.join(out, 'checkpoint');
+  const checkpointEvery = optionalNumber(v, 'checkpoint-every', { min: 0, integer: true }) ?? 0;
+  const metricsFile = path.join(out, 'metrics.jsonl');
+
+  // --resume: settings, tensors and position come from <out>/checkpoint. Everything is checked before any file is touched.
+  const saved = resumeFrom !== undefined ? await readCheckpointDir(checkpointDir) : undefined;
+  if (saved?.warning) process.stderr.write(`warning: ${saved.warning}\n`);
+  let settings: TrainConfig;
+  let evalFraction: number;
+  if (saved) {
+    checkResumeFlags(v, saved.state, saved.stateFile);
+    settings = { ...saved.checkpoint.config, targets: [...saved.checkpoint.config.targets] };
+    const steps = optionalNumber(v, 'steps', { min: 1, integer: true });
+    if (steps !== undefined && steps < saved.state.step) {
+      throw new UsageError(`--steps ${steps} is lower than the checkpoint's step ${saved.state.step} (${saved.stateFile}): a resumed run keeps or raises its total`);
+    }
+    settings.steps = steps ?? settings.steps;
+    evalFraction = saved.state.data.eval_fraction;
+  } else {
+    settings = trainConfigFromArgs(v);
+    evalFraction = optionalNumber(v, 'eval-fraction', { min: 0, max: 0.9 }) ?? 0.1;
+  }
 
   const loaded = await readModelPath(modelPath, optionalString(v, 'tokenizer'));
   const { tokenizer } = loaded;
   if (!tokenizer) throw new UsageError(`no tokenizer found for ${modelPath}: pass --tokenizer <tokenizer.bin or tokenizer.json>`);
-  const text = await readFile(dataPath, 'utf8').catch((e: Error) => {
+  const fingerprint = modelFingerprint(loaded.weights);
+  if (saved) {
+    const want = saved.state.model_fingerprint;
+    if (fingerprint !== want) {
+      throw new Error(`${saved.stateFile}: model_fingerprint ${want} is not the loaded model's ${fingerprint} (--model ${modelPath}): resume with the model the run trained`);
+    }
+    try {
+      validateTrainConfig(settings, loaded.weights.config);
+    } catch (e) {
+      throw new Error(`${saved.stateFile}: config.${(e as Error).message}`);
+    }
+  }
+  const dataBytes = await readFile(dataPath).catch((e: Error) => {
     throw new Error(`${dataPath}: cannot read (${e.message})`);
   });
-  const data = prepareData(path.basename(dataPath), text, tokenizer, { seqLen: config.seq, evalFraction, seed: config.seed });
+  const dataSha = sha256Hex(dataBytes);
+  let keptMetrics = '';
+  if (saved) {
+    const d = saved.state.data;
+    if (dataSha !== d.sha256) {
+      throw new Error(`${saved.stateFile}: data sha256 ${d.sha256} (${d.file}) is not that of --data ${dataPath} (${dataSha}): resume with the data the run trained on`);
+    }
+    if (formatOf(dataPath) !== formatOf(d.file)) {
+      throw new Error(`--data ${dataPath} would be read as ${formatOf(dataPath)}, the run read ${d.file} as ${formatOf(d.file)} (${saved.stateFile}): give the file the same extension`);
+    }
+    const lines = saved.state.metrics_lines;
+    const text = await readFile(metricsFile, 'utf8').catch((e: Error) => {
+      throw new Error(`${metricsFile}: cannot read (${e.message}); the checkpoint at step ${saved.state.step} continues its first ${lines} lines`);
+    });
+    const kept = firstLines(text, lines);
+    if (kept === undefined) {
+      throw new Error(`${metricsFile}: has fewer lines than the ${lines} the checkpoint at step ${saved.state.step} continues (${saved.stateFile}, metrics_lines)`);
+    }
+    keptMetrics = kept;
+  }
+  const text = dataBytes.toString('utf8');
+  const data = prepareData(path.basename(dataPath), text, tokenizer, { seqLen: settings.seq, evalFraction, seed: settings.seed });
   for (const w of data.warnings.slice(0, 5)) process.stderr.write(`warning: ${dataPath}${w.line ? `:${w.line}` : ''}: ${w.message}\n`);
   const more = Object.entries(data.warningCounts).filter(([, n]) => n > 0).map(([kind, n]) => `${n} ${kind}`).join(', ');
   if (data.warnings.length > 5 || Object.values(data.warningCounts).reduce((a, b) => a + b, 0) > data.warnings.length) {
@@ -111,37 +219,52 @@ export async function runTrain(v: Values): Promise<void> {
   }
   const s = data.stats;
   process.stderr.write(
-    `data: ${s.records} records, ${s.tokens} tokens (${s.lossTokens} with loss), ${s.trainWindows} train / ${s.evalWindows} eval windows of ${config.seq}\n`,
+    `data: ${s.records} records, ${s.tokens} tokens (${s.lossTokens} with loss), ${s.trainWindows} train / ${s.evalWindows} eval windows of ${settings.seq}\n`,
   );
 
   const gpu = await openGpu();
   const model = LlamaModel.upload(gpu, loaded.weights);
-  const adapterDir = optionalString(v, 'adapter');
-  if (adapterDir) {
-    if (SPECTRAL_METHODS.includes(config.method)) {
-      throw new UsageError(`--adapter with --method ${config.method}: the init rewrites the base; continue with --method lora on --model <init dir>/residual`);
+  const adapterDir = saved ? saved.state.adapter : optionalString(v, 'adapter');
+  let trainer: Trainer;
+  if (saved) {
+    try {
+      trainer = await Trainer.restore(model, saved.checkpoint); // PiSSA/MiLoRA: W_res rebuilt from A₀, B₀, no SVD
+    } catch (e) {
+      throw new Error(`${path.join(checkpointDir, TENSORS_FILE)}: ${(e as Error).message}`);
     }
-    if (config.method === 'full') throw new UsageError('--adapter continues training an adapter: use --method lora, dora or mora');
-    const files = await readAdapterDirFiles(adapterDir);
-    const kind = adapterPeftType(files);
-    if (kind === 'MORA') {
-      if (config.method !== 'mora') throw new UsageError(`${adapterDir} holds a MoRA adapter: use --method mora`);
-      const adapter = readMoraAdapter(files, model.config);
-      attachMoraTensors(model, adapter.config, adapter.tensors, config.seed, config.dropout);
-      Object.assign(config, { rank: adapter.config.r, moraType: adapter.config.moraType, targets: adapter.config.targetModules });
-    } else {
-      if (config.method !== 'lora' && config.method !== 'dora') throw new UsageError(`${adapterDir} holds a ${kind} adapter: use --method lora or dora`);
-      const adapter = readPeftAdapter(files, model.config);
-      const want = adapter.config.useDora ? 'dora' : 'lora';
-      if (config.method !== want) throw new UsageError(`${adapterDir} holds a ${adapter.config.useDora ? 'DoRA' : 'LoRA'} adapter: use --method ${want}`);
-      attachLoraTensors(model, adapter.config, adapter.tensors, config.seed);
-      Object.assign(config, {
-        rank: adapter.config.r, alpha: adapter.config.loraAlpha, rslora: adapter.config.useRslora,
-        dropout: adapter.config.loraDropout, targets: adapter.config.targetModules,
-      });
+    trainer.setTotalSteps(settings.steps);
+    if (adapterDir !== undefined && settings.dropout > 0) {
+      process.stderr.write(`warning: the run continued --adapter ${adapterDir} with dropout ${settings.dropout}: from here its dropout masks differ from an uninterrupted run's\n`);
     }
+  } else {
+    if (adapterDir) {
+      if (SPECTRAL_METHODS.includes(settings.method)) {
+        throw new UsageError(`--adapter with --method ${settings.method}: the init rewrites the base; continue with --method lora on --model <init dir>/residual`);
+      }
+      if (settings.method === 'full') throw new UsageError('--adapter continues training an adapter: use --method lora, dora or mora');
+      const files = await readAdapterDirFiles(adapterDir);
+      const kind = adapterPeftType(files);
+      if (kind === 'MORA') {
+        if (settings.method !== 'mora') throw new UsageError(`${adapterDir} holds a MoRA adapter: use --method mora`);
+        const adapter = readMoraAdapter(files, model.config);
+        attachMoraTensors(model, adapter.config, adapter.tensors, settings.seed, settings.dropout);
+        Object.assign(settings, { rank: adapter.config.r, moraType: adapter.config.moraType, targets: adapter.config.targetModules });
+      } else {
+        if (settings.method !== 'lora' && settings.method !== 'dora') throw new UsageError(`${adapterDir} holds a ${kind} adapter: use --method lora or dora`);
+        const adapter = readPeftAdapter(files, model.config);
+        const want = adapter.config.useDora ? 'dora' : 'lora';
+        if (settings.method !== want) throw new UsageError(`${adapterDir} holds a ${adapter.config.useDora ? 'DoRA' : 'LoRA'} adapter: use --method ${want}`);
+        attachLoraTensors(model, adapter.config, adapter.tensors, settings.seed);
+        Object.assign(settings, {
+          rank: adapter.config.r, alpha: adapter.config.loraAlpha, rslora: adapter.config.useRslora,
+          dropout: adapter.config.loraDropout, targets: adapter.config.targetModules,
+        });
+      }
+    }
+    trainer = await Trainer.init(model, settings); // PiSSA/MiLoRA: SVD init, base → W_res
   }
-  const trainer = await Trainer.init(model, config); // PiSSA/MiLoRA: SVD init, base → W_res
+  const config = trainer.config;
+  const startStep = trainer.step;
   // Spectra during training: every --spectra-every steps (and after the last step), between steps, for a
   // small subset (default: the adapted targets of the first and last layer); W₀'s SVDs are computed once.
   const spectraEvery = optionalNumber(v, 'spectra-every', { min: 0, integer: true }) ?? 0;
@@ -162,11 +285,46 @@ export async function runTrain(v: Values): Promise<void> {
   process.stderr.write(
     `model: ${loaded.source}; ${model.parameterCount} parameters, training ${trainer.trainableCount} (${config.method})\n`,
   );
+  if (saved) {
+    process.stderr.write(
+      startStep < config.steps
+        ? `resuming ${out} at step ${startStep} of ${config.steps}\n`
+        : `the checkpoint in ${out} is at step ${startStep} of ${config.steps}: nothing to train (--steps N raises the total); writing the outputs\n`,
+    );
+  }
 
   await mkdir(out, { recursive: true });
-  const metricsFile = path.join(out, 'metrics.jsonl');
-  await writeFile(metricsFile, '');
-  await writeFile(path.join(out, 'run.json'), `${JSON.stringify({ model: modelPath, data: dataPath, config }, null, 2)}\n`);
+  let metricsLines: number;
+  if (saved) {
+    await writeFileAtomic(metricsFile, keptMetrics); // drop what was logged after the checkpoint
+    metricsLines = saved.state.metrics_lines;
+  } else {
+    const replaced = await removeCheckpointDir(checkpointDir); // a new run in the same --out: the old checkpoint no longer matches
+    if (replaced !== undefined) process.stderr.write(`note: removed the previous run's checkpoint (step ${replaced}) from ${checkpointDir}\n`);
+    await writeFile(metricsFile, '');
+    metricsLines = 0;
+  }
+  const appendMetrics = async (line: string): Promise<void> => {
+    await appendFile(metricsFile, line);
+    metricsLines++;
+  };
+  await writeFile(
+    path.join(out, 'run.json'),
+    `${JSON.stringify({ model: modelPath, data: dataPath, config, ...(saved ? { resumed_from_step: startStep } : {}) }, null, 2)}\n`,
+  );
+
+  // Checkpoints: every --checkpoint-every steps, and at the end (also after Ctrl-C).
+  const runInfo = {
+    model_fingerprint: fingerprint,
+    data: { file: dataPath, sha256: dataSha, eval_fraction: evalFraction },
+    ...(adapterDir !== undefined ? { adapter: adapterDir } : {}),
+  };
+  let savedAt = saved ? { step: startStep, lines: metricsLines } : undefined;
+  const saveCheckpoint = async (): Promise<void> => {
+    if (savedAt && savedAt.step === trainer.step && savedAt.lines === metricsLines) return;
+    await writeCheckpointDir(checkpointDir, await trainer.checkpoint(), { ...runInfo, metrics_lines: metricsLines });
+    savedAt = { step: trainer.step, lines: metricsLines };
+  };
 
   let stopRequested = false;
   const onSigint = () => {
@@ -177,17 +335,18 @@ export async function runTrain(v: Values): Promise<void> {
   process.on('SIGINT', onSigint);
 
   const batches = new BatchIterator(data.train, config.batch, config.seed);
+  if (saved) for (let i = 0; i < batchesServed(saved.checkpoint); i++) batches.next(); // replay the order up to the checkpoint
   const evalBatches = (): Batch[] => {
     const all = [...orderedBatches(data.eval, config.batch, tokenizer.eosId)];
     return config.evalBatches > 0 ? all.slice(0, config.evalBatches) : all;
   };
-  const progress = new ProgressBar(config.steps);
+  const progress = new ProgressBar(config.steps, startStep);
   const tokensPerStep = config.batch * config.seq * config.gradAccum;
   const start = performance.now();
   let last: StepMetrics | undefined;
   let lastEval: number | undefined;
   let stepStart = start;
-  for (let step = 1; step <= config.steps && !stopRequested; step++) {
+  for (let step = startStep + 1; step <= config.steps && !stopRequested; step++) {
     trainer.recordStep(Array.from({ length: config.gradAccum }, () => batches.next()));
     const [m] = await trainer.readMetrics();
     const now = performance.now();
@@ -198,22 +357,28 @@ export async function runTrain(v: Values): Promise<void> {
     stepStart = now;
     const evalNow = data.eval.length > 0 && ((config.evalEvery > 0 && step % config.evalEvery === 0) || step === config.steps);
     if (evalNow) record.eval_loss = lastEval = await trainer.evaluate(evalBatches());
-    await appendFile(metricsFile, `${JSON.stringify(record)}\n`);
+    await appendMetrics(`${JSON.stringify(record)}\n`);
     if (spectraEvery > 0 && (step % spectraEvery === 0 || step === config.steps)) {
-      await appendFile(metricsFile, await spectraRecord(m!.step));
+      await appendMetrics(await spectraRecord(m!.step));
       stepStart = performance.now(); // the spectra do not count against the next step's tokens/s
     }
     last = m;
-    progress.update(step, m!.loss, (tokensPerStep * step) / ((now - start) / 1000), (now - start) / 1000);
+    progress.update(step, m!.loss, (tokensPerStep * (step - startStep)) / ((now - start) / 1000), (now - start) / 1000);
+    if (checkpointEvery > 0 && step % checkpointEvery === 0) {
+      await saveCheckpoint();
+      stepStart = performance.now(); // nor does saving
+    }
   }
   if (stopRequested && data.eval.length > 0 && last) {
     lastEval = await trainer.evaluate(evalBatches());
-    await appendFile(metricsFile, `${JSON.stringify({ step: last.step, eval_loss: lastEval })}\n`);
+    await appendMetrics(`${JSON.stringify({ step: last.step, eval_loss: lastEval })}\n`);
   }
-  if (stopRequested && spectraEvery > 0 && last && last.step % spectraEvery !== 0) await appendFile(metricsFile, await spectraRecord(last.step));
+  if (stopRequested && spectraEvery > 0 && last && last.step % spectraEvery !== 0) await appendMetrics(await spectraRecord(last.step));
+  await saveCheckpoint();
+  const trained = last ? last.step - startStep : 0;
   progress.done(
-    `trained ${last?.step ?? 0} steps in ${((performance.now() - start) / 1000).toFixed(1)} s; final loss ${last?.loss.toFixed(4)}` +
-      (lastEval !== undefined ? `, eval loss ${lastEval.toFixed(4)}` : ''),
+    `trained ${trained} steps${startStep > 0 && last ? ` (${startStep + 1}–${last.step})` : ''} in ${((performance.now() - start) / 1000).toFixed(1)} s` +
+      (last ? `; final loss ${last.loss.toFixed(4)}` : '') + (lastEval !== undefined ? `, eval loss ${lastEval.toFixed(4)}` : ''),
   );
 
   // ---- outputs ------------------------------------------------------------------------------
@@ -222,7 +387,9 @@ export async function runTrain(v: Values): Promise<void> {
   const wroteAdapter = await writeAdapterDir(model, config, path.resolve(modelPath), path.join(out, 'adapter'), trainer.spectral?.initial);
   mergeAdapters(model);
   await writeFiles(path.join(out, 'merged'), exportHfModel(await model.readWeights(), tok.json, tok.config));
-  process.stderr.write(`wrote ${metricsFile}${wroteAdapter ? `, ${path.join(out, 'adapter')}` : ''}, ${path.join(out, 'merged')}\n`);
+  process.stderr.write(
+    `wrote ${metricsFile}${wroteAdapter ? `, ${path.join(out, 'adapter')}` : ''}, ${path.join(out, 'merged')}, ${checkpointDir} (step ${trainer.step})\n`,
+  );
   process.off('SIGINT', onSigint);
   trainer.dispose();
   model.dispose();

@@ -69,10 +69,14 @@ describe('cli train', () => {
     });
     child.kill('SIGINT');
     expect(await exited, stderr).toBe(0);
-    const steps = readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').length;
+    const lines = readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n');
+    const steps = lines.filter((l) => 'loss' in JSON.parse(l)).length;
     expect(steps).toBeGreaterThan(0);
     expect(steps).toBeLessThan(1000);
     expect(existsSync(path.join(out, 'adapter', 'adapter_model.safetensors'))).toBe(true);
     expect(existsSync(path.join(out, 'merged', 'model.safetensors'))).toBe(true);
+    // ... and a checkpoint at the step it stopped after, covering every metrics line (the stop's eval_loss included).
+    const state = JSON.parse(readFileSync(path.join(out, 'checkpoint', 'state.json'), 'utf8'));
+    expect(state).toMatchObject({ version: 1, step: steps, metrics_lines: lines.length });
   });
 });
