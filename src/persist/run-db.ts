@@ -9,9 +9,11 @@ import type { TrainerCheckpoint } from '../train/checkpoint.ts';
 import type { StoredRun } from './stored-run.ts';
 
 const DB_NAME = 'subspace';
-const DB_VERSION = 1;
+const DB_VERSION = 2;
 const RUNS = 'runs';
 const CHECKPOINTS = 'checkpoints';
+/** Small key → value records; 'nextRunId' hands out run ids (version 2). */
+const META = 'meta';
 
 export type StorageProblemCode = 'quota' | 'unavailable' | 'failed';
 
@@ -92,6 +94,7 @@ export class RunDb {
       const db = open.result;
       if (!db.objectStoreNames.contains(RUNS)) db.createObjectStore(RUNS, { keyPath: 'runId' });
       if (!db.objectStoreNames.contains(CHECKPOINTS)) db.createObjectStore(CHECKPOINTS, { keyPath: 'runId' });
+      if (!db.objectStoreNames.contains(META)) db.createObjectStore(META);
     };
     try {
       return new RunDb(await request(open));
@@ -128,10 +131,24 @@ export class RunDb {
     return request(this.db.transaction(RUNS).objectStore(RUNS).getAll() as IDBRequest<StoredRun[]>);
   }
 
-  /** The largest stored run id (0 when there is none). */
-  async lastRunId(): Promise<number> {
-    const cursor = await request(this.db.transaction(RUNS).objectStore(RUNS).openKeyCursor(null, 'prev'));
-    return typeof cursor?.key === 'number' ? cursor.key : 0;
+  /**
+   * A run id no run in this browser profile has or will get: above every stored run and every id
+   * handed out before, taken in one read-write transaction, so two tabs never get the same id.
+   */
+  async allocateRunId(atLeast = 1): Promise<number> {
+    const tx = this.db.transaction([RUNS, META], 'readwrite');
+    const finished = done(tx);
+    const last = tx.objectStore(RUNS).openKeyCursor(null, 'prev');
+    const next = tx.objectStore(META).get('nextRunId') as IDBRequest<number | undefined>;
+    let id = 0;
+    // Callbacks, not awaits, between the reads and the write: the transaction stays active.
+    next.onsuccess = () => {
+      const key = last.result?.key;
+      id = Math.max(atLeast, next.result ?? 1, typeof key === 'number' ? key + 1 : 1);
+      tx.objectStore(META).put(id + 1, 'nextRunId');
+    };
+    await finished;
+    return id;
   }
 
   /** Remove a run and its checkpoint. */

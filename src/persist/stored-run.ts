@@ -76,14 +76,23 @@ export type SavedRunSummary = Omit<StoredRun, 'data'> & {
   data: Omit<StoredData, 'text'> & { bytes: number };
   /** Was running or paused when the page went away: resumable from its checkpoint. */
   interrupted: boolean;
+  /** Training now in another tab of this browser. */
+  elsewhere: boolean;
 };
 
-export function summarizeRun(run: StoredRun, activeRunId: number | null): SavedRunSummary {
+/** The Web Lock a run's engine holds while the run is live (so other tabs know it is not interrupted). */
+export const runLockName = (runId: number): string => `subspace-run-${runId}`;
+
+/** `run` as the list shows it; `live`: the run ids training now, in this tab or another. */
+export function summarizeRun(run: StoredRun, activeRunId: number | null, live: ReadonlySet<number> = new Set()): SavedRunSummary {
   const { text, ...data } = run.data;
+  const open = run.status === 'running' || run.status === 'paused';
+  const elsewhere = open && run.runId !== activeRunId && live.has(run.runId);
   return {
     ...run,
     data: { ...data, bytes: new TextEncoder().encode(text).length },
-    interrupted: (run.status === 'running' || run.status === 'paused') && run.runId !== activeRunId,
+    interrupted: open && run.runId !== activeRunId && !elsewhere,
+    elsewhere,
   };
 }
 

@@ -139,6 +139,35 @@ describe('runs kept in the browser (Chromium + SwiftShader)', () => {
     expect(await page.getByTestId('export-peft').isEnabled()).toBe(true);
   });
 
+  test('two tabs training at once get different run ids; a run live in the other tab is not offered for resume', { timeout: 480_000 }, async () => {
+    const { page, context } = await studio.open();
+    const other = await context.newPage(); // same origin and profile: the same IndexedDB
+    await other.goto(studio.url);
+    await waitForDefaultModel(page);
+    await settings(page, 2, 0);
+    await waitForDefaultModel(other);
+    await settings(other, 200, 0);
+    await Promise.all([page.getByTestId('train-start').click(), other.getByTestId('train-start').click()]);
+    await page.locator('[data-testid="run-result"][data-reason="completed"]').waitFor({ timeout: 240_000 });
+    // This tab's list (read when its run ended) shows the other tab's run as live there: no Resume.
+    const live = page.locator('[data-testid="saved-run"][data-status="elsewhere"]');
+    await live.waitFor({ timeout: 60_000 });
+    expect(await live.getByTestId('saved-run-state').textContent()).toMatch(/^Training in another tab/);
+    const otherId = await live.getAttribute('data-run-id');
+    expect(await page.getByTestId(`resume-run-${otherId}`).count()).toBe(0);
+    expect(await page.getByTestId(`delete-run-${otherId}`).isDisabled()).toBe(true);
+    await other.getByTestId('train-stop').click();
+    await other.locator('[data-testid="run-result"][data-reason="stopped"]').waitFor({ timeout: 120_000 });
+    await other.close();
+    await page.reload();
+    const rows = page.locator('[data-testid="saved-run"]');
+    await expect.poll(() => rows.count(), { timeout: 90_000 }).toBe(2);
+    const byStatus = Object.fromEntries(await rows.evaluateAll((els) => els.map((e) => [e.getAttribute('data-status'), e.getAttribute('data-run-id')])));
+    expect(byStatus.stopped).toBe(otherId);
+    expect(byStatus.completed).toMatch(/^\d+$/);
+    expect(byStatus.completed).not.toBe(otherId); // two runs, two ids: neither overwrote the other
+  });
+
   test('a storage quota too small for checkpoints is explained, and training goes on', { timeout: 480_000 }, async () => {
     const { page, context } = await studio.open();
     const cdp = await context.newCDPSession(page);

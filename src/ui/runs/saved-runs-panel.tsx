@@ -13,6 +13,7 @@ import { formatBytes } from '../method/estimate.ts';
 /** "interrupted at step 23, checkpoint at step 20" and the like. */
 function statusText(r: SavedRunSummary): string {
   const at = `checkpoint at step ${r.checkpointStep} of ${r.config.steps}`;
+  if (r.elsewhere) return `Training in another tab; ${at}`;
   if (r.interrupted) return r.checkpointStep > 0 ? `Interrupted; ${at}` : 'Interrupted before its first checkpoint';
   switch (r.status) {
     case 'running':
@@ -68,11 +69,11 @@ export function SavedRunsPanel() {
           </thead>
           <tbody>
             {[...runs].reverse().map((r) => {
-              const live = r.runId === currentRun && busy;
+              const live = (r.runId === currentRun && busy) || r.elsewhere;
               const canResume = !live && resumable(r);
               const canLoad = !live && r.status === 'completed' && r.checkpointStep > 0;
               return (
-                <tr key={r.runId} data-testid="saved-run" data-run-id={r.runId} data-status={r.interrupted ? 'interrupted' : r.status}>
+                <tr key={r.runId} data-testid="saved-run" data-run-id={r.runId} data-status={r.elsewhere ? 'elsewhere' : r.interrupted ? 'interrupted' : r.status}>
                   <td>{label(r)}</td>
                   <td>{r.model.name}</td>
                   <td data-testid="saved-run-state">{statusText(r)}</td>

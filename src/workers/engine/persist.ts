@@ -6,7 +6,7 @@
  */
 import { RunDb, StorageError } from '../../persist/run-db.ts';
 import { storageEstimate } from '../../persist/run-db.ts';
-import { summarizeRun, type SpectraRound, type StoredRun, type StoredRunStatus } from '../../persist/stored-run.ts';
+import { runLockName, summarizeRun, type SpectraRound, type StoredRun, type StoredRunStatus } from '../../persist/stored-run.ts';
 import { checkpointBytes } from '../../train/checkpoint.ts';
 import type { Trainer } from '../../train/trainer.ts';
 import type { EvalPoint, StepPoint } from '../protocol.ts';
@@ -20,10 +20,10 @@ export function runDb(): Promise<RunDb> {
   return opening;
 }
 
-/** A run id above every stored one, so a new run never overwrites a saved run. */
+/** A run id no saved run has (nor one another tab is starting), so a new run never overwrites a saved one. */
 export async function newRunId(): Promise<number> {
   try {
-    engine.nextRunId = Math.max(engine.nextRunId, (await (await runDb()).lastRunId()) + 1);
+    engine.nextRunId = await (await runDb()).allocateRunId(engine.nextRunId);
   } catch {
     // No storage: ids only need to be unique in this session.
   }
@@ -98,10 +98,40 @@ export class RunSaver {
   }
 }
 
+/** The Web Locks API of this worker, where there is one. */
+const locks = (): LockManager | undefined => (globalThis.navigator as Navigator | undefined)?.locks;
+
+/** Run ids whose engine holds the run's lock now: training in this tab or another one. */
+async function liveRunIds(): Promise<Set<number>> {
+  const held = (await locks()?.query())?.held ?? [];
+  const ids = new Set<number>();
+  for (const l of held) {
+    const m = /^subspace-run-(\d+)$/.exec(l.name ?? '');
+    if (m) ids.add(Number(m[1]));
+  }
+  return ids;
+}
+
+/**
+ * Hold run `runId`'s lock until `done` settles, so other tabs see the run as live; false when another
+ * tab holds it (the run trains there). Without the Web Locks API every run counts as free.
+ */
+export async function lockRun(runId: number, done: Promise<void>): Promise<boolean> {
+  const manager = locks();
+  if (!manager) return true;
+  return new Promise<boolean>((resolve) => {
+    void manager.request(runLockName(runId), { ifAvailable: true }, (lock) => {
+      resolve(lock !== null);
+      return lock ? done : undefined;
+    });
+  });
+}
+
 export async function handleListRuns(id: number): Promise<void> {
   try {
     const runs = await (await runDb()).runs();
-    post({ type: 'runs', id, runs: runs.map((r) => summarizeRun(r, engine.run?.runId ?? null)), storage: await storageEstimate() });
+    const live = await liveRunIds();
+    post({ type: 'runs', id, runs: runs.map((r) => summarizeRun(r, engine.run?.runId ?? null, live)), storage: await storageEstimate() });
   } catch (e) {
     post(errorEvent(id, e instanceof StorageError ? new EngineRefusal(e.message, `storage-${e.code}`) : e));
   }
@@ -109,7 +139,9 @@ export async function handleListRuns(id: number): Promise<void> {
 
 export async function handleDeleteRun(id: number, runId: number): Promise<void> {
   try {
-    if (engine.run?.runId === runId) throw new EngineRefusal('This run is training: stop it before deleting it.', 'busy');
+    if (engine.run?.runId === runId || (await liveRunIds()).has(runId)) {
+      throw new EngineRefusal(`Run ${runId} is training (here or in another tab): stop it before deleting it.`, 'busy');
+    }
     await (await runDb()).delete(runId);
     post({ type: 'runDeleted', id, runId });
   } catch (e) {

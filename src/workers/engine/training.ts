@@ -16,7 +16,7 @@ import type { Tokenizer } from '../../io/tokenizer.ts';
 import { metricsUpTo, type StoredRun } from '../../persist/stored-run.ts';
 import type { DataSplit, RunControl, RunInfo, RunSaveSettings, RunState } from '../protocol.ts';
 import { prepare, sameSplit } from './data.ts';
-import { newRunId, RunSaver, runDb } from './persist.ts';
+import { lockRun, newRunId, RunSaver, runDb } from './persist.ts';
 import { spectraAfterStep } from './spectra.ts';
 import {
   EngineRefusal, engine, errorEvent, post, requireGpu, requireModel, requireTokenizer, type ActiveRun, type Data, type Loaded, type Tuned,
@@ -200,6 +200,15 @@ async function trainLoop(s: Session): Promise<void> {
 /** Run `body` as the engine's run `runId` (request `id`): the run is registered, and always released. */
 async function asRun(id: number, runId: number, body: (run: Run) => Promise<Session>): Promise<void> {
   const run = new Run(id, runId);
+  if (!(await lockRun(runId, run.done))) {
+    throw new EngineRefusal(`Run ${runId} is training in another tab of this browser: stop it there first.`, 'busy');
+  }
+  try {
+    refuseIfBusy(); // checked again: taking the lock was asynchronous
+  } catch (e) {
+    run.finish(); // lets go of the lock
+    throw e;
+  }
   engine.run = run;
   let session: Session | null = null;
   try {
