@@ -6,17 +6,18 @@
  */
 import { describe, expect, it } from 'vitest';
 import { checkAdapter, sameModelName, type CheckedAdapter } from '../../src/adapters/import-check.ts';
-import { ModelFileError, type ModelFileErrorCode } from '../../src/io/errors.ts';
 import { llama2cConfig, readLlama2cHeader } from '../../src/io/llama2c.ts';
 import type { ModelFile } from '../../src/io/load-model.ts';
-import { moraRank, writeMoraAdapter, type MoraAdapterConfig, type MoraTensors } from '../../src/io/mora-file.ts';
-import { moduleShape, writePeftAdapter, type AdapterTensors, type PeftAdapterConfig } from '../../src/io/peft.ts';
+import { writeMoraAdapter, type MoraAdapterConfig } from '../../src/io/mora-file.ts';
+import { writePeftAdapter, type PeftAdapterConfig } from '../../src/io/peft.ts';
 import { writeZip } from '../../src/io/zip.ts';
 import type { LlamaConfig } from '../../src/model/config.ts';
-import { moduleName, type HostTensor, type LinearModule } from '../../src/model/weights.ts';
+import type { LinearModule } from '../../src/model/weights.ts';
 import { importedMethodId } from '../../src/store/import-slice.ts';
 import { DEFAULT_TRAIN_CONFIG } from '../../src/train/config.ts';
 import { importedTrainConfig } from '../../src/workers/engine/import-config.ts';
+import { randomLoraTensors, randomMoraTensors } from '../helpers/adapters.ts';
+import { expectFileError } from '../helpers/errors.ts';
 import { readFixture, STORIES_BIN } from '../helpers/fixtures.ts';
 
 const CFG = 'adapter_config.json';
@@ -25,43 +26,6 @@ const BASE = 'stories260K.bin+tok512.bin';
 
 /** stories260K: dim 64, FFN 172, 5 layers, 8 heads, 4 kv heads → q, o (64, 64); k, v (32, 64); gate, up (172, 64); down (64, 172). */
 const model: LlamaConfig = llama2cConfig(readLlama2cHeader(readFixture(STORIES_BIN), 'stories260K.bin'));
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32 - 0.5;
-  };
-}
-const rand = (shape: number[], next: () => number): HostTensor => ({ shape, data: Float32Array.from({ length: shape.reduce((a, d) => a * d, 1) }, next) });
-
-/** A (r, in), B (out, r) and, for DoRA, m (out) for every target of every layer of `c`. */
-function loraTensors(c: LlamaConfig, r: number, targets: LinearModule[], dora: boolean, seed = 1): AdapterTensors {
-  const next = rng(seed);
-  const t: AdapterTensors = new Map();
-  for (let i = 0; i < c.nLayers; i++) {
-    for (const m of targets) {
-      const [o, inF] = moduleShape(c, m);
-      const entry = { A: rand([r, inF], next), B: rand([o, r], next) };
-      t.set(moduleName(i, m), dora ? { ...entry, magnitude: rand([o], next) } : entry);
-    }
-  }
-  return t;
-}
-
-/** M (r̂, r̂) for every target of every layer. */
-function moraTensors(c: LlamaConfig, cfg: MoraAdapterConfig, seed = 2): MoraTensors {
-  const next = rng(seed);
-  const t: MoraTensors = new Map();
-  for (let i = 0; i < c.nLayers; i++) {
-    for (const m of cfg.targetModules) {
-      const [o, inF] = moduleShape(c, m);
-      const n = moraRank(inF, o, cfg.r, cfg.moraType);
-      t.set(moduleName(i, m), rand([n, n], next));
-    }
-  }
-  return t;
-}
 
 const lora: PeftAdapterConfig = { r: 8, loraAlpha: 16, loraDropout: 0, targetModules: ['q', 'v'], useRslora: false, useDora: false, baseModelName: BASE };
 
@@ -75,28 +39,13 @@ const enc = (o: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(
 const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
 const bits = (a: Float32Array): Uint32Array => new Uint32Array(a.buffer, a.byteOffset, a.length);
 
-function expectFileError(fn: () => unknown, code: ModelFileErrorCode, file: string, ...mentions: string[]): ModelFileError {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(ModelFileError);
-  const e = err as ModelFileError;
-  expect({ code: e.code, file: e.file }).toEqual({ code, file });
-  expect(e.message.startsWith(`${file}: `)).toBe(true);
-  for (const s of mentions) expect(e.message).toContain(s);
-  return e;
-}
-
 const peftOf = (a: CheckedAdapter) => {
   if (a.kind !== 'peft') throw new Error(`expected a peft adapter, got ${a.kind}`);
   return a;
 };
 
 describe('importing a peft LoRA / DoRA adapter', () => {
-  const tensors = loraTensors(model, 8, ['q', 'v'], false);
+  const tensors = randomLoraTensors(model, 8, ['q', 'v'], false);
   const files = writePeftAdapter(lora, tensors, model);
 
   it('reads our exported zip back: the summary numbers, and every tensor bit for bit', () => {
@@ -135,7 +84,7 @@ describe('importing a peft LoRA / DoRA adapter', () => {
   it('DoRA with rsLoRA on all seven targets: magnitudes counted, method row rsLoRA/DoRA', () => {
     const all: LinearModule[] = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'];
     const cfg: PeftAdapterConfig = { ...lora, r: 4, loraAlpha: 8, loraDropout: 0.05, targetModules: all, useRslora: true, useDora: true };
-    const a = checkAdapter([zipOf('dora.zip', writePeftAdapter(cfg, loraTensors(model, 4, all, true), model))], model, BASE);
+    const a = checkAdapter([zipOf('dora.zip', writePeftAdapter(cfg, randomLoraTensors(model, 4, all, true), model))], model, BASE);
     // Per layer: A + B = 4·(in + out) summed = 4·(128 + 96 + 96 + 128 + 236 + 236 + 236) = 4624; m = out summed = 64+32+32+64+172+172+64 = 600.
     expect(a.summary).toMatchObject({ method: 'dora', rank: 4, alpha: 8, rslora: true, dropout: 0.05, targets: all, moduleCount: 35, trainableCount: 5 * (4624 + 600) });
     expect(importedMethodId(a.summary)).toBe('dora');
@@ -170,7 +119,7 @@ describe('importing a peft LoRA / DoRA adapter', () => {
 describe('importing a MoRA adapter file', () => {
   it('reads our MoRA zip: type, rank, r̂² parameters, no α; the TrainConfig carries the MoRA type', () => {
     const cfg: MoraAdapterConfig = { r: 8, moraType: 6, targetModules: ['q', 'v'], baseModelName: BASE };
-    const M = moraTensors(model, cfg);
+    const M = randomMoraTensors(model, cfg.r, cfg.moraType, cfg.targetModules, 2);
     const a = checkAdapter([zipOf('subspace-mora-adapter-run2.zip', writeMoraAdapter(cfg, M, model))], model, BASE);
     if (a.kind !== 'mora') throw new Error('expected MoRA');
     // r̂ = even ⌊√((in + out)·8) + ½⌋: q 32, v 28 → 32² + 28² = 1808 per layer (the studio's 9,040).
@@ -185,11 +134,11 @@ describe('importing a MoRA adapter file', () => {
 });
 
 describe('bad adapter files are refused, naming the file', () => {
-  const files = writePeftAdapter(lora, loraTensors(model, 8, ['q', 'v'], false), model);
+  const files = writePeftAdapter(lora, randomLoraTensors(model, 8, ['q', 'v'], false), model);
 
   it('wrong shapes: an adapter for a wider model names the tensor, the shapes and the model it was made for', () => {
     const wide: LlamaConfig = { ...model, dim: 128, hiddenDim: 344 };
-    const other = writePeftAdapter({ ...lora, baseModelName: 'stories-wide' }, loraTensors(wide, 8, ['q', 'v'], false), wide);
+    const other = writePeftAdapter({ ...lora, baseModelName: 'stories-wide' }, randomLoraTensors(wide, 8, ['q', 'v'], false), wide);
     expectFileError(
       () => checkAdapter([zipOf('wide.zip', other)], model, BASE),
       'config',
@@ -203,7 +152,7 @@ describe('bad adapter files are refused, naming the file', () => {
 
   it('more layers than the model has', () => {
     const deep: LlamaConfig = { ...model, nLayers: 6 };
-    const other = writePeftAdapter(lora, loraTensors(deep, 8, ['q', 'v'], false), deep);
+    const other = writePeftAdapter(lora, randomLoraTensors(deep, 8, ['q', 'v'], false), deep);
     expectFileError(() => checkAdapter(loose(other), model, BASE), 'config', ST, 'layer 5', 'the model has 5 layers');
   });
 

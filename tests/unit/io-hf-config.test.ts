@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ModelFileError, type ModelFileErrorCode } from '../../src/io/errors.ts';
 import { configToHfJson, parseHfConfig } from '../../src/io/hf-config.ts';
 import type { LlamaConfig } from '../../src/model/config.ts';
+import { expectFileError } from '../helpers/errors.ts';
 
 /** TinyLlama-1.1B-Chat-v1.0's config.json, verbatim values. */
 const tinyLlama = {
@@ -11,20 +11,6 @@ const tinyLlama = {
   rope_scaling: null, rope_theta: 10000.0, tie_word_embeddings: false, torch_dtype: 'bfloat16', transformers_version: '4.35.0',
   use_cache: true, vocab_size: 32000,
 };
-
-function expectFileError(fn: () => unknown, code: ModelFileErrorCode, file = 'config.json'): ModelFileError {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(ModelFileError);
-  const e = err as ModelFileError;
-  expect(e.code).toBe(code);
-  expect(e.message.startsWith(`${file}: `)).toBe(true);
-  return e;
-}
 
 const cfg = (patch: Record<string, unknown>): string => JSON.stringify({ ...tinyLlama, ...patch });
 
@@ -71,8 +57,7 @@ describe('HF config.json', () => {
 
 describe('HF config.json errors', () => {
   it('non-JSON → json, naming config.json', () => {
-    const e = expectFileError(() => parseHfConfig('{"hidden_size": 64,'), 'json');
-    expect(e.file).toBe('config.json');
+    expectFileError(() => parseHfConfig('{"hidden_size": 64,'), 'json', 'config.json');
   });
 
   it('uses the given file name', () => {
@@ -80,35 +65,35 @@ describe('HF config.json errors', () => {
   });
 
   it('JSON that is not an object → json', () => {
-    expectFileError(() => parseHfConfig('[1,2]'), 'json');
+    expectFileError(() => parseHfConfig('[1,2]'), 'json', 'config.json');
   });
 
   it('not a LLaMA architecture → config, naming what it is', () => {
-    const e = expectFileError(() => parseHfConfig(cfg({ architectures: ['GPT2LMHeadModel'], model_type: 'gpt2' })), 'config');
+    const e = expectFileError(() => parseHfConfig(cfg({ architectures: ['GPT2LMHeadModel'], model_type: 'gpt2' })), 'config', 'config.json');
     expect(e.message).toContain('GPT2LMHeadModel');
     expect(e.message).toContain('LlamaForCausalLM');
   });
 
   it('missing hidden_size → config', () => {
     const { hidden_size: _h, ...rest } = tinyLlama;
-    const e = expectFileError(() => parseHfConfig(JSON.stringify(rest)), 'config');
+    const e = expectFileError(() => parseHfConfig(JSON.stringify(rest)), 'config', 'config.json');
     expect(e.message).toContain('hidden_size');
   });
 
   it('non-integer or negative sizes → config', () => {
-    expectFileError(() => parseHfConfig(cfg({ num_hidden_layers: 2.5 })), 'config');
-    expectFileError(() => parseHfConfig(cfg({ vocab_size: -1 })), 'config');
-    expectFileError(() => parseHfConfig(cfg({ intermediate_size: '5632' })), 'config');
+    expectFileError(() => parseHfConfig(cfg({ num_hidden_layers: 2.5 })), 'config', 'config.json');
+    expectFileError(() => parseHfConfig(cfg({ vocab_size: -1 })), 'config', 'config.json');
+    expectFileError(() => parseHfConfig(cfg({ intermediate_size: '5632' })), 'config', 'config.json');
   });
 
   it('inconsistent heads → config', () => {
-    expectFileError(() => parseHfConfig(cfg({ num_key_value_heads: 5 })), 'config');
-    expectFileError(() => parseHfConfig(cfg({ num_attention_heads: 30 })), 'config');
+    expectFileError(() => parseHfConfig(cfg({ num_key_value_heads: 5 })), 'config', 'config.json');
+    expectFileError(() => parseHfConfig(cfg({ num_attention_heads: 30 })), 'config', 'config.json');
   });
 
   it('unsupported features (RoPE scaling, biases, other activations) → config', () => {
-    expect(expectFileError(() => parseHfConfig(cfg({ rope_scaling: { rope_type: 'llama3', factor: 32 } })), 'config').message).toContain('llama3');
-    expectFileError(() => parseHfConfig(cfg({ attention_bias: true })), 'config');
-    expectFileError(() => parseHfConfig(cfg({ hidden_act: 'gelu' })), 'config');
+    expect(expectFileError(() => parseHfConfig(cfg({ rope_scaling: { rope_type: 'llama3', factor: 32 } })), 'config', 'config.json').message).toContain('llama3');
+    expectFileError(() => parseHfConfig(cfg({ attention_bias: true })), 'config', 'config.json');
+    expectFileError(() => parseHfConfig(cfg({ hidden_act: 'gelu' })), 'config', 'config.json');
   });
 });

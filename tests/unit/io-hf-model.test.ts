@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ModelFileError, type ModelFileErrorCode } from '../../src/io/errors.ts';
 import { exportHfModel } from '../../src/io/export-hf.ts';
 import { configToHfJson } from '../../src/io/hf-config.ts';
 import { loadHfModel } from '../../src/io/hf-model.ts';
@@ -10,6 +9,8 @@ import { Llama2cTokenizer } from '../../src/io/tokenizer-llama2c.ts';
 import { llama2cToTokenizerJson, llama2cTokenizerConfig } from '../../src/io/tokenizer-hf.ts';
 import type { LlamaConfig } from '../../src/model/config.ts';
 import { expectedTensors, type HostTensor, type LlamaWeights } from '../../src/model/weights.ts';
+import { randomTensor, seededUniform } from '../helpers/adapters.ts';
+import { expectFileError } from '../helpers/errors.ts';
 
 const FIX = '../../../shared/fixtures/stories260K/';
 const model = parseLlama2c(new Uint8Array(readFileSync(new URL(FIX + 'stories260K.bin', import.meta.url))), 'stories260K.bin');
@@ -17,21 +18,6 @@ const tok = Llama2cTokenizer.fromBytes(new Uint8Array(readFileSync(new URL(FIX +
 const ST = 'model.safetensors';
 const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
 const bits = (a: Float32Array): Uint32Array => new Uint32Array(a.buffer, a.byteOffset, a.length);
-
-function expectFileError(fn: () => unknown, code: ModelFileErrorCode, file: string): ModelFileError {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(ModelFileError);
-  const e = err as ModelFileError;
-  expect(e.code).toBe(code);
-  expect(e.file).toBe(file);
-  expect(e.message.startsWith(`${file}: `)).toBe(true);
-  return e;
-}
 
 function expectSameWeights(a: LlamaWeights, b: LlamaWeights): void {
   expect(b.config).toEqual(a.config);
@@ -48,9 +34,8 @@ const small: LlamaConfig = {
   normEps: 1e-6, ropeTheta: 500000, tiedEmbeddings: false, bosId: 1, eosId: 2,
 };
 function randomTensors(c: LlamaConfig): Map<string, HostTensor> {
-  let s = 99;
-  const rnd = (): number => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32) - 0.5;
-  return new Map([...expectedTensors(c)].map(([n, shape]) => [n, { shape, data: Float32Array.from({ length: shape.reduce((a, d) => a * d, 1) }, rnd) }]));
+  const next = seededUniform(99);
+  return new Map([...expectedTensors(c)].map(([n, shape]) => [n, randomTensor(shape, next)]));
 }
 
 describe('exportHfModel → loadHfModel', () => {

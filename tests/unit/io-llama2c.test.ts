@@ -1,27 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ModelFileError, type ModelFileErrorCode } from '../../src/io/errors.ts';
+import { ModelFileError } from '../../src/io/errors.ts';
 import { isLlama2cCheckpoint, llama2cFloatCount, parseLlama2c, writeLlama2c } from '../../src/io/llama2c.ts';
 import type { LlamaConfig } from '../../src/model/config.ts';
 import { expectedTensors, hfToMetaRows, linearName, metaToHfRows, type LlamaWeights } from '../../src/model/weights.ts';
+import { expectFileError } from '../helpers/errors.ts';
 
 const MODEL = new URL('../../../shared/fixtures/stories260K/stories260K.bin', import.meta.url);
 const bytes = new Uint8Array(readFileSync(MODEL));
 const FILE = 'stories260K.bin';
-
-function expectFileError(fn: () => unknown, code: ModelFileErrorCode, file = FILE): ModelFileError {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(ModelFileError);
-  const e = err as ModelFileError;
-  expect(e.code).toBe(code);
-  expect(e.message.startsWith(`${file}: `)).toBe(true);
-  return e;
-}
 
 /** Float32 values of the checkpoint file starting at float index `at` (after the header). */
 const raw = (at: number, n: number): Float32Array => new Float32Array(bytes.slice(28 + 4 * at, 28 + 4 * (at + n)).buffer);
@@ -136,32 +123,32 @@ describe('llama2.c bad files', () => {
   };
 
   it('truncated file says how many bytes were expected and got', () => {
-    const e = expectFileError(() => parseLlama2c(bytes.subarray(0, bytes.length - 100), FILE), 'truncated');
+    const e = expectFileError(() => parseLlama2c(bytes.subarray(0, bytes.length - 100), FILE), 'truncated', FILE);
     expect(e.message).toContain('1056540');
     expect(e.message).toContain('1056440');
   });
 
   it('file shorter than the 28-byte header → truncated', () => {
-    const e = expectFileError(() => parseLlama2c(bytes.subarray(0, 10), FILE), 'truncated');
+    const e = expectFileError(() => parseLlama2c(bytes.subarray(0, 10), FILE), 'truncated', FILE);
     expect(e.message).toContain('got 10 bytes');
   });
 
   it('negative dim → config', () => {
-    const e = expectFileError(() => parseLlama2c(withHeader([-64, 172, 5, 8, 4, 512, 512]), FILE), 'config');
+    const e = expectFileError(() => parseLlama2c(withHeader([-64, 172, 5, 8, 4, 512, 512]), FILE), 'config', FILE);
     expect(e.message).toContain('dim = -64');
   });
 
   it('zero heads → config', () => {
-    expectFileError(() => parseLlama2c(withHeader([64, 172, 5, 0, 4, 512, 512]), FILE), 'config');
+    expectFileError(() => parseLlama2c(withHeader([64, 172, 5, 0, 4, 512, 512]), FILE), 'config', FILE);
   });
 
   it('dim not a multiple of n_heads / n_heads not a multiple of n_kv_heads → config', () => {
-    expectFileError(() => parseLlama2c(withHeader([64, 172, 5, 7, 7, 512, 512]), FILE), 'config');
-    expectFileError(() => parseLlama2c(withHeader([64, 172, 5, 8, 3, 512, 512]), FILE), 'config');
+    expectFileError(() => parseLlama2c(withHeader([64, 172, 5, 7, 7, 512, 512]), FILE), 'config', FILE);
+    expectFileError(() => parseLlama2c(withHeader([64, 172, 5, 8, 3, 512, 512]), FILE), 'config', FILE);
   });
 
   it('absurdly large header values → config, no huge allocation', () => {
-    expectFileError(() => parseLlama2c(withHeader([2 ** 30, 172, 5, 8, 4, 512, 512]), FILE), 'config');
+    expectFileError(() => parseLlama2c(withHeader([2 ** 30, 172, 5, 8, 4, 512, 512]), FILE), 'config', FILE);
   });
 
   it('random bytes → ModelFileError, never a crash', () => {
@@ -175,14 +162,14 @@ describe('llama2.c bad files', () => {
   it('extra bytes after the data → byte-count', () => {
     const b = new Uint8Array(bytes.length + 4);
     b.set(bytes);
-    const e = expectFileError(() => parseLlama2c(b, FILE), 'byte-count');
+    const e = expectFileError(() => parseLlama2c(b, FILE), 'byte-count', FILE);
     expect(e.message).toContain(String(bytes.length + 4));
     expect(isLlama2cCheckpoint(b)).toBe(false);
   });
 
   it('newer "ak42" exports → format', () => {
     const b = withHeader([0x616b3432, 1, 0, 0, 0, 0, 0]);
-    const e = expectFileError(() => parseLlama2c(b, FILE), 'format');
+    const e = expectFileError(() => parseLlama2c(b, FILE), 'format', FILE);
     expect(e.message).toContain('ak42');
   });
 });

@@ -3,13 +3,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ModelFileError, type ModelFileErrorCode } from '../../src/io/errors.ts';
+import { ModelFileError } from '../../src/io/errors.ts';
 import { exportHfModel } from '../../src/io/export-hf.ts';
 import { readModelPath, writeFiles } from '../../src/io/fs-node.ts';
 import { loadModelFromFiles, type ModelFile } from '../../src/io/load-model.ts';
 import { HfTokenizer, llama2cToTokenizerJson, llama2cTokenizerConfig } from '../../src/io/tokenizer-hf.ts';
 import { Llama2cTokenizer } from '../../src/io/tokenizer-llama2c.ts';
 import type { LlamaWeights } from '../../src/model/weights.ts';
+import { expectFileErrorAsync } from '../helpers/errors.ts';
 
 const FIX = fileURLToPath(new URL('../../../shared/fixtures/stories260K/', import.meta.url));
 const MODEL_PATH = path.join(FIX, 'stories260K.bin');
@@ -24,16 +25,6 @@ function expectSameWeights(a: LlamaWeights, b: LlamaWeights): void {
   expect(b.config).toEqual(a.config);
   expect([...b.tensors.keys()]).toEqual([...a.tensors.keys()]);
   for (const [name, t] of a.tensors) expect(bits(b.tensors.get(name)!.data), name).toEqual(bits(t.data));
-}
-
-async function expectFileError(p: Promise<unknown>, code: ModelFileErrorCode, file: string): Promise<ModelFileError> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
-  expect(err).toBeInstanceOf(ModelFileError);
-  const e = err as ModelFileError;
-  expect(e.code).toBe(code);
-  expect(e.file).toBe(file);
-  expect(e.message.startsWith(`${file}: `)).toBe(true);
-  return e;
 }
 
 const golden = 'Once upon a time, there was a little girl named Lily.';
@@ -75,26 +66,26 @@ describe('loadModelFromFiles (bytes, browser and Node)', async () => {
   });
 
   it('safetensors without config.json → missing-file naming config.json', async () => {
-    const e = await expectFileError(loadModelFromFiles(asFiles(hfFiles).filter((f) => f.name !== 'config.json')), 'missing-file', 'config.json');
+    const e = await expectFileErrorAsync(loadModelFromFiles(asFiles(hfFiles).filter((f) => f.name !== 'config.json')), 'missing-file', 'config.json');
     expect(e.message).toContain('model.safetensors');
   });
 
   it('no model among the files → missing-file listing them', async () => {
-    await expectFileError(loadModelFromFiles([{ name: 'notes.txt', bytes: new Uint8Array(3) }]), 'missing-file', 'notes.txt');
+    await expectFileErrorAsync(loadModelFromFiles([{ name: 'notes.txt', bytes: new Uint8Array(3) }]), 'missing-file', 'notes.txt');
   });
 
   it('a .bin that is neither a checkpoint nor a tokenizer → its parse error', async () => {
     const junk: ModelFile = { name: 'junk.bin', bytes: new Uint8Array(4096).fill(0xff) };
-    await expectFileError(loadModelFromFiles([junk, tokBin]), 'config', 'junk.bin');
+    await expectFileErrorAsync(loadModelFromFiles([junk, tokBin]), 'config', 'junk.bin');
   });
 
   it('two checkpoints → format error', async () => {
-    await expectFileError(loadModelFromFiles([modelBin, { name: 'other.bin', bytes: modelBin.bytes }]), 'format', 'other.bin');
+    await expectFileErrorAsync(loadModelFromFiles([modelBin, { name: 'other.bin', bytes: modelBin.bytes }]), 'format', 'other.bin');
   });
 
   it('a tokenizer .bin with the wrong vocabulary size → its error', async () => {
     const cut = { name: 'tokenizer.bin', bytes: tokBin.bytes.subarray(0, 3000) };
-    await expectFileError(loadModelFromFiles([modelBin, cut]), 'truncated', 'tokenizer.bin');
+    await expectFileErrorAsync(loadModelFromFiles([modelBin, cut]), 'truncated', 'tokenizer.bin');
   });
 
   it('sharded safetensors → format error', async () => {
@@ -104,7 +95,7 @@ describe('loadModelFromFiles (bytes, browser and Node)', async () => {
       { name: 'model-00001-of-00002.safetensors', bytes: st },
       { name: 'model-00002-of-00002.safetensors', bytes: st },
     ];
-    const e = await expectFileError(loadModelFromFiles(files), 'format', 'model-00001-of-00002.safetensors');
+    const e = await expectFileErrorAsync(loadModelFromFiles(files), 'format', 'model-00001-of-00002.safetensors');
     expect(e.message).toContain('sharded');
   });
 });
@@ -155,32 +146,32 @@ describe('fs-node: writeFiles and readModelPath', async () => {
 
   it('missing path → missing-file naming it', async () => {
     const p = path.join(tmp, 'nope.bin');
-    await expectFileError(readModelPath(p), 'missing-file', p);
+    await expectFileErrorAsync(readModelPath(p), 'missing-file', p);
   });
 
   it('.safetensors without config.json → missing-file naming config.json', async () => {
     const dir = path.join(tmp, 'noconfig');
     await writeFiles(dir, new Map([['model.safetensors', readFileSync(path.join(hfDir, 'model.safetensors'))]]));
-    await expectFileError(readModelPath(path.join(dir, 'model.safetensors')), 'missing-file', path.join(dir, 'config.json'));
-    await expectFileError(readModelPath(dir), 'missing-file', path.join(dir, 'config.json'));
+    await expectFileErrorAsync(readModelPath(path.join(dir, 'model.safetensors')), 'missing-file', path.join(dir, 'config.json'));
+    await expectFileErrorAsync(readModelPath(dir), 'missing-file', path.join(dir, 'config.json'));
   });
 
   it('missing explicit tokenizer → missing-file naming it', async () => {
     const p = path.join(tmp, 'tokenizer.bin');
-    await expectFileError(readModelPath(MODEL_PATH, p), 'missing-file', p);
+    await expectFileErrorAsync(readModelPath(MODEL_PATH, p), 'missing-file', p);
   });
 
   it('empty directory → missing-file naming it', async () => {
     const dir = path.join(tmp, 'empty');
     await writeFiles(dir, new Map());
-    await expectFileError(readModelPath(dir), 'missing-file', dir);
+    await expectFileErrorAsync(readModelPath(dir), 'missing-file', dir);
   });
 
   it('a corrupt config.json in a directory → json naming its path', async () => {
     const dir = path.join(tmp, 'badcfg');
     await writeFiles(dir, new Map([['model.safetensors', readFileSync(path.join(hfDir, 'model.safetensors'))]]));
     writeFileSync(path.join(dir, 'config.json'), '{"hidden_size": 64');
-    await expectFileError(readModelPath(dir), 'json', path.join(dir, 'config.json'));
+    await expectFileErrorAsync(readModelPath(dir), 'json', path.join(dir, 'config.json'));
   });
 });
 

@@ -2,14 +2,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ModelFileError, type ModelFileErrorCode } from '../../src/io/errors.ts';
 import type { ModelFile } from '../../src/io/load-model.ts';
-import { moraRank, moraRanks, readMoraAdapter, writeMoraAdapter, type MoraAdapterConfig, type MoraTensors, type MoraType } from '../../src/io/mora-file.ts';
-import { adapterPeftType, moduleShape, readPeftAdapter } from '../../src/io/peft.ts';
+import { moraRank, moraRanks, readMoraAdapter, writeMoraAdapter, type MoraAdapterConfig } from '../../src/io/mora-file.ts';
+import { adapterPeftType, readPeftAdapter } from '../../src/io/peft.ts';
 import { readMoraAdapterDir, writeMoraAdapterDir } from '../../src/io/peft-node.ts';
 import { parseSafetensors, parseSafetensorsHeader, writeSafetensors } from '../../src/io/safetensors.ts';
 import type { LlamaConfig } from '../../src/model/config.ts';
-import { LINEAR_MODULES, moduleName, type HostTensor, type LinearModule } from '../../src/model/weights.ts';
+import { LINEAR_MODULES, moduleName, type HostTensor } from '../../src/model/weights.ts';
+import { randomMoraTensors } from '../helpers/adapters.ts';
+import { expectFileError } from '../helpers/errors.ts';
 
 const CFG = 'adapter_config.json';
 const ST = 'adapter_model.safetensors';
@@ -25,36 +26,6 @@ const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
 const enc = (o: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(o));
 const bits = (a: Float32Array): Uint32Array => new Uint32Array(a.buffer, a.byteOffset, a.length);
 const asFiles = (m: Map<string, Uint8Array>, dir = ''): ModelFile[] => [...m].map(([name, bytes]) => ({ name: dir + name, bytes }));
-
-function makeM(c: LlamaConfig, r: number, type: MoraType, targets: LinearModule[], seed = 1): MoraTensors {
-  let s = seed;
-  const next = (): number => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32 - 0.5);
-  const t: MoraTensors = new Map();
-  for (let i = 0; i < c.nLayers; i++) {
-    for (const m of targets) {
-      const [o, inF] = moduleShape(c, m);
-      const n = moraRank(inF, o, r, type);
-      t.set(moduleName(i, m), { shape: [n, n], data: Float32Array.from({ length: n * n }, next) });
-    }
-  }
-  return t;
-}
-
-function expectFileError(fn: () => unknown, code: ModelFileErrorCode, file: string, ...mentions: string[]): ModelFileError {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(ModelFileError);
-  const e = err as ModelFileError;
-  expect(e.code).toBe(code);
-  expect(e.file).toBe(file);
-  expect(e.message.startsWith(`${file}: `)).toBe(true);
-  for (const s of mentions) expect(e.message).toContain(s);
-  return e;
-}
 
 function edited(
   files: Map<string, Uint8Array>,
@@ -89,7 +60,7 @@ describe('moraRank', () => {
 
 describe('MoRA adapter file', () => {
   it('writes the config and keys METHODS.md / the brief specify', () => {
-    const files = writeMoraAdapter(cfg6, makeM(model, 4, 6, ['q', 'v', 'down']), model);
+    const files = writeMoraAdapter(cfg6, randomMoraTensors(model, 4, 6, ['q', 'v', 'down']), model);
     expect(JSON.parse(dec(files.get(CFG)!))).toStrictEqual({
       peft_type: 'MORA', format: 'subspace-mora', version: 1, mora_type: 6, r: 4,
       r_hat: { q_proj: 10, v_proj: 10, down_proj: 12 }, target_modules: ['q_proj', 'v_proj', 'down_proj'],
@@ -111,7 +82,7 @@ describe('MoRA adapter file', () => {
   for (const type of [1, 6] as const) {
     it(`round-trips bit-exactly (type ${type}, all modules, directory prefixes)`, () => {
       const cfg: MoraAdapterConfig = { r: 8, moraType: type, targetModules: [...LINEAR_MODULES], baseModelName: '' };
-      const t = makeM(model, 8, type, [...LINEAR_MODULES], 3 + type);
+      const t = randomMoraTensors(model, 8, type, [...LINEAR_MODULES], 3 + type);
       const back = readMoraAdapter(asFiles(writeMoraAdapter(cfg, t, model), 'runs/mora/'), model);
       expect(back.config).toStrictEqual(cfg);
       expect([...back.tensors.keys()]).toEqual([...t.keys()]);
@@ -123,7 +94,7 @@ describe('MoRA adapter file', () => {
   }
 
   it('write refuses a wrong-size M and a missing module', () => {
-    const t = makeM(model, 4, 6, ['q', 'v', 'down']);
+    const t = randomMoraTensors(model, 4, 6, ['q', 'v', 'down']);
     const bad = new Map(t);
     bad.set(moduleName(1, 'down'), { shape: [13, 13], data: new Float32Array(169) });
     expectFileError(() => writeMoraAdapter(cfg6, bad, model), 'config', ST, `${P}.1.mlp.down_proj.mora_M.weight`, '[12, 12]');
@@ -132,7 +103,7 @@ describe('MoRA adapter file', () => {
     expectFileError(() => writeMoraAdapter(cfg6, missing, model), 'missing-tensor', ST, 'model.layers.0.self_attn.v_proj');
   });
 
-  const files = writeMoraAdapter(cfg6, makeM(model, 4, 6, ['q', 'v', 'down']), model);
+  const files = writeMoraAdapter(cfg6, randomMoraTensors(model, 4, 6, ['q', 'v', 'down']), model);
 
   it('error: M not square', () => {
     const key = `${P}.0.mlp.down_proj.mora_M.weight`;
@@ -176,7 +147,7 @@ describe('MoRA adapter file', () => {
   it('peft-node: directory round trip', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'mora-'));
     try {
-      const t = makeM(model, 4, 6, ['q', 'v', 'down'], 7);
+      const t = randomMoraTensors(model, 4, 6, ['q', 'v', 'down'], 7);
       await writeMoraAdapterDir(dir, cfg6, t, model);
       const back = await readMoraAdapterDir(dir, model);
       expect(back.config).toStrictEqual(cfg6);

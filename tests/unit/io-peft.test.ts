@@ -2,16 +2,17 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ModelFileError, type ModelFileErrorCode } from '../../src/io/errors.ts';
 import type { ModelFile } from '../../src/io/load-model.ts';
 import {
-  adapterPeftType, convertPissaToLora, moduleShape, readPeftAdapter, writePeftAdapter,
+  adapterPeftType, convertPissaToLora, readPeftAdapter, writePeftAdapter,
   type AdapterTensors, type PeftAdapterConfig,
 } from '../../src/io/peft.ts';
 import { readPeftAdapterDir, writePeftAdapterDir } from '../../src/io/peft-node.ts';
 import { parseSafetensors, parseSafetensorsHeader, writeSafetensors } from '../../src/io/safetensors.ts';
 import type { LlamaConfig } from '../../src/model/config.ts';
 import { LINEAR_MODULES, moduleName, type HostTensor, type LinearModule } from '../../src/model/weights.ts';
+import { randomLoraTensors, randomTensor, seededUniform } from '../helpers/adapters.ts';
+import { expectFileError } from '../helpers/errors.ts';
 
 const CFG = 'adapter_config.json';
 const ST = 'adapter_model.safetensors';
@@ -22,30 +23,6 @@ const model: LlamaConfig = {
   normEps: 1e-6, ropeTheta: 10000, tiedEmbeddings: true, bosId: 1, eosId: 2,
 };
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32 - 0.5;
-  };
-}
-function rand(shape: number[], next: () => number): HostTensor {
-  const n = shape.reduce((a, d) => a * d, 1);
-  return { shape, data: Float32Array.from({ length: n }, next) };
-}
-function makeTensors(c: LlamaConfig, r: number, targets: LinearModule[], dora: boolean, seed = 1): AdapterTensors {
-  const next = rng(seed);
-  const t: AdapterTensors = new Map();
-  for (let i = 0; i < c.nLayers; i++) {
-    for (const m of targets) {
-      const [o, inF] = moduleShape(c, m);
-      const entry = { A: rand([r, inF], next), B: rand([o, r], next) };
-      t.set(moduleName(i, m), dora ? { ...entry, magnitude: rand([o], next) } : entry);
-    }
-  }
-  return t;
-}
-
 const loraConfig: PeftAdapterConfig = {
   r: 4, loraAlpha: 16, loraDropout: 0.05, targetModules: ['q', 'k', 'v', 'o', 'gate', 'up', 'down'],
   useRslora: false, useDora: false, baseModelName: 'karpathy/stories260K',
@@ -55,22 +32,6 @@ const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
 const enc = (o: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(o));
 const bits = (a: Float32Array): Uint32Array => new Uint32Array(a.buffer, a.byteOffset, a.length);
 const asFiles = (m: Map<string, Uint8Array>, dir = ''): ModelFile[] => [...m].map(([name, bytes]) => ({ name: dir + name, bytes }));
-
-function expectFileError(fn: () => unknown, code: ModelFileErrorCode, file: string, ...mentions: string[]): ModelFileError {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(ModelFileError);
-  const e = err as ModelFileError;
-  expect(e.code).toBe(code);
-  expect(e.file).toBe(file);
-  expect(e.message.startsWith(`${file}: `)).toBe(true);
-  for (const s of mentions) expect(e.message).toContain(s);
-  return e;
-}
 
 /** A written adapter with its config JSON and/or tensors edited. */
 function edited(
@@ -89,7 +50,7 @@ const P = 'base_model.model.model.layers';
 
 describe('writePeftAdapter', () => {
   it('writes every adapter_config.json value METHODS.md lists', () => {
-    const files = writePeftAdapter({ ...loraConfig, targetModules: ['v', 'q', 'down'] }, makeTensors(model, 4, ['q', 'v', 'down'], false), model);
+    const files = writePeftAdapter({ ...loraConfig, targetModules: ['v', 'q', 'down'] }, randomLoraTensors(model, 4, ['q', 'v', 'down'], false), model);
     expect([...files.keys()].sort()).toEqual([CFG, ST]);
     const j = JSON.parse(dec(files.get(CFG)!));
     expect(j).toStrictEqual({
@@ -104,7 +65,7 @@ describe('writePeftAdapter', () => {
   });
 
   it('names and shapes the tensors as peft does, metadata {"format": "pt"}', () => {
-    const files = writePeftAdapter({ ...loraConfig, useDora: true }, makeTensors(model, 4, [...LINEAR_MODULES], true), model);
+    const files = writePeftAdapter({ ...loraConfig, useDora: true }, randomLoraTensors(model, 4, [...LINEAR_MODULES], true), model);
     const { entries, metadata } = parseSafetensorsHeader(files.get(ST)!, ST);
     expect(metadata).toEqual({ format: 'pt' });
     const got = Object.fromEntries([...entries].map(([k, e]) => [k, e.shape]));
@@ -128,16 +89,16 @@ describe('writePeftAdapter', () => {
   });
 
   it('refuses inconsistent input: wrong shape, missing module, magnitude without DoRA, base-rewriting init', () => {
-    const t = makeTensors(model, 4, ['q', 'v'], false);
+    const t = randomLoraTensors(model, 4, ['q', 'v'], false);
     const cfg = { ...loraConfig, targetModules: ['q', 'v'] as LinearModule[] };
     const bad = new Map(t);
-    bad.set(moduleName(1, 'v'), { A: t.get(moduleName(1, 'v'))!.A, B: rand([16, 4], rng(3)) });
+    bad.set(moduleName(1, 'v'), { A: t.get(moduleName(1, 'v'))!.A, B: randomTensor([16, 4], seededUniform(3)) });
     expectFileError(() => writePeftAdapter(cfg, bad, model), 'config', ST, `${P}.1.self_attn.v_proj.lora_B.weight`, '[16, 4]', '[8, 4]');
     const missing = new Map(t);
     missing.delete(moduleName(0, 'q'));
     expectFileError(() => writePeftAdapter(cfg, missing, model), 'missing-tensor', ST, 'model.layers.0.self_attn.q_proj');
     expectFileError(() => writePeftAdapter({ ...cfg, targetModules: ['q'] }, t, model), 'config', ST, 'model.layers.0.self_attn.v_proj');
-    const withMag = makeTensors(model, 4, ['q', 'v'], true);
+    const withMag = randomLoraTensors(model, 4, ['q', 'v'], true);
     expectFileError(() => writePeftAdapter(cfg, withMag, model), 'config', CFG, 'use_dora');
     expectFileError(() => writePeftAdapter({ ...cfg, useDora: true }, t, model), 'missing-tensor', ST, 'magnitude');
     expectFileError(() => writePeftAdapter({ ...cfg, initLoraWeights: 'pissa_niter_4' }, t, model), 'config', CFG, 'pissa_niter_4');
@@ -163,7 +124,7 @@ describe('readPeftAdapter', () => {
 
   it('round-trips LoRA bit-exactly (file names with directory prefixes)', () => {
     const cfg: PeftAdapterConfig = { ...loraConfig, targetModules: ['q', 'k', 'gate'], loraAlpha: 7.5, useRslora: true };
-    const t = makeTensors(model, 4, ['q', 'k', 'gate'], false, 5);
+    const t = randomLoraTensors(model, 4, ['q', 'k', 'gate'], false, 5);
     const back = readPeftAdapter(asFiles(writePeftAdapter(cfg, t, model), 'out/run-1/'), model);
     expect(back.config).toStrictEqual({ ...cfg, initLoraWeights: true });
     expectSame(t, back.tensors);
@@ -171,7 +132,7 @@ describe('readPeftAdapter', () => {
 
   it('round-trips DoRA bit-exactly', () => {
     const cfg: PeftAdapterConfig = { ...loraConfig, r: 3, useDora: true, loraDropout: 0 };
-    const t = makeTensors(model, 3, [...LINEAR_MODULES], true, 9);
+    const t = randomLoraTensors(model, 3, [...LINEAR_MODULES], true, 9);
     const back = readPeftAdapter(asFiles(writePeftAdapter(cfg, t, model)), model);
     expect(back.config).toStrictEqual({ ...cfg, initLoraWeights: true });
     expectSame(t, back.tensors);
@@ -179,7 +140,7 @@ describe('readPeftAdapter', () => {
   });
 
   it('fills missing config keys with peft defaults (r 8, alpha 8, dropout 0, targets q_proj, v_proj)', () => {
-    const t = makeTensors(model, 8, ['q', 'v'], false);
+    const t = randomLoraTensors(model, 8, ['q', 'v'], false);
     const files = writePeftAdapter({ ...loraConfig, r: 8, targetModules: ['q', 'v'] }, t, model);
     const back = readPeftAdapter(edited(files, (j) => {
       for (const k of Object.keys(j)) if (k !== 'peft_type') delete j[k];
@@ -191,7 +152,7 @@ describe('readPeftAdapter', () => {
   });
 
   it('accepts the ".default" adapter-name segment and target_modules as "all-linear" or a regex', () => {
-    const t = makeTensors(model, 2, [...LINEAR_MODULES], true);
+    const t = randomLoraTensors(model, 2, [...LINEAR_MODULES], true);
     const files = writePeftAdapter({ ...loraConfig, r: 2, useDora: true }, t, model);
     const renamed = edited(files, (j) => { j.target_modules = 'all-linear'; }, (m) => new Map([...m].map(([k, v]) => [
       k.replace('.lora_A.weight', '.lora_A.default.weight').replace('lora_magnitude_vector', 'lora_magnitude_vector.default'), v,
@@ -202,34 +163,34 @@ describe('readPeftAdapter', () => {
   });
 
   it('error: a tensor of the wrong shape, naming the file and the key', () => {
-    const files = writePeftAdapter(loraConfig, makeTensors(model, 4, [...LINEAR_MODULES], false), model);
+    const files = writePeftAdapter(loraConfig, randomLoraTensors(model, 4, [...LINEAR_MODULES], false), model);
     const key = `${P}.1.mlp.down_proj.lora_A.weight`;
-    const bad = edited(files, undefined, (m) => { m.set(key, rand([4, 16], rng(2))); });
+    const bad = edited(files, undefined, (m) => { m.set(key, randomTensor([4, 16], seededUniform(2))); });
     expectFileError(() => readPeftAdapter(bad, model), 'config', ST, key, '[4, 16]', '[4, 24]');
   });
 
   it('error: rank of the tensors differs from "r"', () => {
-    const files = writePeftAdapter(loraConfig, makeTensors(model, 4, [...LINEAR_MODULES], false), model);
+    const files = writePeftAdapter(loraConfig, randomLoraTensors(model, 4, [...LINEAR_MODULES], false), model);
     expectFileError(() => readPeftAdapter(edited(files, (j) => { j.r = 8; }), model), 'config', ST, `${P}.0.self_attn.q_proj.lora_A.weight`, 'r = 8');
   });
 
   it('error: lora_A without its lora_B', () => {
-    const files = writePeftAdapter(loraConfig, makeTensors(model, 4, [...LINEAR_MODULES], false), model);
+    const files = writePeftAdapter(loraConfig, randomLoraTensors(model, 4, [...LINEAR_MODULES], false), model);
     const key = `${P}.0.self_attn.o_proj.lora_B.weight`;
     const bad = edited(files, undefined, (m) => { m.delete(key); });
     expectFileError(() => readPeftAdapter(bad, model), 'missing-tensor', ST, key);
   });
 
   it('error: an unknown tensor key', () => {
-    const files = writePeftAdapter(loraConfig, makeTensors(model, 4, [...LINEAR_MODULES], false), model);
+    const files = writePeftAdapter(loraConfig, randomLoraTensors(model, 4, [...LINEAR_MODULES], false), model);
     for (const key of ['base_model.model.lm_head.lora_A.weight', `${P}.0.self_attn.q_proj.lora_B.bias`, `${P}.0.mlp.q_proj.lora_A.weight`]) {
-      const bad = edited(files, undefined, (m) => { m.set(key, rand([4, 16], rng(2))); });
+      const bad = edited(files, undefined, (m) => { m.set(key, randomTensor([4, 16], seededUniform(2))); });
       expectFileError(() => readPeftAdapter(bad, model), 'format', ST, `unknown tensor "${key}"`);
     }
   });
 
   it('error: tensors and target_modules disagree', () => {
-    const files = writePeftAdapter({ ...loraConfig, targetModules: ['q', 'v'] }, makeTensors(model, 4, ['q', 'v'], false), model);
+    const files = writePeftAdapter({ ...loraConfig, targetModules: ['q', 'v'] }, randomLoraTensors(model, 4, ['q', 'v'], false), model);
     expectFileError(() => readPeftAdapter(edited(files, (j) => { j.target_modules = ['q_proj']; }), model), 'config', ST, `${P}.0.self_attn.v_proj`, 'target_modules');
     expectFileError(
       () => readPeftAdapter(edited(files, (j) => { j.target_modules = ['q_proj', 'v_proj', 'k_proj']; }), model),
@@ -243,13 +204,13 @@ describe('readPeftAdapter', () => {
   });
 
   it('error: peft_type other than LORA, or missing', () => {
-    const files = writePeftAdapter(loraConfig, makeTensors(model, 4, [...LINEAR_MODULES], false), model);
+    const files = writePeftAdapter(loraConfig, randomLoraTensors(model, 4, [...LINEAR_MODULES], false), model);
     expectFileError(() => readPeftAdapter(edited(files, (j) => { j.peft_type = 'IA3'; }), model), 'format', CFG, '"peft_type"', 'IA3');
     expectFileError(() => readPeftAdapter(edited(files, (j) => { delete j.peft_type; }), model), 'format', CFG, '"peft_type"');
   });
 
   it('error: rank_pattern / alpha_pattern / modules_to_save are not supported', () => {
-    const files = writePeftAdapter(loraConfig, makeTensors(model, 4, [...LINEAR_MODULES], false), model);
+    const files = writePeftAdapter(loraConfig, randomLoraTensors(model, 4, [...LINEAR_MODULES], false), model);
     const cases: [string, unknown][] = [
       ['rank_pattern', { q_proj: 8 }], ['alpha_pattern', { 'model.layers.0.mlp.up_proj': 2 }], ['modules_to_save', ['lm_head']],
       ['layers_to_transform', [0]], ['lora_bias', true],
@@ -263,14 +224,14 @@ describe('readPeftAdapter', () => {
   });
 
   it('error: a DoRA magnitude with use_dora false, or missing with use_dora true', () => {
-    const files = writePeftAdapter({ ...loraConfig, useDora: true }, makeTensors(model, 4, [...LINEAR_MODULES], true), model);
+    const files = writePeftAdapter({ ...loraConfig, useDora: true }, randomLoraTensors(model, 4, [...LINEAR_MODULES], true), model);
     expectFileError(() => readPeftAdapter(edited(files, (j) => { j.use_dora = false; }), model), 'config', ST, 'lora_magnitude_vector', 'use_dora');
     const key = `${P}.1.mlp.up_proj.lora_magnitude_vector`;
     expectFileError(() => readPeftAdapter(edited(files, undefined, (m) => { m.delete(key); }), model), 'missing-tensor', ST, key);
   });
 
   it('error: bad values and missing files', () => {
-    const files = writePeftAdapter(loraConfig, makeTensors(model, 4, [...LINEAR_MODULES], false), model);
+    const files = writePeftAdapter(loraConfig, randomLoraTensors(model, 4, [...LINEAR_MODULES], false), model);
     expectFileError(() => readPeftAdapter(edited(files, (j) => { j.r = 2.5; }), model), 'config', CFG, '"r"');
     expectFileError(() => readPeftAdapter(edited(files, (j) => { j.init_lora_weights = 'pissa'; }), model), 'config', CFG, 'init_lora_weights');
     expectFileError(() => readPeftAdapter(edited(files, (j) => { j.task_type = 'SEQ_CLS'; }), model), 'config', CFG, 'task_type');
@@ -278,7 +239,7 @@ describe('readPeftAdapter', () => {
     expectFileError(() => readPeftAdapter([{ name: CFG, bytes: enc('{') }, { name: ST, bytes: files.get(ST)! }], model), 'json', CFG);
     // The adapter of a bigger model: layer 2 does not exist here.
     const deeper = { ...model, nLayers: 3 };
-    const big = writePeftAdapter(loraConfig, makeTensors(deeper, 4, [...LINEAR_MODULES], false), deeper);
+    const big = writePeftAdapter(loraConfig, randomLoraTensors(deeper, 4, [...LINEAR_MODULES], false), deeper);
     expectFileError(() => readPeftAdapter(asFiles(big), model), 'config', ST, `${P}.2.`, '2 layers');
   });
 });
@@ -307,8 +268,8 @@ describe('convertPissaToLora', () => {
     it(`s'·B'·A' = s·(B·A − B₀·A₀) in float64 (${label})`, () => {
       const r = rslora ? 3 : 4;
       const cfg: PeftAdapterConfig = { ...loraConfig, r, loraAlpha: 2 * r, useRslora: rslora, initLoraWeights: 'pissa' };
-      const init = makeTensors(c, r, [...LINEAR_MODULES], false, 11);
-      const trained = makeTensors(c, r, [...LINEAR_MODULES], false, 12);
+      const init = randomLoraTensors(c, r, [...LINEAR_MODULES], false, 11);
+      const trained = randomLoraTensors(c, r, [...LINEAR_MODULES], false, 12);
       const conv = convertPissaToLora(cfg, trained, init);
       expect(conv.config).toStrictEqual({ ...cfg, r: 2 * r, loraAlpha: rslora ? 2 * r * Math.SQRT2 : 4 * r, initLoraWeights: true });
       const s = scale(cfg), s2 = scale(conv.config);
@@ -341,14 +302,14 @@ describe('convertPissaToLora', () => {
 
   it('keeps DoRA magnitudes and refuses mismatched initial tensors', () => {
     const cfg: PeftAdapterConfig = { ...loraConfig, targetModules: ['q'], useDora: true };
-    const init = makeTensors(model, 4, ['q'], true, 1);
-    const trained = makeTensors(model, 4, ['q'], true, 2);
+    const init = randomLoraTensors(model, 4, ['q'], true, 1);
+    const trained = randomLoraTensors(model, 4, ['q'], true, 2);
     const conv = convertPissaToLora(cfg, trained, init);
     expect(conv.tensors.get(moduleName(0, 'q'))!.magnitude).toBe(trained.get(moduleName(0, 'q'))!.magnitude);
     const short = new Map(init);
     short.delete(moduleName(1, 'q'));
     expectFileError(() => convertPissaToLora(cfg, trained, short), 'missing-tensor', ST, 'model.layers.1.self_attn.q_proj');
-    expectFileError(() => convertPissaToLora(cfg, trained, makeTensors(model, 2, ['q'], true)), 'missing-tensor', ST, '[2, 16]');
+    expectFileError(() => convertPissaToLora(cfg, trained, randomLoraTensors(model, 2, ['q'], true)), 'missing-tensor', ST, '[2, 16]');
   });
 });
 
@@ -356,7 +317,7 @@ describe('peft-node', () => {
   it('writes and reads an adapter directory', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'peft-'));
     try {
-      const t = makeTensors(model, 4, ['q', 'v'], false);
+      const t = randomLoraTensors(model, 4, ['q', 'v'], false);
       const cfg = { ...loraConfig, targetModules: ['q', 'v'] as LinearModule[] };
       await writePeftAdapterDir(path.join(dir, 'a'), cfg, t, model);
       expect((await readdir(path.join(dir, 'a'))).sort()).toEqual([CFG, ST]);

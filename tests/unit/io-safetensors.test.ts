@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ModelFileError, type ModelFileErrorCode } from '../../src/io/errors.ts';
 import { bf16ToF32, f16ToF32, parseSafetensors, parseSafetensorsHeader, writeSafetensors } from '../../src/io/safetensors.ts';
+import { expectFileError } from '../helpers/errors.ts';
 
 const FILE = 'weights-under-test.safetensors';
 
@@ -12,21 +12,6 @@ function makeFile(header: string, data: Uint8Array = new Uint8Array(0), headerLe
   out.set(h, 8);
   out.set(data, 8 + h.length);
   return out;
-}
-
-function expectFileError(fn: () => unknown, code: ModelFileErrorCode): ModelFileError {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(ModelFileError);
-  const e = err as ModelFileError;
-  expect(e.code).toBe(code);
-  expect(e.file).toBe(FILE);
-  expect(e.message.startsWith(`${FILE}: `)).toBe(true);
-  return e;
 }
 
 const u16 = (...v: number[]): Uint8Array => new Uint8Array(Uint16Array.from(v).buffer);
@@ -112,84 +97,84 @@ describe('safetensors writer/reader', () => {
 
 describe('safetensors bad files', () => {
   it('file shorter than 8 bytes → truncated', () => {
-    const e = expectFileError(() => parseSafetensors(new Uint8Array(5), FILE), 'truncated');
+    const e = expectFileError(() => parseSafetensors(new Uint8Array(5), FILE), 'truncated', FILE);
     expect(e.message).toContain('5 bytes');
   });
 
   it('empty file → truncated', () => {
-    expectFileError(() => parseSafetensors(new Uint8Array(0), FILE), 'truncated');
+    expectFileError(() => parseSafetensors(new Uint8Array(0), FILE), 'truncated', FILE);
   });
 
   it('header length past the end of the file → header-out-of-range', () => {
-    const e = expectFileError(() => parseSafetensors(makeFile('{}', new Uint8Array(0), 1000n), FILE), 'header-out-of-range');
+    const e = expectFileError(() => parseSafetensors(makeFile('{}', new Uint8Array(0), 1000n), FILE), 'header-out-of-range', FILE);
     expect(e.message).toContain('1000');
   });
 
   it('huge header length (2^64 - 1) → header-out-of-range, no allocation or hang', () => {
-    expectFileError(() => parseSafetensors(makeFile('{}', new Uint8Array(0), 2n ** 64n - 1n), FILE), 'header-out-of-range');
+    expectFileError(() => parseSafetensors(makeFile('{}', new Uint8Array(0), 2n ** 64n - 1n), FILE), 'header-out-of-range', FILE);
   });
 
   it('non-JSON header → json', () => {
-    expectFileError(() => parseSafetensors(makeFile('{"a": [1, 2'), FILE), 'json');
+    expectFileError(() => parseSafetensors(makeFile('{"a": [1, 2'), FILE), 'json', FILE);
   });
 
   it('header that is JSON but not an object → json', () => {
-    expectFileError(() => parseSafetensors(makeFile('[1, 2, 3]'), FILE), 'json');
+    expectFileError(() => parseSafetensors(makeFile('[1, 2, 3]'), FILE), 'json', FILE);
   });
 
   it('invalid UTF-8 in the header → json', () => {
     const f = makeFile('{"a":1}');
     f[9] = 0xff;
-    expectFileError(() => parseSafetensors(f, FILE), 'json');
+    expectFileError(() => parseSafetensors(f, FILE), 'json', FILE);
   });
 
   it('data offsets past the end of the data → offsets', () => {
     const e = expectFileError(
       () => parseSafetensors(makeFile('{"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}', new Uint8Array(8)), FILE),
-      'offsets',
+      'offsets', FILE,
     );
     expect(e.message).toContain('"w"');
   });
 
   it('overlapping offsets → offsets', () => {
     const header = '{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}';
-    const e = expectFileError(() => parseSafetensors(makeFile(header, new Uint8Array(12)), FILE), 'offsets');
+    const e = expectFileError(() => parseSafetensors(makeFile(header, new Uint8Array(12)), FILE), 'offsets', FILE);
     expect(e.message).toContain('overlaps');
   });
 
   it('negative, reversed or non-integer offsets → offsets', () => {
     for (const off of ['[-4,0]', '[8,4]', '[0,4.5]', '[0]', '"0,4"', '[0,1e300]']) {
-      expectFileError(() => parseSafetensors(makeFile(`{"a":{"dtype":"F32","shape":[1],"data_offsets":${off}}}`, new Uint8Array(8)), FILE), 'offsets');
+      expectFileError(() => parseSafetensors(makeFile(`{"a":{"dtype":"F32","shape":[1],"data_offsets":${off}}}`, new Uint8Array(8)), FILE), 'offsets', FILE);
     }
   });
 
   it('unknown dtype → dtype', () => {
-    const e = expectFileError(() => parseSafetensors(makeFile('{"a":{"dtype":"Q4_K","shape":[1],"data_offsets":[0,4]}}', new Uint8Array(4)), FILE), 'dtype');
+    const e = expectFileError(() => parseSafetensors(makeFile('{"a":{"dtype":"Q4_K","shape":[1],"data_offsets":[0,4]}}', new Uint8Array(4)), FILE), 'dtype', FILE);
     expect(e.message).toContain('Q4_K');
   });
 
   it('a known but non-float dtype cannot be loaded → dtype', () => {
-    expectFileError(() => parseSafetensors(makeFile('{"a":{"dtype":"I32","shape":[1],"data_offsets":[0,4]}}', new Uint8Array(4)), FILE), 'dtype');
+    expectFileError(() => parseSafetensors(makeFile('{"a":{"dtype":"I32","shape":[1],"data_offsets":[0,4]}}', new Uint8Array(4)), FILE), 'dtype', FILE);
   });
 
   it('byte count not matching shape × dtype size → byte-count', () => {
     const e = expectFileError(
       () => parseSafetensors(makeFile('{"a":{"dtype":"BF16","shape":[3],"data_offsets":[0,8]}}', new Uint8Array(8)), FILE),
-      'byte-count',
+      'byte-count', FILE,
     );
     expect(e.message).toContain('needs 6 bytes');
   });
 
   it('absurd shapes (negative, fractional, overflowing) never crash', () => {
-    expectFileError(() => parseSafetensors(makeFile('{"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}', new Uint8Array(4)), FILE), 'json');
-    expectFileError(() => parseSafetensors(makeFile('{"a":{"dtype":"F32","shape":[0.5],"data_offsets":[0,4]}}', new Uint8Array(4)), FILE), 'json');
+    expectFileError(() => parseSafetensors(makeFile('{"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}', new Uint8Array(4)), FILE), 'json', FILE);
+    expectFileError(() => parseSafetensors(makeFile('{"a":{"dtype":"F32","shape":[0.5],"data_offsets":[0,4]}}', new Uint8Array(4)), FILE), 'json', FILE);
     expectFileError(
       () => parseSafetensors(makeFile('{"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,4]}}', new Uint8Array(4)), FILE),
-      'byte-count',
+      'byte-count', FILE,
     );
   });
 
   it('a header entry that is not an object → json', () => {
-    expectFileError(() => parseSafetensors(makeFile('{"a": 3}'), FILE), 'json');
+    expectFileError(() => parseSafetensors(makeFile('{"a": 3}'), FILE), 'json', FILE);
   });
 });

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ModelFileError, type ModelFileErrorCode } from '../../src/io/errors.ts';
+import { ModelFileError } from '../../src/io/errors.ts';
 import { Llama2cTokenizer } from '../../src/io/tokenizer-llama2c.ts';
+import { expectFileError } from '../helpers/errors.ts';
 
 const TOK = new URL('../../../shared/fixtures/stories260K/tok512.bin', import.meta.url);
 const bytes = new Uint8Array(readFileSync(TOK));
@@ -13,20 +14,6 @@ const GOLDEN =
   'Once upon a time, there was a little girl named Lily. She loved to play outside in the park. One day, she saw a big, red ball. She wanted to play with it, but it was too high.\n' +
   'Lily\'s mom said, "Lily, let\'s go to the park." Lily was sad and didn\'t know what to do. She said, "I want to play with your ball, but I can\'t find it."';
 const GOLDEN_IDS = [1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421, 395, 317, 426, 338, 401, 396, 267];
-
-function expectFileError(fn: () => unknown, code: ModelFileErrorCode): ModelFileError {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(ModelFileError);
-  const e = err as ModelFileError;
-  expect(e.code).toBe(code);
-  expect(e.message.startsWith(`${FILE}: `)).toBe(true);
-  return e;
-}
 
 /** run.c's encode() transcribed literally (O(n²) scan), the reference for the heap version. */
 function runcEncode(t: Llama2cTokenizer, text: string): number[] {
@@ -138,32 +125,32 @@ describe('llama2.c tokenizer.bin (tok512)', () => {
 
 describe('llama2.c tokenizer bad files', () => {
   it('truncated in the middle of a token → truncated', () => {
-    expectFileError(() => Llama2cTokenizer.fromBytes(bytes.subarray(0, 3000), FILE), 'truncated');
+    expectFileError(() => Llama2cTokenizer.fromBytes(bytes.subarray(0, 3000), FILE), 'truncated', FILE);
   });
 
   it('fewer tokens than the model vocabulary → truncated, saying how many were expected', () => {
-    const e = expectFileError(() => Llama2cTokenizer.fromBytes(bytes, FILE, 600), 'truncated');
+    const e = expectFileError(() => Llama2cTokenizer.fromBytes(bytes, FILE, 600), 'truncated', FILE);
     expect(e.message).toContain('600');
   });
 
   it('more bytes than the vocabulary needs → byte-count', () => {
-    expectFileError(() => Llama2cTokenizer.fromBytes(bytes, FILE, 500), 'byte-count');
+    expectFileError(() => Llama2cTokenizer.fromBytes(bytes, FILE, 500), 'byte-count', FILE);
   });
 
   it('empty or 3-byte file → truncated', () => {
-    expectFileError(() => Llama2cTokenizer.fromBytes(new Uint8Array(0), FILE), 'truncated');
-    expectFileError(() => Llama2cTokenizer.fromBytes(new Uint8Array(3), FILE), 'truncated');
+    expectFileError(() => Llama2cTokenizer.fromBytes(new Uint8Array(0), FILE), 'truncated', FILE);
+    expectFileError(() => Llama2cTokenizer.fromBytes(new Uint8Array(3), FILE), 'truncated', FILE);
   });
 
   it('max_token_length of 0 or absurd → format', () => {
-    expectFileError(() => Llama2cTokenizer.fromBytes(new Uint8Array(16), FILE), 'format');
-    expectFileError(() => Llama2cTokenizer.fromBytes(Uint8Array.of(0xff, 0xff, 0xff, 0x7f, 0, 0, 0, 0), FILE), 'format');
+    expectFileError(() => Llama2cTokenizer.fromBytes(new Uint8Array(16), FILE), 'format', FILE);
+    expectFileError(() => Llama2cTokenizer.fromBytes(Uint8Array.of(0xff, 0xff, 0xff, 0x7f, 0, 0, 0, 0), FILE), 'format', FILE);
   });
 
   it('a piece longer than max_token_length → format', () => {
     const b = bytes.slice();
     new DataView(b.buffer).setUint32(0, 3, true); // real pieces are up to 7 bytes
-    expect(expectFileError(() => Llama2cTokenizer.fromBytes(b, FILE), 'format').message).toContain('max_token_length 3');
+    expect(expectFileError(() => Llama2cTokenizer.fromBytes(b, FILE), 'format', FILE).message).toContain('max_token_length 3');
   });
 
   it('random garbage → ModelFileError, never a crash or hang', () => {
