@@ -27,6 +27,10 @@ describe('saved runs', () => {
     expect(summarizeRun(run({ status: 'paused' }), 9).interrupted).toBe(true);
     expect(summarizeRun(run({}), 3).interrupted).toBe(false);
     expect(summarizeRun(run({ status: 'stopped' }), null).interrupted).toBe(false);
+    // Live in another tab (its engine holds the run's lock): neither interrupted nor resumable.
+    const elsewhere = summarizeRun(run({}), null, new Set([3]));
+    expect([elsewhere.interrupted, elsewhere.elsewhere, resumable(elsewhere)]).toEqual([false, true, false]);
+    expect(summarizeRun(run({ status: 'stopped' }), null, new Set([3])).elsewhere).toBe(false);
     const s = summarizeRun(run({}), null);
     expect('text' in s.data).toBe(false);
     expect(s.data.bytes).toBe(new TextEncoder().encode('Zara lives in Orin. ✓').length); // bytes, not characters
