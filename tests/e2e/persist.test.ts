@@ -68,7 +68,12 @@ describe('runs kept in the browser (Chromium + SwiftShader)', () => {
     await screenshot(page, 'saved-runs-interrupted');
 
     const runId = await row.getAttribute('data-run-id');
-    await page.getByTestId(`resume-run-${runId}`).click();
+    // The Train panel points at it too, with Resume at hand.
+    const notice = page.getByTestId('interrupted-notice');
+    expect(await notice.getAttribute('data-run-id')).toBe(runId);
+    expect(await notice.textContent()).toContain(`checkpoint at step ${checkpoint} of 200 is saved`);
+    await page.getByTestId('resume-interrupted').click();
+    await notice.waitFor({ state: 'detached', timeout: 60_000 });
     // The metrics up to the checkpoint came back, and the steps after it repeat what they were.
     const after = await stopAndCompare(page, before, checkpoint);
     console.log(`checkpoint at step ${checkpoint}; ${before.length} steps seen before the reload; repeated after it: ${after.slice(checkpoint, before.length).join(', ') || 'none'}`);

@@ -4,6 +4,7 @@ import { LossChart } from '../charts/loss-chart.tsx';
 import { FIELD_LABELS, useConfigProblem } from '../method/config-problem.ts';
 import { formatMs } from '../shared/format.ts';
 import { RunProgressView } from './run-progress.tsx';
+import { InterruptedNotice } from './interrupted-notice.tsx';
 import { RunSaving } from './run-saving.tsx';
 
 /** Why Start is disabled, or null when a run can start. */
@@ -80,6 +81,7 @@ export function RunPanel() {
           {blocker}
         </p>
       )}
+      <InterruptedNotice />
       <StageProgress />
       <RunProgressView />
       <RunSaving />
