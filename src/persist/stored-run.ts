@@ -51,6 +51,8 @@ export interface StoredRun {
   config: TrainConfig;
   model: StoredModel;
   data: StoredData;
+  /** The forgetting probe's text (its split: every window, none held out), when the run has one. */
+  probe?: StoredData;
   trainableCount: number;
   tokensPerStep: number;
   createdAt: number;

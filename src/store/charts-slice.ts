@@ -17,6 +17,8 @@ export interface ChartOptions {
   logScale: boolean;
   showLr: boolean;
   showEval: boolean;
+  /** The forgetting-probe loss series, when the run has a probe. */
+  showForget: boolean;
 }
 
 export interface ChartsSlice {
@@ -36,7 +38,7 @@ export const emptyLog = (): MetricsLog => ({ runId: 0, totalSteps: 0, train: [],
 export const createChartsSlice: SliceCreator<ChartsSlice> = (set, get) => ({
   metrics: emptyLog(),
   metricsRevision: 0,
-  chartOptions: { logScale: false, showLr: true, showEval: true },
+  chartOptions: { logScale: false, showLr: true, showEval: true, showForget: true },
   setChartOption(key, value) {
     set((s) => ({ chartOptions: { ...s.chartOptions, [key]: value } }));
   },

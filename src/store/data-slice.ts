@@ -1,4 +1,5 @@
 /** Training data: the demo list, the chosen source (demo, pasted text, a file), and what the engine made of it. */
+import type { DemoId } from '../corpus/demos.ts';
 import type { DataFormat } from '../train/data.ts';
 import { EngineError } from '../workers/engine-client.ts';
 import type { DataSource, DataSplit, DataSummary, DemoSummary } from '../workers/protocol.ts';
@@ -29,6 +30,13 @@ export interface DataSlice {
   evalFraction: number;
   /** The demo a link asked for (its id), chosen instead of the first demo when a model loads. */
   preferredDemo: string | null;
+  /**
+   * The forgetting probe a run evaluates (a demo id; null = none): text the base model already knew,
+   * whose loss before and during training shows how much the run forgets. Set to the held-out base
+   * text when the built-in model loads (that text is from its own corpus), cleared for other models.
+   */
+  probeDemo: DemoId | null;
+  setProbeDemo(id: DemoId | null): void;
   setDataMode(mode: DataMode): void;
   setPasteText(text: string): void;
   setPasteFormat(format: DataFormat | 'auto'): void;
@@ -63,6 +71,10 @@ export const createDataSlice: SliceCreator<DataSlice> = (set, get) => ({
   dataPreparing: false,
   evalFraction: 0.1,
   preferredDemo: null,
+  probeDemo: null,
+  setProbeDemo(id) {
+    set({ probeDemo: id });
+  },
   setDataMode(mode) {
     set({ dataMode: mode });
   },

@@ -1,5 +1,6 @@
 /** The loaded model: its summary, the load in progress, and the last load error (naming the file). */
 import { EngineError } from '../workers/engine-client.ts';
+import type { DemoId } from '../corpus/demos.ts';
 import type { ModelOrigin } from '../persist/stored-run.ts';
 import type { EventOf, ModelSummary } from '../workers/protocol.ts';
 import type { AppState, SliceCreator } from './app-state.ts';
@@ -55,6 +56,9 @@ async function afterLoad(get: () => AppState): Promise<void> {
     await get().chooseData({ kind: 'demo', id: (preferred ?? demos[0]!).id });
   }
 }
+
+/** The demo holding held-out text of the built-in model's corpus (see corpus/demos.ts forgetProbeDemo). */
+const FORGET_PROBE_DEMO: DemoId = 'forget-probe';
 
 /** Loads in flight: only the latest one's outcome is shown (a file picked during start-up wins). */
 let latestLoad = 0;
@@ -114,6 +118,8 @@ function loadRunner(set: SetState, get: () => AppState) {
     try {
       const { model } = await start();
       if (load === latestLoad) {
+        // The held-out base text is the built-in model's own corpus: a forgetting probe for it only.
+        set({ probeDemo: card ? FORGET_PROBE_DEMO : null });
         set({ model, modelCard: card ?? null, modelOrigin: origin, output: '', lastRun: null, generateError: null, compareBase: '', compareTuned: '', compareLabel: null });
         // The engine dropped the last run's training and the data tokenised for the previous model.
         get().clearRun();

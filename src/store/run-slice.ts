@@ -5,7 +5,7 @@
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../train/config.ts';
 import type { LinearModule } from '../model/weights.ts';
 import { LINEAR_MODULES } from '../model/weights.ts';
-import type { EngineEvent, EventOf, ExportKind, FinishReason, RunInfo, RunSaveSettings, StepPoint } from '../workers/protocol.ts';
+import type { DataSource, EngineEvent, EventOf, ExportKind, FinishReason, RunInfo, RunSaveSettings, StepPoint } from '../workers/protocol.ts';
 import type { AppState, SliceCreator } from './app-state.ts';
 import { engine } from './engine.ts';
 import { isMethodId, methodRow, withMethod, type MethodId } from './methods.ts';
@@ -222,7 +222,9 @@ export const createRunSlice: SliceCreator<RunSlice> = (set, get) => ({
       origin: get().modelOrigin ?? { kind: 'files', files: get().model?.files ?? [] },
       checkpointEvery: get().checkpointEvery,
     };
-    await followRun(set, get, methodId, (onEvent) => engine().startTraining(config, evalFraction, save, onEvent));
+    const probeId = get().probeDemo;
+    const probe: DataSource | undefined = probeId ? { kind: 'demo', id: probeId } : undefined;
+    await followRun(set, get, methodId, (onEvent) => engine().startTraining(config, { evalFraction, save, probe }, onEvent));
   },
   async resumeSavedRun(runId) {
     if (runActive(get().runStatus)) return;

@@ -162,8 +162,13 @@ export class EngineClient {
    * Start a training run; `onEvent` receives its stream (trainStarted, trainStep, trainEval,
    * trainState, progress). The result resolves with trainFinished.
    */
-  startTraining(config: TrainConfig, evalFraction: number, save: RunSaveSettings, onEvent?: (event: EngineEvent) => void): Pending<'startTraining'> {
-    return this.streamed(this.request({ type: 'startTraining', config, evalFraction, save }), onEvent);
+  startTraining(
+    config: TrainConfig,
+    opts: { evalFraction: number; save: RunSaveSettings; probe?: DataSource },
+    onEvent?: (event: EngineEvent) => void,
+  ): Pending<'startTraining'> {
+    const { evalFraction, save, probe } = opts;
+    return this.streamed(this.request({ type: 'startTraining', config, evalFraction, save, ...(probe ? { probe } : {}) }), onEvent);
   }
 
   /** Continue a saved run from its checkpoint; streams like startTraining. */

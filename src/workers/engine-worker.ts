@@ -220,7 +220,7 @@ function handle(cmd: EngineCommand): Promise<void> | void {
     case 'prepareData':
       return handlePrepareData(cmd.id, cmd.source, cmd.split);
     case 'startTraining':
-      return handleStartTraining(cmd.id, cmd.config, cmd.evalFraction, cmd.save);
+      return handleStartTraining(cmd.id, cmd.config, cmd.evalFraction, cmd.save, cmd.probe);
     case 'loseDevice':
       return handleLoseDevice(cmd.id);
     case 'resumeRun':

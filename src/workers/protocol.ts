@@ -108,7 +108,10 @@ export interface StepPoint {
 
 export interface EvalPoint {
   step: number;
+  /** Mean loss on the held-out split of the training data (NaN when the data has none). */
   loss: number;
+  /** Mean loss on the forgetting probe (held-out base-distribution text), when the run has one. */
+  forget?: number;
 }
 
 export type RunState = 'running' | 'paused' | 'stopping';
@@ -123,6 +126,8 @@ export interface RunInfo {
   paramCount: number;
   tokensPerStep: number;
   data: DataSummary;
+  /** The forgetting probe the run evaluates (EvalPoint.forget), when it has one. */
+  probe?: { fileName: string; windows: number; tokens: number };
   /** A resumed run: the step its checkpoint was taken at and the metrics up to it. */
   resumed?: { fromStep: number; train: StepPoint[]; eval: EvalPoint[]; spectra: SpectraRound[]; activeMs: number };
 }
@@ -170,7 +175,11 @@ export type EngineCommand =
    * Train the loaded model on the prepared data, from a fresh copy of the base weights. Streams
    * trainStarted, trainStep per step, trainEval, trainState; ends with trainFinished.
    */
-  | { type: 'startTraining'; id: number; config: TrainConfig; evalFraction: number; save?: RunSaveSettings }
+  | {
+      type: 'startTraining'; id: number; config: TrainConfig; evalFraction: number; save?: RunSaveSettings;
+      /** Text the base model already knew, evaluated with the eval split and before the first step: how much the run forgets. */
+      probe?: DataSource;
+    }
   /**
    * Continue saved run `runId` from its checkpoint on the loaded model (which must be the run's base
    * model), streaming like startTraining. A finished run's checkpoint is loaded as the tuned model.

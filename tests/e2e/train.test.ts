@@ -197,7 +197,7 @@ describe('fine-tuning in the studio (Chromium + SwiftShader)', () => {
 
     // Metrics as CSV: a header and one row per step, eval loss on each.
     const csv = new TextDecoder().decode((await download(page, 'export-csv')).bytes).trim().split('\n');
-    expect(csv[0]).toBe('step,loss,eval_loss,lr,grad_norm,tokens_per_s,elapsed_ms,epoch');
+    expect(csv[0]).toBe('step,loss,eval_loss,lr,grad_norm,tokens_per_s,elapsed_ms,epoch,probe_loss');
     expect(csv.slice(1).map((l) => l.split(',')[0])).toEqual(['1', '2', '3']);
     expect(csv.slice(1).every((l) => Number(l.split(',')[2]) > 0)).toBe(true);
     const json = JSON.parse(new TextDecoder().decode((await download(page, 'export-json')).bytes)) as { steps: unknown[]; run: { config: { method: string } } };

@@ -1,12 +1,13 @@
 /**
  * Train and eval loss over steps (linear or log scale) with the learning rate on a second axis, as
- * an SVG drawn here. Points arrive through a transient subscription to the store's metrics revision,
+ * an SVG drawn here; with a forgetting probe (held-out base-model text), its loss too, from step 0. Points arrive through a transient subscription to the store's metrics revision,
  * coalesced to one redraw per animation frame: a training step re-renders this chart only.
  */
 import { useEffect, useId, useReducer } from 'react';
 import type { ChartOptions } from '../../store/charts-slice.ts';
 import { useAppStore } from '../../store/store.ts';
 import { ChartDownloads } from './chart-downloads.tsx';
+import { lossSummary } from './loss-summary.ts';
 import { linearScale, logScale, type Scale } from './scales.ts';
 import { StepLossAxes } from './step-loss-axes.tsx';
 
@@ -58,7 +59,11 @@ export function LossChart() {
   const options = useAppStore((s) => s.chartOptions);
   const log = useAppStore.getState().metrics;
   const { train, eval: evals } = log;
-  const shownEval = options.showEval ? evals : [];
+  const ok = (v: number | undefined): v is number => v !== undefined && Number.isFinite(v) && (!options.logScale || v > 0);
+  const hasForget = evals.some((p) => p.forget !== undefined && Number.isFinite(p.forget));
+  // With a probe and no eval split, eval losses are NaN: those points draw no eval marker.
+  const shownEval = options.showEval ? evals.filter((p) => ok(p.loss)) : [];
+  const shownForget = hasForget && options.showForget ? evals.filter((p) => ok(p.forget)) : [];
 
   const x0 = M.left;
   const x1 = W - M.right;
@@ -66,7 +71,7 @@ export function LossChart() {
   const y1 = M.top;
   const lastStep = Math.max(log.totalSteps, train.at(-1)?.step ?? 0, 1);
   const x = linearScale(0, lastStep, x0, x1, 6);
-  const losses = [...train.map((p) => p.loss), ...shownEval.map((p) => p.loss)].filter((v) => Number.isFinite(v) && (!options.logScale || v > 0));
+  const losses = [...train.map((p) => p.loss), ...shownEval.map((p) => p.loss), ...shownForget.map((p) => p.forget!)].filter(ok);
   const lo = losses.length ? Math.min(...losses) : 1;
   const hi = losses.length ? Math.max(...losses) : 10;
   const y: Scale = options.logScale
@@ -78,15 +83,9 @@ export function LossChart() {
 
   const trainXY = train.filter((p) => Number.isFinite(p.loss)).map((p) => ({ x: x(p.step), y: y(p.loss), step: p.step, loss: p.loss }));
   const evalXY = shownEval.map((p) => ({ x: x(p.step), y: y(p.loss), step: p.step, loss: p.loss }));
+  const forgetXY = shownForget.map((p) => ({ x: x(p.step), y: y(p.forget!), step: p.step, loss: p.forget! }));
   const lrXY = showLr ? train.map((p) => ({ x: x(p.step), y: lr(p.lr) })) : [];
-  const last = train.at(-1);
-  const lastEval = evals.at(-1);
-  const summary =
-    train.length === 0
-      ? 'No steps yet.'
-      : `${train.length} step${train.length === 1 ? '' : 's'}; last train loss ${last!.loss.toFixed(4)}` +
-        (lastEval ? `; eval loss ${lastEval.loss.toFixed(4)} at step ${lastEval.step}` : '') +
-        (last ? `; learning rate ${last.lr.toExponential(2)}` : '');
+  const summary = lossSummary(train, evals);
 
   return (
     <figure className="chart" data-testid="loss-chart">
@@ -95,6 +94,7 @@ export function LossChart() {
         <span className="chart-toggles">
           <Toggle option="logScale" label="Log scale" />
           <Toggle option="showEval" label="Eval loss" />
+          {hasForget && <Toggle option="showForget" label="Probe loss" />}
           <Toggle option="showLr" label="Learning rate" />
         </span>
         <ChartDownloads fileName="loss-chart" testId="loss-chart-download" />
@@ -106,6 +106,7 @@ export function LossChart() {
         aria-describedby={`${titleId}-summary`}
         data-train-points={trainXY.length}
         data-eval-points={evalXY.length}
+        data-forget-points={forgetXY.length}
         data-scale={options.logScale ? 'log' : 'linear'}
       >
         <StepLossAxes x={x} y={y} x0={x0} x1={x1} y0={y0} y1={y1} height={H} log={options.logScale} />
@@ -136,9 +137,20 @@ export function LossChart() {
             <title>{`step ${p.step}: eval loss ${p.loss.toFixed(4)}`}</title>
           </circle>
         ))}
+        {forgetXY.length > 1 && <path className="series-forget" d={path(forgetXY)} />}
+        {forgetXY.map((p) => (
+          <circle key={p.step} className="pt-forget" cx={p.x} cy={p.y} r={3} data-step={p.step}>
+            <title>{`step ${p.step}: probe loss ${p.loss.toFixed(4)}`}</title>
+          </circle>
+        ))}
       </svg>
       <p className="chart-legend">
         <span className="key key-train" aria-hidden="true" /> train loss <span className="key key-eval" aria-hidden="true" /> eval loss{' '}
+        {hasForget && options.showForget && (
+          <>
+            <span className="key key-forget" aria-hidden="true" /> forgetting-probe loss (base-model text){' '}
+          </>
+        )}
         {options.showLr && (
           <>
             <span className="key key-lr" aria-hidden="true" /> learning rate (right axis)

@@ -1,6 +1,7 @@
 /** Compare finished runs (this session's and those saved in the browser): their losses overlaid and their settings side by side. */
 import { useMemo } from 'react';
 import { useAppStore } from '../../store/store.ts';
+import { LearnForgetChart, learnForgetDots } from './learn-forget-chart.tsx';
 import { runColour, RunsChart } from './runs-chart.tsx';
 import { RunsTable } from './runs-table.tsx';
 
@@ -9,6 +10,7 @@ export function CompareRunsPanel() {
   const chosen = useAppStore((s) => s.compareRunIds);
   const setCompared = useAppStore((s) => s.setRunCompared);
   const selected = useMemo(() => runs.filter((r) => chosen.includes(r.runId)), [runs, chosen]);
+  const anyLearnForget = useMemo(() => learnForgetDots(selected).length > 0, [selected]);
 
   return (
     <section className="panel" aria-labelledby="compare-runs-title" data-testid="compare-runs-panel">
@@ -39,6 +41,7 @@ export function CompareRunsPanel() {
           ) : (
             <>
               <RunsChart runs={selected} />
+              {anyLearnForget && <LearnForgetChart runs={selected} />}
               <RunsTable runs={selected} />
             </>
           )}

@@ -1,6 +1,7 @@
 /**
- * The selected runs' train loss (lines) and eval loss (open circles) overlaid on one SVG chart,
- * one colour per run, with a legend and a log-scale toggle. Runs are finished: no live updates.
+ * The selected runs' train loss (lines), eval loss (open circles) and, for runs with a forgetting
+ * probe, probe loss (dashed lines with dots) overlaid on one SVG chart, one colour per run, with a
+ * legend and a log-scale toggle. Runs are finished: no live updates.
  */
 import { useId } from 'react';
 import type { RunRecord } from '../../store/runs-slice.ts';
@@ -32,13 +33,14 @@ export function RunsChart({ runs }: { runs: readonly RunRecord[] }) {
   const y1 = M.top;
   const lastStep = Math.max(1, ...runs.flatMap((r) => [r.config.steps, r.train.at(-1)?.step ?? 0]));
   const x = linearScale(0, lastStep, x0, x1, 6);
-  const losses = runs.flatMap((r) => [...r.train, ...r.eval].map((p) => p.loss)).filter((v) => Number.isFinite(v) && (!log || v > 0));
+  const ok = (v: number | undefined): v is number => v !== undefined && Number.isFinite(v) && (!log || v > 0);
+  const losses = runs.flatMap((r) => [...r.train.map((p) => p.loss), ...r.eval.flatMap((p) => [p.loss, p.forget])]).filter(ok);
+  const anyProbe = runs.some((r) => r.eval.some((p) => ok(p.forget)));
   const lo = losses.length ? Math.min(...losses) : 1;
   const hi = losses.length ? Math.max(...losses) : 10;
   const y: Scale = log
     ? logScale(lo / (hi / lo) ** 0.05, hi * (hi / lo) ** 0.05, y0, y1) // 5% padding in log space
     : linearScale(lo - (hi - lo) * 0.05, hi + (hi - lo) * 0.05, y0, y1);
-  const ok = (v: number) => Number.isFinite(v) && (!log || v > 0);
 
   return (
     <figure className="chart" data-testid="compare-runs-chart">
@@ -57,6 +59,8 @@ export function RunsChart({ runs }: { runs: readonly RunRecord[] }) {
           const colour = runColour(r);
           const train = r.train.filter((p) => ok(p.loss)).map((p) => ({ x: x(p.step), y: y(p.loss) }));
           const evals = r.eval.filter((p) => ok(p.loss));
+          const probe = r.eval.filter((p) => ok(p.forget));
+          const probeXY = probe.map((p) => ({ x: x(p.step), y: y(p.forget!) }));
           return (
             <g key={r.runId} data-run-id={r.runId}>
               {train.length > 0 && (
@@ -67,6 +71,16 @@ export function RunsChart({ runs }: { runs: readonly RunRecord[] }) {
               {evals.map((p) => (
                 <circle key={p.step} className="pt-run-eval" cx={x(p.step)} cy={y(p.loss)} r={4} stroke={colour} data-run-id={r.runId}>
                   <title>{`${r.label}, step ${p.step}: eval loss ${p.loss.toFixed(4)}`}</title>
+                </circle>
+              ))}
+              {probeXY.length > 1 && (
+                <path className="series-run-forget" d={path(probeXY)} stroke={colour} data-run-id={r.runId}>
+                  <title>{`${r.label}: probe loss`}</title>
+                </path>
+              )}
+              {probe.map((p) => (
+                <circle key={`f${p.step}`} className="pt-run-forget" cx={x(p.step)} cy={y(p.forget!)} r={3} fill={colour} data-run-id={r.runId}>
+                  <title>{`${r.label}, step ${p.step}: probe loss ${p.forget!.toFixed(4)}`}</title>
                 </circle>
               ))}
             </g>
@@ -80,7 +94,7 @@ export function RunsChart({ runs }: { runs: readonly RunRecord[] }) {
             {r.label}
           </li>
         ))}
-        <li className="legend-item hint">line: train loss · circles: eval loss</li>
+        <li className="legend-item hint">line: train loss · circles: eval loss{anyProbe ? ' · dashed line, dots: forgetting-probe loss' : ''}</li>
       </ul>
     </figure>
   );

@@ -2,6 +2,7 @@
 import type { RunRecord } from '../../store/runs-slice.ts';
 import { methodRow } from '../../store/methods.ts';
 import { formatCompact, formatInt } from '../shared/format.ts';
+import { learnForget } from './learn-forget.ts';
 import { runColour } from './runs-chart.tsx';
 
 interface Column {
@@ -26,6 +27,8 @@ const COLUMNS: readonly Column[] = [
   { key: 'trainable', label: 'Trainable', cell: (r) => formatCompact(r.trainableCount), setting: true },
   { key: 'final-loss', label: 'Final train loss', cell: (r) => loss(r.finalLoss), setting: false },
   { key: 'eval-loss', label: 'Final eval loss', cell: (r) => loss(r.evalLoss), setting: false },
+  { key: 'learning', label: 'Learning', cell: (r) => loss(learnForget(r.eval).learning), setting: false },
+  { key: 'forgetting', label: 'Forgetting', cell: (r) => loss(learnForget(r.eval).forgetting), setting: false },
   { key: 'tokens', label: 'Tokens/s', cell: (r) => formatInt(Math.round(r.tokensPerSec)), setting: false },
 ];
 
@@ -35,7 +38,10 @@ export function RunsTable({ runs }: { runs: readonly RunRecord[] }) {
   return (
     <div className="table-scroll" tabIndex={0} role="region" aria-label="Run settings and results">
       <table className="runs-table" data-testid="compare-runs-table">
-        <caption className="hint">Highlighted: settings that differ between the runs.</caption>
+        <caption className="hint">
+          Highlighted: settings that differ between the runs. Learning: eval loss at step 0 minus the final eval loss. Forgetting: the final
+          forgetting-probe loss (base-model text) minus its value at step 0.
+        </caption>
         <thead>
           <tr>
             <th scope="col">Run</th>

@@ -7,6 +7,7 @@ import { DataErrorView } from './data-error.tsx';
 import { DataSummaryView } from './data-summary.tsx';
 import { DemoPicker } from './demo-picker.tsx';
 import { PasteData } from './paste-data.tsx';
+import { ProbePicker } from './probe-picker.tsx';
 import { UploadData } from './upload-data.tsx';
 
 const MODES: { mode: DataMode; label: string }[] = [
@@ -54,6 +55,7 @@ export function DataPanel() {
             testId="eval-fraction"
             onCommit={setEvalFraction}
           />
+          <ProbePicker />
         </div>
       </fieldset>
       {preparing && (

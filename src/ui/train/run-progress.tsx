@@ -29,6 +29,12 @@ export function RunProgressView() {
       <p className="hint">
         Training <span data-testid="run-trainable">{formatInt(info.trainableCount)}</span> of {formatInt(info.paramCount)} parameters on{' '}
         {formatInt(info.data.stats.trainWindows)} windows of {info.config.seq} tokens ({formatInt(info.tokensPerStep)} tokens per step).
+        {info.probe && (
+          <span data-testid="run-probe">
+            {' '}
+            Forgetting probe: {info.probe.fileName} ({formatInt(info.probe.windows)} windows, {formatInt(info.probe.tokens)} tokens).
+          </span>
+        )}
       </p>
     </div>
   );

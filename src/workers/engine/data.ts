@@ -1,6 +1,7 @@
 /** Training data in the worker: the built-in demos, and text tokenised with the loaded model's tokenizer. */
 import { buildDemos, type DemoDataset } from '../../corpus/demos.ts';
 import { prepareData } from '../../train/data.ts';
+import type { PackedWindow } from '../../train/packing.ts';
 import type { DataSource, DataSplit, DataSummary, DemoSummary } from '../protocol.ts';
 import { EngineRefusal, engine, errorEvent, post, requireModel, requireTokenizer, type Data } from './state.ts';
 
@@ -47,16 +48,29 @@ export function prepare(fileName: string, text: string, format: Data['format'], 
   return data;
 }
 
+/** The text behind a data source: a demo's JSONL, or the text the UI sent. */
+export function sourceText(source: DataSource): Pick<Data, 'fileName' | 'text' | 'format' | 'source'> {
+  if (source.kind === 'demo') {
+    const demo = allDemos().find((d) => d.id === source.id);
+    if (!demo) throw new EngineRefusal(`There is no built-in dataset "${source.id}".`, 'data');
+    return { fileName: demo.fileName, text: demo.jsonl, format: 'jsonl', source: 'demo' };
+  }
+  return { fileName: source.fileName, text: source.text, format: source.format, source: 'text' };
+}
+
+/**
+ * Forgetting-probe windows of `seqLen` tokens: all of the text, nothing held out, tokenised like
+ * training data (the engine's training data is left as it is).
+ */
+export function probeWindows(d: Pick<Data, 'fileName' | 'text' | 'format'>, seqLen: number): PackedWindow[] {
+  const tokenizer = requireTokenizer(requireModel());
+  return prepareData(d.fileName, d.text, tokenizer, { seqLen, evalFraction: 0, seed: 0, format: d.format }).train;
+}
+
 export function handlePrepareData(id: number, source: DataSource, split: DataSplit): void {
   try {
-    let data: Data;
-    if (source.kind === 'demo') {
-      const demo = allDemos().find((d) => d.id === source.id);
-      if (!demo) throw new EngineRefusal(`There is no built-in dataset "${source.id}".`, 'data');
-      data = prepare(demo.fileName, demo.jsonl, 'jsonl', 'demo', split);
-    } else {
-      data = prepare(source.fileName, source.text, source.format, 'text', split);
-    }
+    const d = sourceText(source);
+    const data = prepare(d.fileName, d.text, d.format, d.source, split);
     post({ type: 'dataPrepared', id, data: data.summary });
   } catch (e) {
     post(errorEvent(id, e));

@@ -8,14 +8,14 @@
  */
 import { LlamaModel } from '../../model/llama.ts';
 import { validateTrainConfig, type TrainConfig } from '../../train/config.ts';
-import { BatchIterator, orderedBatches, type Batch } from '../../train/packing.ts';
+import { BatchIterator, countTargets, orderedBatches, type Batch, type PackedWindow } from '../../train/packing.ts';
 import { SPECTRAL_METHODS } from '../../train/config.ts';
 import { Trainer } from '../../train/trainer.ts';
 import { checkCheckpoint } from '../../train/checkpoint.ts';
 import type { Tokenizer } from '../../io/tokenizer.ts';
-import { metricsUpTo, type StoredRun } from '../../persist/stored-run.ts';
-import type { DataSplit, RunControl, RunInfo, RunSaveSettings, RunState } from '../protocol.ts';
-import { prepare, sameSplit } from './data.ts';
+import { metricsUpTo, type StoredData, type StoredRun } from '../../persist/stored-run.ts';
+import type { DataSource, DataSplit, EvalPoint, RunControl, RunInfo, RunSaveSettings, RunState } from '../protocol.ts';
+import { prepare, probeWindows, sameSplit, sourceText } from './data.ts';
 import { lockRun, newRunId, RunSaver, runDb } from './persist.ts';
 import { spectraAfterStep } from './spectra.ts';
 import {
@@ -110,6 +110,16 @@ interface Session {
   /** Training wall time before this loop. */
   activeMs: number;
   evalLoss: number | null;
+  /** Forgetting-probe windows (empty: the run has no probe) and what the UI is told of them. */
+  probe: PackedWindow[];
+  probeInfo?: RunInfo['probe'];
+}
+
+const finite = (v: number | undefined): number | null => (v !== undefined && Number.isFinite(v) ? v : null);
+
+/** What trainStarted says of a probe's windows. */
+function probeInfo(fileName: string, windows: PackedWindow[]): RunInfo['probe'] {
+  return { fileName, windows: windows.length, tokens: countTargets(windows) };
 }
 
 /** The info trainStarted carries. */
@@ -122,6 +132,7 @@ function runInfo(s: Session, resumed?: RunInfo['resumed']): RunInfo {
     paramCount: s.model.parameterCount,
     tokensPerStep: config.batch * config.seq * config.gradAccum,
     data: data.summary,
+    ...(s.probeInfo ? { probe: s.probeInfo } : {}),
     ...(resumed ? { resumed } : {}),
   };
 }
@@ -136,22 +147,31 @@ async function trainLoop(s: Session): Promise<void> {
   const tokensPerStep = config.batch * config.seq * config.gradAccum;
   const batches = new BatchIterator(train, config.batch, config.seed);
   for (let i = 0; i < s.startStep * config.gradAccum; i++) batches.next(); // replay the batches already trained on
-  const evalBatches = (): Batch[] => {
-    const all = [...orderedBatches(evalWindows, config.batch, s.tokenizer.eosId)];
+  const batchesOf = (windows: PackedWindow[]): Batch[] => {
+    const all = [...orderedBatches(windows, config.batch, s.tokenizer.eosId)];
     return config.evalBatches > 0 ? all.slice(0, config.evalBatches) : all;
   };
-  const evaluate = async (step: number): Promise<number> => {
-    const loss = await trainer.evaluate(evalBatches());
-    const point = { step, loss };
+  const hasEval = evalWindows.length > 0 || s.probe.length > 0;
+  /** The eval loss (NaN without an eval split) and the probe's loss, posted and saved; returns the eval loss. */
+  const evaluate = async (step: number): Promise<number | null> => {
+    const loss = evalWindows.length > 0 ? await trainer.evaluate(batchesOf(evalWindows)) : NaN;
+    const forget = s.probe.length > 0 ? await trainer.evaluate(batchesOf(s.probe)) : undefined;
+    const point: EvalPoint = forget === undefined ? { step, loss } : { step, loss, forget };
     saver.addEval(point);
     post({ type: 'trainEval', id, point });
-    return loss;
+    return finite(loss);
   };
 
   let activeMs = s.activeMs;
   let lastLoss: number | null = saver.record.train.at(-1)?.loss ?? null;
   let lastEvalStep = s.startStep;
   let epoch = 0;
+  if (s.startStep === 0 && s.probe.length > 0) {
+    // The base model's numbers, so learning and forgetting are measured from where the run began.
+    const e0 = performance.now();
+    s.evalLoss = await evaluate(0);
+    activeMs += performance.now() - e0;
+  }
   for (let step = s.startStep + 1; step <= config.steps; step++) {
     await run.atBoundary(step - 1, () => saver.checkpoint(trainer, 'paused', activeMs));
     if (run.state === 'stopping') break;
@@ -167,7 +187,7 @@ async function trainLoop(s: Session): Promise<void> {
     const point = { step, loss: m!.loss, lr: m!.lr, gradNorm: m!.gradNorm, tokensPerSec: (tokensPerStep * 1000) / ms, elapsedMs: activeMs, epoch };
     saver.addStep(point);
     post({ type: 'trainStep', id, point });
-    const evalNow = evalWindows.length > 0 && ((config.evalEvery > 0 && step % config.evalEvery === 0) || step === config.steps);
+    const evalNow = hasEval && ((config.evalEvery > 0 && step % config.evalEvery === 0) || step === config.steps);
     if (evalNow) {
       const e0 = performance.now();
       s.evalLoss = await evaluate(step);
@@ -182,7 +202,7 @@ async function trainLoop(s: Session): Promise<void> {
   }
   const steps = tuned.steps;
   const stopped = steps < config.steps;
-  if (stopped && evalWindows.length > 0 && steps > 0 && lastEvalStep !== steps) s.evalLoss = await evaluate(steps);
+  if (stopped && hasEval && steps > 0 && lastEvalStep !== steps) s.evalLoss = await evaluate(steps);
   run.close();
   await saver.checkpoint(trainer, stopped ? 'stopped' : 'completed', activeMs, { finalLoss: lastLoss, evalLoss: s.evalLoss });
   post({
@@ -234,7 +254,9 @@ async function asRun(id: number, runId: number, body: (run: Run) => Promise<Sess
   }
 }
 
-export async function handleStartTraining(id: number, requested: TrainConfig, evalFraction: number, save?: RunSaveSettings): Promise<void> {
+export async function handleStartTraining(
+  id: number, requested: TrainConfig, evalFraction: number, save?: RunSaveSettings, probeSource?: DataSource,
+): Promise<void> {
   try {
     refuseIfBusy();
     const loaded = requireModel();
@@ -253,6 +275,9 @@ export async function handleStartTraining(id: number, requested: TrainConfig, ev
       data = prepare(data.fileName, data.text, data.format, data.source, split);
     }
     if (data.prepared.train.length === 0) throw new EngineRefusal('The data gives no training windows.', 'no-data');
+    const probeData: StoredData | undefined = probeSource && { ...sourceText(probeSource), split: { seqLen: config.seq, evalFraction: 0, seed: 0 } };
+    if (probeData) post({ type: 'progress', id, stage: 'data', message: `Tokenising the forgetting probe (${probeData.fileName})` });
+    const probe = probeData ? probeWindows(probeData, config.seq) : [];
     const runId = await newRunId();
     refuseIfBusy(); // checked again: the id came from storage asynchronously
     const prepared = data;
@@ -280,13 +305,17 @@ export async function handleStartTraining(id: number, requested: TrainConfig, ev
           fingerprint: loaded.summary.fingerprint,
         },
         data: { fileName: prepared.fileName, text: prepared.text, format: prepared.format, source: prepared.source, split: prepared.split },
+        ...(probeData ? { probe: probeData } : {}),
         trainableCount: trainer.trainableCount,
         tokensPerStep: config.batch * config.seq * config.gradAccum,
         createdAt: now, updatedAt: now, status: 'running',
         train: [], eval: [], spectra: [], checkpointStep: 0, checkpointBytes: 0, activeMs: 0, finalLoss: null, evalLoss: null,
       };
       const saver = new RunSaver(id, record, save?.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY);
-      const session: Session = { id, run, trainer, model, tuned, config, data: prepared, tokenizer, saver, startStep: 0, activeMs: 0, evalLoss: null };
+      const session: Session = {
+        id, run, trainer, model, tuned, config, data: prepared, tokenizer, saver, startStep: 0, activeMs: 0, evalLoss: null,
+        probe, ...(probeData ? { probeInfo: probeInfo(probeData.fileName, probe) } : {}),
+      };
       await saver.status('running');
       post({ type: 'trainStarted', id, run: runInfo(session) });
       return session;
@@ -338,6 +367,7 @@ export async function handleResumeRun(id: number, runId: number, checkpointEvery
     const d = record.data;
     post({ type: 'progress', id, stage: 'data', message: `Tokenising the run's data (${d.fileName})` });
     const data = prepare(d.fileName, d.text, d.format, d.source, d.split);
+    const probe = record.probe ? probeWindows(record.probe, record.config.seq) : [];
     await asRun(id, runId, async (run) => {
       post({ type: 'progress', id, stage: 'uploading', message: `Restoring run ${runId} from its checkpoint at step ${checkpoint.step}` });
       const model = freshModel(loaded);
@@ -350,7 +380,8 @@ export async function handleResumeRun(id: number, runId: number, checkpointEvery
       const saver = new RunSaver(id, stored, checkpointEvery);
       const session: Session = {
         id, run, trainer, model, tuned, config, data, tokenizer, saver,
-        startStep: checkpoint.step, activeMs: record.activeMs, evalLoss: history.eval.at(-1)?.loss ?? null,
+        startStep: checkpoint.step, activeMs: record.activeMs, evalLoss: finite(history.eval.at(-1)?.loss),
+        probe, ...(record.probe ? { probeInfo: probeInfo(record.probe.fileName, probe) } : {}),
       };
       await saver.status('running');
       post({ type: 'trainStarted', id, run: runInfo(session, { fromStep: checkpoint.step, ...history, activeMs: record.activeMs }) });

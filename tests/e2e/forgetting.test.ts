@@ -1,0 +1,56 @@
+/**
+ * Learning vs forgetting in the studio (Chromium + SwiftShader, the built-in model): the held-out
+ * base text is the forgetting probe by default; a run evaluates it before the first step and with
+ * every eval, the loss chart draws it, and Compare runs puts each run's learning (eval loss fallen)
+ * against its forgetting (probe loss risen) — LoRA next to full fine-tuning, as in "LoRA Learns
+ * Less and Forgets Less".
+ */
+import type { Page } from 'playwright-core';
+import { describe, expect, test } from 'vitest';
+import { screenshot } from './harness.ts';
+import { tinySettings, trainToCompletion, useStudio } from './studio.ts';
+
+const studio = useStudio();
+
+const probePoints = (page: Page): Promise<number[]> =>
+  page.locator('[data-testid="loss-chart"] circle.pt-forget').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-step'))));
+
+/** The compare table's cell `col` of run `runId`. */
+const cell = (page: Page, runId: string, col: string) =>
+  page.locator(`[data-testid="compare-runs-row"][data-run-id="${runId}"] td[data-col="${col}"]`).textContent();
+
+describe('learning vs forgetting (Chromium + SwiftShader)', () => {
+  test('the probe is evaluated from step 0, drawn on the loss chart, and LoRA and full fine-tuning are placed on the learning/forgetting chart', { timeout: 480_000 }, async () => {
+    const { page } = await studio.open();
+    await page.getByTestId('model-card').waitFor({ timeout: 90_000 });
+    await page.getByTestId('data-summary').waitFor({ timeout: 60_000 });
+    expect(await page.getByTestId('probe-select').inputValue()).toBe('forget-probe'); // the built-in model's own held-out text
+
+    await tinySettings(page, { steps: 6, batch: 2, evalEvery: 3, lr: '0.01', evalBatches: 2 });
+    await trainToCompletion(page);
+    expect(await page.getByTestId('run-probe').textContent()).toMatch(/Forgetting probe: .+\(\d+ windows, [\d,]+ tokens\)/);
+    expect(await probePoints(page)).toEqual([0, 3, 6]);
+    expect(await page.locator('[data-testid="loss-chart"] svg').getAttribute('data-forget-points')).toBe('3');
+    expect(await page.getByTestId('chart-summary').textContent()).toMatch(/probe loss [\d.]+ at step 6 \([\d.]+ at step 0\)/);
+
+    await page.getByTestId('method-full').check();
+    await expect.poll(() => page.getByTestId('train-start').isEnabled(), { timeout: 30_000 }).toBe(true);
+    await trainToCompletion(page);
+
+    const rows = page.getByTestId('compare-runs-row');
+    await expect.poll(() => rows.count(), { timeout: 30_000 }).toBe(2);
+    const ids = await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-run-id') ?? ''));
+    const numbers: Record<string, { learning: number; forgetting: number }> = {};
+    for (const id of ids) {
+      const learning = Number(await cell(page, id, 'learning'));
+      const forgetting = Number(await cell(page, id, 'forgetting'));
+      expect(Number.isFinite(learning) && Number.isFinite(forgetting)).toBe(true);
+      numbers[(await rows.locator(`xpath=.`).nth(ids.indexOf(id)).getAttribute('data-method')) ?? id] = { learning, forgetting };
+    }
+    expect(Object.keys(numbers).sort()).toEqual(['full', 'lora']);
+    const chart = page.getByTestId('learn-forget-chart');
+    expect(await chart.locator('circle.pt-learn-forget').count()).toBe(2);
+    console.log(`6 steps at lr 0.01 on the built-in model: ${JSON.stringify(numbers)}`);
+    await screenshot(page, 'learning-vs-forgetting');
+  });
+});
