@@ -36,6 +36,8 @@ export interface DataSlice {
    * text when the built-in model loads (that text is from its own corpus), cleared for other models.
    */
   probeDemo: DemoId | null;
+  /** The probe a link asked for ("none" or a demo id; null: the link said nothing), kept over the default. */
+  probeFromLink: string | null;
   setProbeDemo(id: DemoId | null): void;
   setDataMode(mode: DataMode): void;
   setPasteText(text: string): void;
@@ -72,6 +74,7 @@ export const createDataSlice: SliceCreator<DataSlice> = (set, get) => ({
   evalFraction: 0.1,
   preferredDemo: null,
   probeDemo: null,
+  probeFromLink: null,
   setProbeDemo(id) {
     set({ probeDemo: id });
   },

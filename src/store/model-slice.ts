@@ -45,7 +45,12 @@ async function afterLoad(get: () => AppState): Promise<void> {
   const context = s.model?.config.maxSeqLen ?? Infinity;
   if (s.trainConfig.seq > context) s.setTrainField('seq', context);
   await get().loadDemos();
-  const { dataSource, demos, preferredDemo } = get();
+  const { dataSource, demos, preferredDemo, probeDemo } = get();
+  if (probeDemo && demos && !demos.some((d) => d.id === probeDemo)) {
+    const note = `probe: "${probeDemo}" is not a demo dataset (use none, ${demos.map((d) => d.id).join(', ')}); no probe is used.`;
+    get().setUrlMessage([get().urlMessage, note].filter(Boolean).join(' '));
+    get().setProbeDemo(null);
+  }
   if (dataSource) await get().refreshData();
   else if (demos && demos.length > 0) {
     const preferred = demos.find((d) => d.id === preferredDemo);
@@ -118,8 +123,9 @@ function loadRunner(set: SetState, get: () => AppState) {
     try {
       const { model } = await start();
       if (load === latestLoad) {
-        // The held-out base text is the built-in model's own corpus: a forgetting probe for it only.
-        set({ probeDemo: card ? FORGET_PROBE_DEMO : null });
+        // The held-out base text is the built-in model's own corpus: the default probe for it only.
+        const link = get().probeFromLink;
+        set({ probeDemo: link ? (link === 'none' ? null : (link as DemoId)) : card ? FORGET_PROBE_DEMO : null });
         set({ model, modelCard: card ?? null, modelOrigin: origin, output: '', lastRun: null, generateError: null, compareBase: '', compareTuned: '', compareLabel: null });
         // The engine dropped the last run's training and the data tokenised for the previous model.
         get().clearRun();

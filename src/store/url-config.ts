@@ -8,10 +8,12 @@ import { parseTargets, type TrainConfig } from '../train/config.ts';
 import type { ScheduleKind } from '../train/schedule.ts';
 import { METHOD_ROWS, methodAvailable, type MethodId } from './methods.ts';
 
-/** What the query carries besides TrainConfig fields: the method row and the chosen demo dataset. */
+/** What the query carries besides TrainConfig fields: the method row, the demo dataset and the forgetting probe. */
 export interface UrlExtras {
   methodId?: MethodId;
   demo?: string;
+  /** The forgetting probe's demo id, or "none". */
+  probe?: string;
 }
 
 export interface ParsedQuery {
@@ -49,7 +51,7 @@ const NUMBER_FIELDS = {
 type NumberField = keyof typeof NUMBER_FIELDS;
 const NUMBER_KEYS = Object.keys(NUMBER_FIELDS) as NumberField[];
 const SCHEDULES: readonly ScheduleKind[] = ['constant', 'cosine', 'linear'];
-const KNOWN_KEYS = new Set<string>(['method', 'rslora', 'targets', 'moraType', 'schedule', 'demo', ...NUMBER_KEYS]);
+const KNOWN_KEYS = new Set<string>(['method', 'rslora', 'targets', 'moraType', 'schedule', 'demo', 'probe', ...NUMBER_KEYS]);
 
 /** The query string (without "?") for `config`; `extras.methodId` names the row (rsLoRA is LoRA + rslora). */
 export function configToQuery(config: TrainConfig, extras: UrlExtras = {}): string {
@@ -62,6 +64,7 @@ export function configToQuery(config: TrainConfig, extras: UrlExtras = {}): stri
   q.set('schedule', config.schedule);
   for (const key of NUMBER_KEYS.slice(3)) q.set(key, String(config[key]));
   if (extras.demo) q.set('demo', extras.demo);
+  if (extras.probe) q.set('probe', extras.probe);
   // URLSearchParams escapes "," as %2C: keep the target list readable.
   return q.toString().replace(/%2C/g, ',');
 }
@@ -135,6 +138,12 @@ export function queryToConfig(query: string): ParsedQuery {
   if (demo !== null) {
     if (/^[a-z0-9-]+$/.test(demo)) extras.demo = demo;
     else bad('demo', demo, 'is not a demo dataset id');
+  }
+
+  const probe = q.get('probe');
+  if (probe !== null) {
+    if (/^[a-z0-9-]+$/.test(probe)) extras.probe = probe;
+    else bad('probe', probe, 'is not a demo dataset id or "none"');
   }
 
   // rsLoRA is its own row: a LoRA link with rslora=1 means that row.

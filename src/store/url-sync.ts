@@ -9,10 +9,11 @@ import { configToQuery, queryToConfig } from './url-config.ts';
 
 const DEBOUNCE_MS = 250;
 
-/** The query for the current settings (the demo only when a demo is the data). */
+/** The query for the current settings (the demo only when a demo is the data; the probe once a model has set it). */
 export function currentQuery(s: AppState): string {
   const demo = s.dataSource?.kind === 'demo' ? s.dataSource.id : (s.dataSource ? undefined : (s.preferredDemo ?? undefined));
-  return configToQuery(s.trainConfig, { methodId: s.methodId, demo });
+  const probe = s.model ? (s.probeDemo ?? 'none') : (s.probeFromLink ?? undefined);
+  return configToQuery(s.trainConfig, { methodId: s.methodId, demo, probe });
 }
 
 /** A link to this page with the current settings. */
@@ -32,6 +33,7 @@ export function applyQuery(search: string): void {
       methodId,
       trainConfig,
       preferredDemo: extras.demo ?? null,
+      probeFromLink: extras.probe ?? null,
       urlMessage: errors.length > 0 ? `The link's settings had problems: ${errors.join(' ')}` : null,
     };
   });
@@ -43,7 +45,7 @@ export function applyQuery(search: string): void {
 export function syncUrl(): () => void {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const unsubscribe = useAppStore.subscribe((s, prev) => {
-    if (s.trainConfig === prev.trainConfig && s.methodId === prev.methodId && s.dataSource === prev.dataSource) return;
+    if (s.trainConfig === prev.trainConfig && s.methodId === prev.methodId && s.dataSource === prev.dataSource && s.probeDemo === prev.probeDemo) return;
     clearTimeout(timer);
     timer = setTimeout(() => {
       const query = currentQuery(useAppStore.getState());

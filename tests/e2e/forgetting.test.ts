@@ -57,4 +57,13 @@ describe('learning vs forgetting (Chromium + SwiftShader)', () => {
     expect(numbers.full!.learning).toBeGreaterThan(numbers.lora!.learning);
     await screenshot(page, 'learning-vs-forgetting');
   });
+
+  test('a link chooses the probe: probe=none is kept over the built-in model\'s default, and the choice is written back to the address', { timeout: 240_000 }, async () => {
+    const { page } = await studio.open({ query: '?probe=none' });
+    await page.getByTestId('model-card').waitFor({ timeout: 90_000 });
+    await page.getByTestId('data-summary').waitFor({ timeout: 60_000 });
+    expect(await page.getByTestId('probe-select').inputValue()).toBe('');
+    await page.getByTestId('probe-select').selectOption('forget-probe');
+    await expect.poll(() => page.evaluate(() => location.search), { timeout: 10_000 }).toContain('probe=forget-probe');
+  });
 });

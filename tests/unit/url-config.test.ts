@@ -29,12 +29,14 @@ const CHANGED: TrainConfig = {
 const URL_FIELDS = ['rank', 'alpha', 'rslora', 'dropout', 'targets', 'moraType', 'lr', 'schedule', 'warmup', 'steps', 'batch', 'seq', 'seed', 'gradAccum', 'weightDecay', 'maxGradNorm', 'evalEvery', 'evalBatches'] as const;
 
 describe('url-config', () => {
-  test('round trip: every field, the method row and the demo come back unchanged', () => {
-    const query = configToQuery(CHANGED, { methodId: 'mora', demo: 'key-value' });
+  test('round trip: every field, the method row, the demo and the probe come back unchanged', () => {
+    const query = configToQuery(CHANGED, { methodId: 'mora', demo: 'key-value', probe: 'forget-probe' });
     expect(query).toContain('targets=q,k,down'); // readable, not %2C
     const { config, extras, errors } = queryToConfig(`?${query}`);
     expect(errors).toEqual([]);
-    expect(extras).toEqual({ methodId: 'mora', demo: 'key-value' });
+    expect(extras).toEqual({ methodId: 'mora', demo: 'key-value', probe: 'forget-probe' });
+    expect(queryToConfig('probe=none').extras).toEqual({ probe: 'none' });
+    expect(queryToConfig('probe=../x').errors).toEqual(['probe: "../x" is not a demo dataset id or "none"; the default is kept.']);
     for (const key of URL_FIELDS) expect(config[key], key).toEqual(CHANGED[key]);
     expect(Object.keys(config).sort()).toEqual([...URL_FIELDS].sort());
   });
