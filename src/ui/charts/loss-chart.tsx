@@ -9,7 +9,7 @@ import { useAppStore } from '../../store/store.ts';
 import { ChartDownloads } from './chart-downloads.tsx';
 import { lossSummary } from './loss-summary.ts';
 import { linearScale, logScale, type Scale } from './scales.ts';
-import { StepLossAxes } from './step-loss-axes.tsx';
+import { StepLossAxes } from './chart-axes.tsx';
 
 const W = 640;
 const H = 260;

@@ -9,6 +9,7 @@ import { ChartDownloads } from '../charts/chart-downloads.tsx';
 import { linearScale } from '../charts/scales.ts';
 import { learnForget } from './learn-forget.ts';
 import { runColour } from './runs-chart.tsx';
+import { ChartAxes } from '../charts/chart-axes.tsx';
 
 const W = 480;
 const H = 300;
@@ -64,39 +65,13 @@ export function LearnForgetChart({ runs }: { runs: readonly RunRecord[] }) {
         {left > 0 && ` ${left} selected run${left === 1 ? ' has' : 's have'} no probe or step-0 eval and ${left === 1 ? 'is' : 'are'} not shown.`}
       </p>
       <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-labelledby={titleId} aria-describedby={`${titleId}-summary`} data-runs={dots.length}>
-        <g className="grid">
-          {y.ticks.map((t) => (
-            <line key={`y${t}`} x1={x0} x2={x1} y1={y(t)} y2={y(t)} />
-          ))}
-          {x.ticks.map((t) => (
-            <line key={`x${t}`} x1={x(t)} x2={x(t)} y1={y0} y2={y1} />
-          ))}
-        </g>
+        <ChartAxes
+          x={x} y={y} x0={x0} x1={x1} y0={y0} y1={y1} height={H - 2} xGrid yClass="axis-y"
+          xTitle="forgetting: probe loss rise →" yTitle="learning: eval loss fall →"
+        />
         <g className="zero">
           <line x1={x(0)} x2={x(0)} y1={y0} y2={y1} />
           <line x1={x0} x2={x1} y1={y(0)} y2={y(0)} />
-        </g>
-        <g className="axis axis-x">
-          <line x1={x0} x2={x1} y1={y0} y2={y0} />
-          {x.ticks.map((t) => (
-            <text key={t} x={x(t)} y={y0 + 16} textAnchor="middle">
-              {x.format(t)}
-            </text>
-          ))}
-          <text x={(x0 + x1) / 2} y={H - 6} textAnchor="middle" className="axis-title">
-            forgetting: probe loss rise →
-          </text>
-        </g>
-        <g className="axis axis-y">
-          <line x1={x0} x2={x0} y1={y0} y2={y1} />
-          {y.ticks.map((t) => (
-            <text key={t} x={x0 - 6} y={y(t) + 4} textAnchor="end">
-              {y.format(t)}
-            </text>
-          ))}
-          <text transform={`translate(14 ${(y0 + y1) / 2}) rotate(-90)`} textAnchor="middle" className="axis-title">
-            learning: eval loss fall →
-          </text>
         </g>
         {dots.map((d) => (
           <g key={d.run.runId}>

@@ -7,7 +7,7 @@ import { useId } from 'react';
 import type { RunRecord } from '../../store/runs-slice.ts';
 import { useAppStore } from '../../store/store.ts';
 import { linearScale, logScale, type Scale } from '../charts/scales.ts';
-import { StepLossAxes } from '../charts/step-loss-axes.tsx';
+import { StepLossAxes } from '../charts/chart-axes.tsx';
 
 const W = 640;
 const H = 260;
