@@ -4,7 +4,8 @@
  *   `<param name>.adam_v`) and, for PiSSA/MiLoRA, each module's initial factors (`<module>.initial_A`,
  *   `<module>.initial_B`), all F32;
  * - state.json: {"version": 1, "step", "config" (the TrainConfig), "dropout_calls", "model_fingerprint",
- *   "data": {"file", "sha256", "eval_fraction"}, "metrics_lines"} (and "adapter" when the run continued one).
+ *   "data": {"file", "sha256", "eval_fraction"}, "metrics_lines"} (and "adapter" when the run continued one,
+ *   "probe": {"file", "sha256"} when it measured a forgetting probe).
  * Each file is written under a temporary name in the same directory, flushed, then renamed over the old one.
  * trainer.safetensors goes first and carries a copy of the state in its metadata, so a crash between the two
  * renames still leaves a usable checkpoint: the reader then takes the state saved with the tensors.
@@ -46,10 +47,20 @@ export interface RunState {
   metrics_lines: number;
   /** The --adapter directory the run continued, if any. */
   adapter?: string;
+  /** The --probe file (forgetting probe) the run measured, if any: a resume needs the same file. */
+  probe?: RunProbe;
+}
+
+/** The forgetting-probe file of a run. */
+export interface RunProbe {
+  /** The --probe path as given. */
+  file: string;
+  /** sha256 of the file's bytes, hex. */
+  sha256: string;
 }
 
 /** Where a run stands besides its tensors: everything in state.json but the trainer's own fields. */
-export type RunInfo = Pick<RunState, 'model_fingerprint' | 'data' | 'metrics_lines' | 'adapter'>;
+export type RunInfo = Pick<RunState, 'model_fingerprint' | 'data' | 'metrics_lines' | 'adapter' | 'probe'>;
 
 export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -94,6 +105,7 @@ export async function writeCheckpointDir(dir: string, c: TrainerCheckpoint, info
     data: info.data,
     metrics_lines: info.metrics_lines,
     ...(info.adapter !== undefined ? { adapter: info.adapter } : {}),
+    ...(info.probe !== undefined ? { probe: info.probe } : {}),
   };
   const bytes = writeSafetensors(checkpointTensors(c), { format: 'subspace-trainer-checkpoint', [STATE_METADATA]: JSON.stringify(state) });
   await mkdir(dir, { recursive: true });
@@ -153,6 +165,12 @@ export function checkRunState(o: unknown, file: string): asserts o is RunState {
     fail(`field "data.eval_fraction" is ${JSON.stringify(d!.eval_fraction)}, expected a number in [0, 0.9]`);
   }
   if (s.adapter !== undefined && typeof s.adapter !== 'string') fail('field "adapter" is not a path');
+  if (s.probe !== undefined) {
+    const p = s.probe as Record<string, unknown> | null;
+    if (!p || typeof p !== 'object' || Array.isArray(p)) fail('field "probe" is not an object');
+    if (typeof p!.file !== 'string') fail('field "probe.file" is missing');
+    if (typeof p!.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(p!.sha256)) fail('field "probe.sha256" is not a sha256 in hex');
+  }
   const c = s.config as Record<string, unknown> | undefined;
   if (!c || typeof c !== 'object' || Array.isArray(c)) fail('field "config" is missing');
   for (const [key, def] of Object.entries(DEFAULT_TRAIN_CONFIG)) {

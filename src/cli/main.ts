@@ -19,8 +19,8 @@ Commands:
            [--schedule cosine|linear|constant] [--weight-decay WD] [--max-grad-norm G] [--seed S]
            [--eval-every N] [--eval-batches N] [--eval-fraction F] [--adapter <dir>]
            [--spectra-every N] [--spectra-layers 0,4] [--spectra-modules q,v] [--spectra-budget-ms MS]
-           [--pissa-niter K] [--checkpoint-every N] --out <dir>
-  train    --resume <out> --model <file or dir> [--tokenizer <file>] --data <file> [--steps N] [--checkpoint-every N]
+           [--pissa-niter K] [--checkpoint-every N] [--probe <file.txt|file.jsonl>] --out <dir>
+  train    --resume <out> --model <file or dir> [--tokenizer <file>] --data <file> [--probe <file>] [--steps N] [--checkpoint-every N]
       Fine-tune. Writes <out>/metrics.jsonl, <out>/adapter/ (peft format for LoRA and DoRA; the project's
       MoRA file for MoRA) and <out>/merged/ (Hugging Face layout). --spectra-every N appends
       {"step", "spectra": [{name, delta_rank90, overlap_principal, overlap_minor, delta_sigma (first 16)}], "spectra_ms"}
@@ -35,6 +35,11 @@ Commands:
       same model and data (both checked), bit for bit as if it had not stopped; --steps N raises the total
       (e.g. to train a finished run further; the lr schedule then stretches to the new total). metrics.jsonl is
       cut back to the checkpoint and appended to.
+      --probe <file>: a forgetting probe, text the base model already knew, tokenised like --data (same --seq,
+      nothing held out; at most --eval-batches batches). Its loss is measured at step 0 (before training) and with
+      every eval: metrics.jsonl gets {"step": 0, "eval_loss", "probe_loss"} and "probe_loss" next to every
+      "eval_loss"; run.json gets "probe" {file, windows, tokens} and the final "probe_loss". A probed run resumes
+      with the same --probe file (its sha256 is in state.json).
   init     --model <file or dir> [--tokenizer <file>] --method lora|dora|mora|pissa|milora [--rank R] [--alpha A] [--rslora]
            [--dropout P] [--targets ...] [--seed S] [--mora-type 1|6] --out <dir>
       Write <out>/adapter/: the freshly initialised adapter a training run would start from.

@@ -15,12 +15,12 @@ import { adapterPeftType, convertPissaToLora, readPeftAdapter, writePeftAdapter,
 import { readAdapterDirFiles, writeMoraAdapterDir } from '../io/peft-node.ts';
 import { modelFingerprint } from '../model/fingerprint.ts';
 import { LlamaModel } from '../model/llama.ts';
-import { formatOf, prepareData } from '../train/data.ts';
+import { formatOf, prepareData, type PreparedData } from '../train/data.ts';
 import { batchesServed } from '../train/checkpoint.ts';
 import {
   DEFAULT_TRAIN_CONFIG, METHODS, parseTargets, SPECTRAL_METHODS, validateTrainConfig, type Method, type TrainConfig,
 } from '../train/config.ts';
-import { BatchIterator, orderedBatches, type Batch } from '../train/packing.ts';
+import { BatchIterator, countTargets, orderedBatches, type Batch, type PackedWindow } from '../train/packing.ts';
 import { Trainer, type StepMetrics } from '../train/trainer.ts';
 import type { ScheduleKind } from '../train/schedule.ts';
 import { optionalNumber, optionalString, requireString, UsageError, type Values } from './args.ts';
@@ -41,6 +41,7 @@ export const TRAIN_OPTIONS = {
   'eval-batches': { type: 'string' }, 'eval-fraction': { type: 'string' }, 'mora-type': { type: 'string' }, 'pissa-niter': { type: 'string' },
   'spectra-every': { type: 'string' }, 'spectra-modules': { type: 'string' }, 'spectra-layers': { type: 'string' },
   'spectra-budget-ms': { type: 'string' }, resume: { type: 'string' }, 'checkpoint-every': { type: 'string' },
+  probe: { type: 'string' },
 } as const;
 
 export const INIT_OPTIONS = {
@@ -126,6 +127,40 @@ function checkResumeFlags(v: Values, state: RunState, stateFile: string): void {
   if (evalFraction !== undefined && evalFraction !== state.data.eval_fraction) {
     throw new UsageError(`--eval-fraction ${evalFraction} is not the resumed run's (${state.data.eval_fraction} in ${stateFile}): ${keep}`);
   }
+  // The forgetting probe is part of the run: its step-0 loss is in metrics.jsonl, later evals continue it.
+  const probe = optionalString(v, 'probe');
+  if (state.probe && probe === undefined) {
+    throw new UsageError(
+      `the resumed run measured the forgetting probe ${state.probe.file} (field "probe" in ${stateFile}): pass --probe ${state.probe.file} (the same file) to resume it`,
+    );
+  }
+  if (!state.probe && probe !== undefined) {
+    throw new UsageError(`--probe ${probe} with --resume: the run had no forgetting probe (no field "probe" in ${stateFile}), so it has no step-0 probe loss to continue; ${keep}`);
+  }
+}
+
+/** Print the first warnings of a prepared file (`file` as given) and the counts of them all (`what`: which file, after "warnings in all"). */
+function reportWarnings(file: string, data: PreparedData, what = ''): void {
+  for (const w of data.warnings.slice(0, 5)) process.stderr.write(`warning: ${file}${w.line ? `:${w.line}` : ''}: ${w.message}\n`);
+  const more = Object.entries(data.warningCounts).filter(([, n]) => n > 0).map(([kind, n]) => `${n} ${kind}`).join(', ');
+  if (data.warnings.length > 5 || Object.values(data.warningCounts).reduce((a, b) => a + b, 0) > data.warnings.length) {
+    process.stderr.write(`warnings in all${what}: ${more}\n`);
+  }
+}
+
+/** The last value of `key` in the metrics lines `text` (a resumed run's kept lines), if any. */
+function lastMetric(text: string, key: string, step?: number): number | undefined {
+  let found: number | undefined;
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      const m = JSON.parse(line) as Record<string, unknown>;
+      if (typeof m[key] === 'number' && (step === undefined || m.step === step)) found = m[key];
+    } catch {
+      // not ours to judge here
+    }
+  }
+  return found;
 }
 
 /** The first `n` lines of `text` (each ending in a newline), or undefined when it has fewer. */
@@ -191,6 +226,13 @@ export async function runTrain(v: Values): Promise<void> {
     throw new Error(`${dataPath}: cannot read (${e.message})`);
   });
   const dataSha = sha256Hex(dataBytes);
+  // --probe: the forgetting probe, text the base model already knew; its loss is measured at step 0 and with every eval.
+  const probePath = optionalString(v, 'probe');
+  if (probePath === '') throw new UsageError('--probe takes a .txt or .jsonl file of text the base model already knew');
+  const probeBytes = probePath === undefined ? undefined : await readFile(probePath).catch((e: Error) => {
+    throw new Error(`${probePath}: cannot read (${e.message})`);
+  });
+  const probeSha = probeBytes && sha256Hex(probeBytes);
   let keptMetrics = '';
   if (saved) {
     const d = saved.state.data;
@@ -199,6 +241,15 @@ export async function runTrain(v: Values): Promise<void> {
     }
     if (formatOf(dataPath) !== formatOf(d.file)) {
       throw new Error(`--data ${dataPath} would be read as ${formatOf(dataPath)}, the run read ${d.file} as ${formatOf(d.file)} (${saved.stateFile}): give the file the same extension`);
+    }
+    const p = saved.state.probe;
+    if (p && probePath !== undefined) { // one without the other was refused with the flags
+      if (probeSha !== p.sha256) {
+        throw new Error(`${saved.stateFile}: probe sha256 ${p.sha256} (${p.file}) is not that of --probe ${probePath} (${probeSha}): resume with the probe the run measured`);
+      }
+      if (formatOf(probePath) !== formatOf(p.file)) {
+        throw new Error(`--probe ${probePath} would be read as ${formatOf(probePath)}, the run read ${p.file} as ${formatOf(p.file)} (${saved.stateFile}): give the file the same extension`);
+      }
     }
     const lines = saved.state.metrics_lines;
     const text = await readFile(metricsFile, 'utf8').catch((e: Error) => {
@@ -212,15 +263,24 @@ export async function runTrain(v: Values): Promise<void> {
   }
   const text = dataBytes.toString('utf8');
   const data = prepareData(path.basename(dataPath), text, tokenizer, { seqLen: settings.seq, evalFraction, seed: settings.seed });
-  for (const w of data.warnings.slice(0, 5)) process.stderr.write(`warning: ${dataPath}${w.line ? `:${w.line}` : ''}: ${w.message}\n`);
-  const more = Object.entries(data.warningCounts).filter(([, n]) => n > 0).map(([kind, n]) => `${n} ${kind}`).join(', ');
-  if (data.warnings.length > 5 || Object.values(data.warningCounts).reduce((a, b) => a + b, 0) > data.warnings.length) {
-    process.stderr.write(`warnings in all: ${more}\n`);
-  }
+  reportWarnings(dataPath, data);
   const s = data.stats;
   process.stderr.write(
     `data: ${s.records} records, ${s.tokens} tokens (${s.lossTokens} with loss), ${s.trainWindows} train / ${s.evalWindows} eval windows of ${settings.seq}\n`,
   );
+  // The probe is tokenised like the training data (same --seq), every window kept: nothing is held out.
+  let probe: PackedWindow[] = [];
+  let probeInfo: { file: string; windows: number; tokens: number } | undefined;
+  if (probePath !== undefined) {
+    const p = prepareData(path.basename(probePath), probeBytes!.toString('utf8'), tokenizer, { seqLen: settings.seq, evalFraction: 0, seed: 0 });
+    reportWarnings(probePath, p, ' (probe)');
+    probe = p.train;
+    probeInfo = { file: probePath, windows: probe.length, tokens: countTargets(probe) };
+    process.stderr.write(
+      `probe: ${p.stats.records} records, ${probeInfo.tokens} tokens with loss in ${probeInfo.windows} windows of ${settings.seq}; ` +
+        `its loss is measured at step 0 and with every eval\n`,
+    );
+  }
 
   const gpu = await openGpu();
   const model = LlamaModel.upload(gpu, loaded.weights);
@@ -308,16 +368,18 @@ export async function runTrain(v: Values): Promise<void> {
     await appendFile(metricsFile, line);
     metricsLines++;
   };
-  await writeFile(
-    path.join(out, 'run.json'),
-    `${JSON.stringify({ model: modelPath, data: dataPath, config, ...(saved ? { resumed_from_step: startStep } : {}) }, null, 2)}\n`,
-  );
+  const runJson = {
+    model: modelPath, data: dataPath, config, ...(saved ? { resumed_from_step: startStep } : {}), ...(probeInfo ? { probe: probeInfo } : {}),
+  };
+  const runJsonFile = path.join(out, 'run.json');
+  await writeFile(runJsonFile, `${JSON.stringify(runJson, null, 2)}\n`);
 
   // Checkpoints: every --checkpoint-every steps, and at the end (also after Ctrl-C).
   const runInfo = {
     model_fingerprint: fingerprint,
     data: { file: dataPath, sha256: dataSha, eval_fraction: evalFraction },
     ...(adapterDir !== undefined ? { adapter: adapterDir } : {}),
+    ...(probePath !== undefined ? { probe: { file: probePath, sha256: probeSha! } } : {}),
   };
   let savedAt = saved ? { step: startStep, lines: metricsLines } : undefined;
   const saveCheckpoint = async (): Promise<void> => {
@@ -336,15 +398,35 @@ export async function runTrain(v: Values): Promise<void> {
 
   const batches = new BatchIterator(data.train, config.batch, config.seed);
   if (saved) for (let i = 0; i < batchesServed(saved.checkpoint); i++) batches.next(); // replay the order up to the checkpoint
-  const evalBatches = (): Batch[] => {
-    const all = [...orderedBatches(data.eval, config.batch, tokenizer.eosId)];
+  // Eval batches of the eval split or the probe, at most --eval-batches of each.
+  const evalBatches = (windows: PackedWindow[] = data.eval): Batch[] => {
+    const all = [...orderedBatches(windows, config.batch, tokenizer.eosId)];
     return config.evalBatches > 0 ? all.slice(0, config.evalBatches) : all;
   };
+  const evaluates = data.eval.length > 0 || probe.length > 0;
+  let lastEval: number | undefined;
+  let lastProbe: number | undefined; // like lastEval: measured in this session
+  let probeAtStart = saved ? lastMetric(keptMetrics, 'probe_loss', 0) : undefined;
+  /** eval_loss (with an eval split) and probe_loss (with --probe), for a metrics line. */
+  const evaluate = async (): Promise<{ eval_loss?: number; probe_loss?: number }> => {
+    const r: { eval_loss?: number; probe_loss?: number } = {};
+    if (data.eval.length > 0) r.eval_loss = lastEval = await trainer.evaluate(evalBatches());
+    if (probe.length > 0) r.probe_loss = lastProbe = await trainer.evaluate(evalBatches(probe));
+    return r;
+  };
+  if (!saved && probe.length > 0) {
+    // The base model's losses before the first step: forgetting is measured from here (a resume has this line already).
+    const r = await evaluate();
+    probeAtStart = r.probe_loss;
+    await appendMetrics(`${JSON.stringify({ step: 0, ...r })}\n`);
+    process.stderr.write(
+      `step 0 (before training):${r.eval_loss !== undefined ? ` eval loss ${r.eval_loss.toFixed(4)},` : ''} probe loss ${r.probe_loss!.toFixed(4)}\n`,
+    );
+  }
   const progress = new ProgressBar(config.steps, startStep);
   const tokensPerStep = config.batch * config.seq * config.gradAccum;
   const start = performance.now();
   let last: StepMetrics | undefined;
-  let lastEval: number | undefined;
   let stepStart = start;
   for (let step = startStep + 1; step <= config.steps && !stopRequested; step++) {
     trainer.recordStep(Array.from({ length: config.gradAccum }, () => batches.next()));
@@ -355,8 +437,8 @@ export async function runTrain(v: Values): Promise<void> {
       tokens_per_s: tokensPerStep / ((now - stepStart) / 1000),
     };
     stepStart = now;
-    const evalNow = data.eval.length > 0 && ((config.evalEvery > 0 && step % config.evalEvery === 0) || step === config.steps);
-    if (evalNow) record.eval_loss = lastEval = await trainer.evaluate(evalBatches());
+    const evalNow = evaluates && ((config.evalEvery > 0 && step % config.evalEvery === 0) || step === config.steps);
+    if (evalNow) Object.assign(record, await evaluate());
     await appendMetrics(`${JSON.stringify(record)}\n`);
     if (spectraEvery > 0 && (step % spectraEvery === 0 || step === config.steps)) {
       await appendMetrics(await spectraRecord(m!.step));
@@ -369,17 +451,21 @@ export async function runTrain(v: Values): Promise<void> {
       stepStart = performance.now(); // nor does saving
     }
   }
-  if (stopRequested && data.eval.length > 0 && last) {
-    lastEval = await trainer.evaluate(evalBatches());
-    await appendMetrics(`${JSON.stringify({ step: last.step, eval_loss: lastEval })}\n`);
+  if (stopRequested && evaluates && last) {
+    await appendMetrics(`${JSON.stringify({ step: last.step, ...(await evaluate()) })}\n`);
   }
   if (stopRequested && spectraEvery > 0 && last && last.step % spectraEvery !== 0) await appendMetrics(await spectraRecord(last.step));
   await saveCheckpoint();
   const trained = last ? last.step - startStep : 0;
   progress.done(
     `trained ${trained} steps${startStep > 0 && last ? ` (${startStep + 1}–${last.step})` : ''} in ${((performance.now() - start) / 1000).toFixed(1)} s` +
-      (last ? `; final loss ${last.loss.toFixed(4)}` : '') + (lastEval !== undefined ? `, eval loss ${lastEval.toFixed(4)}` : ''),
+      (last ? `; final loss ${last.loss.toFixed(4)}` : '') + (lastEval !== undefined ? `, eval loss ${lastEval.toFixed(4)}` : '') +
+      (lastProbe !== undefined ? `, probe loss ${lastProbe.toFixed(4)}${probeAtStart !== undefined ? ` (step 0: ${probeAtStart.toFixed(4)})` : ''}` : ''),
   );
+  if (probeInfo) {
+    const probeLoss = lastProbe ?? lastMetric(keptMetrics, 'probe_loss') ?? null; // a resume with nothing to train: the checkpoint's last
+    await writeFile(runJsonFile, `${JSON.stringify({ ...runJson, probe_loss: probeLoss }, null, 2)}\n`);
+  }
 
   // ---- outputs ------------------------------------------------------------------------------
   const tok = await tokenizerFilesFor(tokenizer, loaded.tokenizerFile, model.config.maxSeqLen);
