@@ -326,9 +326,9 @@ export async function runTrain(v: Values): Promise<void> {
   const config = trainer.config;
   const startStep = trainer.step;
   // Spectra during training: every --spectra-every steps (and after the last step), between steps, for a
-  // small subset (default: the adapted targets of the first and last layer); W₀'s SVDs are computed once.
+  // small subset (default: the targets of the first and last layer; for full fine-tuning every module
+  // counts as trained, ΔW = W − W₀); W₀'s SVDs are computed once.
   const spectraEvery = optionalNumber(v, 'spectra-every', { min: 0, integer: true }) ?? 0;
-  if (spectraEvery > 0 && config.method === 'full') throw new UsageError('--spectra-every needs an adapter method, not full fine-tuning');
   const spectraLayers = parseLayers(optionalString(v, 'spectra-layers') ?? [...new Set([0, model.config.nLayers - 1])].join(','), model.config.nLayers, 'spectra-layers');
   const spectraModules = parseModules(optionalString(v, 'spectra-modules') ?? config.targets.join(','), 'spectra-modules');
   // --spectra-budget-ms caps a round; modules it did not reach come first in the next round.
@@ -339,6 +339,8 @@ export async function runTrain(v: Values): Promise<void> {
     const t0 = performance.now();
     const { spectra, pending } = await spectraRound(model, spectraLayers, spectraModules, spectraCursor, spectraBudget, {
       baseCache, initial: trainer.spectral?.initial,
+      // Full fine-tuning: ΔW = W − W₀ against the weights as loaded (the GPU copy is the one that trains).
+      original: config.method === 'full' ? loaded.weights : undefined,
     });
     return `${JSON.stringify({ step, spectra, spectra_ms: performance.now() - t0, ...(pending > 0 ? { spectra_pending: pending } : {}) })}\n`;
   };

@@ -24,6 +24,9 @@
  *               0 when ΔW = 0 (an update with no directions lives nowhere).
  *   sigma_merged singular values of W₀ + ΔW (the merged weight), descending, min(out, in) values.
  *
+ * Full fine-tuning (opts.original holds the weights before training): a module without an adapter has
+ * W₀ = its original weight, ΔW = W − W₀ (dense, full SVD, min(out, in) values) and r = max(1, delta_rank90).
+ *
  * PiSSA / MiLoRA (opts.initial holds the initial A₀, B₀): the model's base weight is W_res, so
  * W₀ = W_res + s·B₀·A₀ (the original weight) and ΔW = s·B·A − s·B₀·A₀ = s·[B, −B₀]·[A; A₀], rank ≤ 2r
  * (cheap path on the 2r factors while 2r ≤ min(out, in)); r stays the adapter's rank. At step 0 ΔW = 0.
@@ -36,7 +39,7 @@ import type { AdapterTensors } from '../io/peft.ts';
 import { matmul } from '../kernels/matmul.ts';
 import { addInPlace } from '../kernels/elementwise.ts';
 import type { LlamaModel } from '../model/llama.ts';
-import { linearName, moduleName, type LinearModule } from '../model/weights.ts';
+import { linearName, moduleName, type LinearModule, type LlamaWeights } from '../model/weights.ts';
 import { lowRankSpectrum } from './low-rank.ts';
 import { rank90, updateOverlaps } from './spectra.ts';
 import { svdFull, svdValues, type SvdOptions } from './svd.ts';
@@ -77,6 +80,11 @@ export interface ModuleSpectrumOptions extends SvdOptions {
   baseOnly?: boolean;
   /** PiSSA / MiLoRA: the initial A₀, B₀ per module (Trainer.spectral.initial); see the file comment. */
   initial?: AdapterTensors;
+  /**
+   * Full fine-tuning: the weights before training (host). A module without an adapter then has
+   * W₀ = its original weight and ΔW = W − W₀ (dense, full SVD; r = max(1, delta_rank90)).
+   */
+  original?: LlamaWeights;
 }
 
 const toArray = (x: ArrayLike<number>): number[] => Array.from(x, (v) => Math.fround(v));
@@ -99,6 +107,8 @@ export async function moduleSpectrum(
   const W = model.param(linearName(layer, module));
   const [out, inF] = W.shape as [number, number];
   const adapter = opts.baseOnly ? undefined : model.adapters.get(name);
+  const original = adapter || opts.baseOnly ? undefined : opts.original?.tensors.get(linearName(layer, module));
+  if (original) return fullSpectrum(gpu, name, W, original.data, opts);
   const init = adapter instanceof LoraAdapter ? opts.initial?.get(name) : undefined;
   const cached = opts.baseCache?.get(name);
   let base: BaseSvd | undefined = cached;
@@ -129,9 +139,18 @@ export async function moduleSpectrum(
   const delta = init && adapter instanceof LoraAdapter
     ? await spectralDeltaSpectrum(gpu, adapter, init.A.data, init.B.data, W, out, inF, opts)
     : await deltaSpectrum(gpu, adapter, W, out, inF, opts);
-  const k = base.k;
+  withDelta(record, base, delta);
+  if (opts.merged ?? true) record.sigma_merged = toArray(await mergedSigma(gpu, adapter, W, out, inF, opts));
+  return record;
+}
+
+type DeltaSvd = { S: Float32Array; U: Float32Array; V: Float32Array; k: number; rank?: number };
+
+/** Fill `record`'s ΔW fields (delta_sigma, delta_rank90, overlaps, overlap_r) from ΔW's and W₀'s SVDs. */
+function withDelta(record: ModuleSpectrum, base: BaseSvd, delta: DeltaSvd): void {
+  const [out, inF] = record.shape;
   const dr90 = rank90(delta.S);
-  const r = Math.min(k, delta.rank ?? Math.max(1, dr90));
+  const r = Math.min(base.k, delta.rank ?? Math.max(1, dr90));
   record.delta_sigma = toArray(delta.S);
   record.delta_rank90 = dr90;
   if (dr90 === 0 || r > delta.k) {
@@ -143,14 +162,46 @@ export async function moduleSpectrum(
     record.overlap_minor = o.minor.mean;
   }
   record.overlap_r = r;
-  if (opts.merged ?? true) record.sigma_merged = toArray(await mergedSigma(gpu, adapter, W, out, inF, opts));
+}
+
+/** Full fine-tuning: W₀ = `original` (out, in) on the host, W the trained weight, ΔW = W − W₀. */
+async function fullSpectrum(gpu: Gpu, name: string, W: Tensor, original: Float32Array, opts: ModuleSpectrumOptions): Promise<ModuleSpectrum> {
+  const [out, inF] = W.shape as [number, number];
+  let base = opts.baseCache?.get(name);
+  if (!base) {
+    const W0 = gpu.upload(`${name}.W0`, [out, inF], original);
+    try {
+      base = await baseSvd(gpu, W0, out, inF, opts);
+    } finally {
+      gpu.release(W0);
+    }
+    opts.baseCache?.set(name, base);
+  }
+  const now = await gpu.read(W);
+  const d = new Float32Array(now.length); // (out, in) ΔW = W − W₀
+  for (let i = 0; i < d.length; i++) d[i] = now[i]! - original[i]!;
+  const D = gpu.upload(`${name}.delta`, [out, inF], d);
+  let delta: DeltaSvd;
+  try {
+    const s = await svdFull(gpu, D, out, inF, opts);
+    try {
+      delta = { S: s.S, U: await gpu.read(s.U), V: await gpu.read(s.V), k: s.k };
+    } finally {
+      gpu.release(s.U, s.V);
+    }
+  } finally {
+    gpu.release(D);
+  }
+  const record: ModuleSpectrum = { name, shape: [out, inF], sigma: toArray(base.S) };
+  withDelta(record, base, delta);
+  if (opts.merged ?? true) record.sigma_merged = toArray((await svdValues(gpu, W, out, inF, opts)).S);
   return record;
 }
 
 /** ΔW's singular values and vectors on the host; `rank` is the adapter's rank bound when it has one. */
 async function deltaSpectrum(
   gpu: Gpu, adapter: LinearAdapter, W: Tensor, out: number, inF: number, opts: SvdOptions,
-): Promise<{ S: Float32Array; U: Float32Array; V: Float32Array; k: number; rank?: number }> {
+): Promise<DeltaSvd> {
   if (adapter instanceof LoraAdapter && adapter.rank <= Math.min(out, inF)) {
     const r = adapter.rank;
     const ls = await lowRankSpectrum(gpu, adapter.B, adapter.A, adapter.scale, { ...opts, vectors: true, dims: { out, r, in: inF } });
@@ -177,7 +228,7 @@ async function deltaSpectrum(
 /** PiSSA / MiLoRA: ΔW = s·[B, −B₀]·[A; A₀] (see the file comment). */
 async function spectralDeltaSpectrum(
   gpu: Gpu, adapter: LoraAdapter, A0: Float32Array, B0: Float32Array, W: Tensor, out: number, inF: number, opts: SvdOptions,
-): Promise<{ S: Float32Array; U: Float32Array; V: Float32Array; k: number; rank?: number }> {
+): Promise<DeltaSvd> {
   const r = adapter.rank, r2 = 2 * r;
   if (r2 <= Math.min(out, inF)) {
     const [A, B] = [await gpu.read(adapter.A), await gpu.read(adapter.B)];
@@ -263,7 +314,7 @@ export async function spectraSummary(
   const out: SpectrumSummary[] = [];
   for (const l of layers) {
     for (const m of modules) {
-      if (!model.adapters.has(moduleName(l, m))) continue;
+      if (!model.adapters.has(moduleName(l, m)) && !opts.original) continue;
       const s = await moduleSpectrum(model.gpu, model, l, m, { ...opts, merged: false });
       out.push({
         name: s.name, delta_rank90: s.delta_rank90!, overlap_principal: s.overlap_principal!, overlap_minor: s.overlap_minor!,
@@ -283,7 +334,7 @@ export async function spectraRound(
   model: LlamaModel, layers: readonly number[], modules: readonly LinearModule[], state: { cursor: number }, budgetMs: number,
   opts: ModuleSpectrumOptions & { topSigma?: number } = {},
 ): Promise<{ spectra: SpectrumSummary[]; pending: number }> {
-  const all = layers.flatMap((l) => modules.filter((m) => model.adapters.has(moduleName(l, m))).map((m) => [l, m] as const));
+  const all = layers.flatMap((l) => modules.filter((m) => opts.original || model.adapters.has(moduleName(l, m))).map((m) => [l, m] as const));
   const t0 = performance.now();
   const spectra: SpectrumSummary[] = [];
   while (spectra.length < all.length && (spectra.length === 0 || performance.now() - t0 < budgetMs)) {

@@ -112,4 +112,21 @@ describe('cli spectrum', () => {
     const metrics = readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(metrics.find((m) => 'spectra' in m).spectra.map((x: { name: string }) => x.name)).toEqual(['model.layers.0.self_attn.q_proj']);
   });
+
+  it('full fine-tuning records the spectra of ΔW = W − W₀ for the modules asked (a dense update: rank90 > 1)', async () => {
+    const out = path.join(work, 'full');
+    const r = await cli('train', ...base, '--data', data, '--method', 'full', '--lr', '0.01', '--steps', '2', '--batch', '2', '--seq', '16',
+      '--spectra-every', '1', '--spectra-layers', '0', '--spectra-modules', 'q,down', '--out', out);
+    expect(r.code, r.stderr).toBe(0);
+    const metrics = readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const rounds = metrics.filter((m) => 'spectra' in m) as { step: number; spectra: { name: string; delta_rank90: number; delta_sigma: number[] }[] }[];
+    expect(rounds.map((m) => m.step)).toEqual([1, 2]);
+    const last = rounds.at(-1)!.spectra;
+    expect(last.map((x) => x.name)).toEqual(['model.layers.0.self_attn.q_proj', 'model.layers.0.mlp.down_proj']);
+    for (const x of last) {
+      expect(x.delta_sigma[0]).toBeGreaterThan(0); // the weights moved
+      expect(x.delta_rank90).toBeGreaterThan(1);
+    }
+    console.log(`full fine-tuning, 2 steps: rank90 of ΔW ${last.map((x) => `${x.name} ${x.delta_rank90}`).join(', ')}`);
+  });
 });

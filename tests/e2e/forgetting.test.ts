@@ -3,7 +3,7 @@
  * base text is the forgetting probe by default; a run evaluates it before the first step and with
  * every eval, the loss chart draws it, and Compare runs puts each run's learning (eval loss fallen)
  * against its forgetting (probe loss risen) — LoRA next to full fine-tuning, as in "LoRA Learns
- * Less and Forgets Less".
+ * Less and Forgets Less" — and full fine-tuning's ΔW = W − W₀ is high-rank in the spectra heatmap.
  */
 import type { Page } from 'playwright-core';
 import { describe, expect, test } from 'vitest';
@@ -49,6 +49,13 @@ describe('learning vs forgetting (Chromium + SwiftShader)', () => {
       numbers[method ?? id] = { learning, forgetting };
     }
     expect(Object.keys(numbers).sort()).toEqual(['full', 'lora']);
+    // Full fine-tuning changes every module: the heatmap has ΔW = W − W₀'s rank90 for all of them.
+    const ranks = await page.locator('[data-testid="rank-heatmap"] .heat-cell').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? ''));
+    console.log(`full fine-tuning rank90 of ΔW: ${ranks.join('; ')}`);
+    expect(ranks.length).toBeGreaterThan(0);
+    expect(ranks.every((r) => /: rank90 \d+$/.test(r))).toBe(true);
+    // ...and it is high-rank: every module's rank90 exceeds 8, the most a rank-8 LoRA update can have (measured: 15–33).
+    expect(Math.min(...ranks.map((r) => Number(/rank90 (\d+)$/.exec(r)![1])))).toBeGreaterThan(8);
     const chart = page.getByTestId('learn-forget-chart');
     expect(await chart.locator('circle.pt-learn-forget').count()).toBe(2);
     console.log(`6 steps at lr 0.01 on the built-in model: ${JSON.stringify(numbers)}`);

@@ -79,7 +79,7 @@ describe('MiLoRA in the studio (Chromium + SwiftShader)', () => {
     expect(await cells.count()).toBe(LAYERS * 7);
     for (let l = 0; l < LAYERS; l++) {
       for (const m of ['q', 'v']) expect(await attr(page, `heat-${l}-${m}`, 'aria-label')).toMatch(new RegExp(`^layer ${l} ${m}: rank90 \\d+$`));
-      expect(await attr(page, `heat-${l}-k`, 'aria-label')).toBe(`layer ${l} k: no adapter data`);
+      expect(await attr(page, `heat-${l}-k`, 'aria-label')).toBe(`layer ${l} k: no update measured`);
     }
     expect(await page.locator('[data-testid="rank-heatmap"] .heat-cell[tabindex="0"]').count()).toBe(1);
     // Tabbing on from "Show spectrum" (past the charts' download buttons) reaches the heatmap at its one

@@ -59,7 +59,7 @@ describe('spectrum view (Chromium + SwiftShader)', () => {
         const label = await page.getByTestId(`heat-${l}-${m}`).getAttribute('aria-label');
         expect(label).toMatch(new RegExp(`^layer ${l} ${m}: rank90 [1-8]$`));
       }
-      expect(await page.getByTestId(`heat-${l}-k`).getAttribute('aria-label')).toBe(`layer ${l} k: no adapter data`);
+      expect(await page.getByTestId(`heat-${l}-k`).getAttribute('aria-label')).toBe(`layer ${l} k: no update measured`);
     }
     expect(await page.getByTestId('heat-1-v-value').textContent()).toBe(String(rank90));
     await page.getByTestId('spectrum-panel').scrollIntoViewIfNeeded();

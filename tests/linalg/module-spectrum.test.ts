@@ -124,6 +124,40 @@ describe('moduleSpectrum', () => {
     }
   });
 
+  it('full fine-tuning: with the original weights, W₀ is the original, ΔW = W − W₀ (a known rank-3 change), σ(W) is merged', async () => {
+    const [l, m] = [3, 'up'] as [number, LinearModule];
+    const t = host(l, m);
+    const [out, inF] = t.shape as [number, number];
+    // A rank-3 change written onto the model's weight, as training would leave it.
+    const b = gaussianF32(out * 3, 70).map((x) => x * 0.05), a = gaussianF32(3 * inF, 71).map((x) => x * 0.1);
+    const dw64 = matmul64(b, a, out, inF, 3);
+    const W = model.param(linearName(l, m));
+    gpu.write(W, Float32Array.from(t.data, (x, i) => x + dw64[i]!));
+    const rec = await moduleSpectrum(gpu, model, l, m, { original: weights });
+    const round = await spectraSummary(model, [l], [m], { original: weights });
+    gpu.write(W, t.data); // restore W₀
+    expect(Object.keys(rec).sort()).toEqual([...ADAPTER_KEYS, 'sigma_merged', 'overlap_r'].sort());
+    const wref = svdRef(t.data, out, inF), dref = svdRef(dw64, out, inF);
+    const merged = svdRef(Float64Array.from(t.data, (x, i) => x + dw64[i]!), out, inF);
+    const errs = {
+      sigma: maxRel(rec.sigma, wref.S, wref.S[0]!),
+      delta: maxRel(rec.delta_sigma!, dref.S, dref.S[0]!),
+      merged: maxRel(rec.sigma_merged!, merged.S, merged.S[0]!),
+    };
+    expect(errs.sigma).toBeLessThan(1e-4); // W₀ is the original weight, not the trained one
+    expect(errs.delta).toBeLessThan(1e-4); // ΔW's σ within 1e-4·σ₁(ΔW); zeros past rank 3
+    expect(errs.merged).toBeLessThan(1e-4);
+    expect(Math.max(...rec.delta_sigma!.slice(3))).toBeLessThan(1e-4 * dref.S[0]!);
+    expect(rec.delta_rank90).toBe(rank90(dref.S));
+    const r = Math.max(1, rank90(dref.S));
+    const o = updateOverlaps(wref, dref, out, inF, r, r);
+    expect(Math.abs(rec.overlap_principal! - o.principal.mean)).toBeLessThan(1e-4);
+    expect(Math.abs(rec.overlap_minor! - o.minor.mean)).toBeLessThan(1e-4);
+    expect(round.map((x) => [x.name, x.delta_rank90])).toEqual([[rec.name, rec.delta_rank90]]);
+    lines.push(`full fine-tuning ΔW (rank 3) on ${rec.name}: σ(W₀) err ${errs.sigma.toExponential(2)}, σ(ΔW) err ${errs.delta.toExponential(2)}, ` +
+      `σ(W) err ${errs.merged.toExponential(2)}; rank90 ${rec.delta_rank90}`);
+  });
+
   it('PiSSA/MiLoRA bookkeeping: W₀ = W_res + s·B₀·A₀ and ΔW = s·(B·A − B₀·A₀)', async () => {
     const [l, m, r] = [2, 'v', 4] as [number, LinearModule, number];
     const t = host(l, m);

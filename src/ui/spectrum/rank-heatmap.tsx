@@ -77,7 +77,7 @@ export function RankHeatmap({ nLayers }: { nLayers: number }) {
             {row.map((v, j) => {
               const m = LINEAR_MODULES[j]!;
               const t = v === undefined ? 0 : v / max;
-              const label = v === undefined ? `layer ${l} ${m}: no adapter data` : `layer ${l} ${m}: rank90 ${v}`;
+              const label = v === undefined ? `layer ${l} ${m}: no update measured` : `layer ${l} ${m}: rank90 ${v}`;
               const cell = { row: l, col: j };
               return (
                 <g

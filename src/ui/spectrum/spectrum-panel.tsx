@@ -42,7 +42,7 @@ function HistoryPlots() {
   const layer = useAppStore((s) => s.spectrumLayer);
   const module = useAppStore((s) => s.spectrumModule);
   const points = useAppStore((s) => s.spectraHistory[moduleName(layer, module)] ?? NO_POINTS);
-  if (points.length === 0) return <p className="empty" data-testid="spectra-history-empty">No spectra rounds for this module yet: train with an adapter targeting it.</p>;
+  if (points.length === 0) return <p className="empty" data-testid="spectra-history-empty">No spectra rounds for this module yet: train it (full fine-tuning, or an adapter targeting it).</p>;
   return (
     <div className="spectrum-history">
       <LinePlot

@@ -9,7 +9,7 @@
  */
 import { moduleSpectrum, spectraRound, type BaseSvd } from '../../linalg/module-spectrum.ts';
 import type { LlamaModel } from '../../model/llama.ts';
-import type { LinearModule } from '../../model/weights.ts';
+import type { LinearModule, LlamaWeights } from '../../model/weights.ts';
 import type { AdapterTensors } from '../../io/peft.ts';
 import type { SpectraEntry } from '../protocol.ts';
 import { EngineRefusal, engine, errorEvent, post, requireGpu, requireModel } from './state.ts';
@@ -60,6 +60,7 @@ async function computeSpectrum(id: number, layer: number, module: LinearModule):
     const record = await moduleSpectrum(requireGpu(), model, layer, module, {
       merged: true,
       initial: loaded.tuned?.spectralInitial,
+      original: loaded.tuned?.method === 'full' ? loaded.weights : undefined,
       baseCache: baseCache(model),
     });
     post({ type: 'spectrum', id, record, step: loaded.tuned?.steps ?? 0, ms: performance.now() - t0 });
@@ -91,17 +92,19 @@ export async function handleSpectrum(id: number, layer: number, module: LinearMo
 export async function spectraAfterStep(
   id: number, runId: number, step: number, model: LlamaModel, targets: readonly LinearModule[], initial: AdapterTensors | undefined,
   last = false,
+  /** Full fine-tuning: the weights before training (ΔW = W − W₀ for every module). */
+  original?: LlamaWeights,
 ): Promise<SpectraEntry[] | null> {
   for (const job of queue.splice(0)) {
     if (job.taken) continue;
     job.taken = true;
     await job.run();
   }
-  if (every <= 0 || (step % every !== 0 && !last) || model.adapters.size === 0) return null;
+  if (every <= 0 || (step % every !== 0 && !last) || (model.adapters.size === 0 && !original)) return null;
   if (round.runId !== runId) round = { runId, cursor: 0 };
   const layers = Array.from({ length: model.config.nLayers }, (_, i) => i);
   try {
-    const { spectra } = await spectraRound(model, layers, targets, round, last ? Infinity : ROUND_BUDGET_MS, { initial, baseCache: baseCache(model), topSigma: 0 });
+    const { spectra } = await spectraRound(model, layers, targets, round, last ? Infinity : ROUND_BUDGET_MS, { initial, original, baseCache: baseCache(model), topSigma: 0 });
     if (spectra.length === 0) return null;
     const entries: SpectraEntry[] = spectra.map((s) => ({
       name: s.name, delta_rank90: s.delta_rank90, overlap_principal: s.overlap_principal, overlap_minor: s.overlap_minor,

@@ -7,6 +7,7 @@
  * pause and at the end; `resumeRun` continues a saved run from its checkpoint.
  */
 import { LlamaModel } from '../../model/llama.ts';
+import { LINEAR_MODULES, type LlamaWeights } from '../../model/weights.ts';
 import { validateTrainConfig, type TrainConfig } from '../../train/config.ts';
 import { BatchIterator, countTargets, orderedBatches, type Batch, type PackedWindow } from '../../train/packing.ts';
 import { SPECTRAL_METHODS } from '../../train/config.ts';
@@ -113,6 +114,8 @@ interface Session {
   /** Forgetting-probe windows (empty: the run has no probe) and what the UI is told of them. */
   probe: PackedWindow[];
   probeInfo?: RunInfo['probe'];
+  /** The base weights on the host (full fine-tuning's spectra measure ΔW = W − W₀ against them). */
+  original: LlamaWeights;
 }
 
 const finite = (v: number | undefined): number | null => (v !== undefined && Number.isFinite(v) ? v : null);
@@ -195,7 +198,11 @@ async function trainLoop(s: Session): Promise<void> {
       lastEvalStep = step;
     }
     // Queued spectrum requests and every N steps a budgeted spectra round (not counted as training time).
-    const entries = await spectraAfterStep(id, run.runId, step, model, config.targets, tuned.spectralInitial, step === config.steps);
+    // Full fine-tuning changes every module: its spectra compare each weight with the original.
+    const full = config.method === 'full';
+    const entries = await spectraAfterStep(
+      id, run.runId, step, model, full ? LINEAR_MODULES : config.targets, tuned.spectralInitial, step === config.steps, full ? s.original : undefined,
+    );
     if (entries) saver.addSpectra({ step, entries });
     if (saver.due(step) && step < config.steps) await saver.checkpoint(trainer, 'running', activeMs);
     await yieldToEvents();
@@ -314,7 +321,7 @@ export async function handleStartTraining(
       const saver = new RunSaver(id, record, save?.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY);
       const session: Session = {
         id, run, trainer, model, tuned, config, data: prepared, tokenizer, saver, startStep: 0, activeMs: 0, evalLoss: null,
-        probe, ...(probeData ? { probeInfo: probeInfo(probeData.fileName, probe) } : {}),
+        probe, ...(probeData ? { probeInfo: probeInfo(probeData.fileName, probe) } : {}), original: loaded.weights,
       };
       await saver.status('running');
       post({ type: 'trainStarted', id, run: runInfo(session) });
@@ -381,7 +388,7 @@ export async function handleResumeRun(id: number, runId: number, checkpointEvery
       const session: Session = {
         id, run, trainer, model, tuned, config, data, tokenizer, saver,
         startStep: checkpoint.step, activeMs: record.activeMs, evalLoss: finite(history.eval.at(-1)?.loss),
-        probe, ...(record.probe ? { probeInfo: probeInfo(record.probe.fileName, probe) } : {}),
+        probe, ...(record.probe ? { probeInfo: probeInfo(record.probe.fileName, probe) } : {}), original: loaded.weights,
       };
       await saver.status('running');
       post({ type: 'trainStarted', id, run: runInfo(session, { fromStep: checkpoint.step, ...history, activeMs: record.activeMs }) });
