@@ -24,7 +24,8 @@ Commands:
       Fine-tune. Writes <out>/metrics.jsonl, <out>/adapter/ (peft format for LoRA and DoRA; the project's
       MoRA file for MoRA) and <out>/merged/ (Hugging Face layout). --spectra-every N appends
       {"step", "spectra": [{name, delta_rank90, overlap_principal, overlap_minor, delta_sigma (first 16)}], "spectra_ms"}
-      to metrics.jsonl every N steps and at the end (default layers: first and last; modules: the targets). Ctrl-C stops after the current step and
+      to metrics.jsonl every N steps and at the end (default layers: first and last; modules: the targets; for full
+      fine-tuning ΔW = W − W₀ against the loaded weights). Ctrl-C stops after the current step and
       saves. MoRA: one square M (r̂ × r̂, r̂² ≈ LoRA's parameter count at --rank) per target;
       --mora-type 1 = sharing (large ranks), 6 = rotation (small ranks, default).
       PiSSA / MiLoRA: LoRA initialised from the top / bottom r singular triplets of each target (base becomes
