@@ -25,6 +25,8 @@ export interface RunRecord {
   evalLoss: number | null;
   /** Trained tokens over training wall time. */
   tokensPerSec: number;
+  /** Mean rank90 of ΔW over the modules' latest spectra rounds (null: no rounds). */
+  meanRank90: number | null;
 }
 
 /** What run-slice hands over when a run ends (the record without its index and label). */

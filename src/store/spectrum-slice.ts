@@ -5,6 +5,7 @@
  */
 import type { ModuleSpectrum } from '../linalg/module-spectrum.ts';
 import type { LinearModule } from '../model/weights.ts';
+import type { SpectraRound } from '../persist/stored-run.ts';
 import type { SpectraEntry } from '../workers/protocol.ts';
 import type { SliceCreator } from './app-state.ts';
 import { engine } from './engine.ts';
@@ -40,6 +41,19 @@ export interface SpectrumSlice {
   computeSpectrum(): Promise<void>;
   /** Listen to the engine's spectraStep events; returns the unsubscribe function. */
   watchSpectra(): () => void;
+}
+
+/** The history as spectra rounds (one entry per module and step), e.g. for meanRank90. */
+export function historyRounds(history: Record<string, SpectraPoint[]>): SpectraRound[] {
+  const byStep = new Map<number, SpectraEntry[]>();
+  for (const [name, points] of Object.entries(history)) {
+    for (const p of points) {
+      const entries = byStep.get(p.step) ?? [];
+      entries.push({ name, delta_rank90: p.delta_rank90, overlap_principal: p.overlap_principal, overlap_minor: p.overlap_minor });
+      byStep.set(p.step, entries);
+    }
+  }
+  return [...byStep].map(([step, entries]) => ({ step, entries }));
 }
 
 /** `points` with `p` added, replacing a point at the same step. */

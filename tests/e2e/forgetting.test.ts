@@ -40,13 +40,13 @@ describe('learning vs forgetting (Chromium + SwiftShader)', () => {
     const rows = page.getByTestId('compare-runs-row');
     await expect.poll(() => rows.count(), { timeout: 30_000 }).toBe(2);
     const ids = await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-run-id') ?? ''));
-    const numbers: Record<string, { learning: number; forgetting: number }> = {};
+    const numbers: Record<string, { learning: number; forgetting: number; rank90: number }> = {};
     for (const id of ids) {
       const learning = Number(await cell(page, id, 'learning'));
       const forgetting = Number(await cell(page, id, 'forgetting'));
       expect(Number.isFinite(learning) && Number.isFinite(forgetting)).toBe(true);
       const method = await page.locator(`[data-testid="compare-runs-row"][data-run-id="${id}"]`).getAttribute('data-method');
-      numbers[method ?? id] = { learning, forgetting };
+      numbers[method ?? id] = { learning, forgetting, rank90: Number(await cell(page, id, 'rank90')) };
     }
     expect(Object.keys(numbers).sort()).toEqual(['full', 'lora']);
     // Full fine-tuning changes every module: the heatmap has ΔW = W − W₀'s rank90 for all of them.
@@ -62,6 +62,9 @@ describe('learning vs forgetting (Chromium + SwiftShader)', () => {
     // The paper's finding, on this seeded run (measured: LoRA forgot 0.70 nats/token, full fine-tuning 3.62).
     expect(numbers.full!.forgetting).toBeGreaterThan(numbers.lora!.forgetting);
     expect(numbers.full!.learning).toBeGreaterThan(numbers.lora!.learning);
+    // ...and the rank of the update: LoRA's ΔW is rank ≤ 8, full fine-tuning's far higher (mean over its modules).
+    expect(numbers.lora!.rank90).toBeLessThanOrEqual(8);
+    expect(numbers.full!.rank90).toBeGreaterThan(numbers.lora!.rank90);
     await screenshot(page, 'learning-vs-forgetting');
   });
 

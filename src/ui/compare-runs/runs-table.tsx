@@ -29,6 +29,7 @@ const COLUMNS: readonly Column[] = [
   { key: 'eval-loss', label: 'Final eval loss', cell: (r) => loss(r.evalLoss), setting: false },
   { key: 'learning', label: 'Learning', cell: (r) => loss(learnForget(r.eval).learning), setting: false },
   { key: 'forgetting', label: 'Forgetting', cell: (r) => loss(learnForget(r.eval).forgetting), setting: false },
+  { key: 'rank90', label: 'ΔW rank90', cell: (r) => (r.meanRank90 === null ? '—' : r.meanRank90.toFixed(1)), setting: false },
   { key: 'tokens', label: 'Tokens/s', cell: (r) => formatInt(Math.round(r.tokensPerSec)), setting: false },
 ];
 
