@@ -10,7 +10,7 @@ import type { AppState, SliceCreator } from './app-state.ts';
 import { engine } from './engine.ts';
 import { isMethodId, methodRow, withMethod, type MethodId } from './methods.ts';
 import { historyRounds } from './spectrum-slice.ts';
-import { meanRank90 } from './update-rank.ts';
+import { updateSummary } from './update-rank.ts';
 
 export type RunStatus = 'idle' | 'starting' | 'running' | 'paused' | 'stopping' | 'finished' | 'failed';
 
@@ -174,7 +174,7 @@ async function followRun(
         train: log.train.slice(), eval: log.eval.slice(),
         reason: r.reason, steps: r.steps, finalLoss: r.finalLoss, evalLoss: r.evalLoss,
         tokensPerSec: r.ms > 0 ? (info.tokensPerStep * r.steps) / (r.ms / 1000) : 0,
-        meanRank90: get().spectraRunId === info.runId ? meanRank90(historyRounds(get().spectraHistory)) : null,
+        update: get().spectraRunId === info.runId ? updateSummary(historyRounds(get().spectraHistory)) : null,
       });
     }
   } catch (e) {

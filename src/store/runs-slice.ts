@@ -7,6 +7,7 @@ import type { TrainConfig } from '../train/config.ts';
 import type { EvalPoint, FinishReason, StepPoint } from '../workers/protocol.ts';
 import type { SliceCreator } from './app-state.ts';
 import { methodRow, type MethodId } from './methods.ts';
+import type { UpdateSummary } from './update-rank.ts';
 
 export interface RunRecord {
   runId: number;
@@ -25,8 +26,8 @@ export interface RunRecord {
   evalLoss: number | null;
   /** Trained tokens over training wall time. */
   tokensPerSec: number;
-  /** Mean rank90 of ΔW over the modules' latest spectra rounds (null: no rounds). */
-  meanRank90: number | null;
+  /** ΔW's mean rank90 and subspace overlaps over the modules' latest spectra rounds (null: no rounds). */
+  update: UpdateSummary | null;
 }
 
 /** What run-slice hands over when a run ends (the record without its index and label). */

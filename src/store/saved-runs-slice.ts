@@ -9,7 +9,7 @@ import type { StorageProblemCode } from '../persist/run-db.ts';
 import type { SliceCreator } from './app-state.ts';
 import { engine } from './engine.ts';
 import { isMethodId } from './methods.ts';
-import { meanRank90 } from './update-rank.ts';
+import { updateSummary } from './update-rank.ts';
 import type { FinishedRun } from './runs-slice.ts';
 
 export interface SavedRunsSlice {
@@ -40,7 +40,7 @@ function finishedRun(r: SavedRunSummary): FinishedRun | null {
     runId: r.runId, methodId, config: r.config, trainableCount: r.trainableCount, train: r.train, eval: r.eval,
     reason: r.status, steps: r.checkpointStep, finalLoss: r.finalLoss, evalLoss: r.evalLoss,
     tokensPerSec: r.activeMs > 0 ? (r.tokensPerStep * r.checkpointStep) / (r.activeMs / 1000) : 0,
-    meanRank90: meanRank90(r.spectra),
+    update: updateSummary(r.spectra),
   };
 }
 

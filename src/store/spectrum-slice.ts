@@ -43,7 +43,7 @@ export interface SpectrumSlice {
   watchSpectra(): () => void;
 }
 
-/** The history as spectra rounds (one entry per module and step), e.g. for meanRank90. */
+/** The history as spectra rounds (one entry per module and step), e.g. for updateSummary. */
 export function historyRounds(history: Record<string, SpectraPoint[]>): SpectraRound[] {
   const byStep = new Map<number, SpectraEntry[]>();
   for (const [name, points] of Object.entries(history)) {

@@ -2,7 +2,8 @@
  * Comparing runs in the studio (Chromium + SwiftShader), on stories260K loaded through the file
  * picker: a 2-step LoRA run then a 2-step rsLoRA run (batch 1, 32-token windows) are both kept,
  * listed in the compare panel, drawn as one train-loss path each on the shared chart, and shown
- * as two rows of the settings table with the differing method column highlighted.
+ * as two rows of the settings table with the differing method column highlighted. On the built-in
+ * model, PiSSA and MiLoRA runs show where their updates live (W₀'s principal vs minor subspaces).
  */
 import type { Page } from 'playwright-core';
 import { describe, expect, test } from 'vitest';
@@ -57,5 +58,28 @@ describe('compare runs (Chromium + SwiftShader)', () => {
     expect(await series.count()).toBe(1);
     expect(await rows(page).count()).toBe(1);
     await screenshot(page, 'compare-runs');
+  });
+
+  test('PiSSA and MiLoRA side by side: the table shows PiSSA\'s update in W₀\'s principal subspace and MiLoRA\'s in the minor one', { timeout: 480_000 }, async () => {
+    const { page } = await studio.open();
+    await page.getByTestId('model-card').waitFor({ timeout: 90_000 });
+    await page.getByTestId('data-summary').waitFor({ timeout: 60_000 });
+    const overlaps: Record<string, { principal: number; minor: number; rank90: number }> = {};
+    await page.getByTestId('method-pissa').check();
+    await tinySettings(page, { steps: 6, batch: 2, lr: '0.01' });
+    for (const method of ['pissa', 'milora']) {
+      await page.getByTestId(`method-${method}`).check();
+      await expect.poll(() => page.getByTestId('train-start').isEnabled(), { timeout: 30_000 }).toBe(true);
+      await trainToCompletion(page);
+      const row = page.locator(`[data-testid="compare-runs-row"][data-method="${method}"]`);
+      await row.waitFor({ timeout: 30_000 });
+      const num = async (col: string) => Number(await row.locator(`td[data-col="${col}"]`).textContent());
+      overlaps[method] = { principal: await num('principal'), minor: await num('minor'), rank90: await num('rank90') };
+    }
+    console.log(`6 steps at lr 0.01, built-in model, q and v: ${JSON.stringify(overlaps)}`);
+    // MiLoRA's finding: its update lives in the minor singular subspace, PiSSA's in the principal one.
+    expect(overlaps.milora!.minor).toBeGreaterThan(overlaps.pissa!.minor);
+    expect(overlaps.pissa!.principal).toBeGreaterThan(overlaps.milora!.principal);
+    expect(overlaps.milora!.minor).toBeGreaterThan(overlaps.milora!.principal);
   });
 });

@@ -112,7 +112,7 @@ function run(runId: number, evals: EvalPoint[]): RunRecord {
   const config = { ...DEFAULT_TRAIN_CONFIG, steps: 20 };
   return {
     runId, index: runId, methodId: 'milora', label: runLabel(runId, 'milora', config), config, trainableCount: 1000,
-    train: [], eval: evals, reason: 'completed', steps: 20, finalLoss: 2, evalLoss: 2, tokensPerSec: 100, meanRank90: null,
+    train: [], eval: evals, reason: 'completed', steps: 20, finalLoss: 2, evalLoss: 2, tokensPerSec: 100, update: null,
   };
 }
 

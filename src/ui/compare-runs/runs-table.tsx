@@ -29,7 +29,9 @@ const COLUMNS: readonly Column[] = [
   { key: 'eval-loss', label: 'Final eval loss', cell: (r) => loss(r.evalLoss), setting: false },
   { key: 'learning', label: 'Learning', cell: (r) => loss(learnForget(r.eval).learning), setting: false },
   { key: 'forgetting', label: 'Forgetting', cell: (r) => loss(learnForget(r.eval).forgetting), setting: false },
-  { key: 'rank90', label: 'ΔW rank90', cell: (r) => (r.meanRank90 === null ? '—' : r.meanRank90.toFixed(1)), setting: false },
+  { key: 'rank90', label: 'ΔW rank90', cell: (r) => (r.update ? r.update.rank90.toFixed(1) : '—'), setting: false },
+  { key: 'principal', label: 'ΔW in W₀ principal', cell: (r) => (r.update ? r.update.principal.toFixed(3) : '—'), setting: false },
+  { key: 'minor', label: 'ΔW in W₀ minor', cell: (r) => (r.update ? r.update.minor.toFixed(3) : '—'), setting: false },
   { key: 'tokens', label: 'Tokens/s', cell: (r) => formatInt(Math.round(r.tokensPerSec)), setting: false },
 ];
 
