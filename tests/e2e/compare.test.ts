@@ -3,7 +3,8 @@
  * picker: a 2-step LoRA run then a 2-step rsLoRA run (batch 1, 32-token windows) are both kept,
  * listed in the compare panel, drawn as one train-loss path each on the shared chart, and shown
  * as two rows of the settings table with the differing method column highlighted. On the built-in
- * model, PiSSA and MiLoRA runs show where their updates live (W₀'s principal vs minor subspaces).
+ * model, PiSSA and MiLoRA runs show where their updates live (W₀'s principal vs minor subspaces), and
+ * LoRA and MoRA at the same parameter count show MoRA's higher-rank update.
  */
 import type { Page } from 'playwright-core';
 import { describe, expect, test } from 'vitest';
@@ -81,5 +82,26 @@ describe('compare runs (Chromium + SwiftShader)', () => {
     expect(overlaps.milora!.minor).toBeGreaterThan(overlaps.pissa!.minor);
     expect(overlaps.pissa!.principal).toBeGreaterThan(overlaps.milora!.principal);
     expect(overlaps.milora!.minor).toBeGreaterThan(overlaps.milora!.principal);
+  });
+
+  test('LoRA and MoRA at the same parameter count: MoRA\'s square update is of higher rank', { timeout: 480_000 }, async () => {
+    const { page } = await studio.open();
+    await page.getByTestId('model-card').waitFor({ timeout: 90_000 });
+    await page.getByTestId('data-summary').waitFor({ timeout: 60_000 });
+    await tinySettings(page, { steps: 6, batch: 2, lr: '0.01' });
+    const found: Record<string, { trainable: string; rank90: number }> = {};
+    for (const method of ['lora', 'mora']) {
+      await page.getByTestId(`method-${method}`).check();
+      await expect.poll(() => page.getByTestId('train-start').isEnabled(), { timeout: 30_000 }).toBe(true);
+      await trainToCompletion(page);
+      const row = page.locator(`[data-testid="compare-runs-row"][data-method="${method}"]`);
+      await row.waitFor({ timeout: 30_000 });
+      const text = async (col: string) => (await row.locator(`td[data-col="${col}"]`).textContent()) ?? '';
+      found[method] = { trainable: await text('trainable'), rank90: Number(await text('rank90')) };
+    }
+    console.log(`6 steps at lr 0.01, built-in model, q and v, r 8: ${JSON.stringify(found)}`);
+    expect(found.mora!.trainable).toBe(found.lora!.trainable); // r̂² = (in + out)·r here: the same budget
+    expect(found.lora!.rank90).toBeLessThanOrEqual(8);
+    expect(found.mora!.rank90).toBeGreaterThan(found.lora!.rank90); // MoRA's finding: a high-rank update
   });
 });
