@@ -174,40 +174,27 @@ function warnings(otherBase: boolean, base: string, modelName: string): string[]
 
 const size = (shape: readonly number[]): number => shape.reduce((a, d) => a * d, 1);
 
+/** The summary fields every adapter kind shares, from its config, tensor count and parameter count. */
+function summary(
+  kind: Pick<ImportedAdapter, 'method' | 'alpha' | 'rslora' | 'dropout' | 'moraType'>,
+  config: { r: number; targetModules: ImportedAdapter['targets']; baseModelName: ImportedAdapter['baseModelName'] },
+  moduleCount: number, trainableCount: number, files: string[], warn: string[],
+): ImportedAdapter {
+  return {
+    ...kind, rank: config.r, targets: [...config.targetModules], moduleCount, trainableCount,
+    baseModelName: config.baseModelName, files, warnings: warn,
+  };
+}
+
 function peftSummary(config: PeftAdapterConfig, tensors: AdapterTensors, files: string[], warn: string[]): ImportedAdapter {
   let trainable = 0;
   for (const t of tensors.values()) trainable += size(t.A.shape) + size(t.B.shape) + (t.magnitude ? size(t.magnitude.shape) : 0);
-  return {
-    method: config.useDora ? 'dora' : 'lora',
-    rank: config.r,
-    alpha: config.loraAlpha,
-    rslora: config.useRslora,
-    dropout: config.loraDropout,
-    moraType: null,
-    targets: [...config.targetModules],
-    moduleCount: tensors.size,
-    trainableCount: trainable,
-    baseModelName: config.baseModelName,
-    files,
-    warnings: warn,
-  };
+  const kind = { method: config.useDora ? 'dora' : 'lora', alpha: config.loraAlpha, rslora: config.useRslora, dropout: config.loraDropout, moraType: null } as const;
+  return summary(kind, config, tensors.size, trainable, files, warn);
 }
 
 function moraSummary(config: MoraAdapterConfig, tensors: MoraTensors, files: string[], warn: string[]): ImportedAdapter {
   let trainable = 0;
   for (const M of tensors.values()) trainable += size(M.shape); // M: (r̂, r̂)
-  return {
-    method: 'mora',
-    rank: config.r,
-    alpha: null,
-    rslora: false,
-    dropout: 0,
-    moraType: config.moraType,
-    targets: [...config.targetModules],
-    moduleCount: tensors.size,
-    trainableCount: trainable,
-    baseModelName: config.baseModelName,
-    files,
-    warnings: warn,
-  };
+  return summary({ method: 'mora', alpha: null, rslora: false, dropout: 0, moraType: config.moraType }, config, tensors.size, trainable, files, warn);
 }

@@ -9,7 +9,7 @@
 import type { Page } from 'playwright-core';
 import { describe, expect, test } from 'vitest';
 import { screenshot } from './harness.ts';
-import { tinySettings, trainToCompletion, useStudio } from './studio.ts';
+import { tinySettings, trainAndCompare, trainToCompletion, useStudio } from './studio.ts';
 
 const studio = useStudio();
 
@@ -62,46 +62,25 @@ describe('compare runs (Chromium + SwiftShader)', () => {
   });
 
   test('PiSSA and MiLoRA side by side: the table shows PiSSA\'s update in W₀\'s principal subspace and MiLoRA\'s in the minor one', { timeout: 480_000 }, async () => {
-    const { page } = await studio.open();
-    await page.getByTestId('model-card').waitFor({ timeout: 90_000 });
-    await page.getByTestId('data-summary').waitFor({ timeout: 60_000 });
-    const overlaps: Record<string, { principal: number; minor: number; rank90: number }> = {};
+    const { page } = await studio.openWithBuiltIn();
     await page.getByTestId('method-pissa').check();
     await tinySettings(page, { steps: 6, batch: 2, lr: '0.01' });
-    for (const method of ['pissa', 'milora']) {
-      await page.getByTestId(`method-${method}`).check();
-      await expect.poll(() => page.getByTestId('train-start').isEnabled(), { timeout: 30_000 }).toBe(true);
-      await trainToCompletion(page);
-      const row = page.locator(`[data-testid="compare-runs-row"][data-method="${method}"]`);
-      await row.waitFor({ timeout: 30_000 });
-      const num = async (col: string) => Number(await row.locator(`td[data-col="${col}"]`).textContent());
-      overlaps[method] = { principal: await num('principal'), minor: await num('minor'), rank90: await num('rank90') };
-    }
-    console.log(`6 steps at lr 0.01, built-in model, q and v: ${JSON.stringify(overlaps)}`);
+    const cells = await trainAndCompare(page, ['pissa', 'milora'], ['principal', 'minor', 'rank90']);
+    console.log(`6 steps at lr 0.01, built-in model, q and v: ${JSON.stringify(cells)}`);
+    const [pissa, milora] = [cells.pissa!, cells.milora!].map((c) => ({ principal: Number(c.principal), minor: Number(c.minor) }));
     // MiLoRA's finding: its update lives in the minor singular subspace, PiSSA's in the principal one.
-    expect(overlaps.milora!.minor).toBeGreaterThan(overlaps.pissa!.minor);
-    expect(overlaps.pissa!.principal).toBeGreaterThan(overlaps.milora!.principal);
-    expect(overlaps.milora!.minor).toBeGreaterThan(overlaps.milora!.principal);
+    expect(milora!.minor).toBeGreaterThan(pissa!.minor);
+    expect(pissa!.principal).toBeGreaterThan(milora!.principal);
+    expect(milora!.minor).toBeGreaterThan(milora!.principal);
   });
 
   test('LoRA and MoRA at the same parameter count: MoRA\'s square update is of higher rank', { timeout: 480_000 }, async () => {
-    const { page } = await studio.open();
-    await page.getByTestId('model-card').waitFor({ timeout: 90_000 });
-    await page.getByTestId('data-summary').waitFor({ timeout: 60_000 });
+    const { page } = await studio.openWithBuiltIn();
     await tinySettings(page, { steps: 6, batch: 2, lr: '0.01' });
-    const found: Record<string, { trainable: string; rank90: number }> = {};
-    for (const method of ['lora', 'mora']) {
-      await page.getByTestId(`method-${method}`).check();
-      await expect.poll(() => page.getByTestId('train-start').isEnabled(), { timeout: 30_000 }).toBe(true);
-      await trainToCompletion(page);
-      const row = page.locator(`[data-testid="compare-runs-row"][data-method="${method}"]`);
-      await row.waitFor({ timeout: 30_000 });
-      const text = async (col: string) => (await row.locator(`td[data-col="${col}"]`).textContent()) ?? '';
-      found[method] = { trainable: await text('trainable'), rank90: Number(await text('rank90')) };
-    }
-    console.log(`6 steps at lr 0.01, built-in model, q and v, r 8: ${JSON.stringify(found)}`);
-    expect(found.mora!.trainable).toBe(found.lora!.trainable); // r̂² = (in + out)·r here: the same budget
-    expect(found.lora!.rank90).toBeLessThanOrEqual(8);
-    expect(found.mora!.rank90).toBeGreaterThan(found.lora!.rank90); // MoRA's finding: a high-rank update
+    const cells = await trainAndCompare(page, ['lora', 'mora'], ['trainable', 'rank90']);
+    console.log(`6 steps at lr 0.01, built-in model, q and v, r 8: ${JSON.stringify(cells)}`);
+    expect(cells.mora!.trainable).toBe(cells.lora!.trainable); // r̂² = (in + out)·r here: the same budget
+    expect(Number(cells.lora!.rank90)).toBeLessThanOrEqual(8);
+    expect(Number(cells.mora!.rank90)).toBeGreaterThan(Number(cells.lora!.rank90)); // MoRA's finding: a high-rank update
   });
 });

@@ -21,9 +21,7 @@ const cell = (page: Page, runId: string, col: string) =>
 
 describe('learning vs forgetting (Chromium + SwiftShader)', () => {
   test('the probe is evaluated from step 0, drawn on the loss chart, and LoRA and full fine-tuning are placed on the learning/forgetting chart', { timeout: 480_000 }, async () => {
-    const { page } = await studio.open();
-    await page.getByTestId('model-card').waitFor({ timeout: 90_000 });
-    await page.getByTestId('data-summary').waitFor({ timeout: 60_000 });
+    const { page } = await studio.openWithBuiltIn();
     expect(await page.getByTestId('probe-select').inputValue()).toBe('forget-probe'); // the built-in model's own held-out text
 
     await tinySettings(page, { steps: 6, batch: 2, evalEvery: 3, lr: '0.01', evalBatches: 2 });
@@ -69,9 +67,7 @@ describe('learning vs forgetting (Chromium + SwiftShader)', () => {
   });
 
   test('a link chooses the probe: probe=none is kept over the built-in model\'s default, and the choice is written back to the address', { timeout: 240_000 }, async () => {
-    const { page } = await studio.open({ query: '?probe=none' });
-    await page.getByTestId('model-card').waitFor({ timeout: 90_000 });
-    await page.getByTestId('data-summary').waitFor({ timeout: 60_000 });
+    const { page } = await studio.openWithBuiltIn({ query: '?probe=none' });
     expect(await page.getByTestId('probe-select').inputValue()).toBe('');
     await page.getByTestId('probe-select').selectOption('forget-probe');
     await expect.poll(() => page.evaluate(() => location.search), { timeout: 10_000 }).toContain('probe=forget-probe');

@@ -10,15 +10,10 @@
 import type { Page } from 'playwright-core';
 import { describe, expect, test } from 'vitest';
 import { screenshot } from './harness.ts';
-import { tinySettings, trainPoints, useStudio } from './studio.ts';
+import { tinySettings, trainPoints, useStudio, waitForBuiltIn } from './studio.ts';
 
 const studio = useStudio();
 
-/** The built-in model loaded and its demo data tokenised. */
-async function waitForDefaultModel(page: Page): Promise<void> {
-  await page.getByTestId('model-card').waitFor({ timeout: 90_000 });
-  await page.getByTestId('data-summary').waitFor({ timeout: 60_000 });
-}
 
 /** `steps` LoRA steps of batch 2 × 32 tokens, eval only at the end over one batch, checkpoints every `every`. */
 const settings = (page: Page, steps: number, every: number) => tinySettings(page, { steps, batch: 2, checkpointEvery: every });
@@ -29,7 +24,7 @@ const settings = (page: Page, steps: number, every: number) => tinySettings(page
  * reload or a lost device will lose).
  */
 async function runPastCheckpoint(page: Page, every: number, minSteps: number): Promise<void> {
-  await waitForDefaultModel(page);
+  await waitForBuiltIn(page);
   await settings(page, 200, every);
   await page.getByTestId('train-start').click();
   await expect.poll(async () => Number(await page.getByTestId('run-saved').getAttribute('data-step').catch(() => '0')), { timeout: 240_000 }).toBeGreaterThanOrEqual(every);
@@ -112,8 +107,7 @@ describe('runs kept in the browser (Chromium + SwiftShader)', () => {
   });
 
   test('a completed run is kept: after a reload it is in the compare list, and Load makes it the fine-tuned model again', { timeout: 480_000 }, async () => {
-    const { page } = await studio.open();
-    await waitForDefaultModel(page);
+    const { page } = await studio.openWithBuiltIn();
     await tinySettings(page, { steps: 3, batch: 2, checkpointEvery: 0, lr: '0.05' });
     await page.getByTestId('train-start').click();
     await page.locator('[data-testid="run-result"][data-reason="completed"]').waitFor({ timeout: 240_000 });
@@ -148,9 +142,9 @@ describe('runs kept in the browser (Chromium + SwiftShader)', () => {
     const { page, context } = await studio.open();
     const other = await context.newPage(); // same origin and profile: the same IndexedDB
     await other.goto(studio.url);
-    await waitForDefaultModel(page);
+    await waitForBuiltIn(page);
     await settings(page, 2, 0);
-    await waitForDefaultModel(other);
+    await waitForBuiltIn(other);
     await settings(other, 200, 0);
     await Promise.all([page.getByTestId('train-start').click(), other.getByTestId('train-start').click()]);
     await page.locator('[data-testid="run-result"][data-reason="completed"]').waitFor({ timeout: 240_000 });
@@ -177,7 +171,7 @@ describe('runs kept in the browser (Chromium + SwiftShader)', () => {
     const { page, context } = await studio.open();
     const cdp = await context.newCDPSession(page);
     await cdp.send('Storage.overrideQuotaForOrigin', { origin: new URL(studio.url).origin, quotaSize: 1 });
-    await waitForDefaultModel(page);
+    await waitForBuiltIn(page);
     await settings(page, 4, 2);
     await page.getByTestId('train-start').click();
     const problem = page.getByTestId('storage-problem');

@@ -39,6 +39,8 @@ export interface Studio {
   open(opts?: OpenOptions): Promise<WatchedPage>;
   /** A fresh page with stories260K loaded and its data (the first demo) tokenised. */
   openWithStories(): Promise<Page>;
+  /** A fresh page (its context too, for CDP or a second tab) once the built-in model and its demo data are ready. */
+  openWithBuiltIn(opts?: OpenOptions): Promise<WatchedPage>;
   /** Close the current page now (throwing on its uncaught errors), so afterEach has nothing left to do. */
   closeCurrent(): Promise<void>;
 }
@@ -91,6 +93,11 @@ export function useStudio(opts: StudioOptions = {}): Studio {
       await page.getByTestId('data-summary').waitFor({ timeout: 60_000 });
       return page;
     },
+    async openWithBuiltIn(opts?: OpenOptions) {
+      const watched = await studio.open(opts);
+      await waitForBuiltIn(watched.page);
+      return watched;
+    },
     async closeCurrent() {
       const watched = current;
       current = null;
@@ -98,6 +105,30 @@ export function useStudio(opts: StudioOptions = {}): Studio {
     },
   };
   return studio;
+}
+
+/** The built-in model loaded at start-up and its demo data tokenised. */
+export async function waitForBuiltIn(page: Page): Promise<void> {
+  await page.getByTestId('model-card').waitFor({ timeout: 90_000 });
+  await page.getByTestId('data-summary').waitFor({ timeout: 60_000 });
+}
+
+/**
+ * Train `methods` one after another with the settings on the page (each run completes), then read
+ * each run's compare-table cells `cols` (by data-col), keyed by method.
+ */
+export async function trainAndCompare(page: Page, methods: readonly string[], cols: readonly string[]): Promise<Record<string, Record<string, string>>> {
+  const found: Record<string, Record<string, string>> = {};
+  for (const method of methods) {
+    await page.getByTestId(`method-${method}`).check();
+    await expect.poll(() => page.getByTestId('train-start').isEnabled(), { timeout: 30_000 }).toBe(true);
+    await trainToCompletion(page);
+    const row = page.locator(`[data-testid="compare-runs-row"][data-method="${method}"]`);
+    await row.waitFor({ timeout: 30_000 });
+    found[method] = {};
+    for (const col of cols) found[method]![col] = (await row.locator(`td[data-col="${col}"]`).textContent()) ?? '';
+  }
+  return found;
 }
 
 /**
