@@ -46,10 +46,12 @@ Commands:
       Write <out>/adapter/: the freshly initialised adapter a training run would start from.
       PiSSA / MiLoRA also write <out>/residual/ (HF layout, targets replaced by W − s·B·A); the unconverted
       <out>/adapter/ applies to that residual model only (init_lora_weights true, not "pissa").
-  spectrum --model <file or dir> [--tokenizer <file>] [--adapter <dir>] [--layers 0,1|all] [--modules q,v|all-linear] [--json]
+  spectrum --model <file or dir> [--tokenizer <file>] [--adapter <dir> | --base <file or dir>] [--layers 0,1|all] [--modules q,v|all-linear] [--json]
       Singular values per linear module: "sigma" of W₀ and, with --adapter, "delta_sigma" of ΔW, "sigma_merged" of
       W₀ + ΔW, "delta_rank90" (rank holding 90% of Σσ²(ΔW)) and "overlap_principal"/"overlap_minor" (overlap of ΔW's
       top-r singular subspaces with W₀'s top-r / bottom-r ones, r = LoRA rank). --json prints one JSON array of records.
+      --base <model>: --model was fully fine-tuned from it (e.g. train --method full's <out>/merged): W₀ is the base's
+      weight and ΔW = W − W₀ (r = max(1, delta_rank90)).
   convert  --model <llama2.c .bin> --tokenizer <tokenizer.bin> --out <dir>
       Write the model in Hugging Face layout (config.json, model.safetensors, tokenizer.json).
 `;

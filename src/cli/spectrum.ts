@@ -1,21 +1,23 @@
 /**
  * `cli spectrum`: per-module singular value spectra of a model's linear weights W₀ and, with
  * --adapter, of ΔW and W₀ + ΔW with ΔW's rank90 and its overlaps with W₀'s principal / minor
- * subspaces (definitions: src/linalg/module-spectrum.ts).
+ * subspaces (definitions: src/linalg/module-spectrum.ts). With --base (a fully fine-tuned --model and
+ * the model it started from), W₀ is the base's weight and ΔW = W − W₀.
  */
 import { attachAdapterDir } from './adapter-dir.ts';
 import { readModelPath } from '../io/fs-node.ts';
 import { moduleSpectrum, type ModuleSpectrum } from '../linalg/module-spectrum.ts';
 import { rank90 } from '../linalg/spectra.ts';
 import { LlamaModel } from '../model/llama.ts';
-import { LINEAR_MODULES, type LinearModule } from '../model/weights.ts';
+import { ModelFileError } from '../io/errors.ts';
+import { LINEAR_MODULES, type LinearModule, type LlamaWeights } from '../model/weights.ts';
 import { parseTargets } from '../train/config.ts';
 import { optionalString, requireString, UsageError, type Values } from './args.ts';
 import { openGpu } from './gpu.ts';
 
 export const SPECTRUM_OPTIONS = {
   model: { type: 'string' }, tokenizer: { type: 'string' }, adapter: { type: 'string' }, json: { type: 'boolean' },
-  layers: { type: 'string' }, modules: { type: 'string' },
+  layers: { type: 'string' }, modules: { type: 'string' }, base: { type: 'string' },
 } as const;
 
 /** "0,2,4" (or "all") → layer indices, checked against nLayers. */
@@ -59,6 +61,19 @@ function table(records: ModuleSpectrum[], withAdapter: boolean): string {
   return [line(head), ...rows.map(line)].join('\n') + '\n';
 }
 
+/** The --base model's weights, checked to be the same architecture as `tuned` (every linear weight's shape). */
+async function readBase(path: string, tuned: LlamaWeights): Promise<LlamaWeights> {
+  const { weights } = await readModelPath(path);
+  for (const [name, t] of tuned.tensors) {
+    const b = weights.tensors.get(name);
+    if (!b) throw new ModelFileError(path, `has no tensor ${name}, which --model has: not the model it was fine-tuned from`, 'missing-tensor');
+    if (b.shape.join() !== t.shape.join()) {
+      throw new ModelFileError(path, `${name} is [${b.shape}], --model has [${t.shape}]: not the model it was fine-tuned from`, 'config');
+    }
+  }
+  return weights;
+}
+
 export async function runSpectrum(v: Values): Promise<void> {
   const modelPath = requireString(v, 'model');
   const { weights } = await readModelPath(modelPath, optionalString(v, 'tokenizer'));
@@ -67,18 +82,21 @@ export async function runSpectrum(v: Values): Promise<void> {
   const gpu = await openGpu();
   const model = LlamaModel.upload(gpu, weights);
   const adapterDir = optionalString(v, 'adapter');
+  const basePath = optionalString(v, 'base');
+  if (adapterDir && basePath) throw new UsageError('give --adapter (an adapter on --model) or --base (the model --model was fully fine-tuned from), not both');
   if (adapterDir) await attachAdapterDir(model, adapterDir); // peft LoRA/DoRA or the MoRA file
+  const original = basePath ? await readBase(basePath, weights) : undefined;
   const json = v.json === true;
   const records: ModuleSpectrum[] = [];
   const start = performance.now();
   for (const l of layers) {
     for (const m of modules) {
-      records.push(await moduleSpectrum(gpu, model, l, m));
+      records.push(await moduleSpectrum(gpu, model, l, m, { original }));
     }
   }
   const ms = performance.now() - start;
   if (json) process.stdout.write(`${JSON.stringify(records)}\n`);
-  else process.stdout.write(table(records, !!adapterDir));
+  else process.stdout.write(table(records, !!adapterDir || !!original));
   process.stderr.write(`spectra of ${records.length} modules in ${(ms / 1000).toFixed(2)} s\n`);
   model.dispose();
   gpu.destroy();

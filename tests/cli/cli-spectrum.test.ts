@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cli } from '../helpers/cli.ts';
 import { STORIES_BIN, TOK512_BIN } from '../helpers/fixtures.ts';
@@ -128,5 +129,16 @@ describe('cli spectrum', () => {
       expect(x.delta_rank90).toBeGreaterThan(1);
     }
     console.log(`full fine-tuning, 2 steps: rank90 of ΔW ${last.map((x) => `${x.name} ${x.delta_rank90}`).join(', ')}`);
+
+    // The same from the saved result: spectrum --model <out>/merged --base <the model it started from>.
+    const sp = await cli('spectrum', '--model', path.join(out, 'merged'), '--base', STORIES_BIN, '--json', '--layers', '0', '--modules', 'q,down');
+    expect(sp.code, sp.stderr).toBe(0);
+    const recs = JSON.parse(sp.stdout) as Rec[];
+    expect(recs.map((x) => [x.name, x.delta_rank90])).toEqual(last.map((x) => [x.name, x.delta_rank90]));
+    expect(recs.every((x) => ADAPTER_KEYS.every((k) => k in x))).toBe(true);
+    // A base of another architecture is refused by name.
+    const wrong = await cli('spectrum', '--model', path.join(out, 'merged'), '--base', fileURLToPath(new URL('../../public/models/tinyworld', import.meta.url)), '--json');
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.stderr).toMatch(/tinyworld.*not the model it was fine-tuned from/);
   });
 });
