@@ -10,7 +10,7 @@
 import type { Page } from 'playwright-core';
 import { describe, expect, test } from 'vitest';
 import { screenshot } from './harness.ts';
-import { tinySettings, trainPoints, useStudio, waitForBuiltIn } from './studio.ts';
+import { pickStories, tinySettings, trainPoints, useStudio, waitForBuiltIn } from './studio.ts';
 
 const studio = useStudio();
 
@@ -79,6 +79,28 @@ describe('runs kept in the browser (Chromium + SwiftShader)', () => {
     expect(await page.getByTestId('storage-use').textContent()).toMatch(/This site uses .+ of the .+ the browser allows it/);
     await page.getByTestId(`delete-run-${runId}`).click();
     await expect.poll(() => stopped.count(), { timeout: 30_000 }).toBe(0);
+  });
+
+  test('a run on a model loaded from disk: Resume asks for its files, then resumes once they are loaded', { timeout: 480_000 }, async () => {
+    const page = await studio.openWithStories();
+    await tinySettings(page, { steps: 200, batch: 2, checkpointEvery: 2 });
+    await page.getByTestId('train-start').click();
+    await expect.poll(async () => Number(await page.getByTestId('run-saved').getAttribute('data-step').catch(() => '0')), { timeout: 240_000 }).toBeGreaterThanOrEqual(2);
+    const before = await trainPoints(page);
+    await page.reload(); // the built-in model loads again: not the run's model
+
+    const row = page.locator('[data-testid="saved-run"][data-status="interrupted"]');
+    await row.waitFor({ timeout: 90_000 });
+    await page.getByTestId('model-card').waitFor({ timeout: 90_000 });
+    const checkpoint = Number(/checkpoint at step (\d+) of 200/.exec((await row.getByTestId('saved-run-state').textContent()) ?? '')?.[1]);
+    await page.getByTestId('resume-interrupted').click();
+    const error = page.getByTestId('run-error');
+    await error.waitFor({ timeout: 60_000 });
+    expect(await error.textContent()).toMatch(/trained stories260K\.bin \+ tok512\.bin: to resume it, load stories260K\.bin \+ tok512\.bin \(the files it trained on\) first\./);
+
+    await pickStories(page);
+    await page.getByTestId('resume-interrupted').click();
+    await stopAndCompare(page, before, checkpoint);
   });
 
   test('a lost GPU device mid-run keeps the last checkpoint; after restarting the engine the run resumes from it', { timeout: 480_000 }, async () => {
