@@ -171,6 +171,18 @@ export class Gpu {
     return new Float32Array(await this.readBytes(t, offset * 4, count === undefined ? undefined : count * 4));
   }
 
+  /** Submit pending work and read several tensors back through one staging buffer and one map. */
+  async readMany(ts: readonly Tensor[]): Promise<Float32Array[]> {
+    const sizes = ts.map((t) => numel(t.shape) * 4);
+    const all = await this.readCopies(ts.map((t, i) => ({ src: t.buffer, byteOffset: 0, size: sizes[i]! })), `${ts.length} tensors`);
+    let at = 0;
+    return sizes.map((n) => {
+      const out = new Float32Array(all, at, n / 4);
+      at += n;
+      return out;
+    });
+  }
+
   async readU32(t: Binding, offset = 0, count?: number): Promise<Uint32Array> {
     return new Uint32Array(await this.readBytes(t, offset * 4, count === undefined ? undefined : count * 4));
   }
@@ -179,17 +191,23 @@ export class Gpu {
     const src = 'buffer' in t ? t.buffer : t;
     const logical = 'buffer' in t ? numel(t.shape) * 4 : src.size;
     const length = byteLength ?? logical - byteOffset;
-    const size = Math.ceil(length / 4) * 4;
-    const staging = this.device.createBuffer({
-      label: `readback ${'label' in t ? t.label : src.label}`,
-      size: Math.max(4, size),
-      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-    });
-    this.copy(src, staging, size, byteOffset, 0);
+    const out = await this.readCopies([{ src, byteOffset, size: Math.ceil(length / 4) * 4 }], 'label' in t ? t.label : src.label);
+    return out.slice(0, length);
+  }
+
+  /** Copy each range into one staging buffer (back to back), submit, map once; the bytes in that order. */
+  private async readCopies(copies: readonly { src: GPUBuffer; byteOffset: number; size: number }[], label: string): Promise<ArrayBuffer> {
+    const total = copies.reduce((a, c) => a + c.size, 0);
+    const staging = this.device.createBuffer({ label: `readback ${label}`, size: Math.max(4, total), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    let at = 0;
+    for (const c of copies) {
+      this.copy(c.src, staging, c.size, c.byteOffset, at);
+      at += c.size;
+    }
     this.submit();
     try {
       await staging.mapAsync(GPUMapMode.READ);
-      const out = staging.getMappedRange().slice(0, length);
+      const out = staging.getMappedRange().slice(0, total);
       staging.unmap();
       await this.flushErrors();
       return out;

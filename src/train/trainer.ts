@@ -234,11 +234,9 @@ export class Trainer {
 
   /** Copy the run's state to the host (see TrainerCheckpoint); call between steps. */
   async checkpoint(): Promise<TrainerCheckpoint> {
-    const gpu = this.model.gpu;
-    const params = [];
-    for (const { param, m, v } of this.opt) {
-      params.push({ name: param.name, shape: [...param.value.shape], value: await gpu.read(param.value), m: await gpu.read(m), v: await gpu.read(v) });
-    }
+    // One readback for every value and moment.
+    const host = await this.model.gpu.readMany(this.opt.flatMap(({ param, m, v }) => [param.value, m, v]));
+    const params = this.opt.map(({ param }, i) => ({ name: param.name, shape: [...param.value.shape], value: host[3 * i]!, m: host[3 * i + 1]!, v: host[3 * i + 2]! }));
     const dropoutCalls: Record<string, number> = {};
     for (const [name, adapter] of this.model.adapters) dropoutCalls[name] = adapter.dropoutCalls;
     return {
@@ -251,21 +249,33 @@ export class Trainer {
     };
   }
 
-  /** Mean loss over `batches` (forward only), weighting batches by their counted targets. */
+  /**
+   * Mean loss over `batches` (forward only), weighting batches by their counted targets. Each batch's
+   * loss is copied into a slot of one buffer and all are read back at once.
+   */
   async evaluate(batches: Iterable<Batch>): Promise<number> {
     const { model, config: c } = this;
     const gpu = model.gpu;
-    let total = 0, count = 0;
-    for (const b of batches) {
-      const n = b.targets.reduce((a, t) => a + (t >= 0 ? 1 : 0), 0);
-      if (n === 0) continue;
-      gpu.write(this.inputs, b.inputs);
-      gpu.write(this.targets, b.targets);
-      recordTrainPass(model, this.baseGrads, this.inputs, this.targets, this.loss, { B: c.batch, T: c.seq, gradScale: 1, backward: false });
-      total += (await gpu.read(this.loss))[0]! * n;
-      count += n;
+    const counted = [...batches].map((b) => ({ b, n: b.targets.reduce((a, t) => a + (t >= 0 ? 1 : 0), 0) })).filter((x) => x.n > 0);
+    if (counted.length === 0) return NaN;
+    const losses = gpu.tensor('train.eval_losses', [counted.length]); // (batches)
+    try {
+      counted.forEach(({ b }, i) => {
+        gpu.write(this.inputs, b.inputs);
+        gpu.write(this.targets, b.targets);
+        recordTrainPass(model, this.baseGrads, this.inputs, this.targets, this.loss, { B: c.batch, T: c.seq, gradScale: 1, backward: false });
+        gpu.copy(this.loss, losses, 4, 0, i * 4);
+      });
+      const read = await gpu.read(losses);
+      let total = 0, count = 0;
+      counted.forEach(({ n }, i) => {
+        total += read[i]! * n;
+        count += n;
+      });
+      return total / count;
+    } finally {
+      gpu.release(losses);
     }
-    return count > 0 ? total / count : NaN;
   }
 
   /** Free the optimizer state and gradients (adapters stay on the model). */

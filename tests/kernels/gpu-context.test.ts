@@ -21,6 +21,17 @@ describe('GPU context', () => {
     gpu.release(t);
   });
 
+  it('readMany returns each tensor exactly as read does, through one readback (odd sizes, pool-rounded buffers)', async () => {
+    const gpu = await testGpu();
+    const data = [1, 7, 3, 12].map((n, k) => Float32Array.from({ length: n }, (_, i) => k * 100 + i + 0.25));
+    const ts = data.map((d, k) => gpu.upload(`m${k}`, [d.length], d));
+    const many = await gpu.readMany(ts);
+    expect(many).toEqual(await Promise.all(ts.map((t) => gpu.read(t))));
+    expect(many).toEqual(data);
+    expect(await gpu.readMany([])).toEqual([]);
+    gpu.release(...ts);
+  });
+
   it('rejects uniforms that do not fit their type, naming the field', async () => {
     const gpu = await testGpu();
     const k = defineKernel({ name: 'u', code: '', uniforms: { n: 'u32' }, outputs: ['o'] });
