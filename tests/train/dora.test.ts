@@ -5,21 +5,20 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { cli } from '../helpers/cli.ts';
 import { DoraAdapter } from '../../src/adapters/dora.ts';
 import { attachLoraTensors, readLoraTensors } from '../../src/adapters/lora-io.ts';
-import { mergeAdapters, unmergeAdapters } from '../../src/adapters/merge.ts';
+import { mergeAdapters } from '../../src/adapters/merge.ts';
 import { parseLlama2c } from '../../src/io/llama2c.ts';
 import { readPeftAdapter, writePeftAdapter } from '../../src/io/peft.ts';
 import { parseSafetensors } from '../../src/io/safetensors.ts';
 import { Llama2cTokenizer } from '../../src/io/tokenizer-llama2c.ts';
 import { LlamaModel } from '../../src/model/llama.ts';
-import { recordTrainPass } from '../../src/model/llama-train.ts';
 import { LINEAR_MODULES } from '../../src/model/weights.ts';
 import { doraAdaptedRef } from '../../src/reference/dora.ts';
-import { llamaTrainRef } from '../../src/reference/llama-train.ts';
 import { matmulRef } from '../../src/reference/ops.ts';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../../src/train/config.ts';
 import { prepareData } from '../../src/train/data.ts';
 import { BatchIterator, orderedBatches } from '../../src/train/packing.ts';
 import { Trainer } from '../../src/train/trainer.ts';
+import { trainedAdapterGradients } from '../helpers/adapter-gradients.ts';
 import { GOLDEN_TEXT, readFixture, STORIES_BIN, TOK512_BIN } from '../helpers/fixtures.ts';
 import { closeness, testGpu, relMax } from '../helpers/gpu.ts';
 
@@ -45,17 +44,8 @@ describe('DoRA training on stories260K', () => {
     console.log(`fresh DoRA vs base logits: max |diff| = ${freshDiff} of max |logit|`);
     expect(freshDiff).toBeLessThanOrEqual(1e-6); // m/n = 1 up to rounding (measured: exactly 0)
     // A few steps so B ≠ 0 and m ≠ ‖W‖, then one pass's gradients against the reference at W' = g ⊙ V.
-    const batch = { inputs, targets, batchSize: B, seqLen: T, epoch: 0 };
-    for (let i = 0; i < 3; i++) trainer.recordStep([batch]);
-    await trainer.readMetrics();
-    for (const p of trainer.params) gpu.clear(p.grad);
-    const ids = gpu.upload('inputs', [B * T], inputs), tg = gpu.upload('targets', [B * T], targets), loss = gpu.tensor('loss', [1]);
-    recordTrainPass(model, new Map(), ids, tg, loss, { B, T, gradScale: 1 });
+    const ref = await trainedAdapterGradients(gpu, model, trainer, inputs, targets, B, T);
     const dora = await readLoraTensors(model);
-    const merged = mergeAdapters(model);
-    const mergedWeights = await model.readWeights();
-    unmergeAdapters(model, merged);
-    const ref = llamaTrainRef(mergedWeights, inputs, targets, B, T);
     let worst = 0;
     for (const [name, adapter] of model.adapters) {
       const a = adapter as DoraAdapter;
@@ -84,7 +74,6 @@ describe('DoRA training on stories260K', () => {
     }
     console.log(`worst DoRA gradient error: ${worst.toExponential(2)} of max |grad|`);
     expect(worst).toBeLessThan(1e-3); // f32 through 5 layers, as the LoRA check
-    gpu.release(ids, tg, loss);
     trainer.dispose();
     model.dispose();
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mergeAdapters, unmergeAdapters } from '../../src/adapters/merge.ts';
+import { mergeAdapters } from '../../src/adapters/merge.ts';
 import { attachMoraTensors, moraConfigOf, readMoraTensors } from '../../src/adapters/mora-io.ts';
 import { MoraAdapter } from '../../src/adapters/mora.ts';
 import { exportHfModel } from '../../src/io/export-hf.ts';
@@ -8,10 +8,8 @@ import { parseLlama2c } from '../../src/io/llama2c.ts';
 import { moraRank, readMoraAdapter, writeMoraAdapter, type MoraType } from '../../src/io/mora-file.ts';
 import { Llama2cTokenizer } from '../../src/io/tokenizer-llama2c.ts';
 import { LlamaModel } from '../../src/model/llama.ts';
-import { recordTrainPass } from '../../src/model/llama-train.ts';
 import { LINEAR_MODULES, linearName, metaToHfRows, moduleName, type LlamaWeights } from '../../src/model/weights.ts';
 import { moraBackwardRef, moraDeltaRef, moraGeometry } from '../../src/reference/mora.ts';
-import { llamaTrainRef } from '../../src/reference/llama-train.ts';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../../src/train/config.ts';
 import { prepareData } from '../../src/train/data.ts';
 import { BatchIterator, orderedBatches } from '../../src/train/packing.ts';
@@ -20,6 +18,7 @@ import type { Gpu } from '../../src/gpu/gpu.ts';
 import type { Tensor } from '../../src/gpu/tensor.ts';
 import { rank90 } from '../../src/linalg/spectra.ts';
 import { svdValues } from '../../src/linalg/svd.ts';
+import { trainedAdapterGradients } from '../helpers/adapter-gradients.ts';
 import { GOLDEN_TEXT, readFixture, STORIES_BIN, TOK512_BIN } from '../helpers/fixtures.ts';
 import { closeness, expectClose, randn, testGpu, relMax } from '../helpers/gpu.ts';
 
@@ -76,17 +75,8 @@ describe('MoRA training on stories260K', () => {
       const trainer = Trainer.create(model, config({ rank: 4, moraType, targets: ['q', 'k', 'v', 'down'], lr: 1e-2 }));
       expect(closeness(await model.logits(probe), base, 0, 0).maxAbs).toBe(0); // M = 0: identical
       // A few steps so M ≠ 0, then one pass's dM against the reference gradient at W + ΔW.
-      const batch = { inputs, targets, batchSize: B, seqLen: T, epoch: 0 };
-      for (let i = 0; i < 3; i++) trainer.recordStep([batch]);
-      await trainer.readMetrics();
-      for (const p of trainer.params) gpu.clear(p.grad);
-      const ids = gpu.upload('inputs', [B * T], inputs), tg = gpu.upload('targets', [B * T], targets), loss = gpu.tensor('loss', [1]);
-      recordTrainPass(model, new Map(), ids, tg, loss, { B, T, gradScale: 1 });
+      const ref = await trainedAdapterGradients(gpu, model, trainer, inputs, targets, B, T);
       const Ms = await readMoraTensors(model);
-      const merged = mergeAdapters(model);
-      const mergedWeights = await model.readWeights();
-      unmergeAdapters(model, merged);
-      const ref = llamaTrainRef(mergedWeights, inputs, targets, B, T);
       let worst = 0;
       for (const [name, adapter] of model.adapters) {
         const a = adapter as MoraAdapter;
@@ -103,7 +93,6 @@ describe('MoRA training on stories260K', () => {
       }
       console.log(`type ${moraType}: worst dM error ${worst.toExponential(2)} of max |dM|`);
       expect(worst).toBeLessThan(1e-3); // f32 through 5 layers, as the LoRA check
-      gpu.release(ids, tg, loss);
       trainer.dispose();
       model.dispose();
     });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { attachLoraTensors, readLoraTensors } from '../../src/adapters/lora-io.ts';
 import { LoraAdapter } from '../../src/adapters/lora.ts';
-import { mergeAdapters, unmergeAdapters } from '../../src/adapters/merge.ts';
+import { mergeAdapters } from '../../src/adapters/merge.ts';
 import type { Tensor } from '../../src/gpu/tensor.ts';
 import { parseLlama2c } from '../../src/io/llama2c.ts';
 import { readPeftAdapter, writePeftAdapter } from '../../src/io/peft.ts';
@@ -14,6 +14,7 @@ import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../../src/train/config.t
 import { prepareData } from '../../src/train/data.ts';
 import { BatchIterator, orderedBatches } from '../../src/train/packing.ts';
 import { Trainer } from '../../src/train/trainer.ts';
+import { trainedAdapterGradients } from '../helpers/adapter-gradients.ts';
 import { GOLDEN_TEXT, readFixture, STORIES_BIN, TOK512_BIN } from '../helpers/fixtures.ts';
 import { closeness, testGpu, relMax } from '../helpers/gpu.ts';
 
@@ -61,17 +62,8 @@ describe('training on stories260K', () => {
     const fresh = await model.logits(probe);
     expect(closeness(fresh, base, 0, 0).maxAbs).toBe(0); // B = 0: identical
     // A few steps so B ≠ 0, then compare one pass's gradients against the reference at W + sBA.
-    const batch = { inputs, targets, batchSize: B, seqLen: T, epoch: 0 };
-    for (let i = 0; i < 3; i++) trainer.recordStep([batch]);
-    await trainer.readMetrics();
-    for (const p of trainer.params) gpu.clear(p.grad);
-    const ids = gpu.upload('inputs', [B * T], inputs), tg = gpu.upload('targets', [B * T], targets), loss = gpu.tensor('loss', [1]);
-    recordTrainPass(model, new Map(), ids, tg, loss, { B, T, gradScale: 1 });
+    const ref = await trainedAdapterGradients(gpu, model, trainer, inputs, targets, B, T);
     const lora = await readLoraTensors(model);
-    const merged = mergeAdapters(model);
-    const mergedWeights = await model.readWeights();
-    unmergeAdapters(model, merged);
-    const ref = llamaTrainRef(mergedWeights, inputs, targets, B, T);
     let worst = 0;
     for (const [name, adapter] of model.adapters) {
       const a = adapter as LoraAdapter;
@@ -85,7 +77,6 @@ describe('training on stories260K', () => {
     }
     console.log(`worst LoRA gradient error: ${worst.toExponential(2)} of max |grad|`);
     expect(worst).toBeLessThan(1e-3);
-    gpu.release(ids, tg, loss);
     trainer.dispose();
     model.dispose();
   });

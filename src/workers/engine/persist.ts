@@ -6,7 +6,7 @@
  */
 import { RunDb, StorageError } from '../../persist/run-db.ts';
 import { storageEstimate } from '../../persist/run-db.ts';
-import { runLockName, summarizeRun, type SpectraRound, type StoredRun, type StoredRunStatus } from '../../persist/stored-run.ts';
+import { metricsUpTo, runLockName, summarizeRun, type SpectraRound, type StoredRun, type StoredRunStatus } from '../../persist/stored-run.ts';
 import { checkpointBytes } from '../../train/checkpoint.ts';
 import type { Trainer } from '../../train/trainer.ts';
 import type { EvalPoint, StepPoint } from '../protocol.ts';
@@ -69,7 +69,7 @@ export class RunSaver {
     const r = this.record;
     Object.assign(r, outcome, { status, checkpointStep: checkpoint.step, checkpointBytes: bytes, activeMs, updatedAt: Date.now() });
     // The record describes the checkpoint: nothing after its step.
-    const saved: StoredRun = { ...r, train: r.train.filter((p) => p.step <= checkpoint.step), eval: r.eval.filter((p) => p.step <= checkpoint.step) };
+    const saved: StoredRun = { ...r, ...metricsUpTo(r, checkpoint.step) };
     if (await this.write(() => runDb().then((db) => db.save(saved, checkpoint, bytes)))) {
       post({ type: 'runSaved', id: this.id, runId: r.runId, step: checkpoint.step, bytes });
     }
@@ -78,7 +78,7 @@ export class RunSaver {
   /** Save the record alone (its checkpoint stays as it was), e.g. when the run failed. */
   async status(status: StoredRunStatus, outcome: Partial<StoredRun> = {}): Promise<void> {
     Object.assign(this.record, outcome, { status, updatedAt: Date.now() });
-    const stored = { ...this.record, train: this.record.train.filter((p) => p.step <= this.record.checkpointStep), eval: this.record.eval.filter((p) => p.step <= this.record.checkpointStep) };
+    const stored: StoredRun = { ...this.record, ...metricsUpTo(this.record, this.record.checkpointStep) };
     await this.write(() => runDb().then((db) => db.save(stored)));
   }
 

@@ -150,15 +150,18 @@ async function trainLoop(s: Session): Promise<void> {
   const tokensPerStep = config.batch * config.seq * config.gradAccum;
   const batches = new BatchIterator(train, config.batch, config.seed);
   for (let i = 0; i < s.startStep * config.gradAccum; i++) batches.next(); // replay the batches already trained on
+  // The eval split's and the probe's batches, cut once for the whole run.
   const batchesOf = (windows: PackedWindow[]): Batch[] => {
     const all = [...orderedBatches(windows, config.batch, s.tokenizer.eosId)];
     return config.evalBatches > 0 ? all.slice(0, config.evalBatches) : all;
   };
+  const evalBatches = batchesOf(evalWindows);
+  const probeBatches = batchesOf(s.probe);
   const hasEval = evalWindows.length > 0 || s.probe.length > 0;
   /** The eval loss (NaN without an eval split) and the probe's loss, posted and saved; returns the eval loss. */
   const evaluate = async (step: number): Promise<number | null> => {
-    const loss = evalWindows.length > 0 ? await trainer.evaluate(batchesOf(evalWindows)) : NaN;
-    const forget = s.probe.length > 0 ? await trainer.evaluate(batchesOf(s.probe)) : undefined;
+    const loss = evalWindows.length > 0 ? await trainer.evaluate(evalBatches) : NaN;
+    const forget = s.probe.length > 0 ? await trainer.evaluate(probeBatches) : undefined;
     const point: EvalPoint = forget === undefined ? { step, loss } : { step, loss, forget };
     saver.addEval(point);
     post({ type: 'trainEval', id, point });
