@@ -37,6 +37,7 @@ import type { Gpu } from '../gpu/gpu.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import type { AdapterTensors } from '../io/peft.ts';
 import { matmul } from '../kernels/matmul.ts';
+import { axpy } from '../kernels/axpy.ts';
 import { addInPlace } from '../kernels/elementwise.ts';
 import type { LlamaModel } from '../model/llama.ts';
 import { linearName, moduleName, type LinearModule, type LlamaWeights } from '../model/weights.ts';
@@ -177,10 +178,12 @@ async function fullSpectrum(gpu: Gpu, name: string, W: Tensor, original: Float32
     }
     opts.baseCache?.set(name, base);
   }
-  const now = await gpu.read(W);
-  const d = new Float32Array(now.length); // (out, in) ΔW = W − W₀
-  for (let i = 0; i < d.length; i++) d[i] = now[i]! - original[i]!;
-  const D = gpu.upload(`${name}.delta`, [out, inF], d);
+  // ΔW = W − W₀ (out, in) on the GPU: no readback of W.
+  const D = gpu.tensor(`${name}.delta`, [out, inF]);
+  const W0 = gpu.upload(`${name}.W0`, [out, inF], original);
+  gpu.copy(W, D);
+  axpy(gpu, W0, D, -1);
+  gpu.release(W0);
   let delta: DeltaSvd;
   try {
     const s = await svdFull(gpu, D, out, inF, opts);
