@@ -1,6 +1,6 @@
 /** The engine and its GPU: starting, ready with an adapter, unavailable (with why), or failed. */
 import type { AdapterSummary, UnavailableReason } from '../workers/protocol.ts';
-import type { SliceCreator } from './app-state.ts';
+import type { AppState, SliceCreator } from './app-state.ts';
 import { engine } from './engine.ts';
 
 export type EngineStatus = 'starting' | 'ready' | 'unavailable' | 'failed';
@@ -19,6 +19,14 @@ export interface GpuSlice {
   restartEngine(): Promise<void>;
 }
 
+/** The engine starts with a spectra round every 10 steps: a link (or an earlier choice) may ask for another. */
+function tellSpectraEvery(s: AppState): void {
+  if (s.spectraEvery !== ENGINE_SPECTRA_EVERY) void s.setSpectraEvery(s.spectraEvery);
+}
+
+/** The engine's spectra cadence when nobody has set one. */
+const ENGINE_SPECTRA_EVERY = 10;
+
 export const createGpuSlice: SliceCreator<GpuSlice> = (set, get) => ({
   engineStatus: 'starting',
   adapter: null,
@@ -36,8 +44,10 @@ export const createGpuSlice: SliceCreator<GpuSlice> = (set, get) => ({
     });
     try {
       const result = await client.init();
-      if (result.type === 'ready') set({ engineStatus: 'ready', adapter: result.adapter });
-      else set({ engineStatus: 'unavailable', unavailable: { reason: result.reason, message: result.message } });
+      if (result.type === 'ready') {
+        set({ engineStatus: 'ready', adapter: result.adapter });
+        tellSpectraEvery(get());
+      } else set({ engineStatus: 'unavailable', unavailable: { reason: result.reason, message: result.message } });
     } catch (e) {
       set({ engineStatus: 'failed', engineError: (e as Error).message });
     }
@@ -52,6 +62,7 @@ export const createGpuSlice: SliceCreator<GpuSlice> = (set, get) => ({
         return;
       }
       set({ engineStatus: 'ready', adapter: result.adapter, deviceLost: false });
+      tellSpectraEvery(get());
       if (result.model) {
         set({ model: result.model });
         void get().refreshData(); // the engine's tokenised data went with the device

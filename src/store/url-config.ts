@@ -8,12 +8,16 @@ import { parseTargets, type TrainConfig } from '../train/config.ts';
 import type { ScheduleKind } from '../train/schedule.ts';
 import { METHOD_ROWS, methodAvailable, type MethodId } from './methods.ts';
 
-/** What the query carries besides TrainConfig fields: the method row, the demo dataset and the forgetting probe. */
+/** What the query carries besides TrainConfig fields: the method row, the data, and how often a run saves and measures. */
 export interface UrlExtras {
   methodId?: MethodId;
   demo?: string;
   /** The forgetting probe's demo id, or "none". */
   probe?: string;
+  /** Steps between checkpoints in the browser (0: only on pause, stop and end). */
+  checkpointEvery?: number;
+  /** Steps between spectra rounds during a run (0: off). */
+  spectraEvery?: number;
 }
 
 export interface ParsedQuery {
@@ -50,8 +54,11 @@ const NUMBER_FIELDS = {
 
 type NumberField = keyof typeof NUMBER_FIELDS;
 const NUMBER_KEYS = Object.keys(NUMBER_FIELDS) as NumberField[];
+/** The run's saving and measuring cadence: whole numbers of steps, 0 = off. */
+const EVERY_KEYS = ['checkpointEvery', 'spectraEvery'] as const;
+const EVERY_RULE: NumberRule = { integer: true, min: 0 };
 const SCHEDULES: readonly ScheduleKind[] = ['constant', 'cosine', 'linear'];
-const KNOWN_KEYS = new Set<string>(['method', 'rslora', 'targets', 'moraType', 'schedule', 'demo', 'probe', ...NUMBER_KEYS]);
+const KNOWN_KEYS = new Set<string>(['method', 'rslora', 'targets', 'moraType', 'schedule', 'demo', 'probe', ...NUMBER_KEYS, ...EVERY_KEYS]);
 
 /** The query string (without "?") for `config`; `extras.methodId` names the row (rsLoRA is LoRA + rslora). */
 export function configToQuery(config: TrainConfig, extras: UrlExtras = {}): string {
@@ -65,6 +72,7 @@ export function configToQuery(config: TrainConfig, extras: UrlExtras = {}): stri
   for (const key of NUMBER_KEYS.slice(3)) q.set(key, String(config[key]));
   if (extras.demo) q.set('demo', extras.demo);
   if (extras.probe) q.set('probe', extras.probe);
+  for (const key of EVERY_KEYS) if (extras[key] !== undefined) q.set(key, String(extras[key]));
   // URLSearchParams escapes "," as %2C: keep the target list readable.
   return q.toString().replace(/%2C/g, ',');
 }
@@ -144,6 +152,14 @@ export function queryToConfig(query: string): ParsedQuery {
   if (probe !== null) {
     if (/^[a-z0-9-]+$/.test(probe)) extras.probe = probe;
     else bad('probe', probe, 'is not a demo dataset id or "none"');
+  }
+
+  for (const key of EVERY_KEYS) {
+    const raw = q.get(key);
+    if (raw === null) continue;
+    const why = checkNumber(raw, EVERY_RULE);
+    if (why) bad(key, raw, why);
+    else extras[key] = Number(raw);
   }
 
   // rsLoRA is its own row: a LoRA link with rslora=1 means that row.

@@ -9,11 +9,14 @@ import { configToQuery, queryToConfig } from './url-config.ts';
 
 const DEBOUNCE_MS = 250;
 
-/** The query for the current settings (the demo only when a demo is the data; the probe once a model has set it). */
+/**
+ * The query for the current settings (the demo only when a demo is the data; the probe once a model
+ * has set it), with how often a run checkpoints and measures its spectra.
+ */
 export function currentQuery(s: AppState): string {
   const demo = s.dataSource?.kind === 'demo' ? s.dataSource.id : (s.dataSource ? undefined : (s.preferredDemo ?? undefined));
   const probe = s.model ? (s.probeDemo ?? 'none') : (s.probeFromLink ?? undefined);
-  return configToQuery(s.trainConfig, { methodId: s.methodId, demo, probe });
+  return configToQuery(s.trainConfig, { methodId: s.methodId, demo, probe, checkpointEvery: s.checkpointEvery, spectraEvery: s.spectraEvery });
 }
 
 /** A link to this page with the current settings. */
@@ -34,6 +37,9 @@ export function applyQuery(search: string): void {
       trainConfig,
       preferredDemo: extras.demo ?? null,
       probeFromLink: extras.probe ?? null,
+      checkpointEvery: extras.checkpointEvery ?? s.checkpointEvery,
+      // The engine is told once it is ready (gpu-slice).
+      spectraEvery: extras.spectraEvery ?? s.spectraEvery,
       urlMessage: errors.length > 0 ? `The link's settings had problems: ${errors.join(' ')}` : null,
     };
   });
@@ -45,7 +51,10 @@ export function applyQuery(search: string): void {
 export function syncUrl(): () => void {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const unsubscribe = useAppStore.subscribe((s, prev) => {
-    if (s.trainConfig === prev.trainConfig && s.methodId === prev.methodId && s.dataSource === prev.dataSource && s.probeDemo === prev.probeDemo) return;
+    const same =
+      s.trainConfig === prev.trainConfig && s.methodId === prev.methodId && s.dataSource === prev.dataSource && s.probeDemo === prev.probeDemo &&
+      s.checkpointEvery === prev.checkpointEvery && s.spectraEvery === prev.spectraEvery;
+    if (same) return;
     clearTimeout(timer);
     timer = setTimeout(() => {
       const query = currentQuery(useAppStore.getState());

@@ -78,6 +78,26 @@ describe('url-config', () => {
     expect(errors).toHaveLength(12);
   });
 
+  test('checkpoint-every and spectra-every travel as extras, 0 included; bad values are named', () => {
+    const query = configToQuery(STUDIO_TRAIN_DEFAULTS, { methodId: 'lora', checkpointEvery: 0, spectraEvery: 3 });
+    expect(query).toContain('checkpointEvery=0');
+    expect(query).toContain('spectraEvery=3');
+    const { config, extras, errors } = queryToConfig(query);
+    expect(errors).toEqual([]);
+    expect(extras).toEqual({ methodId: 'lora', checkpointEvery: 0, spectraEvery: 3 });
+    expect(config).not.toHaveProperty('checkpointEvery');
+    // Not given: nothing written, nothing read.
+    const plain = configToQuery(STUDIO_TRAIN_DEFAULTS, { methodId: 'lora' });
+    expect(plain).not.toContain('checkpointEvery');
+    expect(plain).not.toContain('spectraEvery');
+    const bad = queryToConfig('checkpointEvery=-1&spectraEvery=2.5');
+    expect(bad.extras).toEqual({});
+    expect(bad.errors).toEqual([
+      'checkpointEvery: "-1" must be at least 0; the default is kept.',
+      'spectraEvery: "2.5" must be a whole number; the default is kept.',
+    ]);
+  });
+
   test('an empty query is no settings and no errors', () => {
     expect(queryToConfig('')).toEqual({ config: {}, extras: {}, errors: [] });
     expect(queryToConfig('?')).toEqual({ config: {}, extras: {}, errors: [] });
