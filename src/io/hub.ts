@@ -197,10 +197,13 @@ async function getFile(ctx: Ctx, file: string, how: { required: boolean; checkSi
   }
   let res: Response;
   try {
-    res = await fetch(url, { signal });
+    res = await fetchRetryingReset(url, signal);
   } catch (e) {
     if (signal?.aborted) throw new HubError('aborted', `Download of ${ctx.repo} cancelled.`, file);
-    throw new HubError('network', `Could not reach the Hugging Face Hub at ${ctx.endpoint} (${(e as Error).message}). Check the connection and try again.`, file);
+    if (isConnectionReset(e)) {
+      throw new HubError('network', `The Hugging Face Hub at ${ctx.endpoint} reset the connection twice for ${ctx.repo}/${file} (GET ${url}, retried once: ${fetchFailure(e)}). Try again.`, file);
+    }
+    throw new HubError('network', `Could not reach the Hugging Face Hub at ${ctx.endpoint} (${fetchFailure(e)}). Check the connection and try again.`, file);
   }
   if (!res.ok) {
     await res.body?.cancel().catch(() => {});
@@ -237,6 +240,42 @@ async function getFile(ctx: Ctx, file: string, how: { required: boolean; checkSi
   // A full disk must not fail the load; it is reported, and the next load downloads the file again.
   await ctx.cache?.put(url, bytes).catch((e: unknown) => ctx.opts.onCacheError?.(file, bytes.byteLength, e));
   return { bytes, cached: false, exists: true };
+}
+
+/** Error codes of a connection the other side closed or reset (Node's net and undici, which backs Node's fetch). */
+const RESET_CODES = new Set(['ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE']);
+
+/** `e` or one of its causes says the connection was reset ("socket hang up", ECONNRESET, undici's "other side closed"). */
+export function isConnectionReset(e: unknown): boolean {
+  for (let c = e, depth = 0; c && typeof c === 'object' && depth < 5; c = (c as { cause?: unknown }).cause, depth++) {
+    const { code, message } = c as { code?: unknown; message?: unknown };
+    if (typeof code === 'string' && RESET_CODES.has(code)) return true;
+    if (typeof message === 'string' && /socket hang up|other side closed/i.test(message)) return true;
+  }
+  return false;
+}
+
+/** A fetch error with its causes, e.g. "fetch failed: other side closed (UND_ERR_SOCKET)". */
+function fetchFailure(e: unknown): string {
+  const parts: string[] = [];
+  for (let c = e, depth = 0; c && typeof c === 'object' && depth < 5; c = (c as { cause?: unknown }).cause, depth++) {
+    const { code, message } = c as { code?: unknown; message?: unknown };
+    parts.push(`${typeof message === 'string' ? message : String(c)}${typeof code === 'string' && !String(message).includes(code) ? ` (${code})` : ''}`);
+  }
+  return parts.join(': ') || String(e);
+}
+
+/**
+ * GET `url`; when the connection is reset before a response (a kept-alive socket the server had just
+ * closed), send it once more, as browsers do for idempotent requests. A second reset is thrown.
+ */
+async function fetchRetryingReset(url: string, signal: AbortSignal | undefined): Promise<Response> {
+  try {
+    return await fetch(url, { method: 'GET', signal });
+  } catch (e) {
+    if (signal?.aborted || !isConnectionReset(e)) throw e;
+    return await fetch(url, { method: 'GET', signal });
+  }
 }
 
 /** Stream a response body, reporting progress; checks the size as it grows when there was no Content-Length. */

@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportHfModel } from '../../src/io/export-hf.ts';
-import { downloadHubModel, HubError, hubUrl, memoryHubCache, type HubErrorCode, type HubProgress } from '../../src/io/hub.ts';
+import { downloadHubModel, HubError, hubUrl, isConnectionReset, memoryHubCache, type HubErrorCode, type HubProgress } from '../../src/io/hub.ts';
 import { parseLlama2c } from '../../src/io/llama2c.ts';
 import { loadModelFromFiles } from '../../src/io/load-model.ts';
 import { llama2cToTokenizerJson, llama2cTokenizerConfig } from '../../src/io/tokenizer-hf.ts';
@@ -34,6 +34,8 @@ const errors = new Map<string, [number, string]>([
   ['nobody/missing', [404, 'RepoNotFound']],
 ]);
 const requests: string[] = [];
+/** path → how many more requests for it get their connection destroyed before any answer. */
+const resets = new Map<string, number>();
 
 let server: Server;
 let endpoint = '';
@@ -41,6 +43,12 @@ beforeAll(async () => {
   server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     requests.push(path);
+    const left = resets.get(path) ?? 0;
+    if (left > 0) {
+      resets.set(path, left - 1);
+      req.socket.destroy(); // a kept-alive connection the server dropped: the client sees a reset, no response
+      return;
+    }
     const repo = path.split('/').slice(1, 3).join('/');
     const err = errors.get(repo);
     const body = files.get(path);
@@ -156,6 +164,46 @@ describe('Hugging Face Hub download', () => {
     expect(e.message).toMatch(/model\.safetensors from its Content-Length/);
   });
 
+  it('a connection reset before the answer is retried once (GET only), and the download succeeds', async () => {
+    const url = (file: string) => `/${REPO}/resolve/main/${file}`;
+    resets.set(url('config.json'), 1);
+    resets.set(url('model.safetensors'), 1);
+    const before = requests.length;
+    const got = await downloadHubModel(REPO, { endpoint, cache: null });
+    expect(got.files[1]!.bytes).toEqual(hf.get('model.safetensors'));
+    expect(requests.slice(before)).toEqual([
+      url('config.json'), url('config.json'), url('model.safetensors'), url('model.safetensors'), url('tokenizer.json'), url('tokenizer_config.json'),
+    ]);
+  });
+
+  it('a second reset of the same request is reported, naming the file and URL; no third attempt', async () => {
+    const path = `/${REPO}/resolve/main/model.safetensors`;
+    resets.set(path, 3);
+    const before = requests.length;
+    const e = await hubError(REPO);
+    expect(requests.slice(before).filter((p) => p === path)).toHaveLength(2);
+    expect(resets.get(path)).toBe(1);
+    resets.delete(path);
+    expect(e.code).toBe('network');
+    expect(e.file).toBe('model.safetensors');
+    expect(e.message).toBe(
+      `The Hugging Face Hub at ${endpoint} reset the connection twice for ${REPO}/model.safetensors ` +
+        `(GET ${endpoint}${path}, retried once: fetch failed: other side closed (UND_ERR_SOCKET)). Try again.`,
+    );
+  });
+
+  it('what counts as a reset connection', () => {
+    const coded = (message: string, code: string) => Object.assign(new Error(message), { code });
+    expect(isConnectionReset(new TypeError('fetch failed', { cause: coded('read ECONNRESET', 'ECONNRESET') }))).toBe(true);
+    expect(isConnectionReset(new TypeError('fetch failed', { cause: coded('other side closed', 'UND_ERR_SOCKET') }))).toBe(true);
+    expect(isConnectionReset(coded('socket hang up', 'ECONNRESET'))).toBe(true);
+    expect(isConnectionReset(new Error('socket hang up'))).toBe(true);
+    expect(isConnectionReset(new TypeError('fetch failed', { cause: coded('connect ECONNREFUSED 127.0.0.1:9', 'ECONNREFUSED') }))).toBe(false);
+    expect(isConnectionReset(new TypeError('Failed to fetch'))).toBe(false);
+    expect(isConnectionReset(new DOMException('The operation was aborted.', 'AbortError'))).toBe(false);
+    expect(isConnectionReset(undefined)).toBe(false);
+  });
+
   it('an unreachable Hub is a network error', async () => {
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
@@ -163,6 +211,6 @@ describe('Hugging Face Hub download', () => {
     await new Promise<void>((resolve) => closed.close(() => resolve()));
     const e = await hubError(REPO, { endpoint: `http://127.0.0.1:${port}` });
     expect(e.code).toBe('network');
-    expect(e.message).toMatch(/Could not reach the Hugging Face Hub at http:\/\/127\.0\.0\.1/);
+    expect(e.message).toBe(`Could not reach the Hugging Face Hub at http://127.0.0.1:${port} (fetch failed: connect ECONNREFUSED 127.0.0.1:${port}). Check the connection and try again.`);
   });
 });
