@@ -5,10 +5,10 @@
  * by their resolved URL (Cache API in the browser), so a reload does not download again.
  */
 import type { LlamaConfig } from '../model/config.ts';
-import { expectedTensors } from '../model/weights.ts';
 import { ModelFileError } from './errors.ts';
 import { parseHfConfig } from './hf-config.ts';
 import type { ModelFile } from './load-model.ts';
+import { llamaWeightCount } from './weight-count.ts';
 
 export const DEFAULT_HUB_ENDPOINT = 'https://huggingface.co';
 export const HUB_CACHE_NAME = 'subspace-hub-v1';
@@ -135,7 +135,7 @@ export async function downloadHubModel(repo: string, opts: HubDownloadOptions = 
   files.push({ name: 'config.json', bytes: cfgFile.bytes! });
 
   // The estimate from the config refuses an oversized model before a single weight byte is requested.
-  const params = [...expectedTensors(config).values()].reduce((s, shape) => s + shape.reduce((a, d) => a * d, 1), 0);
+  const params = llamaWeightCount(config); // closed form: config.json may claim 2^24 layers
   checkSize(ctx, params * 4, `${(params / 1e6).toFixed(1)}M parameters × 4 bytes`);
 
   const weights = await getFile(ctx, 'model.safetensors', { required: false, checkSize: true });
