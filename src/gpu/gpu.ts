@@ -39,6 +39,8 @@ export class Gpu {
   private lostError: DeviceLostError | null = null;
   /** Dispatches recorded since creation; for tests and profiling. */
   dispatchCount = 0;
+  /** Command buffers submitted so far (a training step should add one). */
+  submitCount = 0;
   private profile: { querySet: GPUQuerySet; names: string[]; capacity: number } | null = null;
 
   constructor(acquired: AcquiredDevice) {
@@ -162,6 +164,7 @@ export class Gpu {
     this.closePass();
     this.device.queue.submit([this.encoder.finish()]);
     this.encoder = null;
+    this.submitCount++;
   }
 
   // ---- readback -----------------------------------------------------------------------------

@@ -45,8 +45,10 @@ export class Trainer {
   private readonly sumsq: Tensor; // (1)
   private readonly clip: Tensor; // (1)
   private readonly ring: Tensor; // (RING, 2): [loss sum, grad sumsq] per step
-  private readonly inputs: Tensor; // (B·T) u32
+  private readonly inputs: Tensor; // (B·T) u32: the micro-batch being recorded
   private readonly targets: Tensor; // (B·T) i32
+  private readonly stagedInputs: Tensor; // (gradAccum·B·T) u32: a step's micro-batches, written before recording
+  private readonly stagedTargets: Tensor; // (gradAccum·B·T) i32
   private pending: { step: number; lr: number }[] = [];
   /** Optimizer steps taken. */
   step = 0;
@@ -65,6 +67,8 @@ export class Trainer {
     this.ring = gpu.tensor('train.metrics', [RING, 2]);
     this.inputs = gpu.tensor('train.inputs', [n]);
     this.targets = gpu.tensor('train.targets', [n]);
+    this.stagedInputs = gpu.tensor('train.staged_inputs', [config.gradAccum * n]);
+    this.stagedTargets = gpu.tensor('train.staged_targets', [config.gradAccum * n]);
   }
 
   /**
@@ -193,16 +197,25 @@ export class Trainer {
     const { model, config: c } = this;
     const gpu = model.gpu;
     if (microBatches.length !== c.gradAccum) throw new Error(`expected ${c.gradAccum} micro-batches, got ${microBatches.length}`);
-    this.step++;
-    const slot = ((this.step - 1) % RING) * 2;
-    for (const p of this.params) gpu.clear(p.grad);
-    gpu.clear(this.ring, slot, 1);
     for (const b of microBatches) {
       if (b.batchSize !== c.batch || b.seqLen !== c.seq) {
         throw new Error(`batch is ${b.batchSize}×${b.seqLen}, the run trains on ${c.batch}×${c.seq}`);
       }
-      gpu.write(this.inputs, b.inputs);
-      gpu.write(this.targets, b.targets);
+    }
+    // Every micro-batch is written before anything is recorded (a write submits what was recorded
+    // before it), then copied into place inside the step's one command buffer.
+    const n = c.batch * c.seq;
+    microBatches.forEach((b, i) => {
+      gpu.write(this.stagedInputs, b.inputs, i * n);
+      gpu.write(this.stagedTargets, b.targets, i * n);
+    });
+    this.step++;
+    const slot = ((this.step - 1) % RING) * 2;
+    for (const p of this.params) gpu.clear(p.grad);
+    gpu.clear(this.ring, slot, 1);
+    for (let i = 0; i < microBatches.length; i++) {
+      gpu.copy(this.stagedInputs, this.inputs, n * 4, i * n * 4);
+      gpu.copy(this.stagedTargets, this.targets, n * 4, i * n * 4);
       recordTrainPass(model, this.baseGrads, this.inputs, this.targets, this.loss, { B: c.batch, T: c.seq, gradScale: 1 / c.gradAccum });
       axpy(gpu, this.loss, this.ring, 1 / c.gradAccum, slot);
     }
@@ -282,6 +295,6 @@ export class Trainer {
   dispose(): void {
     const gpu = this.model.gpu;
     for (const { m, v } of this.opt) gpu.release(m, v);
-    gpu.release(...this.baseGrads.values(), this.loss, this.sumsq, this.clip, this.ring, this.inputs, this.targets);
+    gpu.release(...this.baseGrads.values(), this.loss, this.sumsq, this.clip, this.ring, this.inputs, this.targets, this.stagedInputs, this.stagedTargets);
   }
 }
