@@ -4,21 +4,19 @@
  */
 import type { Gpu } from '../gpu/gpu.ts';
 import type { Tensor } from '../gpu/tensor.ts';
-import { attention } from '../kernels/attention.ts';
-import { addInPlace, swiglu } from '../kernels/elementwise.ts';
 import { embedding } from '../kernels/embedding.ts';
 import { matmul } from '../kernels/matmul.ts';
 import { rmsnorm } from '../kernels/rmsnorm.ts';
-import { ropeInPlace } from '../kernels/rope.ts';
-import { headDim, kvDim, type LlamaConfig } from './config.ts';
+import { kvDim, type LlamaConfig } from './config.ts';
 import type { LinearAdapter, Saved } from '../adapters/adapter.ts';
+import { recordBlock, releaseLayer, type ForwardMode, type KvCache, type LayerActs } from './llama-block.ts';
 import { linearName, moduleName, type LinearModule, type LlamaWeights } from './weights.ts';
 
-/** Keys and values of every layer for positions 0..capacity-1 of one sequence. */
-export interface KvCache {
-  capacity: number;
-  k: Tensor[]; // per layer (capacity, kvDim)
-  v: Tensor[]; // per layer (capacity, kvDim)
+/** A recorded forward of B·T tokens. */
+export interface Forward {
+  x: Tensor; // (B·T, D) residual leaving the last block (the final norm's input)
+  hidden: Tensor; // (B·T, D) rmsnorm(x)
+  layers: LayerActs[]; // per layer, for backward ('train' only)
 }
 
 export class LlamaModel {
@@ -52,9 +50,14 @@ export class LlamaModel {
     return t;
   }
 
-  /** The output head: lm_head, or the embedding matrix when tied. */
+  /** HF name of the output head: lm_head, or the embedding matrix when tied. */
+  get headName(): string {
+    return this.params.has('lm_head.weight') ? 'lm_head.weight' : 'model.embed_tokens.weight';
+  }
+
+  /** The output head (vocab, dim). */
   get head(): Tensor {
-    return this.params.get('lm_head.weight') ?? this.param('model.embed_tokens.weight');
+    return this.param(this.headName);
   }
 
   createCache(capacity = this.config.maxSeqLen): KvCache {
@@ -86,50 +89,42 @@ export class LlamaModel {
   }
 
   /**
+   * Record the forward of tokens `ids` (B·T u32) as `mode` says (./llama-block.ts): the embedding, every
+   * block, the final RMSNorm. The caller releases what it returns (releaseForward).
+   */
+  recordForward(ids: Tensor, B: number, T: number, mode: ForwardMode): Forward {
+    const { gpu, config: c } = this;
+    let x = gpu.tensor('x0', [B * T, c.dim]); // residual stream (B·T, D)
+    embedding(gpu, ids, this.param('model.embed_tokens.weight'), x);
+    const layers: LayerActs[] = [];
+    for (let l = 0; l < c.nLayers; l++) {
+      const block = recordBlock(this, l, x, B, T, mode);
+      if (block.acts) layers.push(block.acts);
+      x = block.x;
+    }
+    const hidden = gpu.tensor('hidden', [B * T, c.dim]);
+    rmsnorm(gpu, x, this.param('model.norm.weight'), hidden, c.normEps);
+    return { x, hidden, layers };
+  }
+
+  /** Return a forward's tensors to the pool; work recorded later on them runs after it. */
+  releaseForward(f: Forward): void {
+    for (const a of f.layers) releaseLayer(this.gpu, a);
+    this.gpu.release(f.x, f.hidden);
+  }
+
+  /**
    * Record the forward pass of tokens `ids` at positions pos0.. of `cache` (their keys and values
    * are written into it) and return the final normalised hidden states (T, dim). The caller
    * releases the result.
    */
   forwardHidden(idsTensor: Tensor, T: number, pos0: number, cache: KvCache): Tensor {
-    const { gpu, config: c } = this;
     if (pos0 + T > cache.capacity) {
       throw new Error(`sequence of ${pos0 + T} tokens exceeds the cache capacity ${cache.capacity}`);
     }
-    const D = c.dim, kv = kvDim(c), hd = headDim(c);
-    const x = gpu.tensor('x', [T, D]); // residual stream (T, D)
-    embedding(gpu, idsTensor, this.param('model.embed_tokens.weight'), x);
-    const h = gpu.tensor('h', [T, D]);
-    const att = gpu.tensor('att', [T, D]);
-    for (let l = 0; l < c.nLayers; l++) {
-      // attention block: x += o(attn(rope(q(h)), rope(k(h)), v(h))), h = rmsnorm(x)
-      rmsnorm(gpu, x, this.param(`model.layers.${l}.input_layernorm.weight`), h, c.normEps);
-      const q = this.linear(l, 'q', h, T); // (T, D)
-      const k = this.linear(l, 'k', h, T); // (T, kv)
-      const v = this.linear(l, 'v', h, T); // (T, kv)
-      const rope = { B: 1, T, headDim: hd, pos0, theta: c.ropeTheta };
-      ropeInPlace(gpu, q, { ...rope, nHeads: c.nHeads });
-      ropeInPlace(gpu, k, { ...rope, nHeads: c.nKvHeads });
-      gpu.copy(k, cache.k[l], T * kv * 4, 0, pos0 * kv * 4);
-      gpu.copy(v, cache.v[l], T * kv * 4, 0, pos0 * kv * 4);
-      attention(gpu, q, cache.k[l], cache.v[l], att, {
-        B: 1, T, S: cache.capacity, nHeads: c.nHeads, nKvHeads: c.nKvHeads, headDim: hd, pos0,
-      });
-      const o = this.linear(l, 'o', att, T);
-      addInPlace(gpu, x, o);
-      gpu.release(q, k, v, o);
-      // feed-forward block: x += down(silu(gate(h)) · up(h)), h = rmsnorm(x)
-      rmsnorm(gpu, x, this.param(`model.layers.${l}.post_attention_layernorm.weight`), h, c.normEps);
-      const g = this.linear(l, 'gate', h, T); // (T, H)
-      const u = this.linear(l, 'up', h, T); // (T, H)
-      const s = gpu.tensor('swiglu', [T, c.hiddenDim]);
-      swiglu(gpu, g, u, s);
-      const d = this.linear(l, 'down', s, T);
-      addInPlace(gpu, x, d);
-      gpu.release(g, u, s, d);
-    }
-    rmsnorm(gpu, x, this.param('model.norm.weight'), h, c.normEps);
-    gpu.release(x, att);
-    return h;
+    const f = this.recordForward(idsTensor, 1, T, { kind: 'cached', cache, pos0 });
+    this.gpu.release(f.x);
+    return f.hidden;
   }
 
   /** Record logits (rows, vocab) of hidden states (rows, dim). */

@@ -1,0 +1,206 @@
+/**
+ * One LLaMA block on the GPU, recorded by the same code for inference and for training (as llm.c has
+ * one forward for both), with its backward right under it:
+ *   xMid = xIn + o(attn(rope(q(h1)), rope(k(h1)), v(h1))),  h1 = rmsnorm(xIn)
+ *   xOut = xMid + down(silu(gate(h2)) · up(h2)),            h2 = rmsnorm(xMid)
+ * The linear modules go through LlamaModel.linear (adapters fused there).
+ */
+import type { Saved } from '../adapters/adapter.ts';
+import type { Gpu } from '../gpu/gpu.ts';
+import type { Tensor } from '../gpu/tensor.ts';
+import { attention, attentionBackward } from '../kernels/attention.ts';
+import { addInPlace, swiglu, swigluBackward } from '../kernels/elementwise.ts';
+import { matmul } from '../kernels/matmul.ts';
+import { rmsnorm, rmsnormBackward } from '../kernels/rmsnorm.ts';
+import { ropeInPlace } from '../kernels/rope.ts';
+import { headDim, kvDim, type LlamaConfig } from './config.ts';
+import type { LlamaModel } from './llama.ts';
+import { linearName, moduleName, type LinearModule } from './weights.ts';
+
+/** Keys and values of every layer for positions 0..capacity-1 of one sequence. */
+export interface KvCache {
+  capacity: number;
+  k: Tensor[]; // per layer (capacity, kvDim)
+  v: Tensor[]; // per layer (capacity, kvDim)
+}
+
+/**
+ * How a forward runs. 'cached' (inference, one sequence, B = 1): keys and values are written into
+ * `cache` at positions pos0.., attention reads the cache, the residual is updated in place and nothing
+ * is kept. 'train' (positions 0..T−1 of each of B sequences): attention reads the batch's own keys and
+ * values, and every activation, with each adapter's Saved (dropout on), is kept for backward.
+ */
+export type ForwardMode = { kind: 'cached'; cache: KvCache; pos0: number } | { kind: 'train' };
+
+/** One linear module's call: its input and what its forward kept. */
+interface LinearCall {
+  x: Tensor;
+  saved: Saved;
+}
+
+/** Activations of one layer kept for backward (R = B·T rows). */
+export interface LayerActs {
+  xIn: Tensor; // (R, D) residual entering the layer
+  h1: Tensor; // (R, D) rmsnorm(xIn)
+  q: Tensor; // (R, D) after RoPE
+  k: Tensor; // (R, kv) after RoPE
+  v: Tensor; // (R, kv)
+  att: Tensor; // (R, D) attention output
+  lse: Tensor; // (R·nHeads)
+  xMid: Tensor; // (R, D) xIn + o(att)
+  h2: Tensor; // (R, D) rmsnorm(xMid)
+  g: Tensor; // (R, H) gate(h2)
+  u: Tensor; // (R, H) up(h2)
+  s: Tensor; // (R, H) silu(g)·u
+  calls: Map<LinearModule, LinearCall>;
+}
+
+/** HF names of layer l's two RMSNorm weights. */
+const attnNorm = (l: number) => `model.layers.${l}.input_layernorm.weight`;
+const ffnNorm = (l: number) => `model.layers.${l}.post_attention_layernorm.weight`;
+
+/**
+ * Record block `l` on the residual xIn (B·T, D) and return the residual leaving it: xIn itself,
+ * updated in place, for 'cached'; a new tensor, with the layer's activations, for 'train'.
+ */
+export function recordBlock(
+  model: LlamaModel, l: number, xIn: Tensor, B: number, T: number, mode: ForwardMode,
+): { x: Tensor; acts: LayerActs | null } {
+  const { gpu, config: c } = model;
+  const R = B * T, D = c.dim, hd = headDim(c);
+  const train = mode.kind === 'train';
+  if (!train && B !== 1) throw new Error(`a KV-cached forward runs one sequence, got B = ${B}`);
+  const pos0 = train ? 0 : mode.pos0;
+  const calls = new Map<LinearModule, LinearCall>();
+  const linear = (m: LinearModule, x: Tensor): Tensor => {
+    if (!train) return model.linear(l, m, x, R);
+    const saved: Saved = { tensors: [] };
+    calls.set(m, { x, saved });
+    return model.linear(l, m, x, R, saved);
+  };
+
+  // ---- attention: xMid = xIn + o(attn(rope(q(h1)), rope(k(h1)), v(h1))) ---------------------------
+  const h1 = gpu.tensor(`L${l}.h1`, [R, D]);
+  rmsnorm(gpu, xIn, model.param(attnNorm(l)), h1, c.normEps);
+  const q = linear('q', h1); // (R, D)
+  const k = linear('k', h1); // (R, kv)
+  const v = linear('v', h1); // (R, kv)
+  const rope = { B, T, headDim: hd, pos0, theta: c.ropeTheta };
+  ropeInPlace(gpu, q, { ...rope, nHeads: c.nHeads });
+  ropeInPlace(gpu, k, { ...rope, nHeads: c.nKvHeads });
+  const keys = mode.kind === 'cached' ? cacheKeys(gpu, c, l, k, v, T, mode) : { k, v, S: T };
+  const att = gpu.tensor(`L${l}.att`, [R, D]);
+  const lse = train ? gpu.tensor(`L${l}.lse`, [R * c.nHeads]) : undefined;
+  attention(gpu, q, keys.k, keys.v, att, { B, T, S: keys.S, nHeads: c.nHeads, nKvHeads: c.nKvHeads, headDim: hd, pos0, lse });
+  const xMid = residual(gpu, xIn, linear('o', att), train, `L${l}.xMid`);
+
+  // ---- feed-forward: xOut = xMid + down(silu(gate(h2)) · up(h2)) ---------------------------------
+  const h2 = gpu.tensor(`L${l}.h2`, [R, D]);
+  rmsnorm(gpu, xMid, model.param(ffnNorm(l)), h2, c.normEps);
+  const g = linear('gate', h2); // (R, H)
+  const u = linear('up', h2); // (R, H)
+  const s = gpu.tensor(`L${l}.s`, [R, c.hiddenDim]);
+  swiglu(gpu, g, u, s);
+  const xOut = residual(gpu, xMid, linear('down', s), train, `L${l}.xOut`);
+
+  if (train) return { x: xOut, acts: { xIn, h1, q, k, v, att, lse: lse!, xMid, h2, g, u, s, calls } };
+  gpu.release(h1, q, k, v, att, h2, g, u, s); // work recorded later on these buffers runs after this
+  return { x: xOut, acts: null };
+}
+
+/** Write k, v (T, kv) into layer l's cache at pos0 and return the cache as attention's keys. */
+function cacheKeys(
+  gpu: Gpu, c: LlamaConfig, l: number, k: Tensor, v: Tensor, T: number, mode: { cache: KvCache; pos0: number },
+): { k: Tensor; v: Tensor; S: number } {
+  const { cache, pos0 } = mode;
+  const kv = kvDim(c);
+  gpu.copy(k, cache.k[l]!, T * kv * 4, 0, pos0 * kv * 4);
+  gpu.copy(v, cache.v[l]!, T * kv * 4, 0, pos0 * kv * 4);
+  return { k: cache.k[l]!, v: cache.v[l]!, S: cache.capacity };
+}
+
+/** x + y, consuming y: a new tensor when x is kept for backward, else x updated in place. */
+function residual(gpu: Gpu, x: Tensor, y: Tensor, keep: boolean, label: string): Tensor {
+  const out = keep ? gpu.tensor(label, x.shape) : x;
+  if (keep) gpu.copy(x, out);
+  addInPlace(gpu, out, y);
+  gpu.release(y);
+  return out;
+}
+
+/** Return a layer's kept activations and its adapters' saved tensors to the pool. */
+export function releaseLayer(gpu: Gpu, a: LayerActs): void {
+  for (const call of a.calls.values()) gpu.release(...call.saved.tensors);
+  gpu.release(a.xIn, a.h1, a.q, a.k, a.v, a.att, a.lse, a.xMid, a.h2, a.g, a.u, a.s);
+}
+
+// ---- backward ---------------------------------------------------------------------------------
+
+/** Gradient scratch every layer's backward reuses, allocated once per pass. */
+export interface BlockGrads {
+  dH: Tensor; // (R, H) d s
+  dg: Tensor; // (R, H)
+  du: Tensor; // (R, H)
+  dh: Tensor; // (R, D) d h2, then d att, then d h1
+  dq: Tensor; // (R, D)
+  dk: Tensor; // (R, kv)
+  dv: Tensor; // (R, kv)
+}
+
+/** Allocate the backward scratch for R rows; the caller releases it. */
+export function blockGrads(gpu: Gpu, c: LlamaConfig, R: number): BlockGrads {
+  const D = c.dim, H = c.hiddenDim, kv = kvDim(c);
+  return {
+    dH: gpu.tensor('dH', [R, H]), dg: gpu.tensor('dg', [R, H]), du: gpu.tensor('du', [R, H]), dh: gpu.tensor('dh', [R, D]),
+    dq: gpu.tensor('dq', [R, D]), dk: gpu.tensor('dk', [R, kv]), dv: gpu.tensor('dv', [R, kv]),
+  };
+}
+
+/**
+ * Record the backward of block `l` ('train' forward) from its activations `a`: dx (R, D) holds d xOut
+ * on entry and d xIn on return. Trained base weights add their gradient into `grads` (by HF name),
+ * adapters into their own buffers.
+ */
+export function recordBlockBackward(
+  model: LlamaModel, grads: ReadonlyMap<string, Tensor>, l: number, a: LayerActs, dx: Tensor, d: BlockGrads, B: number, T: number,
+): void {
+  const { gpu, config: c } = model;
+  const R = B * T, hd = headDim(c);
+  const back = (m: LinearModule, dy: Tensor, dIn: Tensor, accumulate: boolean) =>
+    linearBackward(model, grads, l, m, a.calls.get(m)!, dy, dIn, R, accumulate);
+  // xOut = xMid + down(silu(gate(h2))·up(h2)), h2 = rmsnorm(xMid)
+  back('down', dx, d.dH, false); // dH = d s
+  swigluBackward(gpu, a.g, a.u, d.dH, d.dg, d.du);
+  back('gate', d.dg, d.dh, false);
+  back('up', d.du, d.dh, true); // dh = d h2
+  rmsnormBackward(gpu, a.xMid, model.param(ffnNorm(l)), d.dh, dx, grads.get(ffnNorm(l)) ?? null, c.normEps); // dx = d xMid
+  // xMid = xIn + o(attn(rope(q(h1)), rope(k(h1)), v(h1))), h1 = rmsnorm(xIn)
+  const dAtt = d.dh; // reuse: (R, D)
+  back('o', dx, dAtt, false);
+  attentionBackward(gpu, a.q, a.k, a.v, a.att, a.lse, dAtt, d.dq, d.dk, d.dv, {
+    B, T, nHeads: c.nHeads, nKvHeads: c.nKvHeads, headDim: hd,
+  });
+  const rope = { B, T, headDim: hd, pos0: 0, theta: c.ropeTheta, inverse: true };
+  ropeInPlace(gpu, d.dq, { ...rope, nHeads: c.nHeads }); // RoPE is a rotation: its transpose rotates back
+  ropeInPlace(gpu, d.dk, { ...rope, nHeads: c.nKvHeads });
+  const dh1 = d.dh; // dAtt is consumed: reuse for d h1
+  back('q', d.dq, dh1, false);
+  back('k', d.dk, dh1, true);
+  back('v', d.dv, dh1, true);
+  rmsnormBackward(gpu, a.xIn, model.param(attnNorm(l)), dh1, dx, grads.get(attnNorm(l)) ?? null, c.normEps); // dx = d xIn
+}
+
+/** y = x·Wᵀ: dx (=, or += with `accumulate`) dy·W; dW += dyᵀ·x when W itself is trained. */
+function linearBackward(
+  model: LlamaModel, grads: ReadonlyMap<string, Tensor>, l: number, m: LinearModule, call: LinearCall,
+  dy: Tensor, dx: Tensor, R: number, accumulate: boolean,
+): void {
+  const { gpu } = model;
+  const W = model.param(linearName(l, m));
+  const [out, inF] = W.shape as [number, number];
+  const adapter = model.adapters.get(moduleName(l, m));
+  if (adapter) adapter.backward(gpu, W, call.x, dy, R, call.saved, dx, accumulate);
+  else matmul(gpu, dy, W, dx, R, inF, out, { bKN: true, accumulate });
+  const dW = grads.get(linearName(l, m));
+  if (dW) matmul(gpu, dy, call.x, dW, out, inF, R, { aKM: true, bKN: true, accumulate: true });
+}
