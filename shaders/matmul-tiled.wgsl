@@ -13,12 +13,15 @@
 //     the fused LoRA matmul: X2 is (M, R) row-major; op(L) is (R, N), stored (N, R) or (R, N) when L_RN.
 //     The rank-R epilogue reads X2 and L from global memory (no staging). Each element is stored as
 //     alpha·acc + s·low, so low = 0 (a fresh LoRA, B = 0) adds exactly +0. Not batched: one matrix (z = 0).
-// Dispatch: (ceil(N / 64), ceil(M / 64), batches).
+// Dispatch: (ceil(N / (4·WGX)), ceil(M / (4·WGY)), batches) from the uniforms (src/kernels/matmul.ts), i.e. one
+//   workgroup per TILE × TILE block: the staging below is written for WGX = WGY = TILE / 4 = 16.
 // Reference: src/reference/ops.ts matmulRef, loraMatmulRef.
 override A_KM: bool = false;
 override B_KN: bool = false;
 override L_RN: bool = false;
 override ACCUMULATE: bool = false;
+override WGX: u32 = 16u;
+override WGY: u32 = 16u;
 
 const TILE = 64u; // rows and columns of C per workgroup
 const TK = 16u; // k per stage
@@ -28,6 +31,7 @@ struct Params {
   strideA: u32, strideB: u32, strideC: u32,
   alpha: f32,
   R: u32, s: f32, // main_lowrank only (0, 0 otherwise)
+  batches: u32, // the grid's z: read by the dispatch, not the shader
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -90,7 +94,7 @@ fn block(baseA: u32, baseB: u32, m0: u32, n0: u32, lid: vec3<u32>, li: u32) -> a
   return array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
 }
 
-@compute @workgroup_size(16, 16)
+@compute @workgroup_size(WGX, WGY)
 fn main(
   @builtin(workgroup_id) wid: vec3<u32>,
   @builtin(local_invocation_id) lid: vec3<u32>,
@@ -127,7 +131,7 @@ fn lAt(n: u32, r: u32) -> f32 {
   return L[n * p.R + r];
 }
 
-@compute @workgroup_size(16, 16)
+@compute @workgroup_size(WGX, WGY)
 fn main_lowrank(
   @builtin(workgroup_id) wid: vec3<u32>,
   @builtin(local_invocation_id) lid: vec3<u32>,

@@ -18,19 +18,23 @@
 //     low = 0 (a fresh LoRA, B = 0) adds exactly +0. Not batched: one matrix (z = 0).
 // tile4x4 computes a 4×4 block per invocation; tile8x8 an 8×8 block as four 4×4 blocks, so each
 // loaded tile feeds two products.
-// Dispatch, workgroup 8×8: tile4x4* (ceil(N / 32), ceil(M / 32), batches);
-//                          tile8x8* (ceil(N / 64), ceil(M / 64), batches).
+// Dispatch from the uniforms (src/kernels/matmul.ts), workgroup WGX×WGY (8×8, override constants set by the
+//   kernel spec): tile4x4* (ceil(N / (4·WGX)), ceil(M / (4·WGY)), batches);
+//                 tile8x8* (ceil(N / (8·WGX)), ceil(M / (8·WGY)), batches).
 // Reference: src/reference/ops.ts matmulRef, loraMatmulRef.
 override A_KM: bool = false;
 override B_KN: bool = false;
 override L_RN: bool = false;
 override ACCUMULATE: bool = false;
+override WGX: u32 = 8u;
+override WGY: u32 = 8u;
 
 struct Params {
   M: u32, N: u32, K: u32,
   strideA: u32, strideB: u32, strideC: u32,
   alpha: f32,
   R: u32, s: f32, // the *_lowrank entry points only (0, 0 otherwise)
+  batches: u32, // the grid's z: read by the dispatch, not the shader
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -166,7 +170,7 @@ fn block4x4(baseA: u32, baseB: u32, m0: u32, n0: u32) -> mat4x4<f32> {
   return c;
 }
 
-@compute @workgroup_size(8, 8)
+@compute @workgroup_size(WGX, WGY)
 fn tile4x4(@builtin(global_invocation_id) gid: vec3<u32>) {
   let m0 = gid.y * 4u;
   let n0 = gid.x * 4u;
@@ -174,7 +178,7 @@ fn tile4x4(@builtin(global_invocation_id) gid: vec3<u32>) {
   store(gid.z * p.strideC, m0, n0, block4x4(gid.z * (p.strideA / 4u), gid.z * (p.strideB / 4u), m0, n0));
 }
 
-@compute @workgroup_size(8, 8)
+@compute @workgroup_size(WGX, WGY)
 fn tile4x4_lowrank(@builtin(global_invocation_id) gid: vec3<u32>) {
   let m0 = gid.y * 4u;
   let n0 = gid.x * 4u;
@@ -203,7 +207,7 @@ fn block8x8(baseA: u32, baseB: u32, m0: u32, n0: u32) -> array<mat4x4<f32>, 4> {
   return array<mat4x4<f32>, 4>(c00, c01, c10, c11);
 }
 
-@compute @workgroup_size(8, 8)
+@compute @workgroup_size(WGX, WGY)
 fn tile8x8(@builtin(global_invocation_id) gid: vec3<u32>) {
   let m0 = gid.y * 8u;
   let n0 = gid.x * 8u;
@@ -216,7 +220,7 @@ fn tile8x8(@builtin(global_invocation_id) gid: vec3<u32>) {
   store(baseC, m0 + 4u, n0 + 4u, c[3]);
 }
 
-@compute @workgroup_size(8, 8)
+@compute @workgroup_size(WGX, WGY)
 fn tile8x8_lowrank(@builtin(global_invocation_id) gid: vec3<u32>) {
   let m0 = gid.y * 8u;
   let n0 = gid.x * 8u;
@@ -230,7 +234,7 @@ fn tile8x8_lowrank(@builtin(global_invocation_id) gid: vec3<u32>) {
 
 // ---- low-rank epilogue with vec4 loads (R % 4 == 0, L stored (N, R): the LoRA forward) ----
 
-@compute @workgroup_size(8, 8)
+@compute @workgroup_size(WGX, WGY)
 fn tile4x4_lowrank4(@builtin(global_invocation_id) gid: vec3<u32>) {
   let m0 = gid.y * 4u;
   let n0 = gid.x * 4u;
@@ -243,7 +247,7 @@ fn tile4x4_lowrank4(@builtin(global_invocation_id) gid: vec3<u32>) {
   storeWithLow(m0, n0, c, low);
 }
 
-@compute @workgroup_size(8, 8)
+@compute @workgroup_size(WGX, WGY)
 fn tile8x8_lowrank4(@builtin(global_invocation_id) gid: vec3<u32>) {
   let m0 = gid.y * 8u;
   let n0 = gid.x * 8u;

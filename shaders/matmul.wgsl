@@ -9,12 +9,15 @@
 //     Each element is stored as alpha·acc + s·low, so low = 0 (a fresh LoRA, B = 0) adds exactly +0.
 //     Not batched: one matrix (z = 0).
 // Batches: workgroup z indexes the batch; strideA/B/C are element strides between batches (0 = shared).
-// Dispatch: (ceil(N / 32), ceil(M / 32), batches); workgroup 8×8, each invocation a 4×4 block of C.
+// Dispatch: (ceil(N / (4·WGX)), ceil(M / (4·WGY)), batches) from the uniforms (src/kernels/matmul.ts); workgroup
+//   WGX×WGY (8×8, override constants set by the kernel spec), each invocation a 4×4 block of C.
 // Reference: src/reference/ops.ts matmulRef, loraMatmulRef.
 override A_KM: bool = false;
 override B_KN: bool = false;
 override L_RN: bool = false;
 override ACCUMULATE: bool = false;
+override WGX: u32 = 8u;
+override WGY: u32 = 8u;
 
 // R and s are used by main_lowrank only (main is dispatched with 0, 0).
 struct Params {
@@ -22,6 +25,7 @@ struct Params {
   strideA: u32, strideB: u32, strideC: u32,
   alpha: f32,
   R: u32, s: f32,
+  batches: u32, // the grid's z: read by the dispatch, not the shader
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -70,7 +74,7 @@ fn block(baseA: u32, baseB: u32, mi: vec4<u32>, ni: vec4<u32>) -> array<vec4<f32
   return acc;
 }
 
-@compute @workgroup_size(8, 8)
+@compute @workgroup_size(WGX, WGY)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let m0 = gid.y * 4u;
   let n0 = gid.x * 4u;
@@ -97,7 +101,7 @@ fn store(baseC: u32, m: u32, n0: u32, v: vec4<f32>) {
   }
 }
 
-@compute @workgroup_size(8, 8)
+@compute @workgroup_size(WGX, WGY)
 fn main_lowrank(@builtin(global_invocation_id) gid: vec3<u32>) {
   let m0 = gid.y * 4u;
   let n0 = gid.x * 4u;

@@ -6,7 +6,7 @@
 import { BufferPool } from './buffer-pool.ts';
 import type { AcquiredDevice } from './device.ts';
 import { DeviceLostError, KernelError } from './errors.ts';
-import { packUniforms, type KernelDef } from './kernel.ts';
+import { packUniforms, type Groups, type KernelDef } from './kernel.ts';
 import { numel, shapeString, type Tensor } from './tensor.ts';
 
 export type Binding = Tensor | GPUBuffer;
@@ -15,9 +15,21 @@ export interface DispatchArgs {
   uniforms?: Record<string, number>;
   /** Buffers by the names in the kernel's inputs and outputs. */
   bindings: Record<string, Binding>;
-  workgroups: readonly [number, number?, number?];
-  /** WGSL `override` constants. */
+  /** WGSL `override` constants, merged over the kernel's (its workgroup size included). */
   constants?: Record<string, number>;
+  /** Explicit workgroup counts, for a kernel that declares no dispatch of its own. */
+  workgroups?: Groups;
+}
+
+/**
+ * 'cpu': a CPU implementation of WebGPU (SwiftShader), where every workgroup barrier and every dispatch
+ * is costly and storage loads are gathers; 'gpu': a hardware GPU. Kernel families pick variants by it.
+ */
+export type AdapterClass = 'cpu' | 'gpu';
+
+/** The adapter class of an adapter, from its info strings. */
+export function adapterClassOf(info: AcquiredDevice['adapterInfo']): AdapterClass {
+  return /swiftshader|llvmpipe|lavapipe/i.test(`${info.architecture} ${info.device} ${info.description}`) ? 'cpu' : 'gpu';
 }
 
 const CACHE_LIMIT = 8192;
@@ -26,6 +38,8 @@ export class Gpu {
   readonly device: GPUDevice;
   readonly pool: BufferPool;
   readonly adapterInfo: AcquiredDevice['adapterInfo'];
+  /** Decided once here; src/kernels/plan.ts maps it to each kernel family's variant. */
+  readonly adapterClass: AdapterClass;
   readonly features: string[];
   private pipelines = new Map<string, { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }>();
   private uniformBuffers = new Map<string, GPUBuffer>();
@@ -46,6 +60,7 @@ export class Gpu {
   constructor(acquired: AcquiredDevice) {
     this.device = acquired.device;
     this.adapterInfo = acquired.adapterInfo;
+    this.adapterClass = adapterClassOf(acquired.adapterInfo);
     this.features = acquired.features;
     this.pool = new BufferPool(this.device);
     acquired.lost.then((e) => (this.lostError = e));
@@ -91,7 +106,7 @@ export class Gpu {
 
   // ---- recording ----------------------------------------------------------------------------
 
-  /** Record one dispatch of `kernel` into the open compute pass. */
+  /** Record one dispatch of `kernel` into the open compute pass, its workgroup counts from its uniforms. */
   dispatch(kernel: KernelDef, args: DispatchArgs): void {
     this.checkAlive();
     this.lastKernel = kernel.name;
@@ -120,7 +135,8 @@ export class Gpu {
         this.uniformBuffers.set(uniformKey, uniform);
       }
     }
-    const { pipeline, layout, key } = this.pipelineFor(kernel, args.constants);
+    const constants = args.constants ? { ...kernel.constants, ...args.constants } : kernel.constants;
+    const { pipeline, layout, key } = this.pipelineFor(kernel, args.constants, constants);
     const groupKey = `${key}|${uniformKey}|${buffers.map((b) => this.idOf(b)).join(',')}`;
     let group = this.bindGroups.get(groupKey);
     if (!group) {
@@ -132,7 +148,7 @@ export class Gpu {
     }
     const profiled = this.profile !== null && this.profile.names.length < this.profile.capacity;
     if (profiled) this.closePass();
-    const [x, y = 1, z = 1] = args.workgroups;
+    const [x, y = 1, z = 1] = args.workgroups ?? kernel.groups(args.uniforms ?? {}, constants);
     const pass = profiled ? this.openProfiledPass(`${kernel.name} [${x}×${y}×${z}]`) : this.openPass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, group);
@@ -296,8 +312,9 @@ export class Gpu {
 
   // ---- internals ----------------------------------------------------------------------------
 
-  private pipelineFor(kernel: KernelDef, constants?: Record<string, number>) {
-    const key = `${kernel.name}:${kernel.entryPoint}:${constants ? JSON.stringify(constants) : ''}`;
+  /** The pipeline for `kernel` with `constants` (its own merged with the call's `extra`), cached by both. */
+  private pipelineFor(kernel: KernelDef, extra: Record<string, number> | undefined, constants: Readonly<Record<string, number>>) {
+    const key = extra ? `${kernel.key}|${JSON.stringify(extra)}` : kernel.key;
     let entry = this.pipelines.get(key);
     if (!entry) {
       const device = this.device;
@@ -321,7 +338,7 @@ export class Gpu {
       const pipeline = device.createComputePipeline({
         label: kernel.name,
         layout: device.createPipelineLayout({ label: kernel.name, bindGroupLayouts: [layout] }),
-        compute: { module, entryPoint: kernel.entryPoint, constants },
+        compute: { module, entryPoint: kernel.entryPoint, constants: { ...constants } },
       });
       this.pendingChecks.push(
         (async () => {

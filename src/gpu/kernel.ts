@@ -1,9 +1,22 @@
 /**
  * The kernel contract: a WGSL source with an entry point, its uniforms (binding 0, packed 4-byte
- * scalars in the order listed), its read-only inputs (bindings 1..) and its outputs (after the inputs).
- * The WGSL file declares the same bindings in the same order.
+ * scalars in the order listed), its read-only inputs (bindings 1..) and its outputs (after the inputs),
+ * and its geometry: the workgroup size, passed to the WGSL as override constants (`WG`, or `WGX`, `WGY`
+ * (, `WGZ`)), and the workgroup counts of a dispatch as a function of its uniforms. The WGSL file
+ * declares the same bindings in the same order, and the same overrides.
  */
 export type UniformType = 'u32' | 'i32' | 'f32';
+
+/** Workgroup counts (x, y, z) of one dispatch; y and z default to 1. */
+export type Groups = readonly [number, number?, number?];
+
+/** Invocations per workgroup: x (override `WG`), or (x, y) / (x, y, z) (overrides `WGX`, `WGY`, `WGZ`). */
+export type WorkgroupSize = number | readonly [number, number] | readonly [number, number, number];
+
+/** Workgroup counts from a dispatch's uniforms, its workgroup size (x, y, z) and its override constants. */
+export type DispatchFn<U extends string> = (
+  u: Readonly<Record<U, number>>, wg: readonly [number, number, number], c: Readonly<Record<string, number>>,
+) => Groups;
 
 export interface KernelDef {
   /** Label for the pipeline and every object made for it, and the name used in error messages. */
@@ -13,26 +26,57 @@ export interface KernelDef {
   readonly uniforms: readonly (readonly [string, UniformType])[];
   readonly inputs: readonly string[];
   readonly outputs: readonly string[];
+  /** Override constants of every dispatch: the workgroup size and the kernel's fixed ones. */
+  readonly constants: Readonly<Record<string, number>>;
+  /** Part of the pipeline cache key: name, entry point and `constants`. */
+  readonly key: string;
+  /** Workgroup counts for these uniforms, with `constants` (the kernel's merged with a call's). */
+  groups(uniforms: Readonly<Record<string, number>>, constants?: Readonly<Record<string, number>>): [number, number, number];
 }
 
-export interface KernelSpec {
+export interface KernelSpec<U extends string = never> {
   name: string;
   code: string;
   entryPoint?: string;
   /** e.g. { M: 'u32', eps: 'f32' }: order of keys is the order in the WGSL uniform struct. */
-  uniforms?: Record<string, UniformType>;
-  inputs?: string[];
-  outputs: string[];
+  uniforms?: Readonly<Record<U, UniformType>>;
+  inputs?: readonly string[];
+  outputs: readonly string[];
+  /** The shader's @workgroup_size, as overrides WG or WGX, WGY(, WGZ); a call may override them in `constants`. */
+  workgroupSize?: WorkgroupSize;
+  /** Override constants fixed for this kernel (a call's `constants` are merged over them). */
+  constants?: Readonly<Record<string, number>>;
+  /** The workgroup counts of one dispatch. */
+  dispatch?: DispatchFn<U>;
 }
 
-export function defineKernel(spec: KernelSpec): KernelDef {
+const SIZE_NAMES_1D = ['WG'] as const;
+const SIZE_NAMES = ['WGX', 'WGY', 'WGZ'] as const;
+
+export function defineKernel<U extends string = never>(spec: KernelSpec<U>): KernelDef {
+  const entryPoint = spec.entryPoint ?? 'main';
+  const size = spec.workgroupSize;
+  const names: readonly string[] = size === undefined ? [] : typeof size === 'number' ? SIZE_NAMES_1D : SIZE_NAMES.slice(0, size.length);
+  const sizes = size === undefined ? [] : typeof size === 'number' ? [size] : size;
+  const constants: Record<string, number> = { ...spec.constants };
+  names.forEach((n, i) => (constants[n] = sizes[i]!));
+  const dispatch = spec.dispatch as DispatchFn<string> | undefined;
   return {
     name: spec.name,
     code: spec.code,
-    entryPoint: spec.entryPoint ?? 'main',
-    uniforms: Object.entries(spec.uniforms ?? {}),
+    entryPoint,
+    uniforms: Object.entries(spec.uniforms ?? {}) as [string, UniformType][],
     inputs: spec.inputs ?? [],
     outputs: spec.outputs,
+    constants,
+    key: `${spec.name}:${entryPoint}:${JSON.stringify(constants)}`,
+    groups(uniforms, c = constants) {
+      if (!dispatch) throw new Error(`kernel "${spec.name}" declares no dispatch; pass its workgroups`);
+      const wg: [number, number, number] = [1, 1, 1];
+      names.forEach((n, i) => (wg[i] = c[n]!));
+      const [x, y = 1, z = 1] = dispatch(uniforms, wg, c);
+      return [x, y, z];
+    },
   };
 }
 

@@ -1,17 +1,15 @@
 /**
  * Start-up autotune for `matmul`: time every applicable variant on one representative product per
- * shape class and rank them, fastest first, into the Gpu's plan. Skipped on SwiftShader, whose
- * measured static plan (matmul.ts SWIFTSHADER_PLAN) is steadier than timings on a busy CPU.
+ * shape class and rank them, fastest first, into the Gpu's kernel plan. Skipped on CPU adapters, whose
+ * measured static plan (plan.ts CPU_MATMUL_PLAN) is steadier than timings on a busy CPU.
  */
 import type { Gpu } from '../gpu/gpu.ts';
 import type { Tensor } from '../gpu/tensor.ts';
-import {
-  isSwiftShader, MATMUL_VARIANTS, matmulPlan, matmulWith, setMatmulPlan, SHAPE_CLASSES,
-  type MatmulOptions, type MatmulPlan, type MatmulShapeClass, type MatmulVariantName,
-} from './matmul.ts';
+import { MATMUL_VARIANTS, matmulPlan, matmulWith, setMatmulPlan, type MatmulOptions } from './matmul.ts';
+import { SHAPE_CLASSES, type MatmulPlan, type MatmulShapeClass, type MatmulVariantName } from './plan.ts';
 
 export interface AutotuneOptions {
-  /** Run even on SwiftShader. */
+  /** Run even on a CPU adapter. */
   force?: boolean;
   /** Representative (M, N, K) for 'block' and 'rows' classes; all multiples of 4 so every variant applies. */
   block?: readonly [number, number, number];
@@ -33,7 +31,7 @@ export interface AutotuneTiming {
 export interface AutotuneResult {
   plan: MatmulPlan;
   timings: AutotuneTiming[];
-  /** True when the static plan was kept (SwiftShader without `force`). */
+  /** True when the static plan was kept (a CPU adapter without `force`). */
   skipped: boolean;
 }
 
@@ -50,7 +48,7 @@ export function autotuneMatmul(gpu: Gpu, opts: AutotuneOptions = {}): Promise<Au
 }
 
 async function run(gpu: Gpu, opts: AutotuneOptions): Promise<AutotuneResult> {
-  if (isSwiftShader(gpu) && !opts.force) return { plan: matmulPlan(gpu), timings: [], skipped: true };
+  if (gpu.adapterClass === 'cpu' && !opts.force) return { plan: matmulPlan(gpu), timings: [], skipped: true };
   const timings: AutotuneTiming[] = [];
   const plan = {} as Record<MatmulShapeClass, MatmulVariantName[]>;
   for (const shapeClass of SHAPE_CLASSES) {

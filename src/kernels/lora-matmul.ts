@@ -37,12 +37,10 @@ export function loraMatmulWith(
   if (!variant.applicable(M, N, K, o)) {
     throw new Error(`low-rank matmul variant ${variant.name} cannot compute ${M}×${N}×${K} aKM=${!!o.aKM} bKN=${!!o.bKN} (needs 4-aligned dimensions)`);
   }
-  const [bm, bn] = variant.block;
   const vecEpilogue = variant.lowRank4 && R % 4 === 0 && !o.lRN;
   gpu.dispatch(vecEpilogue ? variant.lowRank4! : variant.lowRank, {
-    uniforms: { M, N, K, strideA: M * K, strideB: N * K, strideC: M * N, alpha: o.alpha ?? 1, R, s },
+    uniforms: { M, N, K, strideA: M * K, strideB: N * K, strideC: M * N, alpha: o.alpha ?? 1, R, s, batches: 1 },
     bindings: { A, B, X2, L, C },
-    workgroups: [Math.ceil(N / bn), Math.ceil(M / bm)],
     constants: { A_KM: o.aKM ? 1 : 0, B_KN: o.bKN ? 1 : 0, L_RN: o.lRN ? 1 : 0, ACCUMULATE: o.accumulate ? 1 : 0 },
   });
 }

@@ -1,8 +1,8 @@
 /**
  * Matrix products: the linear-layer form y = x·Wᵀ and the transposed forms backward needs.
  * Several kernels compute the same product (src/reference/ops.ts matmulRef); `matmul` picks one per
- * call from the Gpu's plan: a measured static rule on SwiftShader, `autotuneMatmul` (autotune.ts)
- * elsewhere.
+ * call from the Gpu's kernel plan (plan.ts): a measured static rule on CPU adapters, `autotuneMatmul`
+ * (autotune.ts) elsewhere.
  */
 import code from '../../shaders/matmul.wgsl?raw';
 import tiledCode from '../../shaders/matmul-tiled.wgsl?raw';
@@ -10,37 +10,53 @@ import vec4Code from '../../shaders/matmul-vec4.wgsl?raw';
 import type { Gpu } from '../gpu/gpu.ts';
 import { defineKernel, type KernelDef } from '../gpu/kernel.ts';
 import type { Tensor } from '../gpu/tensor.ts';
+import { kernelPlan, setKernelPlan, type MatmulPlan, type MatmulShapeClass, type MatmulVariantName } from './plan.ts';
 
 /**
  * Shared by every matmul shader's Params struct, plain and low-rank entry points alike; R and s are
- * the low-rank epilogue's (plain kernels get 0, 0).
+ * the low-rank epilogue's (plain kernels get 0, 0), batches the grid's z (low-rank kernels get 1).
  */
 const uniforms = {
-  M: 'u32', N: 'u32', K: 'u32', strideA: 'u32', strideB: 'u32', strideC: 'u32', alpha: 'f32', R: 'u32', s: 'f32',
+  M: 'u32', N: 'u32', K: 'u32', strideA: 'u32', strideB: 'u32', strideC: 'u32', alpha: 'f32', R: 'u32', s: 'f32', batches: 'u32',
 } as const;
 
+/** How a matmul shader tiles C: its workgroup and the (square) block of C each invocation computes. */
+interface Tiling {
+  workgroupSize: readonly [number, number];
+  perInvocation: number;
+}
+
+/** Kernel `name` at `entryPoint` of `code`: one workgroup per (WGY·t) × (WGX·t) block of C, z the batch. */
+function matmulDef(name: string, code: string, entryPoint: string, inputs: string[], t: Tiling): KernelDef {
+  return defineKernel({
+    name, code, entryPoint, uniforms, inputs, outputs: ['C'], workgroupSize: t.workgroupSize,
+    dispatch: (u, [wx, wy]) => [Math.ceil(u.N / (wx * t.perInvocation)), Math.ceil(u.M / (wy * t.perInvocation)), u.batches],
+  });
+}
+
 /** The plain kernel C = alpha·op(A)·op(B) and its fused low-rank twin (+ s·X2·op(L)) at `entryPoint`_lowrank. */
-function kernelPair(name: string, code: string, entryPoint: string): { kernel: KernelDef; lowRank: KernelDef } {
+function kernelPair(name: string, code: string, entryPoint: string, t: Tiling): { kernel: KernelDef; lowRank: KernelDef } {
   return {
-    kernel: defineKernel({ name, code, entryPoint, uniforms, inputs: ['A', 'B'], outputs: ['C'] }),
-    lowRank: defineKernel({
-      name: `${name}-lowrank`, code, entryPoint: `${entryPoint}_lowrank`, uniforms, inputs: ['A', 'B', 'X2', 'L'], outputs: ['C'],
-    }),
+    kernel: matmulDef(name, code, entryPoint, ['A', 'B'], t),
+    lowRank: matmulDef(`${name}-lowrank`, code, `${entryPoint}_lowrank`, ['A', 'B', 'X2', 'L'], t),
   };
 }
 
+const by4: Tiling = { workgroupSize: [8, 8], perInvocation: 4 };
+const by8: Tiling = { workgroupSize: [8, 8], perInvocation: 8 };
+/** 16×16 invocations of 4×4 each: the 64×64 block matmul-tiled.wgsl stages in workgroup memory. */
+const staged: Tiling = { workgroupSize: [16, 16], perInvocation: 4 };
+
 /** Scalar loads, a 4×4 block of C per invocation: any shape, any layout. */
-const scalarKernels = kernelPair('matmul', code, 'main');
+const scalarKernels = kernelPair('matmul', code, 'main', by4);
 export const matmulKernel = scalarKernels.kernel;
 /** The vec4 variants' low-rank twin with vec4 loads in the epilogue too (R % 4 == 0, L stored (N, R)). */
-function lowRank4(name: string, entryPoint: string): KernelDef {
-  return defineKernel({
-    name: `${name}-lowrank4`, code: vec4Code, entryPoint: `${entryPoint}_lowrank4`, uniforms, inputs: ['A', 'B', 'X2', 'L'], outputs: ['C'],
-  });
+function lowRank4(name: string, entryPoint: string, t: Tiling): KernelDef {
+  return matmulDef(`${name}-lowrank4`, vec4Code, `${entryPoint}_lowrank4`, ['A', 'B', 'X2', 'L'], t);
 }
-const vec4x4Kernels = { ...kernelPair('matmul-vec4-4x4', vec4Code, 'tile4x4'), lowRank4: lowRank4('matmul-vec4-4x4', 'tile4x4') };
-const vec8x8Kernels = { ...kernelPair('matmul-vec4-8x8', vec4Code, 'tile8x8'), lowRank4: lowRank4('matmul-vec4-8x8', 'tile8x8') };
-const tiledKernels = kernelPair('matmul-tiled', tiledCode, 'main');
+const vec4x4Kernels = { ...kernelPair('matmul-vec4-4x4', vec4Code, 'tile4x4', by4), lowRank4: lowRank4('matmul-vec4-4x4', 'tile4x4', by4) };
+const vec8x8Kernels = { ...kernelPair('matmul-vec4-8x8', vec4Code, 'tile8x8', by8), lowRank4: lowRank4('matmul-vec4-8x8', 'tile8x8', by8) };
+const tiledKernels = kernelPair('matmul-tiled', tiledCode, 'main', staged);
 
 export interface MatmulOptions {
   /** A is stored (K, M) instead of (M, K). */
@@ -59,8 +75,6 @@ export interface MatmulOptions {
 
 // ---- variants -----------------------------------------------------------------------------------
 
-export type MatmulVariantName = 'scalar' | 'vec4-4x4' | 'vec4-8x8' | 'tiled';
-
 export interface MatmulVariant {
   readonly name: MatmulVariantName;
   readonly kernel: KernelDef;
@@ -71,8 +85,6 @@ export interface MatmulVariant {
   readonly lowRank: KernelDef;
   /** `lowRank` with vec4 loads in the epilogue, for R % 4 == 0 and L stored (N, R) (vec4 variants only). */
   readonly lowRank4?: KernelDef;
-  /** Rows × columns of C per workgroup. */
-  readonly block: readonly [number, number];
   /** Whether this kernel can compute the product (alignment requirements). */
   applicable(M: number, N: number, K: number, o: MatmulOptions): boolean;
 }
@@ -87,10 +99,10 @@ function vec4Aligned(M: number, N: number, K: number, o: MatmulOptions): boolean
 }
 
 export const MATMUL_VARIANTS: Readonly<Record<MatmulVariantName, MatmulVariant>> = {
-  scalar: { name: 'scalar', ...scalarKernels, block: [32, 32], applicable: anyShape },
-  'vec4-4x4': { name: 'vec4-4x4', ...vec4x4Kernels, block: [32, 32], applicable: vec4Aligned },
-  'vec4-8x8': { name: 'vec4-8x8', ...vec8x8Kernels, block: [64, 64], applicable: vec4Aligned },
-  tiled: { name: 'tiled', ...tiledKernels, block: [64, 64], applicable: anyShape },
+  scalar: { name: 'scalar', ...scalarKernels, applicable: anyShape },
+  'vec4-4x4': { name: 'vec4-4x4', ...vec4x4Kernels, applicable: vec4Aligned },
+  'vec4-8x8': { name: 'vec4-8x8', ...vec8x8Kernels, applicable: vec4Aligned },
+  tiled: { name: 'tiled', ...tiledKernels, applicable: anyShape },
 };
 
 /** Record C(M, N) = alpha · op(A) · op(B) with one particular kernel; throws if it cannot handle the shape. */
@@ -100,7 +112,6 @@ export function matmulWith(
   if (!variant.applicable(M, N, K, o)) {
     throw new Error(`matmul variant ${variant.name} cannot compute ${M}×${N}×${K} aKM=${!!o.aKM} bKN=${!!o.bKN} (needs 4-aligned dimensions)`);
   }
-  const [bm, bn] = variant.block;
   gpu.dispatch(variant.kernel, {
     uniforms: {
       M, N, K,
@@ -109,20 +120,14 @@ export function matmulWith(
       strideC: o.strideC ?? M * N,
       alpha: o.alpha ?? 1,
       R: 0, s: 0,
+      batches: o.batches ?? 1,
     },
     bindings: { A, B, C },
-    workgroups: [Math.ceil(N / bn), Math.ceil(M / bm), o.batches ?? 1],
     constants: { A_KM: o.aKM ? 1 : 0, B_KN: o.bKN ? 1 : 0, ACCUMULATE: o.accumulate ? 1 : 0 },
   });
 }
 
 // ---- selection ----------------------------------------------------------------------------------
-
-/** Shape classes a plan ranks variants for: operand layouts × few rows (M < 8, decode-like) or a block. */
-export type MatmulShapeClass = `${'aMK' | 'aKM'}-${'bNK' | 'bKN'}-${'rows' | 'block'}`;
-
-/** Variants to try in order, per shape class; the first applicable one runs. 'scalar' always applies. */
-export type MatmulPlan = Record<MatmulShapeClass, readonly MatmulVariantName[]>;
 
 export const FEW_ROWS = 8;
 
@@ -130,50 +135,14 @@ export function shapeClass(M: number, o: MatmulOptions): MatmulShapeClass {
   return `${o.aKM ? 'aKM' : 'aMK'}-${o.bKN ? 'bKN' : 'bNK'}-${M < FEW_ROWS ? 'rows' : 'block'}`;
 }
 
-export const SHAPE_CLASSES: readonly MatmulShapeClass[] = (['aMK', 'aKM'] as const).flatMap((a) =>
-  (['bNK', 'bKN'] as const).flatMap((b) => (['rows', 'block'] as const).map((s) => `${a}-${b}-${s}` as const)),
-);
-
-function uniformPlan(rows: readonly MatmulVariantName[], block: readonly MatmulVariantName[]): MatmulPlan {
-  return Object.fromEntries(SHAPE_CLASSES.map((c) => [c, c.endsWith('rows') ? rows : block])) as MatmulPlan;
-}
-
-/**
- * SwiftShader (2 cores, GFLOP/s, 128×288×288 … 512×512×512, all four layouts): vec4-8x8 2.8–4.1,
- * vec4-4x4 2.1–2.8, scalar 1.4–1.7, tiled 0.7–1.1 (barriers are expensive there) and 0.01 for M ≤ 8.
- * With M < 8, 8×8 blocks compute mostly clamped rows: vec4-4x4 0.5 vs 0.35. Measured, not autotuned:
- * wall-clock timing on a shared CPU is too noisy to rank variants reliably at start-up.
- */
-export const SWIFTSHADER_PLAN: MatmulPlan = uniformPlan(['vec4-4x4', 'scalar'], ['vec4-8x8', 'vec4-4x4', 'scalar']);
-
-/** Before `autotuneMatmul` has run on a hardware GPU: workgroup-memory tiles for blocks. */
-export const DEFAULT_GPU_PLAN: MatmulPlan = uniformPlan(['vec4-4x4', 'scalar'], ['tiled']);
-
-export function isSwiftShader(gpu: Gpu): boolean {
-  const i = gpu.adapterInfo;
-  return /swiftshader/i.test(`${i.architecture} ${i.device} ${i.description}`);
-}
-
-const plans = new WeakMap<Gpu, MatmulPlan>();
-
-/** The plan `matmul` follows on this Gpu. */
+/** The matmul plan on this Gpu (its kernel plan's). */
 export function matmulPlan(gpu: Gpu): MatmulPlan {
-  let plan = plans.get(gpu);
-  if (!plan) {
-    plan = isSwiftShader(gpu) ? SWIFTSHADER_PLAN : DEFAULT_GPU_PLAN;
-    plans.set(gpu, plan);
-  }
-  return plan;
+  return kernelPlan(gpu).matmul;
 }
 
-/** Replace the plan for this Gpu (autotune results, or a forced variant in tests and benchmarks). */
+/** Replace the matmul plan for this Gpu (autotune results, or a forced variant in tests and benchmarks). */
 export function setMatmulPlan(gpu: Gpu, plan: MatmulPlan): void {
-  plans.set(gpu, plan);
-}
-
-/** A plan that runs `name` wherever it applies and the scalar kernel elsewhere. */
-export function forcedPlan(name: MatmulVariantName): MatmulPlan {
-  return uniformPlan([name, 'scalar'], [name, 'scalar']);
+  setKernelPlan(gpu, { matmul: plan });
 }
 
 /** The variant `matmul` would run for this product on this Gpu. */

@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import type { Gpu } from '../../src/gpu/gpu.ts';
 import { loraMatmul, loraMatmulWith } from '../../src/kernels/lora-matmul.ts';
 import {
-  forcedPlan, MATMUL_VARIANTS, matmul, matmulPlan, matmulWith, selectMatmulVariant, setMatmulPlan, type MatmulVariant,
+  MATMUL_VARIANTS, matmul, matmulPlan, matmulWith, selectMatmulVariant, setMatmulPlan, type MatmulVariant,
 } from '../../src/kernels/matmul.ts';
+import { forcedPlan } from '../../src/kernels/plan.ts';
 import { loraMatmulRef } from '../../src/reference/ops.ts';
 import { expectClose, randn, testGpu } from '../helpers/gpu.ts';
 

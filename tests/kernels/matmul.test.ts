@@ -3,9 +3,9 @@ import { acquireNodeDevice } from '../../src/gpu/node-device.ts';
 import { Gpu } from '../../src/gpu/gpu.ts';
 import { autotuneMatmul } from '../../src/kernels/autotune.ts';
 import {
-  forcedPlan, isSwiftShader, linear, MATMUL_VARIANTS, matmul, matmulPlan, matmulWith, selectMatmulVariant,
-  setMatmulPlan, SHAPE_CLASSES, SWIFTSHADER_PLAN, type MatmulVariant,
+  linear, MATMUL_VARIANTS, matmul, matmulPlan, matmulWith, selectMatmulVariant, setMatmulPlan, type MatmulVariant,
 } from '../../src/kernels/matmul.ts';
+import { CPU_MATMUL_PLAN, forcedPlan, SHAPE_CLASSES } from '../../src/kernels/plan.ts';
 import { matmulRef } from '../../src/reference/ops.ts';
 import { expectClose, randn, testGpu } from '../helpers/gpu.ts';
 
@@ -84,8 +84,8 @@ describe('matmul variant applicability', () => {
 describe('matmul selection', () => {
   it('follows the static plan on SwiftShader: 8×8 vec4 blocks, 4×4 for few rows, scalar when unaligned', async () => {
     const gpu = await testGpu();
-    if (!isSwiftShader(gpu)) return; // the static rule is SwiftShader's; other adapters autotune
-    expect(matmulPlan(gpu)).toBe(SWIFTSHADER_PLAN);
+    if (gpu.adapterClass !== 'cpu') return; // the static rule is SwiftShader's; other adapters autotune
+    expect(matmulPlan(gpu)).toBe(CPU_MATMUL_PLAN);
     expect(selectMatmulVariant(gpu, 64, 576, 192).name).toBe('vec4-8x8');
     expect(selectMatmulVariant(gpu, 128, 288, 288, { aKM: true, bKN: true }).name).toBe('vec4-8x8');
     expect(selectMatmulVariant(gpu, 1, 288, 288).name).toBe('vec4-4x4');
@@ -140,10 +140,10 @@ describe('matmul selection', () => {
 describe('matmul autotune', () => {
   it('keeps the measured static plan on SwiftShader unless forced', async () => {
     const gpu = await testGpu();
-    if (!isSwiftShader(gpu)) return;
+    if (gpu.adapterClass !== 'cpu') return;
     const result = await autotuneMatmul(gpu);
     expect(result.skipped).toBe(true);
-    expect(result.plan).toBe(SWIFTSHADER_PLAN);
+    expect(result.plan).toBe(CPU_MATMUL_PLAN);
     expect(await autotuneMatmul(gpu)).toBe(result); // cached per Gpu
   });
 
