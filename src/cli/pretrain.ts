@@ -18,7 +18,8 @@ import { generate } from '../model/generate.ts';
 import { initWeights } from '../model/init.ts';
 import { LlamaModel } from '../model/llama.ts';
 import { DEFAULT_TRAIN_CONFIG } from '../train/config.ts';
-import { BatchIterator, orderedBatches, packExamples, type Example } from '../train/packing.ts';
+import { packExamples, type Example } from '../train/packing.ts';
+import { runTraining } from '../train/run-loop.ts';
 import { Trainer } from '../train/trainer.ts';
 import { optionalNumber, optionalString, type Values } from './args.ts';
 import { openGpu } from './gpu.ts';
@@ -87,43 +88,47 @@ async function main(): Promise<void> {
   const lr = optionalNumber(v, 'lr', { min: 0 }) ?? 4e-3;
   const trainer = Trainer.create(model, {
     ...DEFAULT_TRAIN_CONFIG, method: 'full', lr, steps: maxSteps, batch, seq, warmup: 100, schedule: 'cosine',
-    minLrRatio: 0.1, weightDecay: 0.1, beta2: 0.95, maxGradNorm: 1, seed,
+    minLrRatio: 0.1, weightDecay: 0.1, beta2: 0.95, maxGradNorm: 1, seed, evalEvery, evalBatches: 8,
   });
   log(`model: ${model.parameterCount} parameters; batch ${batch}×${seq}; lr ${lr}; budget ${minutes} min`);
-  const evalBatches = [...orderedBatches(evalWindows, batch, config.eosId)].slice(0, 8);
-  const batches = new BatchIterator(train, batch, seed);
   const start = performance.now();
   const budgetMs = minutes * 60_000;
-  let totalSteps = maxSteps;
-  const progress = new ProgressBar(totalSteps);
+  const progress = new ProgressBar(maxSteps);
   let lastLoss = NaN, evalLoss = NaN, lastSave = 0;
   const history: { step: number; loss: number; eval_loss?: number }[] = [];
-  for (let step = 1; step <= totalSteps; step++) {
-    trainer.recordStep([batches.next()]);
-    if (step % 10 === 0 || step === totalSteps) {
-      const metrics = await trainer.readMetrics();
-      lastLoss = metrics.at(-1)!.loss;
-      const elapsed = performance.now() - start;
-      if (step >= 20 && step < totalSteps) {
-        // Turn the time budget into a step count so the cosine schedule ends on time; re-estimated
-        // as the run goes, since a shared machine's speed drifts.
-        const estimate = Math.floor((budgetMs / elapsed) * step);
-        const next = Math.max(step + 1, Math.min(maxSteps, estimate));
-        if (step === 20) log(`\n${(elapsed / step).toFixed(0)} ms/step: about ${next} steps in the budget`);
-        totalSteps = next;
-        trainer.setTotalSteps(totalSteps);
-        progress.total = totalSteps;
+  // The same run loop as fine-tuning; metrics are read every 10 steps, when the budget is re-estimated.
+  await runTraining({ trainer, train, eval: evalWindows, padId: config.eosId, readEvery: 10 }, {
+    async steps(points) {
+      for (const p of points) {
+        const step = p.step;
+        lastLoss = p.loss;
+        if (step % 10 !== 0 && step !== trainer.config.steps) continue;
+        const elapsed = performance.now() - start;
+        if (step >= 20 && step < trainer.config.steps) {
+          // Turn the time budget into a step count so the cosine schedule ends on time; re-estimated
+          // as the run goes, since a shared machine's speed drifts.
+          const estimate = Math.floor((budgetMs / elapsed) * step);
+          const next = Math.max(step + 1, Math.min(maxSteps, estimate));
+          if (step === 20) log(`\n${(elapsed / step).toFixed(0)} ms/step: about ${next} steps in the budget`);
+          trainer.setTotalSteps(next);
+          progress.total = next;
+        }
+        history.push({ step, loss: lastLoss });
+        if (elapsed - lastSave > 10 * 60_000 && step < trainer.config.steps) {
+          lastSave = elapsed;
+          await save(step, false);
+        }
+        progress.update(step, lastLoss, (step * batch * seq) / (elapsed / 1000), elapsed / 1000);
       }
-      const entry: { step: number; loss: number; eval_loss?: number } = { step, loss: lastLoss };
-      if (step % evalEvery === 0 || step === totalSteps) entry.eval_loss = evalLoss = await trainer.evaluate(evalBatches);
-      history.push(entry);
-      if (elapsed - lastSave > 10 * 60_000 && step < totalSteps) {
-        lastSave = elapsed;
-        await save(step, false);
-      }
-      progress.update(step, lastLoss, (step * batch * seq) / (elapsed / 1000), elapsed / 1000);
-    }
-  }
+    },
+    eval(point) {
+      evalLoss = point.loss;
+      const entry = history.find((h) => h.step === point.step);
+      if (entry) entry.eval_loss = point.loss;
+      else history.push({ step: point.step, loss: lastLoss, eval_loss: point.loss });
+    },
+  });
+  const totalSteps = trainer.step;
   const minutesUsed = (performance.now() - start) / 60_000;
   progress.done(`trained ${totalSteps} steps in ${minutesUsed.toFixed(1)} min; train loss ${lastLoss.toFixed(3)}, eval loss ${evalLoss.toFixed(3)}`);
   await save(totalSteps, true);
