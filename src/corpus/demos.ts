@@ -142,20 +142,28 @@ export interface NewStyleOptions {
   stories?: number;
   /** Held-out stories used as probes; default 16. */
   probes?: number;
+  /** Longest story kept, in characters; longer ones are skipped. Default 380: one window at the default seq (128 tokens). */
+  maxChars?: number;
 }
 
 /** Base-world stories in a pirate dialect; probes are held-out pirate stories after their first words. */
 export function newStyleDemo(opts: NewStyleOptions = {}): DemoDataset {
   const world = opts.world ?? buildWorld();
   const seed = opts.seed ?? 22;
-  const story = (i: number): string => {
-    const rng = new Rng(mixSeed(seed, i));
-    return toPirate(generateStory(world, rng), rng);
+  const maxChars = opts.maxChars ?? 380;
+  let next = 0;
+  /** The next story of at most maxChars characters. */
+  const story = (): string => {
+    for (;;) {
+      const rng = new Rng(mixSeed(seed, next++));
+      const s = toPirate(generateStory(world, rng), rng);
+      if (s.length <= maxChars) return s;
+    }
   };
   const n = opts.stories ?? 200;
-  const records = Array.from({ length: n }, (_, i) => ({ text: story(i) }));
-  const probes = Array.from({ length: opts.probes ?? 16 }, (_, i) => {
-    const words = story(n + i).split(' ');
+  const records = Array.from({ length: n }, () => ({ text: story() }));
+  const probes = Array.from({ length: opts.probes ?? 16 }, () => {
+    const words = story().split(' ');
     return { prompt: words.slice(0, 4).join(' '), completion: ' ' + words.slice(4).join(' ') };
   });
   return dataset('new-style', 'Pirate style', 'Retells the same kind of stories in a pirate dialect ("Arr! ... th\' ... Yo ho ho!").', records, probes);

@@ -23,6 +23,10 @@ export interface DataSlice {
   pasteFormat: DataFormat | 'auto';
   /** The data the engine holds, re-sent when the split or the model changes. */
   dataSource: DataSource | null;
+  /** The mode `dataSource` was chosen in: the engine trains the shown data only when it is `dataMode`. */
+  dataSourceMode: DataMode | null;
+  /** What each mode last sent to the engine, chosen again when the mode is switched back to. */
+  modeSources: Partial<Record<DataMode, DataSource>>;
   dataSummary: DataSummary | null;
   dataError: DataLoadError | null;
   dataPreparing: boolean;
@@ -39,13 +43,14 @@ export interface DataSlice {
   /** The probe a link asked for ("none" or a demo id; null: the link said nothing), kept over the default. */
   probeFromLink: string | null;
   setProbeDemo(id: DemoId | null): void;
+  /** Show `mode`; the engine gets that mode's data (its demo, the pasted text, its file) or Start is blocked until it has it. */
   setDataMode(mode: DataMode): void;
   setPasteText(text: string): void;
   setPasteFormat(format: DataFormat | 'auto'): void;
   setEvalFraction(v: number): void;
   loadDemos(): Promise<void>;
-  /** Tokenise `source` in the engine with the current split. */
-  chooseData(source: DataSource): Promise<void>;
+  /** Tokenise `source` in the engine with the current split, as the data of `mode` (default: a demo's mode, else the shown one). */
+  chooseData(source: DataSource, mode?: DataMode): Promise<void>;
   /** Tokenise the current source again (split, seed or model changed). */
   refreshData(): Promise<void>;
 }
@@ -60,6 +65,34 @@ export function pastedFormat(text: string, chosen: DataFormat | 'auto'): DataFor
   return first?.trim().startsWith('{') ? 'jsonl' : 'text';
 }
 
+/** The source pasted `text` makes with the chosen format. */
+export function pasteSource(text: string, chosen: DataFormat | 'auto'): Extract<DataSource, { kind: 'text' }> {
+  const format = pastedFormat(text, chosen);
+  return { kind: 'text', fileName: format === 'jsonl' ? 'pasted.jsonl' : 'pasted.txt', text, format };
+}
+
+/** Why the data panel's shown data is not (yet) what a run would train, or null when it is. */
+export function dataBlocker(s: AppState): string | null {
+  const mode = s.dataMode;
+  if (mode === 'paste' && s.pasteText.trim() === '') return 'Paste some text to train on.';
+  if (!s.dataSource || s.dataSourceMode !== mode) {
+    if (mode === 'demo') return 'Choose a demo dataset.';
+    if (mode === 'paste') return 'Click Tokenise to train on the pasted text.';
+    return 'Upload a .txt or .jsonl file to train on.';
+  }
+  if (mode === 'paste') {
+    const shown = pasteSource(s.pasteText, s.pasteFormat);
+    const used = s.dataSource;
+    if (used.kind !== 'text' || used.text !== shown.text || used.format !== shown.format) {
+      return 'The pasted text changed since it was tokenised: click Tokenise to train on it.';
+    }
+  }
+  if (s.dataPreparing) return 'Tokenising the data…';
+  if (s.dataError) return 'Fix the training data first.';
+  if (!s.dataSummary) return 'Choose training data first.';
+  return null;
+}
+
 let latest = 0;
 
 export const createDataSlice: SliceCreator<DataSlice> = (set, get) => ({
@@ -68,6 +101,8 @@ export const createDataSlice: SliceCreator<DataSlice> = (set, get) => ({
   pasteText: '',
   pasteFormat: 'auto',
   dataSource: null,
+  dataSourceMode: null,
+  modeSources: {},
   dataSummary: null,
   dataError: null,
   dataPreparing: false,
@@ -79,7 +114,12 @@ export const createDataSlice: SliceCreator<DataSlice> = (set, get) => ({
     set({ probeDemo: id });
   },
   setDataMode(mode) {
+    const s = get();
+    if (mode === s.dataMode) return;
     set({ dataMode: mode });
+    // Pasted text is tokenised as shown; the other modes get back what they last had.
+    const next = mode === 'paste' ? (s.pasteText.trim() === '' ? undefined : pasteSource(s.pasteText, s.pasteFormat)) : s.modeSources[mode];
+    if (next && s.model?.hasTokenizer) void get().chooseData(next, mode);
   },
   setPasteText(text) {
     set({ pasteText: text });
@@ -100,9 +140,10 @@ export const createDataSlice: SliceCreator<DataSlice> = (set, get) => ({
       set({ dataError: { message: `Could not list the demo datasets: ${(e as Error).message}` } });
     }
   },
-  async chooseData(source) {
+  async chooseData(source, mode) {
     const request = ++latest;
-    set({ dataSource: source, dataPreparing: true, dataError: null });
+    const as = mode ?? (source.kind === 'demo' ? 'demo' : get().dataMode);
+    set((s) => ({ dataSource: source, dataSourceMode: as, modeSources: { ...s.modeSources, [as]: source }, dataPreparing: true, dataError: null }));
     try {
       const { data } = await engine().prepareData(source, splitOf(get())).result;
       if (request === latest) set({ dataSummary: data });
@@ -114,7 +155,7 @@ export const createDataSlice: SliceCreator<DataSlice> = (set, get) => ({
     }
   },
   async refreshData() {
-    const { dataSource, model } = get();
-    if (dataSource && model?.hasTokenizer) await get().chooseData(dataSource);
+    const { dataSource, dataSourceMode, model } = get();
+    if (dataSource && model?.hasTokenizer) await get().chooseData(dataSource, dataSourceMode ?? undefined);
   },
 });

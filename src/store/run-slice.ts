@@ -7,6 +7,7 @@ import type { LinearModule } from '../model/weights.ts';
 import { LINEAR_MODULES } from '../model/weights.ts';
 import type { DataSource, EngineEvent, EventOf, ExportKind, FinishReason, RunInfo, RunSaveSettings, StepPoint } from '../workers/protocol.ts';
 import type { AppState, SliceCreator } from './app-state.ts';
+import { dataBlocker } from './data-slice.ts';
 import { engine } from './engine.ts';
 import { isMethodId, methodRow, withMethod, type MethodId } from './methods.ts';
 import { historyRounds } from './spectrum-slice.ts';
@@ -39,9 +40,26 @@ export interface TunedModel {
   steps: number;
 }
 
+/** A settings field whose typed text is not a valid value: what it shows, and what is wrong. */
+export interface FieldDraft {
+  /** The field's label as a blocker names it, e.g. "Rank". */
+  label: string;
+  raw: string;
+  error: string;
+}
+
 export interface RunSlice {
   methodId: MethodId;
+  /** The last valid value of every field: what a run would train once no field is in error. */
   trainConfig: TrainConfig;
+  /** Fields the user typed a value into: switching method keeps them instead of the method's default lr and steps. */
+  /**
+   * Fields on screen whose text is invalid, by key (a TrainConfig key, 'evalFraction',
+   * 'checkpointEvery'), in the order they went wrong. Any entry blocks Start.
+   */
+  fieldDrafts: Record<string, FieldDraft>;
+  /** Record (or, with null, clear) field `key`'s invalid text. */
+  setFieldDraft(key: string, draft: FieldDraft | null): void;
   runStatus: RunStatus;
   runInfo: RunInfo | null;
   /** What the engine is doing before the first step (copying weights, re-cutting data). */
@@ -50,6 +68,8 @@ export interface RunSlice {
   runStageProgress: { done: number; total: number } | null;
   runProgress: RunProgress | null;
   runResult: RunResult | null;
+  /** After the last step (or a stop): what the engine is finishing (final eval, spectra, checkpoint), else null. */
+  runFinishing: string | null;
   runError: string | null;
   /** The methodId of the run in runInfo. */
   runMethodId: MethodId | null;
@@ -100,7 +120,8 @@ function progressOf(p: StepPoint, totalSteps: number): RunProgress {
   };
 }
 
-const runActive = (status: RunStatus): boolean => status === 'starting' || status === 'running' || status === 'paused' || status === 'stopping';
+/** Whether a run holds the engine (starting, stepping, paused or stopping). */
+export const runActive = (status: RunStatus): boolean => status === 'starting' || status === 'running' || status === 'paused' || status === 'stopping';
 
 /** The base model's name for labels, saved runs and an export's base_model_name_or_path. */
 export function modelName(s: AppState): string {
@@ -121,13 +142,14 @@ async function followRun(
   begin: (onEvent: (e: EngineEvent) => void) => { result: Promise<EventOf<'trainFinished'>> },
 ): Promise<void> {
   set({
-    runStatus: 'starting', runInfo: null, runProgress: null, runResult: null, runError: null, runStage: 'Starting…', runStageProgress: null,
+    runStatus: 'starting', runInfo: null, runProgress: null, runFinishing: null, runResult: null, runError: null, runStage: 'Starting…', runStageProgress: null,
     runMethodId: methodId, tuned: null, compareBase: '', compareTuned: '', compareLabel: null, lastSaved: null, storageProblem: null,
   });
   const pending = begin((e) => {
     switch (e.type) {
       case 'progress':
-        set({ runStage: e.message, runStageProgress: e.total ? { done: e.done ?? 0, total: e.total } : null });
+        if (e.stage === 'finishing') set({ runFinishing: e.message });
+        else set({ runStage: e.message, runStageProgress: e.total ? { done: e.done ?? 0, total: e.total } : null });
         break;
       case 'trainStarted': {
         const resumed = e.run.resumed;
@@ -163,6 +185,7 @@ async function followRun(
     const r = await pending.result;
     set({
       runStatus: 'finished',
+      runFinishing: null,
       runStage: null,
       runResult: { reason: r.reason, steps: r.steps, ms: r.ms, finalLoss: r.finalLoss, evalLoss: r.evalLoss },
     });
@@ -178,7 +201,7 @@ async function followRun(
       });
     }
   } catch (e) {
-    set({ runStatus: 'failed', runStage: null, runStageProgress: null, runError: (e as Error).message });
+    set({ runStatus: 'failed', runStage: null, runStageProgress: null, runFinishing: null, runError: (e as Error).message });
   } finally {
     void get().refreshSavedRuns();
   }
@@ -187,12 +210,25 @@ async function followRun(
 export const createRunSlice: SliceCreator<RunSlice> = (set, get) => ({
   methodId: 'lora',
   trainConfig: STUDIO_TRAIN_DEFAULTS,
+  fieldDrafts: {},
+  setFieldDraft(key, draft) {
+    set((s) => {
+      const old = s.fieldDrafts[key];
+      if (!draft && !old) return {};
+      if (draft && old && old.raw === draft.raw && old.error === draft.error && old.label === draft.label) return {};
+      const next = { ...s.fieldDrafts };
+      if (draft) next[key] = draft;
+      else delete next[key];
+      return { fieldDrafts: next };
+    });
+  },
   runStatus: 'idle',
   runInfo: null,
   runStage: null,
   runStageProgress: null,
   runProgress: null,
   runResult: null,
+  runFinishing: null,
   runError: null,
   runMethodId: null,
   tuned: null,
@@ -216,7 +252,8 @@ export const createRunSlice: SliceCreator<RunSlice> = (set, get) => ({
     });
   },
   async startRun() {
-    if (runActive(get().runStatus)) return;
+    // Start is disabled then; never train a value other than the one the page shows.
+    if (runActive(get().runStatus) || Object.keys(get().fieldDrafts).length > 0 || dataBlocker(get()) !== null) return;
     const { trainConfig: config, methodId, evalFraction } = get();
     methodRow(methodId); // the picker only offers known rows
     const save: RunSaveSettings = {
@@ -284,6 +321,6 @@ export const createRunSlice: SliceCreator<RunSlice> = (set, get) => ({
     return engine().exportRun(kind, modelName(get()));
   },
   clearRun() {
-    set({ runStatus: 'idle', runInfo: null, runProgress: null, runResult: null, runError: null, runStage: null, tuned: null, runMethodId: null });
+    set({ runStatus: 'idle', runInfo: null, runProgress: null, runFinishing: null, runResult: null, runError: null, runStage: null, tuned: null, runMethodId: null });
   },
 });

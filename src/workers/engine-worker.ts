@@ -45,7 +45,9 @@ async function initGpu(): Promise<EventOf<'ready'> | EventOf<'unavailable'>> {
     engine.gpu = gpu;
     await autotuneMatmul(gpu); // picks matmul variants for this adapter (fixed rule on SwiftShader)
     const restored = restoreLostModel(gpu);
-    return { type: 'ready', id: 0, adapter: { ...acquired.adapterInfo, features: acquired.features }, ...(restored ? { model: restored } : {}) };
+    const { maxBufferSize, maxStorageBufferBindingSize } = acquired.device.limits;
+    const adapter = { ...acquired.adapterInfo, features: acquired.features, limits: { maxBufferSize, maxStorageBufferBindingSize } };
+    return { type: 'ready', id: 0, adapter, ...(restored ? { model: restored } : {}) };
   } catch (e) {
     if (e instanceof WebGpuUnavailableError) return { type: 'unavailable', id: 0, reason: e.reason, message: e.message };
     throw e;

@@ -22,6 +22,8 @@ export interface AdapterSummary {
   description: string;
   features: string[];
 }
+  /** The device's buffer limits in bytes (the adapter's own, as requested): a training step's buffers must fit them. */
+  limits: { maxBufferSize: number; maxStorageBufferBindingSize: number };
 
 /** Why there is no WebGPU: no navigator.gpu, no adapter, or the adapter refused a device. */
 export type UnavailableReason = 'no-api' | 'no-adapter' | 'no-device';
@@ -284,7 +286,8 @@ export type EngineEvent =
   | { type: 'hubCacheProblem'; id: number; file: string; message: string };
 
 export type EventType = EngineEvent['type'];
-export type ProgressStage = 'reading' | 'parsing' | 'uploading' | 'prefill' | 'data' | 'export' | 'svd';
+/** 'finishing': after the last step (or a stop), the final eval, spectra and checkpoint. */
+export type ProgressStage = 'reading' | 'parsing' | 'uploading' | 'prefill' | 'data' | 'export' | 'svd' | 'finishing';
 
 /** The event type that ends each command successfully. */
 export interface ResultTypes {

@@ -90,8 +90,10 @@ describe('fine-tuning in the studio (Chromium + SwiftShader)', () => {
       expect(await page.getByTestId(`method-${row.id}`).isDisabled()).toBe(!inEngine);
       expect((await page.getByTestId(`method-row-${row.id}`).textContent())?.includes('coming')).toBe(!inEngine);
     }
-    expect(await page.getByTestId('method-row-lora').locator('a').getAttribute('href')).toBe('https://arxiv.org/abs/2106.09685');
-    expect(await page.getByTestId('method-row-rslora').locator('a').getAttribute('href')).toBe('https://arxiv.org/abs/2312.03732');
+    // Each method's paper is linked after the radio group (not between the radios in the tab order).
+    expect(await page.getByTestId('paper-lora').getAttribute('href')).toBe('https://arxiv.org/abs/2106.09685');
+    expect(await page.getByTestId('paper-rslora').getAttribute('href')).toBe('https://arxiv.org/abs/2312.03732');
+    expect(await page.getByTestId('method-row-lora').locator('a').count()).toBe(0);
 
     // All seven targets: q 1024, k 768, v 768, o 1024, gate 8·236, up 8·236, down 8·236 → 9248 per layer.
     for (const m of ['k', 'o', 'gate', 'up', 'down']) await page.getByTestId(`target-${m}`).check();

@@ -7,6 +7,7 @@ import { describe, expect, test } from 'vitest';
 import type { LlamaConfig } from '../../src/model/config.ts';
 import { METHOD_ROWS, type MethodRow } from '../../src/store/methods.ts';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../../src/train/config.ts';
+import { largestStepBuffer, stepBufferProblem } from '../../src/ui/method/estimate.ts';
 import { methodMemoryRows } from '../../src/ui/model/memory-rows.ts';
 
 const STORIES: LlamaConfig = {
@@ -60,5 +61,37 @@ describe('methodMemoryRows', () => {
     const coming: MethodRow = { ...METHOD_ROWS[1]!, id: 'lora', engine: 'galore' };
     const [row] = methodMemoryRows(CONFIG, MODEL, 'lora', [coming]);
     expect(row).toEqual({ id: 'lora', label: 'LoRA', chosen: true, trainable: null, bytes: null });
+  });
+});
+
+describe('a step against the device buffer limits', () => {
+  const MiB = 1024 * 1024;
+  const SWIFTSHADER = { maxBufferSize: 256 * MiB, maxStorageBufferBindingSize: 128 * MiB };
+  // The built-in model's shapes: vocabulary 1024 is wider than its FFN (172), so the logits are the largest buffer.
+  const TINY: LlamaConfig = { ...STORIES, dim: 64, hiddenDim: 172, nLayers: 4, nHeads: 4, nKvHeads: 4, vocabSize: 1024, maxSeqLen: 256 };
+
+  test('the largest buffer is the logits, 4 · B · T · V bytes', () => {
+    expect(largestStepBuffer({ ...CONFIG, batch: 4, seq: 64 }, TINY)).toEqual({ name: 'logits', bytes: 4 * 4 * 64 * 1024, bytesPerToken: 4096 });
+    // An FFN wider than the vocabulary: one (B·T, H) activation is.
+    expect(largestStepBuffer({ ...CONFIG, batch: 1, seq: 8 }, { ...TINY, hiddenDim: 4096 }).name).toBe('FFN activation');
+  });
+
+  test('a batch whose logits exceed the binding limit is refused with the largest batch that fits', () => {
+    // 512 × 64 tokens × 4 KiB = 128 MiB exactly: fits; 513 does not.
+    expect(stepBufferProblem({ ...CONFIG, batch: 512, seq: 64 }, TINY, SWIFTSHADER)).toBeNull();
+    expect(stepBufferProblem({ ...CONFIG, batch: 600, seq: 64 }, TINY, SWIFTSHADER)).toBe(
+      'a step of 600 × 64 tokens needs a 150.0 MiB logits buffer, more than this GPU allows in one buffer (128.0 MiB): use a batch of at most 512.',
+    );
+    // The smaller of the two limits counts.
+    expect(stepBufferProblem({ ...CONFIG, batch: 512, seq: 64 }, TINY, { maxBufferSize: 64 * MiB, maxStorageBufferBindingSize: 128 * MiB })).toContain(
+      'use a batch of at most 256.',
+    );
+  });
+
+  test('when even batch 1 is too long, the sequence length is what to shorten', () => {
+    const tiny = { maxBufferSize: 64 * 1024, maxStorageBufferBindingSize: 64 * 1024 };
+    expect(stepBufferProblem({ ...CONFIG, batch: 1, seq: 32 }, TINY, tiny)).toBe(
+      'a step of 1 × 32 tokens needs a 128.0 KiB logits buffer, more than this GPU allows in one buffer (64.0 KiB): shorten the sequence length to at most 16.',
+    );
   });
 });

@@ -1,7 +1,9 @@
-/** Training data: a built-in demo, pasted text or an uploaded .txt/.jsonl, tokenised by the engine. */
+/** Training data: a built-in demo, pasted text or an uploaded .txt/.jsonl, tokenised by the engine; what it shows is what trains. */
 import { useId } from 'react';
 import { useAppStore } from '../../store/store.ts';
 import type { DataMode } from '../../store/data-slice.ts';
+import { runActive } from '../../store/run-slice.ts';
+import { FIELD_LABELS } from '../method/config-problem.ts';
 import { NumberField } from '../shared/number-field.tsx';
 import { DataErrorView } from './data-error.tsx';
 import { DataSummaryView } from './data-summary.tsx';
@@ -21,10 +23,14 @@ export function DataPanel() {
   const mode = useAppStore((s) => s.dataMode);
   const setMode = useAppStore((s) => s.setDataMode);
   const canTokenise = useAppStore((s) => s.model?.hasTokenizer ?? false);
-  const training = useAppStore((s) => s.runStatus === 'starting' || s.runStatus === 'running' || s.runStatus === 'paused' || s.runStatus === 'stopping');
-  const preparing = useAppStore((s) => s.dataPreparing);
+  const training = useAppStore((s) => runActive(s.runStatus));
+  // What the engine holds is shown only under the mode it came from: another mode's data never passes for this one's.
+  const ours = useAppStore((s) => s.dataSourceMode === s.dataMode);
+  const preparing = useAppStore((s) => s.dataPreparing) && ours;
+  const orphanError = useAppStore((s) => s.dataError !== null && s.dataSource === null);
   const evalFraction = useAppStore((s) => s.evalFraction);
   const setEvalFraction = useAppStore((s) => s.setEvalFraction);
+  const setDraft = useAppStore((s) => s.setFieldDraft);
   const disabled = !canTokenise || training;
   return (
     <section className="panel" aria-labelledby="data-title" data-testid="data-panel">
@@ -54,6 +60,7 @@ export function DataPanel() {
             hint="windows held out"
             testId="eval-fraction"
             onCommit={setEvalFraction}
+            onDraft={(d) => setDraft('evalFraction', d && { label: FIELD_LABELS.evalFraction!, ...d })}
           />
           <ProbePicker />
         </div>
@@ -63,8 +70,8 @@ export function DataPanel() {
           <span className="spinner" aria-hidden="true" /> Tokenising…
         </p>
       )}
-      <DataErrorView />
-      <DataSummaryView />
+      {(ours || orphanError) && <DataErrorView />}
+      {ours && <DataSummaryView />}
     </section>
   );
 }

@@ -6,7 +6,8 @@ export function DemoPicker() {
   const name = useId();
   const demos = useAppStore((s) => s.demos);
   const loadDemos = useAppStore((s) => s.loadDemos);
-  const source = useAppStore((s) => s.dataSource);
+  // The demo this mode trains (the last one chosen: another mode's data may be in the engine meanwhile).
+  const source = useAppStore((s) => s.modeSources.demo);
   const chooseData = useAppStore((s) => s.chooseData);
   const ready = useAppStore((s) => s.engineStatus === 'ready');
   useEffect(() => {
@@ -23,13 +24,19 @@ export function DemoPicker() {
             name={name}
             value={d.id}
             checked={chosen === d.id}
+            aria-label={d.title}
+            aria-describedby={`${name}-${d.id}-desc`}
             onChange={() => void chooseData({ kind: 'demo', id: d.id })}
             data-testid={`demo-${d.id}`}
           />
           <span>
-            <strong>{d.title}</strong> <span className="muted">({d.records} records)</span>
-            <br />
-            <span className="demo-description">{d.description}</span>
+            <strong>{d.title}</strong>
+            <span id={`${name}-${d.id}-desc`}>
+              {' '}
+              <span className="muted">({d.records} records)</span>
+              <br />
+              <span className="demo-description">{d.description}</span>
+            </span>
           </span>
         </label>
       ))}

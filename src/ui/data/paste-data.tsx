@@ -1,6 +1,6 @@
-/** Pasted training text: plain text (paragraphs are documents) or JSONL records. */
+/** Pasted training text: plain text (paragraphs are documents) or JSONL records; empty text is said to be so. */
 import { useId } from 'react';
-import { pastedFormat } from '../../store/data-slice.ts';
+import { pasteSource } from '../../store/data-slice.ts';
 import { useAppStore } from '../../store/store.ts';
 import type { DataFormat } from '../../train/data.ts';
 
@@ -12,10 +12,7 @@ export function PasteData() {
   const format = useAppStore((s) => s.pasteFormat);
   const setFormat = useAppStore((s) => s.setPasteFormat);
   const chooseData = useAppStore((s) => s.chooseData);
-  const submit = () => {
-    const f = pastedFormat(text, format);
-    void chooseData({ kind: 'text', fileName: f === 'jsonl' ? 'pasted.jsonl' : 'pasted.txt', text, format: f });
-  };
+  const empty = text.trim() === '';
   return (
     <div className="paste">
       <div className="field">
@@ -25,9 +22,16 @@ export function PasteData() {
           rows={6}
           value={text}
           placeholder={'Plain text (blank lines separate documents), or JSONL: {"text": "..."} or {"prompt": "...", "completion": "..."} per line'}
+          aria-invalid={empty}
+          aria-describedby={empty ? `${textId}-empty` : undefined}
           data-testid="paste-text"
           onChange={(e) => setText(e.currentTarget.value)}
         />
+        {empty && (
+          <span id={`${textId}-empty`} className="field-error" data-testid="paste-empty">
+            Paste some text to train on.
+          </span>
+        )}
       </div>
       <div className="actions">
         <label htmlFor={formatId}>Format</label>
@@ -36,7 +40,7 @@ export function PasteData() {
           <option value="text">Plain text</option>
           <option value="jsonl">JSONL</option>
         </select>
-        <button type="button" className="primary" disabled={text.trim() === ''} onClick={submit} data-testid="paste-use">
+        <button type="button" className="primary" disabled={empty} onClick={() => void chooseData(pasteSource(text, format), 'paste')} data-testid="paste-use">
           Tokenise
         </button>
       </div>

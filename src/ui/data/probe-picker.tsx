@@ -17,7 +17,7 @@ export function ProbePicker() {
   return (
     <div className="field probe-picker">
       <label htmlFor={id}>Forgetting probe</label>
-      <select id={id} value={probe ?? ''} onChange={(e) => setProbe((e.currentTarget.value || null) as DemoId | null)} data-testid="probe-select">
+      <select id={id} aria-describedby={`${id}-hint`} value={probe ?? ''} onChange={(e) => setProbe((e.currentTarget.value || null) as DemoId | null)} data-testid="probe-select">
         <option value="">None</option>
         {demos.map((d) => (
           <option key={d.id} value={d.id}>
@@ -25,7 +25,7 @@ export function ProbePicker() {
           </option>
         ))}
       </select>
-      <span className="field-hint">
+      <span id={`${id}-hint`} className="field-hint">
         Loss on text the model already knew, measured before the first step and with every eval: how much the run forgets.
         {!builtIn && ' The demos are from the built-in model’s corpus; for another model they measure drift, not forgetting.'}
       </span>

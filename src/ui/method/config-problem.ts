@@ -1,7 +1,8 @@
-/** The first thing wrong with a run's settings for the loaded model, as validateTrainConfig says it. */
+/** The first thing wrong with a run's settings for the loaded model and its GPU. */
 import { useMemo } from 'react';
 import { validateTrainConfig } from '../../train/config.ts';
 import { useAppStore } from '../../store/store.ts';
+import { stepBufferProblem } from './estimate.ts';
 
 export interface ConfigProblem {
   /** The TrainConfig field at fault ('betas' for beta1/beta2), or '' when the message names none. */
@@ -9,21 +10,26 @@ export interface ConfigProblem {
   message: string;
 }
 
-/** validateTrainConfig's verdict: null when the settings can train the model. */
+/**
+ * validateTrainConfig's verdict, then whether a step's largest buffer fits the device (a problem of
+ * the batch): null when the settings can train the model.
+ */
 export function useConfigProblem(): ConfigProblem | null {
   const config = useAppStore((s) => s.trainConfig);
   const model = useAppStore((s) => s.model?.config);
+  const limits = useAppStore((s) => s.adapter?.limits);
   return useMemo(() => {
     if (!model) return null;
     try {
       validateTrainConfig(config, model);
-      return null;
     } catch (e) {
       const message = (e as Error).message;
       const m = /^(\w+): ([\s\S]*)$/.exec(message);
       return m ? { field: m[1]!, message: m[2]! } : { field: '', message };
     }
-  }, [config, model]);
+    const tooBig = limits ? stepBufferProblem(config, model, limits) : null;
+    return tooBig ? { field: 'batch', message: tooBig } : null;
+  }, [config, model, limits]);
 }
 
 /** Field labels, to say which field a problem is about away from the field. */
@@ -32,4 +38,5 @@ export const FIELD_LABELS: Record<string, string> = {
   steps: 'Steps', batch: 'Batch', seq: 'Sequence length', warmup: 'Warmup', seed: 'Seed', gradAccum: 'Gradient accumulation',
   evalEvery: 'Eval every', evalBatches: 'Eval batches', weightDecay: 'Weight decay', maxGradNorm: 'Max grad norm',
   minLrRatio: 'Min lr ratio', betas: 'Adam betas', eps: 'Adam eps', moraType: 'MoRA type',
+  evalFraction: 'Eval fraction', checkpointEvery: 'Checkpoint every',
 };

@@ -97,3 +97,42 @@ export function formatBytes(n: number): string {
   }
   return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
 }
+
+/** The device's buffer limits a training step must fit (AdapterSummary.limits). */
+export interface BufferLimits {
+  maxBufferSize: number;
+  maxStorageBufferBindingSize: number;
+}
+
+/** The largest buffer a step allocates, named, and how many bytes each token of the batch adds to it. */
+export interface StepBuffer {
+  name: 'logits' | 'FFN activation';
+  bytes: number;
+  bytesPerToken: number;
+}
+
+/**
+ * The largest single buffer of a training step: the logits (B·T, V) (their gradient overwrites
+ * them) or, for an FFN wider than the vocabulary, one (B·T, H) activation. Weights, gradients and
+ * Adam moments are at most a weight's size, which the model's load already fitted; attention's
+ * scratch is cut into chunks under the binding limit.
+ */
+export function largestStepBuffer(config: TrainConfig, c: LlamaConfig): StepBuffer {
+  const tokens = config.batch * config.seq;
+  const logits = c.vocabSize >= c.hiddenDim;
+  const width = logits ? c.vocabSize : c.hiddenDim;
+  return { name: logits ? 'logits' : 'FFN activation', bytes: 4 * tokens * width, bytesPerToken: 4 * width };
+}
+
+/** What is wrong with a batch whose step's largest buffer exceeds what the device binds, or null when it fits. */
+export function stepBufferProblem(config: TrainConfig, c: LlamaConfig, limits: BufferLimits): string | null {
+  const cap = Math.min(limits.maxBufferSize, limits.maxStorageBufferBindingSize);
+  const buffer = largestStepBuffer(config, c);
+  if (buffer.bytes <= cap) return null;
+  const maxBatch = Math.floor(cap / (buffer.bytesPerToken * config.seq));
+  const fix = maxBatch >= 1 ? `use a batch of at most ${maxBatch}` : `shorten the sequence length to at most ${Math.floor(cap / buffer.bytesPerToken)}`;
+  return (
+    `a step of ${config.batch} × ${config.seq} tokens needs a ${formatBytes(buffer.bytes)} ${buffer.name} buffer, ` +
+    `more than this GPU allows in one buffer (${formatBytes(cap)}): ${fix}.`
+  );
+}

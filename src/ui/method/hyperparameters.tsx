@@ -18,11 +18,14 @@ export function Hyperparameters({ problem }: { problem: ConfigProblem | null }) 
   const config = useAppStore((s) => s.trainConfig);
   const methodId = useAppStore((s) => s.methodId);
   const set = useAppStore((s) => s.setTrainField);
+  const setDraft = useAppStore((s) => s.setFieldDraft);
   const setTarget = useAppStore((s) => s.setTarget);
   const context = useAppStore((s) => s.model?.config.maxSeqLen);
   const uses = methodRow(methodId).uses;
   const problemFor = (field: keyof TrainConfig | 'betas') => (problem?.field === field ? problem.message : null);
   const num = <K extends keyof TrainConfig>(key: K) => (v: number) => set(key, v as TrainConfig[K]);
+  /** A field's invalid text goes to the store, where it blocks Start by the field's name. */
+  const draft = (key: keyof TrainConfig) => (d: { raw: string; error: string } | null) => setDraft(key, d && { label: FIELD_LABELS[key] ?? key, ...d });
   const shownFields = new Set<string>(['lr', 'schedule', 'warmup', 'steps', 'batch', 'seq', 'seed', 'evalEvery', 'gradAccum', 'evalBatches', 'weightDecay', 'maxGradNorm']);
   if (uses.rank) shownFields.add('rank');
   if (uses.alpha) shownFields.add('alpha');
@@ -35,7 +38,7 @@ export function Hyperparameters({ problem }: { problem: ConfigProblem | null }) 
     <div className="hyper">
       {(uses.rank || uses.alpha || uses.dropout) && (
         <div className="settings settings-3">
-          {uses.rank && <NumberField label="Rank r" value={config.rank} min={1} step={1} integer testId="rank" problem={problemFor('rank')} onCommit={num('rank')} />}
+          {uses.rank && <NumberField label="Rank r" value={config.rank} min={1} step={1} integer testId="rank" problem={problemFor('rank')} onCommit={num('rank')} onDraft={draft('rank')} />}
           {uses.alpha && (
             <NumberField
               label="Alpha α"
@@ -46,11 +49,11 @@ export function Hyperparameters({ problem }: { problem: ConfigProblem | null }) 
               hint={config.rslora ? `scale α/√r = ${(config.alpha / Math.sqrt(config.rank)).toFixed(3)}` : `scale α/r = ${(config.alpha / config.rank).toFixed(3)}`}
               testId="alpha"
               problem={problemFor('alpha')}
-              onCommit={num('alpha')}
+              onCommit={num('alpha')} onDraft={draft('alpha')}
             />
           )}
           {uses.dropout && (
-            <NumberField label="Dropout" value={config.dropout} min={0} max={0.99} step={0.05} testId="dropout" problem={problemFor('dropout')} onCommit={num('dropout')} />
+            <NumberField label="Dropout" value={config.dropout} min={0} max={0.99} step={0.05} testId="dropout" problem={problemFor('dropout')} onCommit={num('dropout')} onDraft={draft('dropout')} />
           )}
         </div>
       )}
@@ -80,7 +83,7 @@ export function Hyperparameters({ problem }: { problem: ConfigProblem | null }) 
         </fieldset>
       )}
       <div className="settings settings-3">
-        <NumberField label="Learning rate" value={config.lr} min={0} minExclusive step="any" testId="lr" problem={problemFor('lr')} onCommit={num('lr')} />
+        <NumberField label="Learning rate" value={config.lr} min={0} minExclusive step="any" testId="lr" problem={problemFor('lr')} onCommit={num('lr')} onDraft={draft('lr')} />
         <div className="field">
           <label htmlFor={scheduleId}>Schedule</label>
           <select id={scheduleId} value={config.schedule} onChange={(e) => set('schedule', e.currentTarget.value as ScheduleKind)} data-testid="schedule">
@@ -89,9 +92,9 @@ export function Hyperparameters({ problem }: { problem: ConfigProblem | null }) 
             <option value="linear">linear</option>
           </select>
         </div>
-        <NumberField label="Warmup steps" value={config.warmup} min={0} step={1} integer testId="warmup" problem={problemFor('warmup')} onCommit={num('warmup')} />
-        <NumberField label="Steps" value={config.steps} min={1} step={1} integer testId="steps" problem={problemFor('steps')} onCommit={num('steps')} />
-        <NumberField label="Batch" value={config.batch} min={1} step={1} integer hint="sequences per step" testId="batch" problem={problemFor('batch')} onCommit={num('batch')} />
+        <NumberField label="Warmup steps" value={config.warmup} min={0} step={1} integer testId="warmup" problem={problemFor('warmup')} onCommit={num('warmup')} onDraft={draft('warmup')} />
+        <NumberField label="Steps" value={config.steps} min={1} step={1} integer testId="steps" problem={problemFor('steps')} onCommit={num('steps')} onDraft={draft('steps')} />
+        <NumberField label="Batch" value={config.batch} min={1} step={1} integer hint="sequences per step" testId="batch" problem={problemFor('batch')} onCommit={num('batch')} onDraft={draft('batch')} />
         <NumberField
           label="Sequence length"
           value={config.seq}
@@ -101,18 +104,18 @@ export function Hyperparameters({ problem }: { problem: ConfigProblem | null }) 
           hint={context ? `model context ${context}` : undefined}
           testId="seq"
           problem={problemFor('seq')}
-          onCommit={num('seq')}
+          onCommit={num('seq')} onDraft={draft('seq')}
         />
-        <NumberField label="Seed" value={config.seed} min={0} step={1} integer testId="train-seed" problem={problemFor('seed')} onCommit={num('seed')} />
-        <NumberField label="Eval every" value={config.evalEvery} min={0} step={1} integer hint="steps; 0 = at the end" testId="eval-every" problem={problemFor('evalEvery')} onCommit={num('evalEvery')} />
+        <NumberField label="Seed" value={config.seed} min={0} step={1} integer testId="train-seed" problem={problemFor('seed')} onCommit={num('seed')} onDraft={draft('seed')} />
+        <NumberField label="Eval every" value={config.evalEvery} min={0} step={1} integer hint="steps; 0 = at the end" testId="eval-every" problem={problemFor('evalEvery')} onCommit={num('evalEvery')} onDraft={draft('evalEvery')} />
       </div>
       <details className="more-settings">
         <summary>More settings</summary>
         <div className="settings settings-3">
-          <NumberField label="Gradient accumulation" value={config.gradAccum} min={1} step={1} integer testId="grad-accum" problem={problemFor('gradAccum')} onCommit={num('gradAccum')} />
-          <NumberField label="Eval batches" value={config.evalBatches} min={0} step={1} integer hint="0 = all" testId="eval-batches" problem={problemFor('evalBatches')} onCommit={num('evalBatches')} />
-          <NumberField label="Weight decay" value={config.weightDecay} min={0} step="any" testId="weight-decay" problem={problemFor('weightDecay')} onCommit={num('weightDecay')} />
-          <NumberField label="Max grad norm" value={config.maxGradNorm} min={0} step="any" hint="0 = no clipping" testId="max-grad-norm" problem={problemFor('maxGradNorm')} onCommit={num('maxGradNorm')} />
+          <NumberField label="Gradient accumulation" value={config.gradAccum} min={1} step={1} integer testId="grad-accum" problem={problemFor('gradAccum')} onCommit={num('gradAccum')} onDraft={draft('gradAccum')} />
+          <NumberField label="Eval batches" value={config.evalBatches} min={0} step={1} integer hint="0 = all" testId="eval-batches" problem={problemFor('evalBatches')} onCommit={num('evalBatches')} onDraft={draft('evalBatches')} />
+          <NumberField label="Weight decay" value={config.weightDecay} min={0} step="any" testId="weight-decay" problem={problemFor('weightDecay')} onCommit={num('weightDecay')} onDraft={draft('weightDecay')} />
+          <NumberField label="Max grad norm" value={config.maxGradNorm} min={0} step="any" hint="0 = no clipping" testId="max-grad-norm" problem={problemFor('maxGradNorm')} onCommit={num('maxGradNorm')} onDraft={draft('maxGradNorm')} />
         </div>
       </details>
       {elsewhere && (

@@ -1,4 +1,7 @@
-/** One radio per method row (see store/methods.ts): its sentence and paper; rows the engine lacks show "coming". */
+/**
+ * One radio per method row (see store/methods.ts) with its sentence; rows the engine lacks show
+ * "coming". The papers are linked after the radio group, so the keyboard moves from the method to its settings.
+ */
 import { useId } from 'react';
 import { arxivUrl, METHOD_ROWS, methodAvailable } from '../../store/methods.ts';
 import { useAppStore } from '../../store/store.ts';
@@ -30,20 +33,23 @@ export function MethodPicker() {
               {!available && <span className="badge">coming</span>}
             </label>
             <p id={descId} className="method-summary">
-              {row.summary}{' '}
-              <a href={arxivUrl(row.paper.arxiv)} target="_blank" rel="noreferrer" title={row.paper.title}>
-                arXiv {row.paper.arxiv}
-              </a>
+              {row.summary}
             </p>
           </div>
         );
       })}
-      <p className="hint">
-        Low-rank methods learn less of the new data but forget less of what the model knew:{' '}
-        <a href={arxivUrl('2405.09673')} target="_blank" rel="noreferrer">
-          LoRA Learns Less and Forgets Less (arXiv 2405.09673)
-        </a>
-        .
+      <p className="hint method-papers">
+        Papers:{' '}
+        {METHOD_ROWS.map((row, i) => (
+          <span key={row.id}>
+            {i > 0 && ' · '}
+            <a href={arxivUrl(row.paper.arxiv)} target="_blank" rel="noreferrer" title={row.paper.title} data-testid={`paper-${row.id}`}>
+              {row.label} (arXiv {row.paper.arxiv})
+            </a>
+          </span>
+        ))}
+        . Low-rank methods learn less of the new data but forget less of what the model knew (the full fine-tuning paper,
+        “LoRA Learns Less and Forgets Less”).
       </p>
     </fieldset>
   );

@@ -1,5 +1,8 @@
-/** A labelled number input that commits only valid values and says what is wrong otherwise. */
-import { useId, useState } from 'react';
+/**
+ * A labelled number input that commits only valid values and says what is wrong otherwise; the
+ * invalid text can be reported (onDraft) so what the page shows is what blocks a run.
+ */
+import { useEffect, useId, useRef, useState } from 'react';
 
 interface Props {
   label: string;
@@ -16,12 +19,18 @@ interface Props {
   testId?: string;
   onCommit(value: number): void;
   onValidity?(valid: boolean): void;
+  /** The text while it is invalid and its error; null once it is valid again or the field goes away. */
+  onDraft?(draft: { raw: string; error: string } | null): void;
 }
 
-export function NumberField({ label, value, min, max, step, integer, minExclusive, hint, problem, testId, onCommit, onValidity }: Props) {
+export function NumberField({ label, value, min, max, step, integer, minExclusive, hint, problem, testId, onCommit, onValidity, onDraft }: Props) {
   const id = useId();
   const [text, setText] = useState(String(value));
   const [error, setError] = useState<string | null>(null);
+  const report = useRef(onDraft);
+  report.current = onDraft;
+  useEffect(() => report.current?.(error === null ? null : { raw: text, error }), [text, error]);
+  useEffect(() => () => report.current?.(null), []);
   // A value changed elsewhere (e.g. clamped to a new model's context) replaces the text.
   const [shownValue, setShownValue] = useState(value);
   if (value !== shownValue) {

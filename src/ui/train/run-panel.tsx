@@ -1,32 +1,15 @@
-/** Start, pause, resume and stop a run; its progress, result and the live loss chart. */
+/** Start, pause, resume and stop a run; its exact status, progress, result and the live loss chart. */
+import { useId } from 'react';
+import { runActive } from '../../store/run-slice.ts';
 import { useAppStore } from '../../store/store.ts';
 import { LossChart } from '../charts/loss-chart.tsx';
-import { FIELD_LABELS, useConfigProblem } from '../method/config-problem.ts';
 import { formatMs } from '../shared/format.ts';
 import { RunProgressView } from './run-progress.tsx';
+import { statusState, statusText } from './run-status.ts';
 import { InterruptedNotice } from './interrupted-notice.tsx';
 import { RunSaving } from './run-saving.tsx';
-
-/** Why Start is disabled, or null when a run can start. */
-function useStartBlocker(): string | null {
-  const ready = useAppStore((s) => s.engineStatus === 'ready');
-  const model = useAppStore((s) => s.model);
-  const loading = useAppStore((s) => s.modelLoading);
-  const data = useAppStore((s) => s.dataSummary);
-  const preparing = useAppStore((s) => s.dataPreparing);
-  const dataError = useAppStore((s) => s.dataError);
-  const generating = useAppStore((s) => s.generateStatus !== 'idle' || s.compareStatus !== 'idle');
-  const problem = useConfigProblem();
-  if (!ready) return 'The engine is not ready.';
-  if (!model || loading) return 'Load a model first.';
-  if (!model.hasTokenizer) return 'The model has no tokenizer: load it with its tokenizer file.';
-  if (preparing) return 'Tokenising the data…';
-  if (dataError) return 'Fix the training data first.';
-  if (!data) return 'Choose training data first.';
-  if (problem) return `${FIELD_LABELS[problem.field] ?? 'Settings'}: ${problem.message}`;
-  if (generating) return 'Wait for the generation to finish.';
-  return null;
-}
+import { StartButton } from './start-button.tsx';
+import { useStartBlocker } from './start-blocker.ts';
 
 /** Before the first step: how far a counted stage (PiSSA/MiLoRA's SVDs) has got. */
 function StageProgress() {
@@ -42,42 +25,42 @@ function StageProgress() {
 }
 
 export function RunPanel() {
+  const blockerId = useId();
   const status = useAppStore((s) => s.runStatus);
   const stage = useAppStore((s) => s.runStage);
+  const finishing = useAppStore((s) => s.runFinishing);
   const result = useAppStore((s) => s.runResult);
   const error = useAppStore((s) => s.runError);
-  const start = useAppStore((s) => s.startRun);
   const pause = useAppStore((s) => s.pauseRun);
   const resume = useAppStore((s) => s.resumeRun);
   const stop = useAppStore((s) => s.stopRun);
   const blocker = useStartBlocker();
-  const active = status === 'starting' || status === 'running' || status === 'paused' || status === 'stopping';
+  const active = runActive(status);
+  const state = statusState(status, finishing);
 
   return (
     <section className="panel" aria-labelledby="run-title" data-testid="run-panel">
       <h2 id="run-title">Train</h2>
       <div className="actions">
-        <button type="button" className="primary" disabled={active || blocker !== null} onClick={() => void start()} data-testid="train-start">
-          Start training
-        </button>
+        <StartButton blocker={blocker} blockerId={blockerId} testId="train-start" />
         {status === 'paused' ? (
           <button type="button" onClick={() => void resume()} data-testid="train-resume">
             Resume
           </button>
         ) : (
-          <button type="button" disabled={status !== 'running'} onClick={() => void pause()} data-testid="train-pause">
+          <button type="button" disabled={status !== 'running' || finishing !== null} onClick={() => void pause()} data-testid="train-pause">
             Pause
           </button>
         )}
-        <button type="button" disabled={status !== 'running' && status !== 'paused'} onClick={() => void stop()} data-testid="train-stop">
+        <button type="button" disabled={(status !== 'running' && status !== 'paused') || finishing !== null} onClick={() => void stop()} data-testid="train-stop">
           Stop
         </button>
-        <span className="run-status" role="status" data-testid="run-status" data-state={status}>
-          {status === 'idle' ? 'Not started' : status === 'starting' ? (stage ?? 'Starting…') : status[0]!.toUpperCase() + status.slice(1)}
+        <span className="run-status" role="status" data-testid="run-status" data-state={state}>
+          {statusText(status, stage, finishing, result)}
         </span>
       </div>
       {!active && blocker && (
-        <p className="hint" data-testid="train-blocker">
+        <p id={blockerId} className="hint" data-testid="train-blocker">
           {blocker}
         </p>
       )}

@@ -1,6 +1,8 @@
 /** How often the run is checkpointed in the browser, the last checkpoint saved, and any storage problem. */
+import { runActive } from '../../store/run-slice.ts';
 import { useAppStore } from '../../store/store.ts';
 import { SPECTRAL_METHODS } from '../../train/config.ts';
+import { FIELD_LABELS } from '../method/config-problem.ts';
 import { formatBytes, trainableParams } from '../method/estimate.ts';
 import { NumberField } from '../shared/number-field.tsx';
 
@@ -19,11 +21,12 @@ function useCheckpointBytes(): number | null {
 export function RunSaving() {
   const every = useAppStore((s) => s.checkpointEvery);
   const setEvery = useAppStore((s) => s.setCheckpointEvery);
+  const setDraft = useAppStore((s) => s.setFieldDraft);
   const runId = useAppStore((s) => s.runInfo?.runId ?? null);
   const saved = useAppStore((s) => s.lastSaved);
   const problem = useAppStore((s) => s.storageProblem);
   const status = useAppStore((s) => s.runStatus);
-  const active = status === 'starting' || status === 'running' || status === 'paused' || status === 'stopping';
+  const active = runActive(status);
   const checkpointBytes = useCheckpointBytes();
   return (
     <div className="run-saving">
@@ -38,6 +41,7 @@ export function RunSaving() {
         }`}
         testId="checkpoint-every"
         onCommit={setEvery}
+        onDraft={(d) => setDraft('checkpointEvery', d && { label: FIELD_LABELS.checkpointEvery!, ...d })}
       />
       {saved && saved.runId === runId && (
         <p className="muted" role="status" data-testid="run-saved" data-step={saved.step}>

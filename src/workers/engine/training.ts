@@ -203,6 +203,7 @@ async function trainLoop(s: Session): Promise<void> {
     // Queued spectrum requests and every N steps a budgeted spectra round (not counted as training time).
     // Full fine-tuning changes every module: its spectra compare each weight with the original.
     const full = config.method === 'full';
+    if (step === config.steps) post({ type: 'progress', id, stage: 'finishing', message: 'Finishing (final eval, spectra, checkpoint)' });
     const entries = await spectraAfterStep(
       id, run.runId, step, model, full ? LINEAR_MODULES : config.targets, tuned.spectralInitial, step === config.steps, full ? s.original : undefined,
     );
@@ -222,6 +223,7 @@ async function trainLoop(s: Session): Promise<void> {
     reason: stopped ? 'stopped' : 'completed',
     steps,
     ms: activeMs,
+  if (stopped) post({ type: 'progress', id, stage: 'finishing', message: 'Stopping (final eval, checkpoint)' });
     finalLoss: lastLoss,
     evalLoss: s.evalLoss,
   });
