@@ -4,6 +4,18 @@ import { ModelFileError } from './errors.ts';
 
 type Json = Record<string, unknown>;
 
+/**
+ * Python's truth value of a JSON value, as transformers tests flags (`if config.attention_bias:`,
+ * `nn.Linear(bias=config.mlp_bias)`): false, 0, null, "", [] and {} are false; everything else, the
+ * string "false" included, is true.
+ */
+function pythonTruthy(v: unknown): boolean {
+  if (v === null || v === undefined || v === false || v === 0 || v === '') return false;
+  if (Array.isArray(v)) return v.length > 0;
+  if (typeof v === 'object') return Object.keys(v).length > 0;
+  return true;
+}
+
 /** Parse config.json text; throws ModelFileError ('json' / 'config') naming `file`. */
 export function parseHfConfig(text: string, file = 'config.json'): LlamaConfig {
   let j: unknown;
@@ -16,7 +28,12 @@ export function parseHfConfig(text: string, file = 'config.json'): LlamaConfig {
   return hfConfigFromJson(j as Json, file);
 }
 
-/** LlamaConfig from an already-parsed config.json object. */
+/**
+ * LlamaConfig from an already-parsed config.json object. attention_bias, mlp_bias and
+ * tie_word_embeddings are read as transformers reads them, by Python truthiness (so "true", 1 or even
+ * "false" mean true, and biases are then refused as unsupported); rope_scaling and rope_parameters must
+ * be an object or null, as transformers requires (it fails on a string or a list).
+ */
 export function hfConfigFromJson(j: Json, file = 'config.json'): LlamaConfig {
   const bad = (problem: string): never => { throw new ModelFileError(file, problem, 'config'); };
 
@@ -50,7 +67,15 @@ export function hfConfigFromJson(j: Json, file = 'config.json'): LlamaConfig {
 
   const dim = int('hidden_size');
   const nHeads = int('num_attention_heads');
-  const ropeParams = (typeof j.rope_parameters === 'object' && j.rope_parameters !== null ? j.rope_parameters : {}) as Json;
+  const object = (key: string): Json | null => {
+    const v = j[key] ?? null;
+    if (v !== null && (typeof v !== 'object' || Array.isArray(v))) {
+      return bad(`"${key}" must be an object like {"rope_type": "default"} or null, got ${JSON.stringify(v)}`);
+    }
+    return v as Json | null;
+  };
+  const ropeParams = object('rope_parameters') ?? {};
+  const scaling = object('rope_scaling');
   const c: LlamaConfig = {
     dim,
     hiddenDim: int('intermediate_size'),
@@ -61,19 +86,23 @@ export function hfConfigFromJson(j: Json, file = 'config.json'): LlamaConfig {
     maxSeqLen: int('max_position_embeddings', 2048),
     normEps: num('rms_norm_eps', j.rms_norm_eps, 1e-6),
     ropeTheta: num('rope_theta', j.rope_theta ?? ropeParams.rope_theta, 10000),
-    tiedEmbeddings: j.tie_word_embeddings === true,
+    tiedEmbeddings: pythonTruthy(j.tie_word_embeddings ?? false),
     bosId: tokenId('bos_token_id', 1),
     eosId: tokenId('eos_token_id', 2),
   };
 
   // Features the engine does not implement: refuse rather than compute something else.
   if (j.hidden_act !== undefined && j.hidden_act !== 'silu') bad(`hidden_act "${String(j.hidden_act)}" is not supported (only silu)`);
-  if (j.attention_bias === true) bad('attention_bias = true is not supported');
-  if (j.mlp_bias === true) bad('mlp_bias = true is not supported');
+  for (const key of ['attention_bias', 'mlp_bias']) {
+    const v = j[key];
+    if (pythonTruthy(v ?? false)) {
+      const as = v === true ? '' : ` (transformers reads ${JSON.stringify(v)} as true: \`if config.${key}:\`)`;
+      bad(`"${key}" is ${JSON.stringify(v)}${as}: biases on the ${key === 'mlp_bias' ? 'MLP' : 'attention'} projections are not supported`);
+    }
+  }
   if (j.head_dim !== undefined && j.head_dim !== null && j.head_dim !== dim / nHeads) {
     bad(`head_dim ${String(j.head_dim)} differs from hidden_size / num_attention_heads = ${dim / nHeads}; not supported`);
   }
-  const scaling = (j.rope_scaling ?? null) as Json | null;
   const ropeType = scaling?.rope_type ?? scaling?.type ?? ropeParams.rope_type ?? 'default';
   if (ropeType !== 'default') bad(`RoPE scaling "${String(ropeType)}" is not supported (only plain RoPE)`);
 

@@ -1,12 +1,17 @@
 /** A Hugging Face LLaMA checkpoint (config.json + a single model.safetensors) → LlamaWeights. */
+import type { LlamaConfig } from '../model/config.ts';
 import { expectedTensors, type HostTensor, type LlamaWeights } from '../model/weights.ts';
 import { ModelFileError } from './errors.ts';
 import { parseHfConfig } from './hf-config.ts';
-import { decodeEntry, parseSafetensorsHeader } from './safetensors.ts';
+import { decodeEntry, parseSafetensorsHeader, type SafetensorsEntry } from './safetensors.ts';
+import { formatCount, llamaWeightCount } from './weight-count.ts';
 
 /**
  * Check that the safetensors file holds every tensor the config implies with the right shape, and
- * decode those (others, e.g. a tied model's redundant lm_head, are ignored).
+ * decode those (others, e.g. a tied model's redundant lm_head, are ignored). num_hidden_layers is
+ * checked against the layers the file has first, and the tensors are then visited lazily, stopping at
+ * the first one missing: an absurd config (num_hidden_layers 2^24, vocab_size 1e308) is refused without
+ * building more per-layer structure than the file has tensors.
  */
 export function loadHfModel(
   configText: string,
@@ -17,9 +22,10 @@ export function loadHfModel(
   const file = names.weights ?? 'model.safetensors';
   const config = parseHfConfig(configText, cfgFile);
   const { entries } = parseSafetensorsHeader(safetensorsBytes, file);
+  checkLayerCount(config, entries, cfgFile, file);
 
   const tensors = new Map<string, HostTensor>();
-  for (const [name, shape] of expectedTensors(config)) {
+  for (const [name, shape] of lazyExpectedTensors(config)) {
     const e = entries.get(name);
     if (!e) {
       const hint = name === 'lm_head.weight' ? ` (${cfgFile} says tie_word_embeddings is false)` : '';
@@ -35,4 +41,53 @@ export function loadHfModel(
     tensors.set(name, decodeEntry(safetensorsBytes, e, file, name));
   }
   return { config, tensors };
+}
+
+/** expectedTensors(c) in the same order, one layer at a time (the map of a 2^24-layer config is never built). */
+function* lazyExpectedTensors(c: LlamaConfig): Generator<[string, number[]]> {
+  const one = [...expectedTensors({ ...c, nLayers: 1 })];
+  const layer0 = one.filter(([n]) => n.startsWith('model.layers.0.'));
+  const global = one.filter(([n]) => !n.startsWith('model.layers.0.'));
+  const embedding = 'model.embed_tokens.weight';
+  yield* global.filter(([n]) => n === embedding);
+  for (let i = 0; i < c.nLayers; i++) {
+    for (const [n, shape] of layer0) yield [`model.layers.${i}.${n.slice('model.layers.0.'.length)}`, shape];
+  }
+  yield* global.filter(([n]) => n !== embedding);
+}
+
+/**
+ * "N bytes of F32 weights but model.safetensors has M bytes of tensor data": the weight bytes `c`
+ * implies (in float, closed form) vs the file's, at the file's smallest element size, so a BF16 file is
+ * not measured as an F32 one.
+ */
+function impliedSize(c: LlamaConfig, entries: Map<string, SafetensorsEntry>, file: string): string {
+  let present = 0;
+  let element = Infinity;
+  let dtype = 'F32';
+  for (const e of entries.values()) {
+    present += e.end - e.begin;
+    const count = e.shape.reduce((a, d) => a * d, 1);
+    if (count > 0 && (e.end - e.begin) / count < element) [element, dtype] = [(e.end - e.begin) / count, e.dtype];
+  }
+  const implied = llamaWeightCount(c) * (element === Infinity ? 4 : element);
+  return `${formatCount(implied)} bytes of ${dtype} weights but ${file} has ${present} bytes of tensor data`;
+}
+
+const LAYER_TENSOR = /^model\.layers\.(\d+)\./;
+
+/** num_hidden_layers against the layers the file has tensors for; a mismatch names config.json. */
+function checkLayerCount(c: LlamaConfig, entries: Map<string, SafetensorsEntry>, cfgFile: string, file: string): void {
+  let top = -1;
+  let example = '';
+  for (const name of entries.keys()) {
+    const layer = Number(LAYER_TENSOR.exec(name)?.[1] ?? -1);
+    if (layer > top) [top, example] = [layer, name];
+  }
+  const err = (problem: string): never => { throw new ModelFileError(cfgFile, `num_hidden_layers is ${c.nLayers} but ${file} ${problem}`, 'config'); };
+  if (top >= c.nLayers) err(`holds tensors of layer ${top} (layers count from 0), e.g. "${example}"`);
+  if (top < c.nLayers - 1) {
+    const has = top < 0 ? 'has no model.layers.* tensors' : `has tensors of ${top + 1} layer${top ? 's' : ''} (model.layers.0 to model.layers.${top})`;
+    err(`${has}: ${c.nLayers} layers imply ${impliedSize(c, entries, file)}`);
+  }
 }

@@ -7,12 +7,11 @@
 import { validateConfig, type LlamaConfig } from '../model/config.ts';
 import { expectedTensors, hfToMetaRows, linearName, metaToHfRows, type HostTensor, type LlamaWeights } from '../model/weights.ts';
 import { ModelFileError } from './errors.ts';
+import { formatCount, llamaWeightCount } from './weight-count.ts';
 
 const HEADER_BYTES = 28;
 /** First int32 of llama2.c's newer "ak42" exports (version 1/2), which this reader does not handle. */
 const AK42_MAGIC = 0x616b3432;
-/** Sanity bound on any single header number: far above any model a browser can hold. */
-const MAX_HEADER_VALUE = 1 << 24;
 
 /** The 7 header numbers as stored (vocabSize may be negative). */
 export interface Llama2cHeader {
@@ -34,18 +33,27 @@ export function llama2cConfig(h: Llama2cHeader): LlamaConfig {
   };
 }
 
-/** Number of float32 values after the header that `h` implies (RoPE tables and wcls included). */
+/**
+ * Number of float32 values after the header that `h` implies (RoPE tables and wcls included), in closed
+ * form: a float, exact below 2^53, never a per-layer loop (the header may claim 2^31 layers).
+ */
 export function llama2cFloatCount(h: Llama2cHeader): number {
   const c = llama2cConfig(h);
-  const hd = c.dim / c.nHeads;
-  let n = 0;
-  for (const shape of expectedTensors({ ...c, tiedEmbeddings: true }).values()) n += shape.reduce((a, d) => a * d, 1);
-  n += c.maxSeqLen * hd; // old RoPE cos and sin tables, seq_len × head_size/2 each
-  if (!c.tiedEmbeddings) n += c.vocabSize * c.dim;
-  return n;
+  // old RoPE cos and sin tables, seq_len × head_size/2 each
+  return llamaWeightCount(c) + c.maxSeqLen * (c.dim / c.nHeads);
 }
 
-/** Read and sanity-check the header; throws ModelFileError 'truncated' / 'config' / 'format'. */
+const HEADER_NAMES = ['dim', 'hidden_dim', 'n_layers', 'n_heads', 'n_kv_heads', 'vocab_size', 'seq_len'] as const;
+
+/** "dim 64, hidden_dim 172, ..., seq_len 512": the header as stored. */
+const describeHeader = (h: Llama2cHeader): string =>
+  [h.dim, h.hiddenDim, h.nLayers, h.nHeads, h.nKvHeads, h.vocabSize, h.seqLen].map((v, i) => `${HEADER_NAMES[i]} ${v}`).join(', ');
+
+/**
+ * Read and sanity-check the header (positive numbers that describe a LLaMA); throws ModelFileError
+ * 'truncated' / 'config' / 'format'. Whether the file is as long as the header implies is
+ * checkLlama2cSize's job.
+ */
 export function readLlama2cHeader(bytes: Uint8Array, file = 'model.bin'): Llama2cHeader {
   if (bytes.length < HEADER_BYTES) {
     throw new ModelFileError(file, `truncated: expected at least a ${HEADER_BYTES}-byte header, got ${bytes.length} bytes`, 'truncated');
@@ -56,11 +64,10 @@ export function readLlama2cHeader(bytes: Uint8Array, file = 'model.bin'): Llama2
     throw new ModelFileError(file, `llama2.c "ak42" export (version ${v[1]}) is not supported; export with the legacy (v0) format`, 'format');
   }
   const h: Llama2cHeader = { dim: v[0]!, hiddenDim: v[1]!, nLayers: v[2]!, nHeads: v[3]!, nKvHeads: v[4]!, vocabSize: v[5]!, seqLen: v[6]! };
-  const names = ['dim', 'hidden_dim', 'n_layers', 'n_heads', 'n_kv_heads', 'vocab_size', 'seq_len'];
   v.forEach((x, i) => {
     const a = i === 5 ? Math.abs(x) : x;
-    if (a <= 0 || a > MAX_HEADER_VALUE) {
-      throw new ModelFileError(file, `header ${names[i]} = ${x} is not a plausible value (header: ${v.join(', ')}); not a llama2.c checkpoint?`, 'config');
+    if (a <= 0) {
+      throw new ModelFileError(file, `header ${HEADER_NAMES[i]} = ${x} is not a plausible value (header: ${v.join(', ')}); not a llama2.c checkpoint?`, 'config');
     }
   });
   try {
@@ -81,17 +88,24 @@ export function isLlama2cCheckpoint(bytes: Uint8Array): boolean {
   }
 }
 
+/**
+ * The file's byte count, checked against what header `h` implies (computed in float, before anything is
+ * allocated): shorter is 'truncated' (or an absurd header, e.g. 2^24 layers), longer is 'byte-count'.
+ */
+function checkLlama2cSize(bytes: Uint8Array, h: Llama2cHeader, file = 'model.bin'): number {
+  const floats = llama2cFloatCount(h);
+  const expected = HEADER_BYTES + 4 * floats;
+  if (expected === bytes.length) return expected;
+  const implied = `the header (${describeHeader(h)}) implies ${formatCount(expected)} bytes (${formatCount(4 * floats)} bytes of weights after the ${HEADER_BYTES}-byte header) but the file has ${bytes.length}`;
+  if (bytes.length < expected) throw new ModelFileError(file, `${implied}: truncated, or the header is wrong`, 'truncated');
+  throw new ModelFileError(file, `${implied}; not a legacy llama2.c checkpoint?`, 'byte-count');
+}
+
 /** Parse a llama2.c checkpoint into HF-layout weights. */
 export function parseLlama2c(bytes: Uint8Array, file = 'model.bin'): LlamaWeights {
   const h = readLlama2cHeader(bytes, file);
   const config = llama2cConfig(h);
-  const expected = HEADER_BYTES + 4 * llama2cFloatCount(h);
-  if (bytes.length < expected) {
-    throw new ModelFileError(file, `truncated: the header (dim ${h.dim}, layers ${h.nLayers}, vocab ${h.vocabSize}) implies ${expected} bytes, got ${bytes.length}`, 'truncated');
-  }
-  if (bytes.length > expected) {
-    throw new ModelFileError(file, `the header implies ${expected} bytes but the file has ${bytes.length}; not a legacy llama2.c checkpoint?`, 'byte-count');
-  }
+  const expected = checkLlama2cSize(bytes, h, file);
   // One aligned copy of the float data; every tensor is a copy of a range of it.
   const f = new Float32Array(bytes.slice(HEADER_BYTES, expected).buffer);
   const le = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;

@@ -97,3 +97,53 @@ describe('HF config.json errors', () => {
     expectFileError(() => parseHfConfig(cfg({ hidden_act: 'gelu' })), 'config', 'config.json');
   });
 });
+
+describe('HF config.json flags read as transformers reads them', () => {
+  it('truthy non-boolean attention_bias / mlp_bias ("true", 1, "yes", "false", [0]) are biases, refused naming config.json and the field', () => {
+    const cases: [string, unknown, string][] = [
+      ['attention_bias', 'true', 'config.json: "attention_bias" is "true" (transformers reads "true" as true: `if config.attention_bias:`): biases on the attention projections are not supported'],
+      ['attention_bias', 1, 'config.json: "attention_bias" is 1 (transformers reads 1 as true: `if config.attention_bias:`): biases on the attention projections are not supported'],
+      ['mlp_bias', 'yes', 'config.json: "mlp_bias" is "yes" (transformers reads "yes" as true: `if config.mlp_bias:`): biases on the MLP projections are not supported'],
+      ['mlp_bias', 'false', 'config.json: "mlp_bias" is "false" (transformers reads "false" as true: `if config.mlp_bias:`): biases on the MLP projections are not supported'],
+      ['attention_bias', [0], 'config.json: "attention_bias" is [0] (transformers reads [0] as true: `if config.attention_bias:`): biases on the attention projections are not supported'],
+      ['mlp_bias', true, 'config.json: "mlp_bias" is true: biases on the MLP projections are not supported'],
+    ];
+    for (const [key, v, msg] of cases) {
+      expect(expectFileError(() => parseHfConfig(cfg({ [key]: v })), 'config', 'config.json').message).toBe(msg);
+    }
+  });
+
+  it('falsy values (false, 0, null, "", [], {}) mean no bias, as in Python', () => {
+    for (const v of [false, 0, null, '', [], {}]) {
+      expect(parseHfConfig(cfg({ attention_bias: v, mlp_bias: v })).dim).toBe(2048);
+    }
+  });
+
+  it('tie_word_embeddings is read by truthiness too: 1 and "true" tie, 0 and null do not', () => {
+    expect(parseHfConfig(cfg({ tie_word_embeddings: 1 })).tiedEmbeddings).toBe(true);
+    expect(parseHfConfig(cfg({ tie_word_embeddings: 'true' })).tiedEmbeddings).toBe(true);
+    expect(parseHfConfig(cfg({ tie_word_embeddings: 0 })).tiedEmbeddings).toBe(false);
+    expect(parseHfConfig(cfg({ tie_word_embeddings: null })).tiedEmbeddings).toBe(false);
+  });
+
+  it('a rope_scaling or rope_parameters that is not an object (string, number, array) is refused; null and {"rope_type": "default"} are plain RoPE', () => {
+    for (const v of ['linear', 2, [1, 2], true]) {
+      const e = expectFileError(() => parseHfConfig(cfg({ rope_scaling: v })), 'config', 'config.json');
+      expect(e.message).toBe(`config.json: "rope_scaling" must be an object like {"rope_type": "default"} or null, got ${JSON.stringify(v)}`);
+    }
+    expect(expectFileError(() => parseHfConfig(cfg({ rope_parameters: 'default' })), 'config', 'config.json').message)
+      .toBe('config.json: "rope_parameters" must be an object like {"rope_type": "default"} or null, got "default"');
+    expect(parseHfConfig(cfg({ rope_scaling: null })).ropeTheta).toBe(10000);
+    expect(parseHfConfig(cfg({ rope_scaling: { rope_type: 'default' } })).ropeTheta).toBe(10000);
+    expect(parseHfConfig(cfg({ rope_scaling: { type: 'default' } })).ropeTheta).toBe(10000);
+  });
+
+  it('zero, negative and non-integer sizes name the field and value', () => {
+    expect(expectFileError(() => parseHfConfig(cfg({ num_hidden_layers: 0 })), 'config', 'config.json').message)
+      .toBe('config.json: "num_hidden_layers" must be a positive integer, got 0');
+    expect(expectFileError(() => parseHfConfig(cfg({ num_hidden_layers: -3 })), 'config', 'config.json').message)
+      .toBe('config.json: "num_hidden_layers" must be a positive integer, got -3');
+    expect(expectFileError(() => parseHfConfig(cfg({ hidden_size: 64.5 })), 'config', 'config.json').message)
+      .toBe('config.json: "hidden_size" must be a positive integer, got 64.5');
+  });
+});

@@ -130,9 +130,57 @@ describe('loadHfModel errors', () => {
     expect(e.message).toContain('model.layers.1.self_attn.v_proj.weight');
   });
 
-  it('config with more layers than the file → missing-tensor', () => {
-    const e = expectFileError(() => loadHfModel(configToHfJson({ ...small, nLayers: 3 }), writeSafetensors(randomTensors(small))), 'missing-tensor', ST);
-    expect(e.message).toContain('model.layers.2.');
+  it('config with more layers than the file → config naming config.json, with the implied size', () => {
+    const e = expectFileError(() => loadHfModel(configToHfJson({ ...small, nLayers: 3 }), writeSafetensors(randomTensors(small))), 'config', 'config.json');
+    // 3 layers: 11·16 embedding + 3·(2·16 + 2·16² + 2·8·16 + 3·24·16) + 16 + 11·16 head = 6224 floats; the file has 2 layers, 4272
+    expect(e.message).toBe(
+      'config.json: num_hidden_layers is 3 but model.safetensors has tensors of 2 layers (model.layers.0 to model.layers.1): ' +
+        '3 layers imply 24896 bytes of F32 weights but model.safetensors has 17088 bytes of tensor data',
+    );
+  });
+
+  it('config with fewer layers than the file → config naming config.json and a tensor of the extra layer', () => {
+    const e = expectFileError(() => loadHfModel(configToHfJson({ ...small, nLayers: 1 }), writeSafetensors(randomTensors(small))), 'config', 'config.json');
+    expect(e.message).toBe('config.json: num_hidden_layers is 1 but model.safetensors holds tensors of layer 1 (layers count from 0), e.g. "model.layers.1.input_layernorm.weight"');
+  });
+
+  it('absurd num_hidden_layers (2^20, 2^24, 1e9, 1e308) with the real stories260K weights → refused at once, implied size vs the file', () => {
+    const files = exportHfModel(model);
+    const st = files.get(ST)!;
+    const j = JSON.parse(dec(files.get('config.json')!));
+    // per layer 2·64 + 2·64² + 2·32·64 + 3·172·64 = 45440 floats; embedding 512·64 and the final norm 64 (tied)
+    const cases: [number, string][] = [
+      [2 ** 20, String(4 * (32768 + 45440 * 2 ** 20 + 64))],
+      [2 ** 24, String(4 * (32768 + 45440 * 2 ** 24 + 64))],
+      [1e9, String(4 * (32768 + 45440 * 1e9 + 64))],
+      [1e308, 'more than 1.8e+308'],
+    ];
+    for (const [layers, implied] of cases) {
+      const e = expectFileError(() => loadHfModel(JSON.stringify({ ...j, num_hidden_layers: layers }), st), 'config', 'config.json');
+      expect(e.message).toBe(
+        `config.json: num_hidden_layers is ${layers} but model.safetensors has tensors of 5 layers (model.layers.0 to model.layers.4): ` +
+          `${layers} layers imply ${implied} bytes of F32 weights but model.safetensors has 1040128 bytes of tensor data`,
+      );
+    }
+  });
+
+  it('absurd hidden_size, intermediate_size or vocab_size → the shape they imply vs the tensor in the file', () => {
+    const files = exportHfModel(model);
+    const st = files.get(ST)!;
+    const j = JSON.parse(dec(files.get('config.json')!));
+    const e = expectFileError(() => loadHfModel(JSON.stringify({ ...j, vocab_size: 2 ** 40 }), st), 'config', ST);
+    expect(e.message).toBe('model.safetensors: tensor "model.embed_tokens.weight" has shape [512, 64] but config.json implies [1099511627776, 64]');
+    const h = expectFileError(() => loadHfModel(JSON.stringify({ ...j, intermediate_size: 1e300 }), st), 'config', ST);
+    expect(h.message).toBe('model.safetensors: tensor "model.layers.0.mlp.gate_proj.weight" has shape [172, 64] but config.json implies [1e+300, 64]');
+    const d = expectFileError(() => loadHfModel(JSON.stringify({ ...j, hidden_size: 2 ** 30, head_dim: 2 ** 27 }), st), 'config', ST);
+    expect(d.message).toBe('model.safetensors: tensor "model.embed_tokens.weight" has shape [512, 64] but config.json implies [512, 1073741824]');
+  });
+
+  it('one tensor of layer 999999999 and num_hidden_layers 1e9 → the first missing tensor, found without visiting a billion layers', () => {
+    const tensors = randomTensors(small);
+    tensors.set('model.layers.999999999.input_layernorm.weight', { shape: [16], data: new Float32Array(16) });
+    const e = expectFileError(() => loadHfModel(configToHfJson({ ...small, nLayers: 1e9 }), writeSafetensors(tensors)), 'missing-tensor', ST);
+    expect(e.message).toBe('model.safetensors: missing tensor "model.layers.2.input_layernorm.weight"');
   });
 
   it('config inconsistent with tensor shapes → config', () => {

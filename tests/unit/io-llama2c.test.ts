@@ -124,8 +124,52 @@ describe('llama2.c bad files', () => {
 
   it('truncated file says how many bytes were expected and got', () => {
     const e = expectFileError(() => parseLlama2c(bytes.subarray(0, bytes.length - 100), FILE), 'truncated', FILE);
-    expect(e.message).toContain('1056540');
-    expect(e.message).toContain('1056440');
+    expect(e.message).toBe(
+      'stories260K.bin: the header (dim 64, hidden_dim 172, n_layers 5, n_heads 8, n_kv_heads 4, vocab_size 512, seq_len 512) ' +
+        'implies 1056540 bytes (1056512 bytes of weights after the 28-byte header) but the file has 1056440: truncated, or the header is wrong',
+    );
+  });
+
+  /** Bytes a legacy checkpoint of header `h` has, written out: embedding, per-layer tensors, final norm, RoPE tables, wcls. */
+  const impliedBytes = ([dim, hid, L, heads, kvHeads, vocab, seq]: number[]): number => {
+    const V = Math.abs(vocab!), kv = (dim! / heads!) * kvHeads!;
+    const perLayer = 2 * dim! + 2 * dim! * dim! + 2 * kv * dim! + 3 * hid! * dim!;
+    return 28 + 4 * (V * dim! + L! * perLayer + dim! + seq! * (dim! / heads!) + (vocab! < 0 ? V * dim! : 0));
+  };
+  const stories = [64, 172, 5, 8, 4, 512, 512];
+
+  it('absurd layer counts (2^20, 2^24, 1e9, 2^31 - 1) are refused at once with the implied size vs the real one', () => {
+    expect(impliedBytes(stories)).toBe(bytes.length);
+    expect(impliedBytes([64, 172, 2 ** 24, 8, 4, 512, 512])).toBe(3049426927900); // 2^24 · 45440 + 36928 floats
+    for (const layers of [2 ** 20, 2 ** 24, 1e9, 2 ** 31 - 1]) {
+      const b = bytes.slice(); // the real 1056540-byte checkpoint with n_layers replaced
+      new DataView(b.buffer).setInt32(8, layers, true);
+      const e = expectFileError(() => parseLlama2c(b, FILE), 'truncated', FILE);
+      const n = impliedBytes([64, 172, layers, 8, 4, 512, 512]);
+      expect(e.message).toBe(
+        `stories260K.bin: the header (dim 64, hidden_dim 172, n_layers ${layers}, n_heads 8, n_kv_heads 4, vocab_size 512, seq_len 512) ` +
+          `implies ${n} bytes (${n - 28} bytes of weights after the 28-byte header) but the file has 1056540: truncated, or the header is wrong`,
+      );
+      expect(isLlama2cCheckpoint(b)).toBe(false);
+    }
+  });
+
+  it('absurd dim, hidden_dim, heads, vocab or seq_len (up to 2^31 - 1) → the implied size, never an allocation', () => {
+    const max = 2 ** 31 - 1;
+    const headers = [
+      [2 ** 30, 172, 5, 8, 4, 512, 512], [64, max, 5, 8, 4, 512, 512], [64, 172, 5, 8, 4, max, 512],
+      [64, 172, 5, 8, 4, -max, 512], [64, 172, 5, 8, 4, 512, max], [2 ** 30, 172, 5, 2 ** 29, 2 ** 29, 512, 512],
+    ];
+    for (const h of headers) {
+      const b = bytes.slice();
+      h.forEach((v, i) => new DataView(b.buffer).setInt32(i * 4, v, true));
+      const e = expectFileError(() => parseLlama2c(b, FILE), 'truncated', FILE);
+      const n = impliedBytes(h);
+      const fmt = (x: number): string => (Number.isSafeInteger(x) ? String(x) : x.toPrecision(4));
+      expect(e.message, h.join(',')).toContain(`implies ${fmt(n)} bytes (${fmt(n - 28)} bytes of weights after the 28-byte header) but the file has 1056540: truncated`);
+    }
+    const e = expectFileError(() => parseLlama2c(withHeader([2 ** 30, 172, 5, 8, 4, 512, 512]), FILE), 'truncated', FILE);
+    expect(e.message).toContain('implies 6.918e+19 bytes (6.918e+19 bytes of weights after the 28-byte header) but the file has 28');
   });
 
   it('file shorter than the 28-byte header → truncated', () => {
@@ -147,8 +191,11 @@ describe('llama2.c bad files', () => {
     expectFileError(() => parseLlama2c(withHeader([64, 172, 5, 8, 3, 512, 512]), FILE), 'config', FILE);
   });
 
-  it('absurdly large header values → config, no huge allocation', () => {
-    expectFileError(() => parseLlama2c(withHeader([2 ** 30, 172, 5, 8, 4, 512, 512]), FILE), 'config', FILE);
+  it('zero or negative header values → config naming the value', () => {
+    const e = expectFileError(() => parseLlama2c(withHeader([64, 172, 0, 8, 4, 512, 512]), FILE), 'config', FILE);
+    expect(e.message).toBe('stories260K.bin: header n_layers = 0 is not a plausible value (header: 64, 172, 0, 8, 4, 512, 512); not a llama2.c checkpoint?');
+    const s = expectFileError(() => parseLlama2c(withHeader([64, 172, 5, 8, 4, 512, -1]), FILE), 'config', FILE);
+    expect(s.message).toBe('stories260K.bin: header seq_len = -1 is not a plausible value (header: 64, 172, 5, 8, 4, 512, -1); not a llama2.c checkpoint?');
   });
 
   it('random bytes → ModelFileError, never a crash', () => {
