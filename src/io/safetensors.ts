@@ -32,7 +32,15 @@ export interface SafetensorsFile {
   metadata: Record<string, string>;
 }
 
-/** Read and check the header (lengths, JSON, dtypes, offsets, byte counts) without decoding data. */
+/** The largest header the huggingface/safetensors library accepts (MAX_HEADER_SIZE). */
+const MAX_HEADER_BYTES = 100_000_000;
+
+/**
+ * Read and check the header without decoding data, by the huggingface/safetensors rules: a JSON object
+ * (starting with '{') of at most 100 MB naming each tensor once, known dtypes, byte counts that match
+ * the shapes, and data offsets that tile the data exactly: contiguous from 0 to the end of the file,
+ * no gaps, no overlaps, nothing after the last tensor.
+ */
 export function parseSafetensorsHeader(bytes: Uint8Array, file = 'model.safetensors'): SafetensorsHeader {
   if (bytes.length < 8) {
     throw new ModelFileError(file, `truncated: ${bytes.length} bytes, a safetensors file needs at least 8`, 'truncated');
@@ -46,18 +54,30 @@ export function parseSafetensorsHeader(bytes: Uint8Array, file = 'model.safetens
       'header-out-of-range',
     );
   }
+  if (n > BigInt(MAX_HEADER_BYTES)) {
+    throw new ModelFileError(file, `header length ${n} is more than the ${MAX_HEADER_BYTES} bytes safetensors allows; not a safetensors file?`, 'header-out-of-range');
+  }
   const headerLen = Number(n);
   const dataStart = 8 + headerLen;
   const dataLen = bytes.length - dataStart;
 
+  let text: string;
   let json: unknown;
   try {
-    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, dataStart)));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, dataStart));
+    json = JSON.parse(text);
   } catch (e) {
     throw new ModelFileError(file, `header is not valid JSON (${(e as Error).message})`, 'json');
   }
+  if (!text.startsWith('{')) {
+    throw new ModelFileError(file, `header does not start with '{' (it starts with ${JSON.stringify(text.slice(0, 16))}); not a safetensors file?`, 'json');
+  }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw new ModelFileError(file, 'header JSON is not an object', 'json');
+  }
+  const dup = firstDuplicateKey(text);
+  if (dup !== undefined) {
+    throw new ModelFileError(file, `header names ${dup === '__metadata__' ? '' : 'tensor '}"${dup}" twice; each tensor must appear once (JSON.parse would keep only the last)`, 'json');
   }
 
   const metadata: Record<string, string> = {};
@@ -73,20 +93,70 @@ export function parseSafetensorsHeader(bytes: Uint8Array, file = 'model.safetens
     entries.set(name, checkEntry(file, name, raw, dataStart, dataLen));
   }
 
-  // Overlap check on the entries sorted by start (zero-length tensors may share a position).
+  checkTiling(entries, dataStart, dataLen, file);
+  return { entries, metadata };
+}
+
+/**
+ * The entries, sorted by offset, must tile [0, dataLen) exactly (zero-length tensors may share a
+ * position): an overlap or a gap is 'offsets', bytes after the last tensor are 'format'.
+ */
+function checkTiling(entries: Map<string, SafetensorsEntry>, dataStart: number, dataLen: number, file: string): void {
   const sorted = [...entries].sort((a, b) => a[1].begin - b[1].begin || a[1].end - b[1].end);
-  for (let i = 1; i < sorted.length; i++) {
-    const [prevName, prev] = sorted[i - 1]!;
-    const [name, cur] = sorted[i]!;
-    if (cur.begin < prev.end) {
+  const range = (e: SafetensorsEntry): string => `[${e.begin - dataStart}, ${e.end - dataStart})`;
+  let end = 0;
+  let last = '';
+  for (const [name, cur] of sorted) {
+    const begin = cur.begin - dataStart;
+    if (begin < end) {
+      throw new ModelFileError(file, `tensor "${name}" data ${range(cur)} overlaps "${last}" [${entries.get(last)!.begin - dataStart}, ${end})`, 'offsets');
+    }
+    if (begin > end) {
+      const before = last ? `"${last}" ends at byte ${end}` : 'the data starts at byte 0';
       throw new ModelFileError(
         file,
-        `tensor "${name}" data [${cur.begin - dataStart}, ${cur.end - dataStart}) overlaps "${prevName}" [${prev.begin - dataStart}, ${prev.end - dataStart})`,
+        `tensor "${name}" data ${range(cur)} starts at byte ${begin} but ${before}: ${begin - end} bytes belong to no tensor (safetensors data must be contiguous)`,
         'offsets',
       );
     }
+    end = cur.end - dataStart;
+    last = name;
   }
-  return { entries, metadata };
+  if (end < dataLen) {
+    const after = last ? `after the last tensor "${last}" (its data ends at byte ${end} of ${dataLen})` : 'of data, but the header lists no tensors';
+    throw new ModelFileError(file, `${dataLen - end} bytes ${after}: the file is longer than its header describes`, 'format');
+  }
+}
+
+/**
+ * The first key that appears twice at the top level of `text`, a valid JSON object (JSON.parse keeps the
+ * last silently). A single pass: strings are skipped by their escapes, nesting by bracket depth.
+ */
+function firstDuplicateKey(text: string): string | undefined {
+  const seen = new Set<string>();
+  let depth = 0;
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === '"') {
+      const start = i;
+      for (i++; text[i] !== '"'; i++) if (text[i] === '\\') i++;
+      if (depth === 1 && expectKey) {
+        const key = JSON.parse(text.slice(start, i + 1)) as string;
+        if (seen.has(key)) return key;
+        seen.add(key);
+        expectKey = false;
+      }
+    } else if (ch === '{' || ch === '[') {
+      depth++;
+      expectKey = depth === 1;
+    } else if (ch === '}' || ch === ']') {
+      depth--;
+    } else if (ch === ',' && depth === 1) {
+      expectKey = true;
+    }
+  }
+  return undefined;
 }
 
 function checkEntry(file: string, name: string, raw: unknown, dataStart: number, dataLen: number): SafetensorsEntry {

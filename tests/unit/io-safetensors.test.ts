@@ -178,3 +178,65 @@ describe('safetensors bad files', () => {
     expectFileError(() => parseSafetensors(makeFile('{"a": 3}'), FILE), 'json', FILE);
   });
 });
+
+describe('safetensors: the huggingface/safetensors rules (data tiled from 0 to the end of the file, each name once)', () => {
+  const f32 = (shape: number[], begin: number, end: number): string => `{"dtype":"F32","shape":${JSON.stringify(shape)},"data_offsets":[${begin},${end}]}`;
+
+  it('a file longer than its header describes (bytes after the last tensor) → format', () => {
+    const e = expectFileError(() => parseSafetensors(makeFile(`{"a":${f32([2], 0, 8)},"b":${f32([1], 8, 12)}}`, new Uint8Array(16)), FILE), 'format', FILE);
+    expect(e.message).toBe('weights-under-test.safetensors: 4 bytes after the last tensor "b" (its data ends at byte 12 of 16): the file is longer than its header describes');
+    const none = expectFileError(() => parseSafetensors(makeFile('{}', new Uint8Array(3)), FILE), 'format', FILE);
+    expect(none.message).toBe('weights-under-test.safetensors: 3 bytes of data, but the header lists no tensors: the file is longer than its header describes');
+  });
+
+  it('a writer export with one byte appended is refused (and loads without it)', () => {
+    const good = writeSafetensors(new Map([['w', { shape: [2], data: Float32Array.from([1, 2]) }]]));
+    const longer = new Uint8Array(good.length + 1);
+    longer.set(good);
+    expect(parseSafetensors(good, FILE).tensors.get('w')!.data).toEqual(Float32Array.from([1, 2]));
+    expect(expectFileError(() => parseSafetensors(longer, FILE), 'format', FILE).message)
+      .toBe('weights-under-test.safetensors: 1 bytes after the last tensor "w" (its data ends at byte 8 of 9): the file is longer than its header describes');
+  });
+
+  it('a gap between tensors, or before the first → offsets naming the tensors and offsets', () => {
+    const gap = expectFileError(() => parseSafetensors(makeFile(`{"a":${f32([2], 0, 8)},"b":${f32([1], 12, 16)}}`, new Uint8Array(16)), FILE), 'offsets', FILE);
+    expect(gap.message).toBe('weights-under-test.safetensors: tensor "b" data [12, 16) starts at byte 12 but "a" ends at byte 8: 4 bytes belong to no tensor (safetensors data must be contiguous)');
+    const first = expectFileError(() => parseSafetensors(makeFile(`{"a":${f32([1], 4, 8)}}`, new Uint8Array(8)), FILE), 'offsets', FILE);
+    expect(first.message).toBe('weights-under-test.safetensors: tensor "a" data [4, 8) starts at byte 4 but the data starts at byte 0: 4 bytes belong to no tensor (safetensors data must be contiguous)');
+  });
+
+  it('offsets listed out of order but tiling the data are fine; zero-length tensors may share a position', () => {
+    const { tensors } = parseSafetensors(makeFile(`{"b":${f32([1], 4, 8)},"e":${f32([0], 4, 4)},"a":${f32([1], 0, 4)}}`, new Uint8Array(Float32Array.from([3, 5]).buffer)), FILE);
+    expect([tensors.get('a')!.data[0], tensors.get('b')!.data[0], tensors.get('e')!.data.length]).toEqual([3, 5, 0]);
+  });
+
+  it('overlapping tensors → offsets naming both ranges', () => {
+    const e = expectFileError(() => parseSafetensors(makeFile(`{"a":${f32([2], 0, 8)},"b":${f32([2], 4, 12)}}`, new Uint8Array(12)), FILE), 'offsets', FILE);
+    expect(e.message).toBe('weights-under-test.safetensors: tensor "b" data [4, 12) overlaps "a" [0, 8)');
+  });
+
+  it('a tensor name twice in the header (JSON.parse would keep the last) → json naming it', () => {
+    const e = expectFileError(() => parseSafetensors(makeFile(`{"a":${f32([1], 0, 4)},"b":${f32([1], 4, 8)},"a":${f32([1], 4, 8)}}`, new Uint8Array(8)), FILE), 'json', FILE);
+    expect(e.message).toBe('weights-under-test.safetensors: header names tensor "a" twice; each tensor must appear once (JSON.parse would keep only the last)');
+    // the same name spelled with an escape is the same key; nested keys ("dtype" in every entry) are not duplicates
+    const esc = expectFileError(() => parseSafetensors(makeFile(`{"a\\"b":${f32([1], 0, 4)},"a\\u0022b":${f32([1], 0, 4)}}`, new Uint8Array(4)), FILE), 'json', FILE);
+    expect(esc.message).toBe('weights-under-test.safetensors: header names tensor "a"b" twice; each tensor must appear once (JSON.parse would keep only the last)');
+    const meta = expectFileError(() => parseSafetensors(makeFile(`{"__metadata__":{"format":"pt"},"__metadata__":{"x":"y"}}`), FILE), 'json', FILE);
+    expect(meta.message).toBe('weights-under-test.safetensors: header names "__metadata__" twice; each tensor must appear once (JSON.parse would keep only the last)');
+    expect(parseSafetensors(makeFile(`{"__metadata__":{"k":"{\\"a\\":1,\\"a\\":2}"},"x":${f32([1], 0, 4)}}`, new Uint8Array(4)), FILE).metadata).toEqual({ k: '{"a":1,"a":2}' });
+  });
+
+  it('a header that does not start with \'{\' → json, showing how it starts', () => {
+    const ws = expectFileError(() => parseSafetensors(makeFile(` {"a":${f32([1], 0, 4)}}`, new Uint8Array(4)), FILE), 'json', FILE);
+    expect(ws.message).toBe(`weights-under-test.safetensors: header does not start with '{' (it starts with " {\\"a\\":{\\"dtype\\":\\""); not a safetensors file?`);
+    const arr = expectFileError(() => parseSafetensors(makeFile('[1, 2, 3]'), FILE), 'json', FILE);
+    expect(arr.message).toBe(`weights-under-test.safetensors: header does not start with '{' (it starts with "[1, 2, 3]"); not a safetensors file?`);
+  });
+
+  it('a header length over safetensors\' 100 MB limit → header-out-of-range before reading it', () => {
+    const big = new Uint8Array(8 + 100_000_001);
+    new DataView(big.buffer).setBigUint64(0, 100_000_001n, true);
+    const e = expectFileError(() => parseSafetensors(big, FILE), 'header-out-of-range', FILE);
+    expect(e.message).toBe('weights-under-test.safetensors: header length 100000001 is more than the 100000000 bytes safetensors allows; not a safetensors file?');
+  });
+});
