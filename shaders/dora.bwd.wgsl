@@ -2,8 +2,9 @@
 //   dz[i, j] = dy[i, j] · m[j] / n[j]                       (rows, out)
 //   dm[j]   += Σ_i dy[i, j] · z[i, j] / n[j]                (out), accumulated over micro-batches
 // dy, z (rows, out); m, n (out). One invocation per column j loops over the rows: a column reduction
-// without barriers or atomics (deterministic). Dispatch: groups1d(out, 64).
+// without barriers or atomics (deterministic). Dispatch: groups1d(out, WG).
 // Reference: src/reference/dora.ts doraBackwardRef.
+override WG: u32 = 64u; // workgroup size; the kernel spec (src/kernels) sets it and derives the dispatch from the uniforms
 struct Params { rows: u32, out: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -14,10 +15,10 @@ struct Params { rows: u32, out: u32 }
 @group(0) @binding(5) var<storage, read_write> dz: array<f32>;
 @group(0) @binding(6) var<storage, read_write> dm: array<f32>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
-  let j = (wid.y * nwg.x + wid.x) * 64u + lid.x;
+  let j = (wid.y * nwg.x + wid.x) * WG + lid.x;
   if (j >= p.out) { return; }
   let inv = 1.0 / n[j];
   let g = m[j] * inv;

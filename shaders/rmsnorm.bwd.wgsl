@@ -9,7 +9,7 @@
 //   pairs in workgroup memory (fixed order: deterministic). Barrier-free variant for CPU adapters
 //   (SwiftShader): shaders/rmsnorm.bwd.row.wgsl.
 // Reference: src/reference/llama-grads.ts rmsnormBackwardRef (dx).
-const WG = 128u;
+override WG: u32 = 128u; // workgroup size; the kernel spec (src/kernels) sets it and derives the dispatch from the uniforms
 
 struct Params { R: u32, D: u32, eps: f32 }
 

@@ -5,7 +5,7 @@
 //   R > 65535. Each invocation sums x² over j ≡ lid (mod WG), then a tree reduction in workgroup memory.
 //   Barrier-free variant for CPU adapters (SwiftShader): shaders/rmsnorm.fwd.row.wgsl.
 // Reference: src/reference/llama-ops.ts rmsnormRef.
-const WG = 128u;
+override WG: u32 = 128u; // workgroup size; the kernel spec (src/kernels) sets it and derives the dispatch from the uniforms
 
 struct Params { R: u32, D: u32, eps: f32 }
 

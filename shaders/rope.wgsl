@@ -7,17 +7,18 @@
 //     llama2.c arithmetic: θ_i = 1 / powf(theta, f32(2i)/f32(hd)), a = f32(pos)·θ_i in f32, then
 //     cos/sin of that f32 angle rounded to f32 (see src/kernels/rope.ts ropeTable). Keeping the big
 //     angles (up to ~pos) off the GPU's sin/cos avoids their weak range reduction.
-// Dispatch: groups1d(B·T·nHeads·H, 256) — one invocation per rotated pair.
+// Dispatch: groups1d(B·T·nHeads·H, WG) — one invocation per rotated pair.
 // Reference: src/reference/llama-ops.ts ropeRef (angles: 'f32').
+override WG: u32 = 256u; // workgroup size; the kernel spec (src/kernels) sets it and derives the dispatch from the uniforms
 struct Params { rows: u32, T: u32, nHeads: u32, half: u32, pos0: u32, sgn: f32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> cs: array<vec2<f32>>;
 @group(0) @binding(2) var<storage, read_write> x: array<f32>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let n = gid.x + gid.y * nwg.x * 256u;
+  let n = gid.x + gid.y * nwg.x * WG;
   let pairsPerRow = p.nHeads * p.half;
   if (n >= p.rows * pairsPerRow) { return; }
   let row = n / pairsPerRow;

@@ -5,8 +5,9 @@
 //   Stable for large |g|: only e = exp(−|g|) is taken (never overflows), and σ(g), 1 − σ(g) are each
 //   formed as a quotient (1 or e)/(1 + e), so 1 − σ has no cancellation; for g → ±∞ the factor
 //   g·(1 − σ) or σ goes to 0 before it can multiply an infinity.
-// Dispatch: groups1d(N, 256) — one invocation per element; x·y workgroups flattened with num_workgroups.
+// Dispatch: groups1d(N, WG) — one invocation per element; x·y workgroups flattened with num_workgroups.
 // Reference: src/reference/llama-grads.ts swigluBackwardRef.
+override WG: u32 = 256u; // workgroup size; the kernel spec (src/kernels) sets it and derives the dispatch from the uniforms
 struct Params { N: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -16,9 +17,9 @@ struct Params { N: u32 }
 @group(0) @binding(4) var<storage, read_write> dgate: array<f32>;
 @group(0) @binding(5) var<storage, read_write> dup: array<f32>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * 256u;
+  let i = gid.x + gid.y * nwg.x * WG;
   if (i >= p.N) { return; }
   let g = gate[i];
   let go = dout[i];

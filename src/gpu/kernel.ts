@@ -47,7 +47,7 @@ export interface KernelSpec<U extends string = never> {
   /** Override constants fixed for this kernel (a call's `constants` are merged over them). */
   constants?: Readonly<Record<string, number>>;
   /** The workgroup counts of one dispatch. */
-  dispatch?: DispatchFn<U>;
+  dispatch?: DispatchFn<NoInfer<U>>;
 }
 
 const SIZE_NAMES_1D = ['WG'] as const;
@@ -99,6 +99,16 @@ export function packUniforms(def: KernelDef, values: Record<string, number>): Ar
     }
   });
   return bytes;
+}
+
+/** A 1-D dispatch of one invocation per item: groups1d(count, WG). */
+export function perInvocation<U extends string>(count: (u: Readonly<Record<U, number>>) => number): DispatchFn<U> {
+  return (u, [wg]) => groups1d(count(u), wg);
+}
+
+/** A 1-D dispatch of one workgroup per item (folded past 65535 like groups1d). */
+export function perWorkgroup<U extends string>(count: (u: Readonly<Record<U, number>>) => number): DispatchFn<U> {
+  return (u) => groups1d(count(u), 1);
 }
 
 /** Workgroup counts for `n` invocations of size `wg`, folded into y when x would pass 65535. */

@@ -10,28 +10,32 @@ import deltaCode from '../../shaders/dora.delta.wgsl?raw';
 import normCode from '../../shaders/dora.norm.wgsl?raw';
 import scaleCode from '../../shaders/dora.scale.wgsl?raw';
 import type { Gpu } from '../gpu/gpu.ts';
-import { defineKernel, groups1d } from '../gpu/kernel.ts';
+import { defineKernel, perInvocation } from '../gpu/kernel.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 
 export const doraNormKernel = defineKernel({
   name: 'dora.norm', code: normCode, uniforms: { out: 'u32', inF: 'u32', R: 'u32', s: 'f32' }, inputs: ['W', 'A', 'B'], outputs: ['n'],
+  workgroupSize: 64, dispatch: perInvocation((u) => u.out),
 });
 export const doraScaleKernel = defineKernel({
   name: 'dora.scale', code: scaleCode, uniforms: { total: 'u32', out: 'u32' }, inputs: ['z', 'm', 'n'], outputs: ['y'],
+  workgroupSize: 64, dispatch: perInvocation((u) => u.total),
 });
 export const doraBackwardKernel = defineKernel({
   name: 'dora.bwd', code: bwdCode, uniforms: { rows: 'u32', out: 'u32' }, inputs: ['dy', 'z', 'm', 'n'], outputs: ['dz', 'dm'],
+  workgroupSize: 64, dispatch: perInvocation((u) => u.out),
 });
 export const doraDeltaKernel = defineKernel({
   name: 'dora.delta', code: deltaCode,
   uniforms: { out: 'u32', inF: 'u32', R: 'u32', s: 'f32' }, inputs: ['W', 'A', 'B', 'm', 'n'], outputs: ['dW'],
+  workgroupSize: 64, dispatch: perInvocation((u) => u.out * u.inF),
 });
 
 /** Record n (out) = ‖W + s·B·A‖ per row; W (out, in), A (r, in), B (out, r). */
 export function doraNorm(gpu: Gpu, W: Tensor, A: Tensor, B: Tensor, s: number, n: Tensor): void {
   const [out, inF] = W.shape as [number, number];
   gpu.dispatch(doraNormKernel, {
-    uniforms: { out, inF, R: A.shape[0]!, s }, bindings: { W, A, B, n }, workgroups: groups1d(out, 64),
+    uniforms: { out, inF, R: A.shape[0]!, s }, bindings: { W, A, B, n },
   });
 }
 
@@ -39,7 +43,7 @@ export function doraNorm(gpu: Gpu, W: Tensor, A: Tensor, B: Tensor, s: number, n
 export function doraScale(gpu: Gpu, z: Tensor, m: Tensor, n: Tensor, y: Tensor, rows: number, accumulate = false): void {
   const out = m.shape[0]!;
   gpu.dispatch(doraScaleKernel, {
-    uniforms: { total: rows * out, out }, bindings: { z, m, n, y }, workgroups: groups1d(rows * out, 64),
+    uniforms: { total: rows * out, out }, bindings: { z, m, n, y },
     constants: { ACCUMULATE: accumulate ? 1 : 0 },
   });
 }
@@ -48,7 +52,7 @@ export function doraScale(gpu: Gpu, z: Tensor, m: Tensor, n: Tensor, y: Tensor, 
 export function doraBackward(gpu: Gpu, dy: Tensor, z: Tensor, m: Tensor, n: Tensor, dz: Tensor, dm: Tensor, rows: number): void {
   const out = m.shape[0]!;
   gpu.dispatch(doraBackwardKernel, {
-    uniforms: { rows, out }, bindings: { dy, z, m, n, dz, dm }, workgroups: groups1d(out, 64),
+    uniforms: { rows, out }, bindings: { dy, z, m, n, dz, dm },
   });
 }
 
@@ -56,6 +60,6 @@ export function doraBackward(gpu: Gpu, dy: Tensor, z: Tensor, m: Tensor, n: Tens
 export function doraDelta(gpu: Gpu, W: Tensor, A: Tensor, B: Tensor, m: Tensor, n: Tensor, s: number, dW: Tensor): void {
   const [out, inF] = W.shape as [number, number];
   gpu.dispatch(doraDeltaKernel, {
-    uniforms: { out, inF, R: A.shape[0]!, s }, bindings: { W, A, B, m, n, dW }, workgroups: groups1d(out * inF, 64),
+    uniforms: { out, inF, R: A.shape[0]!, s }, bindings: { W, A, B, m, n, dW },
   });
 }

@@ -3,7 +3,7 @@ import addCode from '../../shaders/add.wgsl?raw';
 import swigluCode from '../../shaders/swiglu.wgsl?raw';
 import swigluBwdCode from '../../shaders/swiglu.bwd.wgsl?raw';
 import type { Gpu } from '../gpu/gpu.ts';
-import { defineKernel, groups1d } from '../gpu/kernel.ts';
+import { defineKernel, perInvocation } from '../gpu/kernel.ts';
 import { numel, type Tensor } from '../gpu/tensor.ts';
 
 export const swigluKernel = defineKernel({
@@ -12,6 +12,8 @@ export const swigluKernel = defineKernel({
   uniforms: { N: 'u32' },
   inputs: ['gate', 'up'],
   outputs: ['out'],
+  workgroupSize: 256,
+  dispatch: perInvocation((u) => u.N),
 });
 
 export const addKernel = defineKernel({
@@ -20,6 +22,8 @@ export const addKernel = defineKernel({
   uniforms: { N: 'u32' },
   inputs: ['y'],
   outputs: ['x'],
+  workgroupSize: 256,
+  dispatch: perInvocation((u) => u.N),
 });
 
 function sameSize(what: string, ...ts: Tensor[]): number {
@@ -33,13 +37,13 @@ function sameSize(what: string, ...ts: Tensor[]): number {
 /** Record out = silu(gate) ⊙ up = gate / (1 + exp(−gate)) ⊙ up, elementwise. */
 export function swiglu(gpu: Gpu, gate: Tensor, up: Tensor, out: Tensor): void {
   const N = sameSize('swiglu', gate, up, out);
-  gpu.dispatch(swigluKernel, { uniforms: { N }, bindings: { gate, up, out }, workgroups: groups1d(N, 256) });
+  gpu.dispatch(swigluKernel, { uniforms: { N }, bindings: { gate, up, out } });
 }
 
 /** Record x += y, elementwise (x is bound only as the output). */
 export function addInPlace(gpu: Gpu, x: Tensor, y: Tensor): void {
   const N = sameSize('addInPlace', x, y);
-  gpu.dispatch(addKernel, { uniforms: { N }, bindings: { x, y }, workgroups: groups1d(N, 256) });
+  gpu.dispatch(addKernel, { uniforms: { N }, bindings: { x, y } });
 }
 
 // ---- backward ---------------------------------------------------------------------------------
@@ -50,6 +54,8 @@ export const swigluBackwardKernel = defineKernel({
   uniforms: { N: 'u32' },
   inputs: ['gate', 'up', 'dout'],
   outputs: ['dgate', 'dup'],
+  workgroupSize: 256,
+  dispatch: perInvocation((u) => u.N),
 });
 
 /**
@@ -58,5 +64,5 @@ export const swigluBackwardKernel = defineKernel({
  */
 export function swigluBackward(gpu: Gpu, gate: Tensor, up: Tensor, dout: Tensor, dgate: Tensor, dup: Tensor): void {
   const N = sameSize('swigluBackward', gate, up, dout, dgate, dup);
-  gpu.dispatch(swigluBackwardKernel, { uniforms: { N }, bindings: { gate, up, dout, dgate, dup }, workgroups: groups1d(N, 256) });
+  gpu.dispatch(swigluBackwardKernel, { uniforms: { N }, bindings: { gate, up, dout, dgate, dup } });
 }

@@ -3,8 +3,9 @@ import code from '../../shaders/embedding.wgsl?raw';
 import bwdCode from '../../shaders/embedding.bwd.wgsl?raw';
 import bwdCsrCode from '../../shaders/embedding.bwd.csr.wgsl?raw';
 import type { Gpu } from '../gpu/gpu.ts';
-import { defineKernel, groups1d } from '../gpu/kernel.ts';
+import { defineKernel, perInvocation } from '../gpu/kernel.ts';
 import { numel, type Tensor } from '../gpu/tensor.ts';
+import { kernelPlan } from './plan.ts';
 
 export const embeddingKernel = defineKernel({
   name: 'embedding',
@@ -12,6 +13,8 @@ export const embeddingKernel = defineKernel({
   uniforms: { R: 'u32', D: 'u32', V: 'u32' },
   inputs: ['ids', 'table'],
   outputs: ['out'],
+  workgroupSize: 256,
+  dispatch: perInvocation((u) => u.R * u.D),
 });
 
 /** Record out (R, D) = table[ids[r]] for u32 ids (R) and table (V, D); ids ≥ V give zero rows. */
@@ -22,10 +25,13 @@ export function embedding(gpu: Gpu, ids: Tensor, table: Tensor, out: Tensor): vo
   if (numel(out.shape) !== R * D) {
     throw new Error(`embedding: out ${out.label} has ${numel(out.shape)} elements, expected ${R}·${D} (ids ${ids.label}, table ${table.label})`);
   }
-  gpu.dispatch(embeddingKernel, { uniforms: { R, D, V }, bindings: { ids, table, out }, workgroups: groups1d(R * D, 256) });
+  gpu.dispatch(embeddingKernel, { uniforms: { R, D, V }, bindings: { ids, table, out } });
 }
 
 // ---- backward ---------------------------------------------------------------------------------
+
+/** One invocation per (token, slice of DC columns). */
+const perSlice = perInvocation((u: { V: number; D: number; DC: number }) => u.V * Math.ceil(u.D / u.DC));
 
 /** Scans all ids per (token, column slice). */
 export const embeddingBackwardKernel = defineKernel({
@@ -34,6 +40,8 @@ export const embeddingBackwardKernel = defineKernel({
   uniforms: { R: 'u32', D: 'u32', V: 'u32', DC: 'u32' },
   inputs: ['ids', 'dx'],
   outputs: ['dtable'],
+  workgroupSize: 64,
+  dispatch: perSlice,
 });
 
 /** Walks each token's precomputed row list. */
@@ -43,6 +51,8 @@ export const embeddingBackwardCsrKernel = defineKernel({
   uniforms: { D: 'u32', V: 'u32', DC: 'u32' },
   inputs: ['offsets', 'rows', 'dx'],
   outputs: ['dtable'],
+  workgroupSize: 64,
+  dispatch: perSlice,
 });
 
 /** The rows of each token id: rows[offsets[v] .. offsets[v+1]) are the r with ids[r] = v, increasing. */
@@ -72,11 +82,11 @@ export interface EmbeddingBackwardOptions {
 }
 
 /**
- * Columns of a dtable row per invocation. CPU adapters: the whole row (fewest invocations and id scans).
- * GPUs: enough column slices for ~16K invocations — with the scan kernel every slice rescans all ids.
+ * Columns of a dtable row per invocation, by the Gpu's kernel plan: 'rows', the whole row (CPU adapters:
+ * fewest invocations and id scans), or 'slices', enough for ~16K invocations (GPUs).
  */
 export function embeddingBackwardColumnsFor(gpu: Gpu, V: number, D: number): number {
-  if (gpu.adapterInfo.architecture === 'swiftshader') return D;
+  if (kernelPlan(gpu).embeddingBackward === 'rows') return D;
   return Math.ceil(D / Math.min(D, Math.ceil(16384 / V)));
 }
 
@@ -94,16 +104,15 @@ export function embeddingBackward(gpu: Gpu, ids: Tensor, dx: Tensor, dtable: Ten
     throw new Error(`embeddingBackward: dx ${dx.label} has ${numel(dx.shape)} elements, expected ${R}·${D} (ids ${ids.label}, dtable ${dtable.label})`);
   }
   const DC = Math.max(1, Math.min(D, opts.columns ?? embeddingBackwardColumnsFor(gpu, V, D)));
-  const workgroups = groups1d(V * Math.ceil(D / DC), 64);
   const lists = opts.rowLists;
   if (lists) {
     if (numel(lists.offsets.shape) !== V + 1 || numel(lists.rows.shape) > R) {
       throw new Error(`embeddingBackward: row lists ${lists.offsets.label} (${lists.offsets.shape}), ${lists.rows.label} (${lists.rows.shape}) do not fit V = ${V}, R = ${R}`);
     }
     gpu.dispatch(embeddingBackwardCsrKernel, {
-      uniforms: { D, V, DC }, bindings: { offsets: lists.offsets, rows: lists.rows, dx, dtable }, workgroups,
+      uniforms: { D, V, DC }, bindings: { offsets: lists.offsets, rows: lists.rows, dx, dtable },
     });
   } else {
-    gpu.dispatch(embeddingBackwardKernel, { uniforms: { R, D, V, DC }, bindings: { ids, dx, dtable }, workgroups });
+    gpu.dispatch(embeddingBackwardKernel, { uniforms: { R, D, V, DC }, bindings: { ids, dx, dtable } });
   }
 }

@@ -5,15 +5,19 @@ import bwdCode from '../../shaders/rmsnorm.bwd.wgsl?raw';
 import bwdRowCode from '../../shaders/rmsnorm.bwd.row.wgsl?raw';
 import bwdDwCode from '../../shaders/rmsnorm.bwd.dw.wgsl?raw';
 import type { Gpu } from '../gpu/gpu.ts';
-import { defineKernel, groups1d } from '../gpu/kernel.ts';
+import { defineKernel, groups1d, perInvocation, perWorkgroup, type KernelDef } from '../gpu/kernel.ts';
 import { numel, type Tensor } from '../gpu/tensor.ts';
+import { kernelPlan, type RmsnormVariant } from './plan.ts';
 
+/** A workgroup reduction per row (GPUs). */
 export const rmsnormKernel = defineKernel({
   name: 'rmsnorm.fwd',
   code,
   uniforms: { R: 'u32', D: 'u32', eps: 'f32' },
   inputs: ['x', 'w'],
   outputs: ['out'],
+  workgroupSize: 128,
+  dispatch: perWorkgroup((u) => u.R),
 });
 
 /** Barrier-free variant: one invocation per row. */
@@ -23,29 +27,22 @@ export const rmsnormRowKernel = defineKernel({
   uniforms: { R: 'u32', D: 'u32', eps: 'f32' },
   inputs: ['x', 'w'],
   outputs: ['out'],
+  workgroupSize: 64,
+  dispatch: perInvocation((u) => u.R),
 });
 
-/** 'workgroup': a workgroup reduction per row (GPUs). 'row': one invocation per row, no barriers. */
-export type RmsnormVariant = 'workgroup' | 'row';
+export type { RmsnormVariant } from './plan.ts';
 
-/** The variant for this adapter: SwiftShader (a CPU) pays ~1 ms per workgroup here for barriers, so it gets 'row'. */
-export function rmsnormVariantFor(gpu: Gpu): RmsnormVariant {
-  return gpu.adapterInfo.architecture === 'swiftshader' ? 'row' : 'workgroup';
-}
+const forward: Record<RmsnormVariant, KernelDef> = { workgroup: rmsnormKernel, row: rmsnormRowKernel };
 
 /** Record out (R, D) = w ⊙ x / sqrt(mean(x²) + eps) per row of x (R, D); w (D). out must not alias x. */
-export function rmsnorm(gpu: Gpu, x: Tensor, w: Tensor, out: Tensor, eps: number, variant = rmsnormVariantFor(gpu)): void {
+export function rmsnorm(gpu: Gpu, x: Tensor, w: Tensor, out: Tensor, eps: number, variant = kernelPlan(gpu).rmsnorm): void {
   const D = numel(w.shape);
   const n = numel(x.shape);
   if (D === 0 || n % D !== 0 || numel(out.shape) !== n) {
     throw new Error(`rmsnorm: x ${x.label} (${x.shape}), w ${w.label} (${w.shape}), out ${out.label} (${out.shape}) do not agree`);
   }
-  const R = n / D;
-  if (variant === 'row') {
-    gpu.dispatch(rmsnormRowKernel, { uniforms: { R, D, eps }, bindings: { x, w, out }, workgroups: groups1d(R, 64) });
-  } else {
-    gpu.dispatch(rmsnormKernel, { uniforms: { R, D, eps }, bindings: { x, w, out }, workgroups: groups1d(R, 1) });
-  }
+  gpu.dispatch(forward[variant], { uniforms: { R: n / D, D, eps }, bindings: { x, w, out } });
 }
 
 // ---- backward ---------------------------------------------------------------------------------
@@ -53,19 +50,28 @@ export function rmsnorm(gpu: Gpu, x: Tensor, w: Tensor, out: Tensor, eps: number
 /** dx += ∂/∂x and rstd[r] = 1/sqrt(mean(x²) + eps): a workgroup reduction per row (GPUs). */
 export const rmsnormBackwardKernel = defineKernel({
   name: 'rmsnorm.bwd', code: bwdCode, uniforms: { R: 'u32', D: 'u32', eps: 'f32' }, inputs: ['x', 'w', 'dy'], outputs: ['dx', 'rstd'],
+  workgroupSize: 128, dispatch: perWorkgroup((u) => u.R),
 });
 /** The same, one invocation per row, no barriers. */
 export const rmsnormBackwardRowKernel = defineKernel({
   name: 'rmsnorm.bwd.row', code: bwdRowCode, uniforms: { R: 'u32', D: 'u32', eps: 'f32' }, inputs: ['x', 'w', 'dy'], outputs: ['dx', 'rstd'],
+  workgroupSize: 64, dispatch: perInvocation((u) => u.R),
 });
 /** dw += Σ_rows dy ⊙ x·rstd, one invocation per column (no barriers). */
 export const rmsnormBackwardDwKernel = defineKernel({
   name: 'rmsnorm.bwd.dw', code: bwdDwCode, uniforms: { R: 'u32', D: 'u32' }, inputs: ['x', 'dy', 'rstd'], outputs: ['dw'],
+  workgroupSize: 16, dispatch: perInvocation((u) => u.D),
 });
-/** The same, 32 columns × 8 row slices per workgroup (GPUs). */
+/** The same, WGX columns × WGY row slices per workgroup (GPUs). */
 export const rmsnormBackwardDwWgKernel = defineKernel({
   name: 'rmsnorm.bwd.dw.wg', code: bwdDwCode, entryPoint: 'main_wg', uniforms: { R: 'u32', D: 'u32' }, inputs: ['x', 'dy', 'rstd'], outputs: ['dw'],
+  workgroupSize: [32, 8], dispatch: (u, [columns]) => groups1d(u.D, columns),
 });
+
+const backward: Record<RmsnormVariant, { dx: KernelDef; dw: KernelDef }> = {
+  workgroup: { dx: rmsnormBackwardKernel, dw: rmsnormBackwardDwWgKernel },
+  row: { dx: rmsnormBackwardRowKernel, dw: rmsnormBackwardDwKernel },
+};
 
 /**
  * Record the RMSNorm backward for y = w ⊙ x·r, r = (mean(x²) + eps)^(−1/2), per row of x (R, D):
@@ -74,7 +80,7 @@ export const rmsnormBackwardDwWgKernel = defineKernel({
  * Cost: two passes over x and dy for dx, one more for dw; an (R) scratch buffer for r.
  */
 export function rmsnormBackward(
-  gpu: Gpu, x: Tensor, w: Tensor, dy: Tensor, dx: Tensor, dw: Tensor | null, eps: number, variant = rmsnormVariantFor(gpu),
+  gpu: Gpu, x: Tensor, w: Tensor, dy: Tensor, dx: Tensor, dw: Tensor | null, eps: number, variant = kernelPlan(gpu).rmsnorm,
 ): void {
   const D = numel(w.shape);
   const n = numel(x.shape);
@@ -87,20 +93,8 @@ export function rmsnormBackward(
   if (dx.buffer === x.buffer || dx.buffer === dy.buffer) throw new Error(`rmsnormBackward: dx ${dx.label} aliases x or dy`);
   const R = n / D;
   const rstd = gpu.tensor('rmsnorm.bwd.rstd', [R]);
-  const bindings = { x, w, dy, dx, rstd };
-  if (variant === 'row') {
-    gpu.dispatch(rmsnormBackwardRowKernel, { uniforms: { R, D, eps }, bindings, workgroups: groups1d(R, 64) });
-  } else {
-    gpu.dispatch(rmsnormBackwardKernel, { uniforms: { R, D, eps }, bindings, workgroups: groups1d(R, 1) });
-  }
-  if (dw) {
-    const dwBindings = { x, dy, rstd, dw };
-    if (variant === 'row') {
-      gpu.dispatch(rmsnormBackwardDwKernel, { uniforms: { R, D }, bindings: dwBindings, workgroups: groups1d(D, 16) });
-    } else {
-      gpu.dispatch(rmsnormBackwardDwWgKernel, { uniforms: { R, D }, bindings: dwBindings, workgroups: groups1d(D, 32) });
-    }
-  }
+  gpu.dispatch(backward[variant].dx, { uniforms: { R, D, eps }, bindings: { x, w, dy, dx, rstd } });
+  if (dw) gpu.dispatch(backward[variant].dw, { uniforms: { R, D }, bindings: { x, dy, rstd, dw } });
   // Later users of this buffer are recorded (or, for uploads, submitted) after the dispatches above.
   gpu.release(rstd);
 }

@@ -1,7 +1,7 @@
 /** Rotary position embedding (Hugging Face rotate-half layout), in place. */
 import code from '../../shaders/rope.wgsl?raw';
 import type { Gpu } from '../gpu/gpu.ts';
-import { defineKernel, groups1d } from '../gpu/kernel.ts';
+import { defineKernel, perInvocation } from '../gpu/kernel.ts';
 import { numel, type Tensor } from '../gpu/tensor.ts';
 
 export const ropeKernel = defineKernel({
@@ -10,6 +10,8 @@ export const ropeKernel = defineKernel({
   uniforms: { rows: 'u32', T: 'u32', nHeads: 'u32', half: 'u32', pos0: 'u32', sgn: 'f32' },
   inputs: ['cs'],
   outputs: ['x'],
+  workgroupSize: 256,
+  dispatch: perInvocation((u) => u.rows * u.nHeads * u.half),
 });
 
 export interface RopeOptions {
@@ -74,6 +76,5 @@ export function ropeInPlace(gpu: Gpu, x: Tensor, opts: RopeOptions): void {
   gpu.dispatch(ropeKernel, {
     uniforms: { rows: B * T, T, nHeads, half, pos0, sgn: opts.inverse ? -1 : 1 },
     bindings: { cs, x },
-    workgroups: groups1d(B * T * nHeads * half, 256),
   });
 }
