@@ -20,16 +20,22 @@
  *   "text" wins when a record has both forms. A record longer than one window (seqLen+1 tokens) is
  *   cut to its first seqLen+1 tokens (warning 'truncated'); a record left with no loss token (an
  *   empty "text", or a prompt that fills the window) is skipped (warning 'skipped').
+ *   A long record is never tokenised whole: only a prefix of its text that gives the window and
+ *   CUT_MARGIN tokens more (see encodePrefix), so a record of megabytes costs what one window does.
  *
  * Errors (DataError: file, line, field; nothing is returned):
  *   - "<file> is empty" — nothing but whitespace;
- *   - "<file>, line N: invalid JSON: <parser message>";
- *   - "<file>, line N: expected a JSON object with "text" or "prompt" and "completion", got <kind>";
- *   - "<file>, line N: missing field "text" (or "prompt" and "completion")" / missing "prompt" /
- *     missing "completion" / field "x" must be a string, got <type>;
- *   - "<file>, line N: token id X from the tokenizer is outside the vocabulary [0, V)";
+ *   - bad lines (every one is found; a file with one says "<file>, line N: <what>", a file with
+ *     several "<file> has K bad lines:" then "line N: <what>" for the first MAX_LISTED_PROBLEMS and
+ *     "… and M more bad lines"; DataError.problems lists them):
+ *     "invalid JSON: <parser message>";
+ *     "expected a JSON object with "text" or "prompt" and "completion", got <kind>";
+ *     "missing field "text" (or "prompt" and "completion")" / missing "prompt" / missing
+ *     "completion" / field "x" must be a string, got <type>;
+ *     "token id X from the tokenizer is outside the vocabulary [0, V)" (also for text documents);
  *   - "<file>: no tokens to train on ..." — every window came out empty.
  * Warnings: counted per kind in `warningCounts`; the first MAX_LISTED_WARNINGS are listed with lines.
+ * Bytes → text (fatal UTF-8, the offset of the first invalid byte): see utf8.ts.
  *
  * Packing, split and batches: see packing.ts. Packing 'auto' keeps whole examples together
  * ('whole') when the file has prompt/completion records, else streams them ('stream').
@@ -37,17 +43,45 @@
 import type { Tokenizer } from '../io/tokenizer.ts';
 import { countTargets, packExamples, splitWindows, type Example, type PackedWindow, type PackingMode } from './packing.ts';
 
-/** A data file that cannot be used; the message names the file, the 1-based line and the field. */
+/** One bad line of a data file: its 1-based line, the field at fault when one is, and what is wrong. */
+export interface DataProblem {
+  line: number;
+  field?: string;
+  /** What is wrong, without the file and line, e.g. 'missing field "completion"'. */
+  message: string;
+}
+
+/**
+ * A data file that cannot be used; the message names the file, the 1-based line and the field.
+ * `problems` lists its bad lines (the first MAX_LISTED_PROBLEMS; `unlisted` counts the rest), and
+ * `line`/`field` are the first one's.
+ */
 export class DataError extends Error {
   constructor(
     readonly file: string,
     message: string,
     readonly line?: number,
     readonly field?: string,
+    readonly problems: readonly DataProblem[] = [],
+    readonly unlisted = 0,
   ) {
     super(message);
     this.name = 'DataError';
   }
+}
+
+/** The error for a file's bad lines: `problems` (all of them, in line order). */
+export function badLinesError(file: string, problems: readonly DataProblem[]): DataError {
+  const [first] = problems;
+  if (problems.length === 1) return new DataError(file, `${file}, line ${first.line}: ${first.message}`, first.line, first.field, problems);
+  const listed = problems.slice(0, MAX_LISTED_PROBLEMS);
+  const unlisted = problems.length - listed.length;
+  const message = [
+    `${file} has ${problems.length} bad lines:`,
+    ...listed.map((p) => `line ${p.line}: ${p.message}`),
+    ...(unlisted > 0 ? [`… and ${unlisted} more bad lines`] : []),
+  ].join('\n');
+  return new DataError(file, message, first.line, first.field, listed, unlisted);
 }
 
 export type DataWarningKind = 'truncated' | 'split' | 'skipped' | 'boundary';
@@ -119,6 +153,12 @@ export interface PreparedData {
 }
 
 export const MAX_LISTED_WARNINGS = 20;
+/** Bad lines a DataError lists; the others are counted. */
+export const MAX_LISTED_PROBLEMS = 20;
+/** Characters per token first assumed when a long record is cut before tokenising (doubled until enough). */
+const CHARS_PER_TOKEN_GUESS = 8;
+/** Tokens past the window a prefix must give, so that the window's tokens do not depend on where the text was cut. */
+export const CUT_MARGIN = 64;
 const END_OF_TEXT = '<|endoftext|>';
 
 /** Format of `file` from its extension. */
@@ -183,102 +223,154 @@ export function tokenizeData(
     warningCounts[kind]++;
     if (warnings.length < MAX_LISTED_WARNINGS) warnings.push({ kind, line, message });
   };
+  /** Bad lines, all of them: the file is refused at the end, with the list. */
+  const problems: DataProblem[] = [];
   const encode = (s: string, line: number, o: { bos?: boolean; eos?: boolean }): number[] => {
     const ids = tokenizer.encode(s, o);
     for (const id of ids) {
       if (!Number.isInteger(id) || id < 0 || id >= tokenizer.vocabSize) {
-        throw new DataError(
-          file,
-          `${file}, line ${line}: token id ${id} from the tokenizer is outside the vocabulary [0, ${tokenizer.vocabSize})`,
-          line,
-        );
+        throw new LineProblem({ line, message: `token id ${id} from the tokenizer is outside the vocabulary [0, ${tokenizer.vocabSize})` });
       }
     }
     return ids;
   };
   const window = T + 1;
+  /**
+   * The tokens of `s`, or of a prefix of it that gives at least `window` + CUT_MARGIN tokens: the
+   * first CHARS_PER_TOKEN_GUESS characters per token, doubled until the prefix covers the window
+   * (a cut changes only the tokens next to it, which the margin keeps out of the window). A prefix
+   * has no EOS: that belongs after the whole text.
+   */
+  const encodePrefix = (s: string, line: number, o: { bos?: boolean; eos?: boolean }): { ids: number[]; chars: number } => {
+    for (let chars = (window + CUT_MARGIN) * CHARS_PER_TOKEN_GUESS; ; chars *= 2) {
+      if (chars >= s.length) return { ids: encode(s, line, o), chars: s.length };
+      const cut = isHighSurrogate(s.charCodeAt(chars - 1)) ? chars - 1 : chars; // never half a character
+      const ids = encode(s.slice(0, cut), line, { bos: o.bos });
+      if (ids.length >= window + CUT_MARGIN) return { ids, chars: cut };
+    }
+  };
   const examples: Example[] = [];
   let hasCompletions = false;
 
   if (format === 'text') {
     for (const doc of splitDocuments(lines)) {
-      const ids = encode(doc.text, doc.line, { bos: true, eos: true });
+      let ids: number[];
+      try {
+        ids = encode(doc.text, doc.line, { bos: true, eos: true });
+      } catch (e) {
+        if (!(e instanceof LineProblem)) throw e;
+        problems.push(e.problem);
+        continue;
+      }
       if (ids.length > window) {
         const parts = Math.ceil((ids.length - 1) / T);
         warn('split', doc.line, `document of ${ids.length} tokens is longer than a window (${window}); split across ${parts} windows`);
       }
       examples.push({ ids, mask: ids.map((_, i) => (i === 0 ? 0 : 1)), line: doc.line });
     }
+    if (problems.length > 0) throw badLinesError(file, problems);
     return { format, examples, hasCompletions, warnings, warningCounts };
   }
 
-  for (let i = 0; i < lines.length; i++) {
-    const line = i + 1;
-    const src = lines[i];
-    if (src.trim() === '') continue;
-    const at = `${file}, line ${line}`;
+  /** The example of JSONL record `src` at `line`, or null when it is skipped; throws LineProblem when the line is bad. */
+  const record = (src: string, line: number): Example | null => {
     let rec: unknown;
     try {
       rec = JSON.parse(src);
     } catch (e) {
       const hint = line === 1 && src.trim().startsWith('[') ? ' (a JSON array? expected one JSON object per line)' : '';
-      throw new DataError(file, `${at}: invalid JSON: ${(e as Error).message}${hint}`, line);
+      throw new LineProblem({ line, message: `invalid JSON: ${(e as Error).message}${hint}` });
     }
     if (typeof rec !== 'object' || rec === null || Array.isArray(rec)) {
       const kind = rec === null ? 'null' : Array.isArray(rec) ? 'an array' : `a ${typeof rec}`;
-      throw new DataError(file, `${at}: expected a JSON object with "text" or "prompt" and "completion", got ${kind}`, line);
+      throw new LineProblem({ line, message: `expected a JSON object with "text" or "prompt" and "completion", got ${kind}` });
     }
     const r = rec as Record<string, unknown>;
     const field = (name: string): string => {
       const v = r[name];
       if (typeof v !== 'string') {
         const got = v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v;
-        throw new DataError(file, `${at}: field "${name}" must be a string, got ${got}`, line, name);
+        throw new LineProblem({ line, field: name, message: `field "${name}" must be a string, got ${got}` });
       }
       return v;
     };
 
     let ids: number[];
     let mask: number[];
+    let cut: { chars: number; of: number } | undefined; // set when only a prefix of the record was tokenised
     if ('text' in r) {
       const t = field('text');
       if (t === '') {
         warn('skipped', line, 'empty "text"; record skipped');
-        continue;
+        return null;
       }
-      ids = encode(t, line, { bos: true, eos: true });
+      const enc = encodePrefix(t, line, { bos: true, eos: true });
+      if (enc.chars < t.length) cut = { chars: enc.chars, of: t.length };
+      ids = enc.ids;
       mask = ids.map((_, k) => (k === 0 ? 0 : 1));
     } else if ('prompt' in r || 'completion' in r) {
-      if (!('prompt' in r)) throw new DataError(file, `${at}: missing field "prompt"`, line, 'prompt');
-      if (!('completion' in r)) throw new DataError(file, `${at}: missing field "completion"`, line, 'completion');
+      if (!('prompt' in r)) throw new LineProblem({ line, field: 'prompt', message: 'missing field "prompt"' });
+      if (!('completion' in r)) throw new LineProblem({ line, field: 'completion', message: 'missing field "completion"' });
       const p = field('prompt');
       const c = field('completion');
       hasCompletions = true;
-      const promptIds = encode(p, line, { bos: true });
-      ids = encode(p + c, line, { bos: true, eos: true });
+      const promptIds = encodePrefix(p, line, { bos: true }).ids;
+      const enc = encodePrefix(p + c, line, { bos: true, eos: true });
+      if (enc.chars < p.length + c.length) cut = { chars: enc.chars, of: p.length + c.length };
+      ids = enc.ids;
       let start = 0;
       while (start < promptIds.length && start < ids.length - 1 && promptIds[start] === ids[start]) start++;
-      if (start < promptIds.length) {
+      // A join past the window changes nothing the record trains on (it is skipped below).
+      if (start < promptIds.length && start < window) {
         warn('boundary', line, `prompt and completion share a token at the join; loss starts at token ${start}`);
       }
       mask = ids.map((_, k) => (k >= start ? 1 : 0));
     } else {
-      throw new DataError(file, `${at}: missing field "text" (or "prompt" and "completion")`, line, 'text');
+      throw new LineProblem({ line, field: 'text', message: 'missing field "text" (or "prompt" and "completion")' });
     }
 
-    if (ids.length > window) {
+    if (cut) {
+      warn(
+        'truncated',
+        line,
+        `record of ${cut.of} characters truncated to one window (${window} tokens): only its first ${cut.chars} characters were tokenised, the other ${cut.of - cut.chars} dropped`,
+      );
+    } else if (ids.length > window) {
       warn('truncated', line, `record of ${ids.length} tokens truncated to one window (${window} tokens)`);
+    }
+    if (ids.length > window) {
       ids = ids.slice(0, window);
       mask = mask.slice(0, window);
     }
     if (!mask.some((m) => m === 1)) {
       warn('skipped', line, `the prompt fills the window (${window} tokens), no completion token left; record skipped`);
-      continue;
+      return null;
     }
-    examples.push({ ids, mask, line });
+    return { ids, mask, line };
+  };
+
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i].trim() === '') continue;
+    try {
+      const ex = record(lines[i], i + 1);
+      if (ex) examples.push(ex);
+    } catch (e) {
+      if (!(e instanceof LineProblem)) throw e;
+      problems.push(e.problem);
+    }
   }
+  if (problems.length > 0) throw badLinesError(file, problems);
   return { format, examples, hasCompletions, warnings, warningCounts };
 }
+
+/** A bad line, thrown inside tokenizeData and collected there (never escapes it). */
+class LineProblem extends Error {
+  constructor(readonly problem: DataProblem) {
+    super(problem.message);
+  }
+}
+
+const isHighSurrogate = (code: number): boolean => code >= 0xd800 && code <= 0xdbff;
 
 /** Documents of a plain-text file with their first line (see the module comment). */
 function splitDocuments(lines: readonly string[]): { text: string; line: number }[] {

@@ -3,8 +3,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { Tokenizer } from '../../src/io/tokenizer.ts';
+import { HfTokenizer } from '../../src/io/tokenizer-hf.ts';
 import { Llama2cTokenizer } from '../../src/io/tokenizer-llama2c.ts';
-import { DataError, MAX_LISTED_WARNINGS, prepareData, tokenizeData } from '../../src/train/data.ts';
+import { CUT_MARGIN, DataError, MAX_LISTED_PROBLEMS, MAX_LISTED_WARNINGS, prepareData, tokenizeData } from '../../src/train/data.ts';
 import {
   BatchIterator,
   orderedBatches,
@@ -173,7 +174,7 @@ describe('bad data', () => {
     const e = dataError(() => tokenizeData('d.jsonl', '{"text":"a"}\n\n{"text": }\n{"text":"b"}', tok, { seqLen: 4 }));
     expect(e.message).toBe(`d.jsonl, line 3: invalid JSON: ${parserMessage}`);
     expect([e.file, e.line, e.field]).toEqual(['d.jsonl', 3, undefined]);
-    expect(dataError(() => tokenizeData('d.json', '[\n{"text":"a"}\n]', tok, { seqLen: 4 })).message).toMatch(
+    expect(dataError(() => tokenizeData('d.json', '[\n{"text":"a"}', tok, { seqLen: 4 })).message).toMatch(
       /^d\.json, line 1: invalid JSON: .*\(a JSON array\? expected one JSON object per line\)$/,
     );
   });
@@ -209,6 +210,133 @@ describe('bad data', () => {
     expect(dataError(() => prepareData('d.jsonl', '{"text":""}', tok, { seqLen: 4 })).message).toBe(
       'd.jsonl: no tokens to train on (every record is too short or has no completion)',
     );
+  });
+});
+
+describe('every bad line', () => {
+  const parserMessage = (src: string): string => {
+    try {
+      JSON.parse(src);
+    } catch (e) {
+      return (e as Error).message;
+    }
+    throw new Error(`${src} parses`);
+  };
+
+  it('a file with several bad lines lists each with its line, field and what is wrong', () => {
+    const text = ['{"text":"ok"}', '{"text": oops}', '{"text":"fine"}', '{"prompt":"a"}', '{"text": 5}', '', '[1]'].join('\n');
+    const e = dataError(() => tokenizeData('d.jsonl', text, tok, { seqLen: 4 }));
+    expect(e.message).toBe(
+      [
+        'd.jsonl has 4 bad lines:',
+        `line 2: invalid JSON: ${parserMessage('{"text": oops}')}`,
+        'line 4: missing field "completion"',
+        'line 5: field "text" must be a string, got number',
+        'line 7: expected a JSON object with "text" or "prompt" and "completion", got an array',
+      ].join('\n'),
+    );
+    expect(e.problems).toEqual([
+      { line: 2, message: `invalid JSON: ${parserMessage('{"text": oops}')}` },
+      { line: 4, field: 'completion', message: 'missing field "completion"' },
+      { line: 5, field: 'text', message: 'field "text" must be a string, got number' },
+      { line: 7, message: 'expected a JSON object with "text" or "prompt" and "completion", got an array' },
+    ]);
+    expect([e.file, e.line, e.field, e.unlisted]).toEqual(['d.jsonl', 2, undefined, 0]);
+  });
+
+  it(`lists the first ${MAX_LISTED_PROBLEMS} bad lines and counts the others`, () => {
+    // 45 lines, every third one good: 30 bad lines.
+    const text = Array.from({ length: 45 }, (_, i) => (i % 3 === 0 ? '{"text":"ok"}' : `{"txt":"${i}"}`)).join('\n');
+    const e = dataError(() => prepareData('many.jsonl', text, tok, { seqLen: 4 }));
+    const lines = e.message.split('\n');
+    expect(lines).toHaveLength(1 + MAX_LISTED_PROBLEMS + 1);
+    expect(lines[0]).toBe('many.jsonl has 30 bad lines:');
+    expect(lines[1]).toBe('line 2: missing field "text" (or "prompt" and "completion")');
+    expect(lines[20]).toBe('line 30: missing field "text" (or "prompt" and "completion")');
+    expect(lines[21]).toBe('… and 10 more bad lines');
+    expect(e.problems.map((p) => p.line)).toEqual([2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 23, 24, 26, 27, 29, 30]);
+    expect(e.unlisted).toBe(10);
+  });
+
+  it('plain-text documents with token ids outside the vocabulary are each listed', () => {
+    const small = new ByteTokenizer(100); // 'a' (id 100) is out of range, 'W' (id 90) is in
+    const e = dataError(() => tokenizeData('d.txt', 'Wa\n\nWW\n\nWWa', small, { seqLen: 8 }));
+    expect(e.message).toBe(
+      [
+        'd.txt has 2 bad lines:',
+        'line 1: token id 100 from the tokenizer is outside the vocabulary [0, 100)',
+        'line 5: token id 100 from the tokenizer is outside the vocabulary [0, 100)',
+      ].join('\n'),
+    );
+    expect(e.problems.map((p) => p.line)).toEqual([1, 5]);
+  });
+});
+
+/** `tok` that records the length of every text it is asked to encode. */
+function countingTokenizer(inner: Tokenizer): Tokenizer & { encoded: number[] } {
+  const encoded: number[] = [];
+  return {
+    vocabSize: inner.vocabSize,
+    bosId: inner.bosId,
+    eosId: inner.eosId,
+    encoded,
+    encode: (text, opts) => {
+      encoded.push(text.length);
+      return inner.encode(text, opts);
+    },
+    decode: (ids) => inner.decode(ids),
+  };
+}
+
+describe('huge records', () => {
+  const MB = 1 << 20;
+
+  it('a record of megabytes is cut before tokenising: only a prefix the window can use is encoded', () => {
+    const counting = countingTokenizer(tok);
+    const text = `{"text":"${'a'.repeat(5 * MB)}"}\n{"text":"xy"}`;
+    const p = prepareData('huge.jsonl', text, counting, { seqLen: 8, evalFraction: 0 });
+    // window 9: (9 + CUT_MARGIN 64) × 8 characters, then the 2 of line 2
+    expect(CUT_MARGIN).toBe(64);
+    expect(counting.encoded).toEqual([584, 2]);
+    expect(p.warnings).toEqual([
+      {
+        kind: 'truncated',
+        line: 1,
+        message: `record of ${5 * MB} characters truncated to one window (9 tokens): only its first 584 characters were tokenised, the other ${5 * MB - 584} dropped`,
+      },
+    ]);
+    expect(rows(p.train)[0]).toEqual({ inputs: [1, ...Array(7).fill(c('a'))], targets: Array(8).fill(c('a')) });
+    expect(p.stats.tokens).toBe(9 + 4);
+  });
+
+  it('a prefix that gives too few tokens is doubled until it covers the window', () => {
+    // 16 characters per token, window 257: the first prefix, (257 + 64) × 8 = 2568 characters, gives
+    // 1 + 161 tokens, short of 257 + 64; doubled, 5136 characters give 1 + 321.
+    const sixteen: Tokenizer = {
+      vocabSize: 10,
+      bosId: 1,
+      eosId: 2,
+      encode: (t, o = {}) => [...(o.bos ? [1] : []), ...Array.from({ length: Math.ceil(t.length / 16) }, () => 3), ...(o.eos ? [2] : [])],
+      decode: () => '',
+    };
+    const counting = countingTokenizer(sixteen);
+    const p = prepareData('long.jsonl', JSON.stringify({ prompt: 'Q', completion: 'b'.repeat(MB) }), counting, { seqLen: 256, evalFraction: 0 });
+    expect(counting.encoded).toEqual([1, 2568, 5136]);
+    expect(p.warnings[0].message).toBe(
+      `record of ${MB + 1} characters truncated to one window (257 tokens): only its first 5136 characters were tokenised, the other ${MB + 1 - 5136} dropped`,
+    );
+    expect(p.stats.tokens).toBe(257);
+  });
+
+  it('a huge prompt leaves no completion in the window: skipped, after tokenising prefixes only', () => {
+    const counting = countingTokenizer(tok);
+    const p = prepareData('p.jsonl', `${JSON.stringify({ prompt: 'p'.repeat(MB), completion: 'c' })}\n{"text":"ok"}`, counting, { seqLen: 8 });
+    expect(counting.encoded).toEqual([584, 584, 2]);
+    expect(p.warnings.map((w) => [w.kind, w.line])).toEqual([
+      ['truncated', 1],
+      ['skipped', 1],
+    ]);
+    expect(p.warningCounts.boundary).toBe(0);
   });
 });
 
@@ -331,6 +459,42 @@ describe('stats', () => {
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const tokPath = path.resolve(repoRoot, '../shared/fixtures/stories260K/tok512.bin');
 
+/** Long texts of words (a story, started at different words so that the cut falls everywhere). */
+function longTexts(story: string): string[] {
+  const words = story.split(' ');
+  return [0, 1, 2, 3, 5, 8, 13].map((k) => {
+    let s = words.slice(k).join(' ');
+    while (s.length < 6_000) s += ` ${story}`;
+    return s;
+  });
+}
+
+/** The window a huge record keeps is the one tokenising the whole record would keep, on real tokenizers. */
+function expectCutLikeWhole(tokenizer: Tokenizer, story: string): void {
+  for (const [i, text] of longTexts(story).entries()) {
+    const whole = tokenizer.encode(text, { bos: true, eos: true }).slice(0, 257);
+    const t = tokenizeData('long.jsonl', JSON.stringify({ text }), tokenizer, { seqLen: 256 });
+    expect(t.examples[0].ids, `text ${i}`).toEqual(whole);
+    expect(t.warnings[0].message, `text ${i}`).toMatch(/^record of \d+ characters truncated to one window \(257 tokens\): only its first \d+ characters were tokenised/);
+    const completion = tokenizeData('long.jsonl', JSON.stringify({ prompt: 'Q: tell a story.\nA:', completion: text }), tokenizer, { seqLen: 256 });
+    expect(completion.examples[0].ids, `completion ${i}`).toEqual(tokenizer.encode(`Q: tell a story.\nA:${text}`, { bos: true }).slice(0, 257));
+  }
+}
+
+describe('huge records on the built-in model\'s tokenizers', () => {
+  const dir = path.resolve(repoRoot, 'public/models/tinyworld');
+  const story = 'One cold morning, Lily woke up early in the sunny beach. She found a green kite on the ground. The sunny beach is where Rosa lives. Lily and Rosa are best friends. Rosa is 6 years old.';
+
+  it('tokenizer.bin (llama2.c BPE): the kept window is the whole record\'s first window', () => {
+    expectCutLikeWhole(Llama2cTokenizer.fromBytes(readFileSync(path.join(dir, 'tokenizer.bin')), 'tokenizer.bin'), story);
+  });
+
+  it('tokenizer.json (Hugging Face): the kept window is the whole record\'s first window', async () => {
+    const hf = await HfTokenizer.fromText(readFileSync(path.join(dir, 'tokenizer.json'), 'utf8'), readFileSync(path.join(dir, 'tokenizer_config.json'), 'utf8'));
+    expectCutLikeWhole(hf, story);
+  });
+});
+
 describe.skipIf(!existsSync(tokPath))('with the stories260K tokenizer', () => {
   const llama = Llama2cTokenizer.fromBytes(readFileSync(tokPath), 'tok512.bin');
 
@@ -362,6 +526,10 @@ describe.skipIf(!existsSync(tokPath))('with the stories260K tokenizer', () => {
     expect(e.mask.indexOf(1)).toBe(common);
     expect(t.warningCounts.boundary).toBe(1);
     expect(t.warnings[0]).toEqual({ kind: 'boundary', line: 1, message: `prompt and completion share a token at the join; loss starts at token ${common}` });
+  });
+
+  it('a huge record keeps the whole record\'s first window', () => {
+    expectCutLikeWhole(llama, 'Once upon a time, there was a little girl named Lily. She loved to play outside in the sunshine. One day, she saw a big, red ball in the park.');
   });
 
   it('plain text stories: every token after BOS is a target once', () => {
