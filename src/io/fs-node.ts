@@ -97,7 +97,7 @@ export async function readModelPath(modelPath: string, tokenizerPath?: string): 
     const tf = await read(tp);
     const cfgPath = path.join(path.dirname(tp), 'tokenizer_config.json');
     const tcfg = lower(tp).endsWith('.json') && (await kind(cfgPath)) === 'file' ? await read(cfgPath) : undefined;
-    tokenizer = await loadTokenizerFile(tf, loaded.weights.config, tcfg);
+    tokenizer = await loadTokenizerFile(tf, loaded.weights.config, tcfg, loaded.configFile);
     tokenizerFile = tp;
   } else if (!tokenizer && tokenizerSearch) {
     // A llama2.c tokenizer next to the checkpoint: tokenizer.bin, else the one small .bin that parses.

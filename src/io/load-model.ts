@@ -26,6 +26,8 @@ export interface LoadedModel {
   modelFile: string;
   /** Name of the tokenizer file used, if any. */
   tokenizerFile?: string;
+  /** Name of the file that holds the architecture numbers (vocab_size ...): config.json, or the llama2.c checkpoint. */
+  configFile: string;
 }
 
 export const baseName = (name: string): string => name.slice(Math.max(name.lastIndexOf('/'), name.lastIndexOf('\\')) + 1);
@@ -69,8 +71,8 @@ export async function loadModelFromFiles(files: ModelFile[]): Promise<LoadedMode
     const weights = loadHfModel(text(cfg), st.bytes, { config: cfg.name, weights: st.name });
     // Only tokenizer files by name: an HF directory may also hold e.g. pytorch_model.bin.
     const tokFiles = files.filter((f) => ['tokenizer.json', 'tokenizer_config.json', 'tokenizer.bin'].includes(baseName(f.name).toLowerCase()));
-    const tok = await tokenizerFromFiles(tokFiles, weights.config);
-    return { weights, format: 'hf', modelFile: st.name, ...tok };
+    const tok = await tokenizerFromFiles(tokFiles, weights.config, cfg.name);
+    return { weights, format: 'hf', modelFile: st.name, configFile: cfg.name, ...tok };
   }
 
   const bins = files.filter((f) => ext(f.name) === 'bin');
@@ -105,23 +107,25 @@ export async function loadModelFromFiles(files: ModelFile[]): Promise<LoadedMode
   }
   const model = models[0]!;
   const weights = parseLlama2c(model.bytes, model.name);
-  const tok = await tokenizerFromFiles(files.filter((f) => f !== model), weights.config);
-  return { weights, format: 'llama2c', modelFile: model.name, ...tok };
+  const tok = await tokenizerFromFiles(files.filter((f) => f !== model), weights.config, model.name);
+  return { weights, format: 'llama2c', modelFile: model.name, configFile: model.name, ...tok };
 }
 
 /**
  * The tokenizer among `files`, if any: tokenizer.json (+ tokenizer_config.json), or a llama2.c
- * tokenizer .bin (preferably named tokenizer.bin) whose size fits the model's vocabulary.
+ * tokenizer .bin (preferably named tokenizer.bin) whose size fits the model's vocabulary. `configFile`
+ * names the file holding the model's vocab_size, for errors.
  */
 export async function tokenizerFromFiles(
   files: ModelFile[],
   config: LlamaConfig,
+  configFile = 'config.json',
 ): Promise<{ tokenizer?: Tokenizer; tokenizerFile?: string }> {
   const json = files.find((f) => baseName(f.name).toLowerCase() === 'tokenizer.json');
   if (json) {
     const cfg = files.find((f) => baseName(f.name).toLowerCase() === 'tokenizer_config.json');
     const tok = await HfTokenizer.fromJson(parseJsonObject(json), cfg ? parseJsonObject(cfg) : {}, config, json.name);
-    return { tokenizer: checkVocab(tok, json.name, config), tokenizerFile: json.name };
+    return { tokenizer: checkVocab(tok, json.name, config, configFile), tokenizerFile: json.name };
   }
   const bins = files.filter((f) => ext(f.name) === 'bin');
   if (bins.length === 0) return {};
@@ -146,18 +150,32 @@ export async function tokenizerFromFiles(
   );
 }
 
-/** Load one explicitly chosen tokenizer file (tokenizer.bin or tokenizer.json, with an optional tokenizer_config.json). */
-export async function loadTokenizerFile(file: ModelFile, config: LlamaConfig, tokenizerConfig?: ModelFile): Promise<Tokenizer> {
+/**
+ * Load one explicitly chosen tokenizer file (tokenizer.bin or tokenizer.json, with an optional
+ * tokenizer_config.json) for a model whose vocab_size is in `configFile`.
+ */
+export async function loadTokenizerFile(file: ModelFile, config: LlamaConfig, tokenizerConfig?: ModelFile, configFile = 'config.json'): Promise<Tokenizer> {
   if (ext(file.name) === 'json') {
     const tok = await HfTokenizer.fromJson(parseJsonObject(file), tokenizerConfig ? parseJsonObject(tokenizerConfig) : {}, config, file.name);
-    return checkVocab(tok, file.name, config);
+    return checkVocab(tok, file.name, config, configFile);
   }
   return Llama2cTokenizer.fromBytes(file.bytes, file.name, config.vocabSize);
 }
 
-function checkVocab(tok: Tokenizer, file: string, config: LlamaConfig): Tokenizer {
-  if (tok.vocabSize > config.vocabSize) {
-    throw new ModelFileError(file, `tokenizer has ${tok.vocabSize} tokens but the model's vocabulary is ${config.vocabSize}`, 'config');
+/** Every id the tokenizer can produce (its id space, BOS and EOS) must have a row in the model's embedding. */
+function checkVocab(tok: Tokenizer, file: string, config: LlamaConfig, configFile: string): Tokenizer {
+  const V = config.vocabSize;
+  if (tok.vocabSize > V) {
+    throw new ModelFileError(
+      file,
+      `the tokenizer can produce token ids up to ${tok.vocabSize - 1} (${tok.vocabSize} ids) but ${configFile} gives the model a vocabulary of ${V} (ids 0 to ${V - 1})`,
+      'config',
+    );
+  }
+  for (const [what, id] of [['BOS', tok.bosId], ['EOS', tok.eosId]] as const) {
+    if (!(Number.isInteger(id) && id >= 0 && id < V)) {
+      throw new ModelFileError(file, `the tokenizer's ${what} id ${id} is outside the model's vocabulary of ${V} (${configFile})`, 'config');
+    }
   }
   return tok;
 }

@@ -120,14 +120,51 @@ export function llama2cTokenizerConfig(opts: { modelMaxLength?: number } = {}): 
   return cfg;
 }
 
+/** The tokenizer.json model types tokenizers.js implements (anything else it guesses at, or refuses). */
+const MODEL_TYPES = ['BPE', 'Unigram', 'WordPiece'];
+
+/**
+ * Check tokenizer.json's model (a supported type, a non-empty vocabulary of non-negative integer ids)
+ * and return the id space it spans: one more than the highest id of its vocabulary and added tokens.
+ */
+function tokenizerIdSpace(j: Record<string, unknown>, file: string): number {
+  const bad = (problem: string): never => { throw new ModelFileError(file, problem, 'format'); };
+  const model = j.model;
+  if (typeof model !== 'object' || model === null || Array.isArray(model)) return bad(`"model" must be an object with a "type" and a "vocab", got ${JSON.stringify(model)}`);
+  const { type, vocab } = model as Record<string, unknown>;
+  if (typeof type !== 'string' || !MODEL_TYPES.includes(type)) {
+    return bad(`model type ${JSON.stringify(type)} is not supported (supported: ${MODEL_TYPES.join(', ')})`);
+  }
+  let top = -1;
+  if (type === 'Unigram') {
+    if (!Array.isArray(vocab)) return bad(`"model.vocab" of a Unigram model must be a list of [piece, score], got ${JSON.stringify(vocab)?.slice(0, 40)}`);
+    top = vocab.length - 1;
+  } else {
+    if (typeof vocab !== 'object' || vocab === null || Array.isArray(vocab)) return bad(`"model.vocab" of a ${type} model must be an object {piece: id}, got ${JSON.stringify(vocab)?.slice(0, 40)}`);
+    for (const [piece, id] of Object.entries(vocab)) {
+      if (!Number.isSafeInteger(id) || (id as number) < 0) bad(`"model.vocab" gives ${JSON.stringify(piece)} the id ${JSON.stringify(id)}; ids are non-negative integers`);
+      top = Math.max(top, id as number);
+    }
+  }
+  if (top < 0) bad('the vocabulary ("model.vocab") is empty');
+  const added = Array.isArray(j.added_tokens) ? j.added_tokens : [];
+  for (const t of added) {
+    const id = (t as Record<string, unknown> | null)?.id;
+    if (!Number.isSafeInteger(id) || (id as number) < 0) bad(`"added_tokens" entry ${JSON.stringify(t)} has no non-negative integer "id"`);
+    top = Math.max(top, id as number);
+  }
+  return top + 1;
+}
+
 /** Any Hugging Face tokenizer.json, run by @huggingface/transformers with no network access. */
 export class HfTokenizer implements Tokenizer {
+  /** The id space: one more than the highest id any vocabulary or added token has (every id encode can return is below it). */
   readonly vocabSize: number;
   readonly bosId: number;
   readonly eosId: number;
 
-  private constructor(private readonly tok: PreTrainedTokenizer, fallback: { bosId: number; eosId: number }) {
-    this.vocabSize = tok.get_vocab().size;
+  private constructor(private readonly tok: PreTrainedTokenizer, idSpace: number, fallback: { bosId: number; eosId: number }) {
+    this.vocabSize = idSpace;
     this.bosId = tok.bos_token_id ?? fallback.bosId;
     this.eosId = tok.eos_token_id ?? fallback.eosId;
   }
@@ -142,13 +179,14 @@ export class HfTokenizer implements Tokenizer {
     fallback: { bosId: number; eosId: number } = { bosId: 1, eosId: 2 },
     file = 'tokenizer.json',
   ): Promise<HfTokenizer> {
+    const idSpace = tokenizerIdSpace(tokenizerJson, file);
     // Loaded on demand: the library is large and only needed for HF tokenizers.
     const lib = await import('@huggingface/transformers');
     const cls = String(tokenizerConfig.tokenizer_class ?? '').replace(/Fast$/, '');
     const Ctor = (cls && (lib as Record<string, unknown>)[cls]) as typeof lib.PreTrainedTokenizer | undefined;
     const Base = typeof Ctor === 'function' && Ctor.prototype instanceof lib.PreTrainedTokenizer ? Ctor : lib.PreTrainedTokenizer;
     try {
-      return new HfTokenizer(new Base(tokenizerJson, tokenizerConfig), fallback);
+      return new HfTokenizer(new Base(tokenizerJson, tokenizerConfig), idSpace, fallback);
     } catch (e) {
       throw new ModelFileError(file, `cannot build the tokenizer: ${(e as Error).message}`, 'format');
     }

@@ -79,6 +79,19 @@ describe('loadModelFromFiles (bytes, browser and Node)', async () => {
     await expectFileErrorAsync(loadModelFromFiles([junk, tokBin]), 'config', 'junk.bin');
   });
 
+  it('a tokenizer.json that can produce ids ≥ vocab_size → config naming both files and both numbers', async () => {
+    const tj = JSON.parse(new TextDecoder().decode(hfFiles.get('tokenizer.json')!)) as Record<string, unknown>;
+    const added = [...(tj.added_tokens as unknown[]), { id: 515, content: '<tool>', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }];
+    const files = asFiles(hfFiles, 'm/').map((f) => (f.name === 'm/tokenizer.json' ? { ...f, bytes: new TextEncoder().encode(JSON.stringify({ ...tj, added_tokens: added })) } : f));
+    const e = await expectFileErrorAsync(loadModelFromFiles(files), 'config', 'm/tokenizer.json');
+    expect(e.message).toBe('m/tokenizer.json: the tokenizer can produce token ids up to 515 (516 ids) but m/config.json gives the model a vocabulary of 512 (ids 0 to 511)');
+    // a llama2.c checkpoint with that tokenizer.json given explicitly: the checkpoint holds vocab_size
+    const p = path.join(tmp, 'big-tokenizer.json');
+    writeFileSync(p, JSON.stringify({ ...tj, added_tokens: added }));
+    const b = await expectFileErrorAsync(readModelPath(MODEL_PATH, p), 'config', p);
+    expect(b.message).toBe(`${p}: the tokenizer can produce token ids up to 515 (516 ids) but ${MODEL_PATH} gives the model a vocabulary of 512 (ids 0 to 511)`);
+  });
+
   it('two checkpoints → format error', async () => {
     await expectFileErrorAsync(loadModelFromFiles([modelBin, { name: 'other.bin', bytes: modelBin.bytes }]), 'format', 'other.bin');
   });

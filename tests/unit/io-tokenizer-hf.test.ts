@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ModelFileError } from '../../src/io/errors.ts';
 import { HfTokenizer, llama2cToTokenizerJson, llama2cTokenizerConfig } from '../../src/io/tokenizer-hf.ts';
+import { expectFileErrorAsync } from '../helpers/errors.ts';
 import { Llama2cTokenizer } from '../../src/io/tokenizer-llama2c.ts';
 
 const TOK = new URL('../../../shared/fixtures/stories260K/tok512.bin', import.meta.url);
@@ -119,5 +120,40 @@ describe('llama2.c vocabulary exported as tokenizer.json', () => {
     const err = await HfTokenizer.fromJson({ model: { type: 'NoSuchModel' } }, {}).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ModelFileError);
     expect((err as ModelFileError).code).toBe('format');
+  });
+});
+
+describe('tokenizer.json models the project cannot run', () => {
+  const withModel = (model: unknown): Record<string, unknown> => ({ ...tokJson, model });
+  const bpe = tokJson.model as Record<string, unknown>;
+
+  it('an unsupported model type (WordLevel, a made-up one, none) → format naming the file and the supported types', async () => {
+    for (const [type, shown] of [['WordLevel', '"WordLevel"'], ['NoSuchModel', '"NoSuchModel"'], [undefined, 'undefined']] as const) {
+      const e = await expectFileErrorAsync(HfTokenizer.fromJson(withModel({ ...bpe, type }), tokCfg, undefined, 'dir/tokenizer.json'), 'format', 'dir/tokenizer.json');
+      expect(e.message).toBe(`dir/tokenizer.json: model type ${shown} is not supported (supported: BPE, Unigram, WordPiece)`);
+    }
+    const none = await expectFileErrorAsync(HfTokenizer.fromJson({ version: '1.0' }, {}), 'format', 'tokenizer.json');
+    expect(none.message).toBe('tokenizer.json: "model" must be an object with a "type" and a "vocab", got undefined');
+  });
+
+  it('an empty vocabulary (BPE {}, Unigram []) → format naming the file', async () => {
+    const e = await expectFileErrorAsync(HfTokenizer.fromJson({ ...withModel({ ...bpe, vocab: {}, merges: [] }), added_tokens: [] }, tokCfg), 'format', 'tokenizer.json');
+    expect(e.message).toBe('tokenizer.json: the vocabulary ("model.vocab") is empty');
+    const u = await expectFileErrorAsync(HfTokenizer.fromJson({ model: { type: 'Unigram', unk_id: 0, vocab: [] }, added_tokens: [] }, {}), 'format', 'tokenizer.json');
+    expect(u.message).toBe('tokenizer.json: the vocabulary ("model.vocab") is empty');
+  });
+
+  it('a vocabulary id that is not a non-negative integer → format naming the piece', async () => {
+    const vocab = { ...(bpe.vocab as Record<string, number>), '▁Lily': -4 };
+    const e = await expectFileErrorAsync(HfTokenizer.fromJson(withModel({ ...bpe, vocab }), tokCfg), 'format', 'tokenizer.json');
+    expect(e.message).toBe('tokenizer.json: "model.vocab" gives "▁Lily" the id -4; ids are non-negative integers');
+  });
+
+  it('vocabSize is the id space: one more than the highest vocabulary or added-token id', async () => {
+    expect(hf.vocabSize).toBe(512);
+    const added = [...(tokJson.added_tokens as unknown[]), { id: 700, content: '<extra>', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }];
+    const t = await HfTokenizer.fromJson({ ...tokJson, added_tokens: added }, tokCfg);
+    expect(t.vocabSize).toBe(701);
+    expect(t.encode('<extra>')).toEqual([700]);
   });
 });
