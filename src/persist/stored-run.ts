@@ -5,6 +5,7 @@
  */
 import type { TrainConfig } from '../train/config.ts';
 import type { DataFormat } from '../train/data.ts';
+import { dataIdentity, type DataIdentity } from '../train/data-identity.ts';
 import type { DataSplit, EvalPoint, SpectraEntry, StepPoint } from '../workers/protocol.ts';
 
 /** Where the base model came from, so a resume can load it again. */
@@ -53,6 +54,9 @@ export interface StoredRun {
   data: StoredData;
   /** The forgetting probe's text (its split: every window, none held out), when the run has one. */
   probe?: StoredData;
+  /** The identities of `data` and `probe` (absent in runs saved before they were kept). */
+  dataId?: DataIdentity;
+  probeId?: DataIdentity;
   trainableCount: number;
   tokensPerStep: number;
   createdAt: number;
@@ -74,8 +78,9 @@ export interface StoredRun {
 }
 
 /** What the list shows: a stored run without its training text. */
-export type SavedRunSummary = Omit<StoredRun, 'data'> & {
+export type SavedRunSummary = Omit<StoredRun, 'data' | 'dataId'> & {
   data: Omit<StoredData, 'text'> & { bytes: number };
+  dataId: DataIdentity;
   /** Was running or paused when the page went away: resumable from its checkpoint. */
   interrupted: boolean;
   /** Training now in another tab of this browser. */
@@ -93,6 +98,8 @@ export function summarizeRun(run: StoredRun, activeRunId: number | null, live: R
   return {
     ...run,
     data: { ...data, bytes: new TextEncoder().encode(text).length },
+    dataId: run.dataId ?? dataIdentity(run.data, null),
+    ...(run.probe ? { probeId: run.probeId ?? dataIdentity(run.probe, null) } : {}),
     interrupted: open && run.runId !== activeRunId && !elsewhere,
     elsewhere,
   };

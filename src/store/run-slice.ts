@@ -197,6 +197,7 @@ async function followRun(
         train: log.train.slice(), eval: log.eval.slice(),
         reason: r.reason, steps: r.steps, finalLoss: r.finalLoss, evalLoss: r.evalLoss,
         tokensPerSec: r.ms > 0 ? (info.tokensPerStep * r.steps) / (r.ms / 1000) : 0,
+        dataId: info.dataId ?? null, probeId: info.probeId ?? null,
         update: get().spectraRunId === info.runId ? updateSummary(historyRounds(get().spectraHistory)) : null,
       });
     }

@@ -1,11 +1,14 @@
 /**
  * The finished runs, kept for comparison: each run's method, settings, loss series and outcome.
  * The current run is recorded when it finishes or is stopped (see run-slice); finished runs saved
- * in the browser join when the saved-runs list is read (see saved-runs-slice).
+ * in the browser join when the saved-runs list is read (see saved-runs-slice). Which runs are ticked
+ * for comparison is remembered across reloads (compare-ticks.ts).
  */
 import type { TrainConfig } from '../train/config.ts';
+import type { DataIdentity } from '../train/data-identity.ts';
 import type { EvalPoint, FinishReason, StepPoint } from '../workers/protocol.ts';
 import type { SliceCreator } from './app-state.ts';
+import { loadTicks, saveTicks } from './compare-ticks.ts';
 import { methodRow, type MethodId } from './methods.ts';
 import type { UpdateSummary } from './update-rank.ts';
 
@@ -28,6 +31,9 @@ export interface RunRecord {
   tokensPerSec: number;
   /** ΔW's mean rank90 and subspace overlaps over the modules' latest spectra rounds (null: no rounds). */
   update: UpdateSummary | null;
+  /** What it trained on (null: not known) and its forgetting probe's text (null: no probe). */
+  dataId: DataIdentity | null;
+  probeId: DataIdentity | null;
 }
 
 /** What run-slice hands over when a run ends (the record without its index and label). */
@@ -35,10 +41,10 @@ export type FinishedRun = Omit<RunRecord, 'index' | 'label'>;
 
 export interface RunsSlice {
   runs: RunRecord[];
-  /** Run ids shown in the compare panel. */
+  /** Run ids shown in the compare panel, in the order they were ticked. */
   compareRunIds: number[];
   addRunRecord(run: FinishedRun): void;
-  /** Add saved finished runs not listed yet (not ticked for comparison). */
+  /** Add saved finished runs not listed yet (ticked when they were ticked before the page was reloaded). */
   addSavedRunRecords(runs: FinishedRun[]): void;
   /** Drop a run (deleted from storage). */
   removeRunRecord(runId: number): void;
@@ -55,6 +61,18 @@ export function runLabel(index: number, methodId: MethodId, config: TrainConfig)
 
 const toRecord = (run: FinishedRun): RunRecord => ({ ...run, index: run.runId, label: runLabel(run.runId, run.methodId, run.config) });
 
+/** The ticked run ids as last remembered (including saved runs not listed yet). */
+const remembered = loadTicks();
+
+/** Tick or untick `runId` in `ids`, and remember it. */
+function withTick(ids: readonly number[], runId: number, on: boolean): number[] {
+  if (on) remembered.add(runId);
+  else remembered.delete(runId);
+  saveTicks(remembered);
+  if (on) return ids.includes(runId) ? [...ids] : [...ids, runId];
+  return ids.filter((id) => id !== runId);
+}
+
 export const createRunsSlice: SliceCreator<RunsSlice> = (set) => ({
   runs: [],
   compareRunIds: [],
@@ -62,23 +80,22 @@ export const createRunsSlice: SliceCreator<RunsSlice> = (set) => ({
   addRunRecord(run) {
     set((s) => {
       const runs = [...s.runs.filter((r) => r.runId !== run.runId), toRecord(run)].sort((a, b) => a.runId - b.runId);
-      return { runs, compareRunIds: s.compareRunIds.includes(run.runId) ? s.compareRunIds : [...s.compareRunIds, run.runId] };
+      return { runs, compareRunIds: withTick(s.compareRunIds, run.runId, true) };
     });
   },
   addSavedRunRecords(saved) {
     set((s) => {
       const fresh = saved.filter((f) => !s.runs.some((r) => r.runId === f.runId));
       if (fresh.length === 0) return {};
-      return { runs: [...s.runs, ...fresh.map(toRecord)].sort((a, b) => a.runId - b.runId) };
+      const ticked = fresh.filter((f) => remembered.has(f.runId) && !s.compareRunIds.includes(f.runId)).map((f) => f.runId);
+      return { runs: [...s.runs, ...fresh.map(toRecord)].sort((a, b) => a.runId - b.runId), compareRunIds: [...s.compareRunIds, ...ticked] };
     });
   },
   removeRunRecord(runId) {
-    set((s) => ({ runs: s.runs.filter((r) => r.runId !== runId), compareRunIds: s.compareRunIds.filter((id) => id !== runId) }));
+    set((s) => ({ runs: s.runs.filter((r) => r.runId !== runId), compareRunIds: withTick(s.compareRunIds, runId, false) }));
   },
   setRunCompared(runId, on) {
-    set((s) => ({
-      compareRunIds: on ? (s.compareRunIds.includes(runId) ? s.compareRunIds : [...s.compareRunIds, runId]) : s.compareRunIds.filter((id) => id !== runId),
-    }));
+    set((s) => ({ compareRunIds: withTick(s.compareRunIds, runId, on) }));
   },
   setCompareLogScale(on) {
     set({ compareLogScale: on });

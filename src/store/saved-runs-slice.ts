@@ -41,6 +41,7 @@ function finishedRun(r: SavedRunSummary): FinishedRun | null {
     reason: r.status, steps: r.checkpointStep, finalLoss: r.finalLoss, evalLoss: r.evalLoss,
     tokensPerSec: r.activeMs > 0 ? (r.tokensPerStep * r.checkpointStep) / (r.activeMs / 1000) : 0,
     update: updateSummary(r.spectra),
+    dataId: r.dataId, probeId: r.probeId ?? null,
   };
 }
 

@@ -13,6 +13,7 @@ import type { ModuleSpectrum } from '../linalg/module-spectrum.ts';
 import type { LinearModule } from '../model/weights.ts';
 import type { StorageProblemCode } from '../persist/run-db.ts';
 import type { ModelOrigin, SavedRunSummary, SpectraRound } from '../persist/stored-run.ts';
+import type { DataIdentity } from '../train/data-identity.ts';
 
 /** The WebGPU adapter the engine found. */
 export interface AdapterSummary {
@@ -131,6 +132,9 @@ export interface RunInfo {
   /** The forgetting probe the run evaluates (EvalPoint.forget), when it has one. */
   probe?: { fileName: string; windows: number; tokens: number };
   /** A resumed run: the step its checkpoint was taken at and the metrics up to it. */
+  /** What the run trains on, and its probe's text: runs are comparable when these match. */
+  dataId?: DataIdentity;
+  probeId?: DataIdentity;
   resumed?: { fromStep: number; train: StepPoint[]; eval: EvalPoint[]; spectra: SpectraRound[]; activeMs: number };
 }
 

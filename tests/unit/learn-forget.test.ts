@@ -113,6 +113,7 @@ function run(runId: number, evals: EvalPoint[]): RunRecord {
   return {
     runId, index: runId, methodId: 'milora', label: runLabel(runId, 'milora', config), config, trainableCount: 1000,
     train: [], eval: evals, reason: 'completed', steps: 20, finalLoss: 2, evalLoss: 2, tokensPerSec: 100, update: null,
+    dataId: { source: 'demo', fileName: 'new-facts.jsonl', tokens: 900, hash: 'aaaa' }, probeId: null,
   };
 }
 
@@ -139,9 +140,9 @@ describe('learning vs forgetting chart', () => {
   });
 
   test('the runs table has Learning and Forgetting columns, — without a probe', () => {
-    const html = renderToStaticMarkup(createElement(RunsTable, { runs: [probed, plain] }));
-    expect(html).toContain('>Learning</th>');
-    expect(html).toContain('>Forgetting</th>');
+    const html = renderToStaticMarkup(createElement(RunsTable, { runs: [probed, plain], demos: null }));
+    expect(html).toContain('<abbr title="Learning: eval loss at step 0 minus the final eval loss (nats/token)">Learn.</abbr>');
+    expect(html).toContain('<abbr title="Forgetting: the final forgetting-probe loss minus its value at step 0 (nats/token)">Forget.</abbr>');
     expect([...html.matchAll(/data-col="learning"[^>]*>([^<]*)</g)].map((m) => m[1])).toEqual(['1.2300', '—']);
     expect([...html.matchAll(/data-col="forgetting"[^>]*>([^<]*)</g)].map((m) => m[1])).toEqual(['0.0400', '—']);
   });

@@ -9,6 +9,7 @@ export function CompareRunsPanel() {
   const runs = useAppStore((s) => s.runs);
   const chosen = useAppStore((s) => s.compareRunIds);
   const setCompared = useAppStore((s) => s.setRunCompared);
+  const demos = useAppStore((s) => s.demos);
   const selected = useMemo(() => runs.filter((r) => chosen.includes(r.runId)), [runs, chosen]);
   const anyLearnForget = useMemo(() => learnForgetDots(selected).length > 0, [selected]);
 
@@ -42,7 +43,7 @@ export function CompareRunsPanel() {
             <>
               <RunsChart runs={selected} />
               {anyLearnForget && <LearnForgetChart runs={selected} />}
-              <RunsTable runs={selected} />
+              <RunsTable runs={selected} demos={demos} />
             </>
           )}
         </>

@@ -12,6 +12,7 @@ import { validateTrainConfig, type TrainConfig } from '../../train/config.ts';
 import { BatchIterator, countTargets, orderedBatches, type Batch, type PackedWindow } from '../../train/packing.ts';
 import { SPECTRAL_METHODS } from '../../train/config.ts';
 import { Trainer } from '../../train/trainer.ts';
+import { dataIdentity } from '../../train/data-identity.ts';
 import { checkCheckpoint } from '../../train/checkpoint.ts';
 import type { Tokenizer } from '../../io/tokenizer.ts';
 import { metricsUpTo, type StoredData, type StoredRun } from '../../persist/stored-run.ts';
@@ -123,6 +124,14 @@ const finite = (v: number | undefined): number | null => (v !== undefined && Num
 /** What trainStarted says of a probe's windows. */
 function probeInfo(fileName: string, windows: PackedWindow[]): RunInfo['probe'] {
   return { fileName, windows: windows.length, tokens: countTargets(windows) };
+}
+
+/** The identities of a run's data and probe (computed for runs saved before they were kept). */
+function runIdentities(s: Session): Pick<RunInfo, 'dataId' | 'probeId'> {
+  const r = s.saver.record;
+  const dataId = r.dataId ?? dataIdentity(s.data, s.data.summary.stats.tokens);
+  const probeId = r.probe ? (r.probeId ?? dataIdentity(r.probe, s.probeInfo?.tokens ?? null)) : undefined;
+  return { dataId, ...(probeId ? { probeId } : {}) };
 }
 
 /** The info trainStarted carries. */
@@ -317,7 +326,8 @@ export async function handleStartTraining(
           fingerprint: loaded.summary.fingerprint,
         },
         data: { fileName: prepared.fileName, text: prepared.text, format: prepared.format, source: prepared.source, split: prepared.split },
-        ...(probeData ? { probe: probeData } : {}),
+        ...(probeData ? { probe: probeData, probeId: dataIdentity(probeData, countTargets(probe)) } : {}),
+        dataId: dataIdentity(prepared, prepared.summary.stats.tokens),
         trainableCount: trainer.trainableCount,
         tokensPerStep: config.batch * config.seq * config.gradAccum,
         createdAt: now, updatedAt: now, status: 'running',
