@@ -1,6 +1,6 @@
 /**
- * A chart's <svg> as a standalone file: the CSS that styles it in the page copied onto each element,
- * xmlns and a pixel size set, so it renders the same in an image viewer; and a PNG drawn from it.
+ * A chart's <svg> as a standalone drawing: the CSS that styles it in the page copied onto each element,
+ * xmlns and a pixel size set, so it renders the same in an image viewer; and a PNG drawn from SVG markup.
  */
 
 /** Presentation properties the app's CSS sets on chart elements. */
@@ -19,7 +19,7 @@ export function svgSize(svg: SVGSVGElement): { width: number; height: number } {
   return { width: Math.max(1, Math.round(rect.width)), height: Math.max(1, Math.round(rect.height)) };
 }
 
-/** Serialise `svg` with its computed styles inlined, on a white background. */
+/** Serialise `svg` with its computed styles inlined (chart-frame.ts puts it on a white page). */
 export function serializeSvg(svg: SVGSVGElement): string {
   const clone = svg.cloneNode(true) as SVGSVGElement;
   const originals = [svg, ...svg.querySelectorAll('*')];
@@ -36,11 +36,6 @@ export function serializeSvg(svg: SVGSVGElement): string {
   clone.setAttribute('height', String(height));
   // Page-only attributes mean nothing in a file.
   for (const attr of ['role', 'aria-labelledby', 'aria-describedby']) clone.removeAttribute(attr);
-  const background = document.createElementNS(SVG_NS, 'rect');
-  background.setAttribute('width', '100%');
-  background.setAttribute('height', '100%');
-  background.setAttribute('fill', '#ffffff');
-  clone.insertBefore(background, clone.firstChild);
   return new XMLSerializer().serializeToString(clone);
 }
 

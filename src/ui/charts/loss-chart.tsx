@@ -6,7 +6,10 @@
 import { useEffect, useId, useReducer } from 'react';
 import type { ChartOptions } from '../../store/charts-slice.ts';
 import { useAppStore } from '../../store/store.ts';
+import { runLabel } from '../../store/runs-slice.ts';
+import { runSettingsLine } from '../shared/run-caption.ts';
 import { ChartDownloads } from './chart-downloads.tsx';
+import type { ChartExportInfo, LegendEntry } from './chart-frame.ts';
 import { lossSummary } from './loss-summary.ts';
 import { linearScale, logScale, type Scale } from './scales.ts';
 import { StepLossAxes } from './chart-axes.tsx';
@@ -31,6 +34,24 @@ function Toggle({ option, label }: { option: keyof ChartOptions; label: string }
       {label}
     </label>
   );
+}
+
+/** The exported loss chart's title, the run's settings and the legend of the series shown. */
+function lossExportInfo(series: { train: boolean; eval: boolean; forget: boolean; lr: boolean }, summary: string): ChartExportInfo {
+  const s = useAppStore.getState();
+  const info = s.runInfo;
+  const methodId = s.runMethodId;
+  const label = info && methodId ? runLabel(info.runId, methodId, info.config) : null;
+  const notes = info && methodId && label
+    ? [runSettingsLine({ label, methodId, config: info.config, steps: s.runProgress?.step, dataId: info.dataId ?? null, probeId: info.probeId ?? null }, s.demos)]
+    : [];
+  const legend: LegendEntry[] = [
+    ...(series.train ? [{ label: 'train loss', colour: '#1f4e8c' }] : []),
+    ...(series.eval ? [{ label: 'eval loss', colour: '#c2410c' }] : []),
+    ...(series.forget ? [{ label: 'forgetting-probe loss (base-model text)', colour: '#7e22ce', dashed: true }] : []),
+    ...(series.lr ? [{ label: 'learning rate (right axis)', colour: '#6b8e23', dashed: true }] : []),
+  ];
+  return { title: label ? `Loss — ${label}` : 'Loss', notes: [...notes, summary], legend };
 }
 
 /** Redraw on every metrics append, at most once per frame, without a store selector re-rendering parents. */
@@ -97,7 +118,11 @@ export function LossChart() {
           {hasForget && <Toggle option="showForget" label="Probe loss" />}
           <Toggle option="showLr" label="Learning rate" />
         </span>
-        <ChartDownloads fileName="loss-chart" testId="loss-chart-download" />
+        <ChartDownloads
+          fileName="loss-chart"
+          testId="loss-chart-download"
+          info={() => lossExportInfo({ train: trainXY.length > 0, eval: evalXY.length > 0, forget: forgetXY.length > 0, lr: showLr }, summary)}
+        />
       </figcaption>
       <svg
         viewBox={`0 0 ${W} ${H}`}

@@ -6,6 +6,9 @@
 import { useId } from 'react';
 import type { RunRecord } from '../../store/runs-slice.ts';
 import { ChartDownloads } from '../charts/chart-downloads.tsx';
+import type { ChartExportInfo } from '../charts/chart-frame.ts';
+import { useAppStore } from '../../store/store.ts';
+import { runSettingsLine } from '../shared/run-caption.ts';
 import { linearScale } from '../charts/scales.ts';
 import { learnForget } from './learn-forget.ts';
 import { runColour } from './runs-chart.tsx';
@@ -32,6 +35,15 @@ export function learnForgetDots(runs: readonly RunRecord[]): LearnForgetDot[] {
 /** "Run 2 · MiLoRA r8: learned 1.23, forgot 0.04". */
 export const dotText = (d: LearnForgetDot): string => `${d.run.label}: learned ${d.learning.toFixed(2)}, forgot ${d.forgetting.toFixed(2)}`;
 
+/** The exported chart: each run's settings with what it learned and forgot, and the runs as the legend. */
+export function learnForgetExportInfo(dots: readonly LearnForgetDot[], demos: Parameters<typeof runSettingsLine>[1]): ChartExportInfo {
+  return {
+    title: 'Learning vs forgetting (nats/token, from step 0)',
+    notes: dots.map((d) => `${runSettingsLine(d.run, demos)} — learned ${d.learning.toFixed(2)}, forgot ${d.forgetting.toFixed(2)}`),
+    legend: dots.map((d) => ({ label: d.run.label, colour: runColour(d.run) })),
+  };
+}
+
 /** [lo, hi] covering `values` and 0, padded by 10% of the span. */
 function domain(values: readonly number[]): [number, number] {
   const lo = Math.min(0, ...values);
@@ -57,7 +69,7 @@ export function LearnForgetChart({ runs }: { runs: readonly RunRecord[] }) {
     <figure className="chart learn-forget-chart" data-testid="learn-forget-chart">
       <figcaption id={titleId} className="chart-head">
         <strong>Learning vs forgetting</strong>
-        <ChartDownloads fileName="learning-vs-forgetting" testId="learn-forget-download" />
+        <ChartDownloads fileName="learning-vs-forgetting" testId="learn-forget-download" info={() => learnForgetExportInfo(dots, useAppStore.getState().demos)} />
       </figcaption>
       <p className="hint learn-forget-caption">
         One dot per run, measured from step 0 (the base model): up = learned more of the new data (eval loss fell further), right = forgot

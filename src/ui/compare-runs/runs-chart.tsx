@@ -8,6 +8,10 @@ import type { RunRecord } from '../../store/runs-slice.ts';
 import { useAppStore } from '../../store/store.ts';
 import { linearScale, logScale, type Scale } from '../charts/scales.ts';
 import { StepLossAxes } from '../charts/chart-axes.tsx';
+import { ChartDownloads } from '../charts/chart-downloads.tsx';
+import type { ChartExportInfo } from '../charts/chart-frame.ts';
+import type { DemoSummary } from '../../workers/protocol.ts';
+import { runSettingsLine } from '../shared/run-caption.ts';
 
 const W = 640;
 const H = 260;
@@ -16,6 +20,16 @@ const M = { left: 56, right: 16, top: 14, bottom: 36 };
 /** Distinct colours (Okabe–Ito-like), cycled by the run's position in the session. */
 const PALETTE = ['#1f4e8c', '#c2410c', '#15803d', '#7e22ce', '#b45309', '#0e7490', '#be185d', '#4b5563'];
 export const runColour = (run: RunRecord): string => PALETTE[(run.index - 1) % PALETTE.length]!;
+
+/** The exported chart: one settings line per run, the runs and the line styles as the legend. */
+export function runsExportInfo(runs: readonly RunRecord[], demos: readonly DemoSummary[] | null, log: boolean): ChartExportInfo {
+  const anyProbe = runs.some((r) => r.eval.some((p) => p.forget !== undefined && Number.isFinite(p.forget)));
+  return {
+    title: `Loss by run${log ? ' (log scale)' : ''}`,
+    notes: [...runs.map((r) => runSettingsLine(r, demos)), `line: train loss · circles: eval loss${anyProbe ? ' · dashed line, dots: forgetting-probe loss' : ''}`],
+    legend: runs.map((r) => ({ label: r.label, colour: runColour(r) })),
+  };
+}
 
 function path(points: readonly { x: number; y: number }[]): string {
   return points.map((p, i) => `${i === 0 ? 'M' : 'L'}${p.x.toFixed(1)},${p.y.toFixed(1)}`).join('');
@@ -52,6 +66,7 @@ export function RunsChart({ runs }: { runs: readonly RunRecord[] }) {
             Log scale
           </label>
         </span>
+        <ChartDownloads fileName="loss-by-run" testId="compare-runs-download" info={() => runsExportInfo(runs, useAppStore.getState().demos, log)} />
       </figcaption>
       <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-labelledby={titleId} data-scale={log ? 'log' : 'linear'} data-runs={runs.length}>
         <StepLossAxes x={x} y={y} x0={x0} x1={x1} y0={y0} y1={y1} height={H} log={log} />

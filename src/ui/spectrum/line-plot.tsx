@@ -4,6 +4,7 @@
  */
 import { useId } from 'react';
 import { ChartDownloads } from '../charts/chart-downloads.tsx';
+import type { ChartExportInfo } from '../charts/chart-frame.ts';
 import { linearScale, logScale } from '../charts/scales.ts';
 
 export interface PlotSeries {
@@ -24,6 +25,13 @@ interface Props {
   width?: number;
   height?: number;
   testId: string;
+  /** Lines an exported file carries under its title: the run and its settings. */
+  notes?: readonly string[];
+}
+
+/** What an exported plot says: its title, the notes, and its series as the legend. */
+export function plotExportInfo(title: string, series: readonly PlotSeries[], notes: readonly string[] = []): ChartExportInfo {
+  return { title, notes, legend: series.map((s) => ({ label: s.label, colour: s.color })) };
 }
 
 const M = { left: 54, right: 12, top: 10, bottom: 34 };
@@ -32,7 +40,7 @@ function path(points: readonly { x: number; y: number }[]): string {
   return points.map((p, i) => `${i === 0 ? 'M' : 'L'}${p.x.toFixed(1)},${p.y.toFixed(1)}`).join('');
 }
 
-export function LinePlot({ title, series, xLabel, yLabel, log = false, yDomain, width = 560, height = 220, testId }: Props) {
+export function LinePlot({ title, series, xLabel, yLabel, log = false, yDomain, width = 560, height = 220, testId, notes }: Props) {
   const titleId = useId();
   // A log scale cannot show zeros: those points are left out.
   const shown = series.map((s) => ({ ...s, points: log ? s.points.filter((p) => p.y > 0) : s.points }));
@@ -83,7 +91,7 @@ export function LinePlot({ title, series, xLabel, yLabel, log = false, yDomain, 
             {s.label}
           </span>
         ))}
-        <ChartDownloads fileName={testId} testId={`${testId}-download`} />
+        <ChartDownloads fileName={testId} testId={`${testId}-download`} info={() => plotExportInfo(title, series, notes)} />
       </figcaption>
     </figure>
   );
