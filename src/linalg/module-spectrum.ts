@@ -332,18 +332,25 @@ export async function spectraSummary(
  * A budgeted round of spectraSummary for training: the adapted modules among `layers` × `modules`
  * are visited round-robin from `state.cursor`, and the round stops once `budgetMs` is spent (after at
  * least one module), so a big model spreads its spectra over several rounds instead of stalling a step.
+ * `opts.focus` (a module name, e.g. the one on screen) is computed first in every round it is part
+ * of, whatever the budget, and the round-robin then goes on over the others.
  */
 export async function spectraRound(
   model: LlamaModel, layers: readonly number[], modules: readonly LinearModule[], state: { cursor: number }, budgetMs: number,
-  opts: ModuleSpectrumOptions & { topSigma?: number } = {},
+  opts: ModuleSpectrumOptions & { topSigma?: number; focus?: string | null } = {},
 ): Promise<{ spectra: SpectrumSummary[]; pending: number }> {
+  const { focus, ...summaryOpts } = opts;
   const all = layers.flatMap((l) => modules.filter((m) => opts.original || model.adapters.has(moduleName(l, m))).map((m) => [l, m] as const));
+  const first = all.find(([l, m]) => moduleName(l, m) === focus);
+  const rest = first ? all.filter((lm) => lm !== first) : all;
   const t0 = performance.now();
-  const spectra: SpectrumSummary[] = [];
-  while (spectra.length < all.length && (spectra.length === 0 || performance.now() - t0 < budgetMs)) {
-    const [l, m] = all[state.cursor % all.length]!;
-    state.cursor = (state.cursor + 1) % all.length;
-    spectra.push(...(await spectraSummary(model, [l], [m], opts)));
+  const spectra: SpectrumSummary[] = first ? await spectraSummary(model, [first[0]], [first[1]], summaryOpts) : [];
+  let visited = 0;
+  while (visited < rest.length && (spectra.length === 0 || performance.now() - t0 < budgetMs)) {
+    const [l, m] = rest[state.cursor % rest.length]!;
+    state.cursor = (state.cursor + 1) % rest.length;
+    visited++;
+    spectra.push(...(await spectraSummary(model, [l], [m], summaryOpts)));
   }
   return { spectra, pending: all.length - spectra.length };
 }

@@ -234,9 +234,9 @@ function handle(cmd: EngineCommand): Promise<void> | void {
     case 'trainControl':
       return handleTrainControl(cmd.id, cmd.action);
     case 'spectrum':
-      return handleSpectrum(cmd.id, cmd.layer, cmd.module);
+      return handleSpectrum(cmd.id, cmd.layer, cmd.module, cmd.runId);
     case 'spectraSettings':
-      return handleSpectraSettings(cmd.id, cmd.every);
+      return handleSpectraSettings(cmd.id, cmd.every, cmd.budgetMs, cmd.focus);
     case 'exportRun':
       return handleExportRun(cmd.id, cmd.kind, cmd.baseModelName);
     case 'importAdapter':

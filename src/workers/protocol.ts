@@ -197,10 +197,17 @@ export type EngineCommand =
   | { type: 'deleteRun'; id: number; runId: number }
   /** Pause, resume or stop the running training run (between two steps). */
   | { type: 'trainControl'; id: number; action: RunControl }
-  /** One module's spectra for the current model (base alone before a run); waits for a step boundary while training. */
-  | { type: 'spectrum'; id: number; layer: number; module: LinearModule }
-  /** Run a spectra round every `every` training steps (0 = off; the engine starts at 10). */
-  | { type: 'spectraSettings'; id: number; every: number }
+  /**
+   * One module's spectra for the current model (base alone before a run), or with `runId` for that
+   * saved run (its checkpoint on the loaded base model); waits for a step boundary while training.
+   */
+  | { type: 'spectrum'; id: number; layer: number; module: LinearModule; runId?: number }
+  /**
+   * Run a spectra round every `every` training steps (0 = off; the engine starts at 10), each taking
+   * at most `budgetMs` (default 300) between two steps; `focus` (a module name, null = none) is the
+   * module on screen: every round computes it first, whatever the budget.
+   */
+  | { type: 'spectraSettings'; id: number; every: number; budgetMs?: number; focus?: string | null }
   /** Files of the last run as one ZIP: its adapter (peft or MoRA) or the merged model in HF layout. */
   | { type: 'exportRun'; id: number; kind: ExportKind; baseModelName: string }
   /**
@@ -253,9 +260,9 @@ export type EngineEvent =
       finalLoss: number | null;
       evalLoss: number | null;
     }
-  /** A `spectrum` answer: the record, the run step it describes (0 = base), and its compute time. */
-  | { type: 'spectrum'; id: number; record: ModuleSpectrum; step: number; ms: number }
-  | { type: 'spectraSettings'; id: number; every: number }
+  /** A `spectrum` answer: the record, the run it describes (0 = the base model) and its step, and its compute time. */
+  | { type: 'spectrum'; id: number; record: ModuleSpectrum; step: number; ms: number; runId?: number }
+  | { type: 'spectraSettings'; id: number; every: number; budgetMs?: number; focus?: string | null }
   /** A budgeted spectra round after step `step` of run `runId` (id = the run's request). */
   | { type: 'spectraStep'; id: number; runId: number; step: number; entries: SpectraEntry[] }
   /** The saved runs, oldest first, and this site's storage use and quota in bytes (null if unknown). */

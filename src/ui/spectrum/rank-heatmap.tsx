@@ -1,10 +1,11 @@
 /**
- * Layer × module heatmap of ΔW's rank90 (the latest value of each module in the current run):
+ * Layer × module heatmap of ΔW's rank90 (the latest value of each module in the viewed run):
  * darker = more directions; each cell carries its number and an aria-label. Clicking a cell, or
  * Enter/Space on it, selects its layer and module and shows that module's spectrum. The cells are a
  * grid with one tab stop (roving tabindex): the arrow keys move between cells (grid-nav.ts).
  */
 import { useRef, useState, type KeyboardEvent } from 'react';
+import type { SpectraPoint } from '../../store/spectrum-slice.ts';
 import { useAppStore } from '../../store/store.ts';
 import { LINEAR_MODULES, moduleName, type LinearModule } from '../../model/weights.ts';
 import { moveCell, type Cell } from './grid-nav.ts';
@@ -14,13 +15,10 @@ const CELL_H = 24;
 const LEFT = 56;
 const TOP = 20;
 
-export function RankHeatmap({ nLayers }: { nLayers: number }) {
-  const history = useAppStore((s) => s.spectraHistory);
+export function RankHeatmap({ nLayers, history }: { nLayers: number; history: Record<string, SpectraPoint[]> }) {
   const selLayer = useAppStore((s) => s.spectrumLayer);
   const selModule = useAppStore((s) => s.spectrumModule);
-  const setLayer = useAppStore((s) => s.setSpectrumLayer);
-  const setModule = useAppStore((s) => s.setSpectrumModule);
-  const compute = useAppStore((s) => s.computeSpectrum);
+  const setCell = useAppStore((s) => s.setSpectrumCell);
   const svgRef = useRef<SVGSVGElement>(null);
   /** The cell holding the tab stop; null = the selected cell. */
   const [active, setActive] = useState<Cell | null>(null);
@@ -39,9 +37,7 @@ export function RankHeatmap({ nLayers }: { nLayers: number }) {
 
   const choose = (cell: Cell) => {
     setActive(cell);
-    setLayer(cell.row);
-    setModule(LINEAR_MODULES[cell.col]!);
-    void compute();
+    setCell(cell.row, LINEAR_MODULES[cell.col]!); // the view fetches that module's spectrum
   };
   const onKeyDown = (e: KeyboardEvent<SVGGElement>, cell: Cell) => {
     if (e.key === 'Enter' || e.key === ' ') {
