@@ -12,9 +12,10 @@ import { svdBench } from './svd.ts';
 import { setupTfjs } from './tfjs.ts';
 import { trainingBench } from './training.ts';
 import { moraBench } from './mora.ts';
+import { runLoopBench } from './run-loop.ts';
 
 /** Add a suite here to add its rows to the report. */
-const SUITES: BenchSuite[] = [matmulBench, trainingBench, moraBench, svdBench];
+const SUITES: BenchSuite[] = [matmulBench, trainingBench, runLoopBench, moraBench, svdBench];
 
 interface Args {
   json?: string;
