@@ -5,8 +5,9 @@
 // with, precomputed in float64 by the wrapper: decay = 1 − lr·wd, stepSize = lr / (1 − β1^t),
 // bc2Sqrt = sqrt(1 − β2^t), oneMinusBeta1/2 = 1 − β1/2.
 //   p, grad, m, v: (n); clip: (1) from clip-scale.wgsl (bound to grad when HAS_CLIP is false).
-// Dispatch: groups1d(n, 256); one invocation per element, (x, y) flattened with num_workgroups.
+// Dispatch: groups1d(n, WG); one invocation per element, (x, y) flattened with num_workgroups.
 // Reference: src/reference/train-ops.ts adamwStepRef.
+override WG: u32 = 256u; // workgroup size; the kernel spec (src/kernels) sets it and derives the dispatch from the uniforms
 override HAS_CLIP: bool = true;
 
 struct Params {
@@ -22,9 +23,9 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> m: array<f32>;
 @group(0) @binding(5) var<storage, read_write> v: array<f32>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * 256u;
+  let i = gid.x + gid.y * nwg.x * WG;
   if (i >= p.n) { return; }
   var g = grad[i];
   if (HAS_CLIP) { g *= clip[0]; }

@@ -2,11 +2,12 @@
 //   f(v) = v² when SQUARE (stage 1, over one gradient tensor), f(v) = v otherwise (stage 2, over the
 //   stage-1 partials, one workgroup, giving Σ over every tensor of Σ g²).
 //   x: (n), partials: (≥ outOffset + G).
-// Dispatch: (G) workgroups with G ≤ 65535 (the wrapper caps it at 256); invocation lid of group g
-//   visits i = g·WG + lid, stepping by G·WG; a tree reduction in workgroup memory per group.
+// Dispatch (src/kernels/optimizer.ts, from the uniforms): stage 1 G = min(256, ⌈n / WG⌉) workgroups,
+//   stage 2 one; invocation lid of group g visits i = g·WG + lid, stepping by G·WG; a tree reduction in
+//   workgroup memory per group.
 // Reference: src/reference/train-ops.ts sumSquaresRef.
 override SQUARE: bool = true;
-const WG = 256u;
+override WG: u32 = 256u; // workgroup size; the kernel spec (src/kernels) sets it and derives the dispatch from the uniforms
 
 struct Params { n: u32, outOffset: u32 }
 

@@ -4,8 +4,9 @@ import clipCode from '../../shaders/clip-scale.wgsl?raw';
 import gradNormCode from '../../shaders/grad-norm.wgsl?raw';
 import gradNormStridedCode from '../../shaders/grad-norm.strided.wgsl?raw';
 import type { Gpu } from '../gpu/gpu.ts';
-import { defineKernel, groups1d } from '../gpu/kernel.ts';
+import { defineKernel, perInvocation } from '../gpu/kernel.ts';
 import { numel, type Tensor } from '../gpu/tensor.ts';
+import { kernelPlan, type SumSquaresVariant } from './plan.ts';
 
 /** AdamW hyperparameters, as torch.optim.AdamW. */
 export interface AdamWOptions {
@@ -18,33 +19,32 @@ export interface AdamWOptions {
   step: number;
 }
 
-/** partials[outOffset + g] = Σ x² (SQUARE) or Σ x over workgroup g's slice. */
+/** Stage-1 workgroups per tensor: enough to fill a GPU, few enough for one stage-2 workgroup. */
+const MAX_PARTIAL_GROUPS = 256;
+
+const gradNorm = { code: gradNormCode, uniforms: { n: 'u32', outOffset: 'u32' }, inputs: ['x'], outputs: ['partials'], workgroupSize: 256 } as const;
+/** partials[outOffset + g] = Σ x² over workgroup g's slice: ~WG elements per workgroup, at most MAX_PARTIAL_GROUPS. */
 export const gradNormKernel = defineKernel({
-  name: 'grad-norm',
-  code: gradNormCode,
-  uniforms: { n: 'u32', outOffset: 'u32' },
-  inputs: ['x'],
-  outputs: ['partials'],
+  name: 'grad-norm', ...gradNorm, constants: { SQUARE: 1 },
+  dispatch: (u, [wg]) => [Math.min(MAX_PARTIAL_GROUPS, Math.max(1, Math.ceil(u.n / wg)))],
 });
+/** partials[0] = Σ x over the stage-1 partials, one workgroup. */
+export const gradNormTotalKernel = defineKernel({ name: 'grad-norm.total', ...gradNorm, constants: { SQUARE: 0 }, dispatch: () => [1] });
 
-/** partials[outOffset + g] = Σ x² (SQUARE) or Σ x over i ≡ g (mod count): one invocation per partial, no barriers. */
-export const gradNormStridedKernel = defineKernel({
-  name: 'grad-norm.strided',
-  code: gradNormStridedCode,
-  uniforms: { n: 'u32', outOffset: 'u32', count: 'u32' },
-  inputs: ['x'],
-  outputs: ['partials'],
-});
+const strided = {
+  code: gradNormStridedCode, uniforms: { n: 'u32', outOffset: 'u32', count: 'u32' }, inputs: ['x'], outputs: ['partials'],
+  workgroupSize: 64, dispatch: perInvocation((u: { count: number }) => u.count),
+} as const;
+/** partials[outOffset + g] = Σ x² over i ≡ g (mod count): one invocation per partial, no barriers. */
+export const gradNormStridedKernel = defineKernel({ name: 'grad-norm.strided', ...strided, constants: { SQUARE: 1 } });
+/** The same with SQUARE = 0 and count = 1: one invocation adding the stage-1 partials in order. */
+export const gradNormStridedTotalKernel = defineKernel({ name: 'grad-norm.strided.total', ...strided, constants: { SQUARE: 0 } });
 
-/**
- * 'workgroup': per-workgroup tree reductions (GPUs). 'strided': one invocation per partial, no barriers —
- * SwiftShader pays ~0.5 ms per 256-wide workgroup of barriers, which made Σg² cost seconds per step.
- */
-export type SumSquaresVariant = 'workgroup' | 'strided';
+export type { SumSquaresVariant } from './plan.ts';
 
-/** The Σg² variant for this adapter: 'strided' on SwiftShader (a CPU), 'workgroup' elsewhere. */
+/** The Σg² variant on this Gpu, from its kernel plan. */
 export function sumSquaresVariantFor(gpu: Gpu): SumSquaresVariant {
-  return gpu.adapterInfo.architecture === 'swiftshader' ? 'strided' : 'workgroup';
+  return kernelPlan(gpu).sumSquares;
 }
 
 export const clipScaleKernel = defineKernel({
@@ -53,6 +53,7 @@ export const clipScaleKernel = defineKernel({
   uniforms: { maxNorm: 'f32' },
   inputs: ['sumsq'],
   outputs: ['scale'],
+  dispatch: () => [1], // one invocation
 });
 
 export const adamwKernel = defineKernel({
@@ -64,11 +65,9 @@ export const adamwKernel = defineKernel({
   },
   inputs: ['grad', 'clip'],
   outputs: ['param', 'm', 'v'],
+  workgroupSize: 256,
+  dispatch: perInvocation((u) => u.n),
 });
-
-const WG = 256;
-/** Stage-1 workgroups per tensor: enough to fill a GPU, few enough for one stage-2 workgroup. */
-const MAX_PARTIAL_GROUPS = 256;
 
 /** Stage-1 partials per tensor in the strided variant: ~64+ elements per invocation, at most 1024. */
 const STRIDED_MAX_PARTIALS = 1024;
@@ -89,7 +88,7 @@ export function sumSquaresWith(gpu: Gpu, grads: readonly Tensor[], out: Tensor, 
     sumSquaresStrided(gpu, grads, out);
     return;
   }
-  const groups = grads.map((g) => Math.min(MAX_PARTIAL_GROUPS, Math.max(1, Math.ceil(numel(g.shape) / WG))));
+  const groups = grads.map((g) => gradNormKernel.groups({ n: numel(g.shape), outOffset: 0 })[0]);
   const total = groups.reduce((a, b) => a + b, 0);
   if (total === 0) {
     gpu.clear(out);
@@ -98,20 +97,10 @@ export function sumSquaresWith(gpu: Gpu, grads: readonly Tensor[], out: Tensor, 
   const partials = gpu.tensor('grad-norm.partials', [total]);
   let offset = 0;
   grads.forEach((x, i) => {
-    gpu.dispatch(gradNormKernel, {
-      uniforms: { n: numel(x.shape), outOffset: offset },
-      bindings: { x, partials },
-      workgroups: [groups[i]],
-      constants: { SQUARE: 1 },
-    });
-    offset += groups[i];
+    gpu.dispatch(gradNormKernel, { uniforms: { n: numel(x.shape), outOffset: offset }, bindings: { x, partials } });
+    offset += groups[i]!;
   });
-  gpu.dispatch(gradNormKernel, {
-    uniforms: { n: total, outOffset: 0 },
-    bindings: { x: partials, partials: out },
-    workgroups: [1],
-    constants: { SQUARE: 0 },
-  });
+  gpu.dispatch(gradNormTotalKernel, { uniforms: { n: total, outOffset: 0 }, bindings: { x: partials, partials: out } });
   gpu.release(partials); // later work recorded on a reused buffer runs after ours
 }
 
@@ -127,20 +116,10 @@ function sumSquaresStrided(gpu: Gpu, grads: readonly Tensor[], out: Tensor): voi
   let offset = 0;
   grads.forEach((x, i) => {
     const count = counts[i]!;
-    gpu.dispatch(gradNormStridedKernel, {
-      uniforms: { n: numel(x.shape), outOffset: offset, count },
-      bindings: { x, partials },
-      workgroups: groups1d(count, 64),
-      constants: { SQUARE: 1 },
-    });
+    gpu.dispatch(gradNormStridedKernel, { uniforms: { n: numel(x.shape), outOffset: offset, count }, bindings: { x, partials } });
     offset += count;
   });
-  gpu.dispatch(gradNormStridedKernel, {
-    uniforms: { n: total, outOffset: 0, count: 1 },
-    bindings: { x: partials, partials: out },
-    workgroups: [1],
-    constants: { SQUARE: 0 },
-  });
+  gpu.dispatch(gradNormStridedTotalKernel, { uniforms: { n: total, outOffset: 0, count: 1 }, bindings: { x: partials, partials: out } });
   gpu.release(partials); // later work recorded on a reused buffer runs after ours
 }
 
@@ -151,7 +130,7 @@ function sumSquaresStrided(gpu: Gpu, grads: readonly Tensor[], out: Tensor): voi
 export function clipScale(gpu: Gpu, sumsq: Tensor, scale: Tensor, maxNorm: number): void {
   if (Number.isNaN(maxNorm)) throw new Error('clipScale: maxNorm is NaN');
   const off = !(maxNorm > 0) || maxNorm === Infinity || maxNorm > 3.4e38;
-  gpu.dispatch(clipScaleKernel, { uniforms: { maxNorm: off ? 0 : maxNorm }, bindings: { sumsq, scale }, workgroups: [1] });
+  gpu.dispatch(clipScaleKernel, { uniforms: { maxNorm: off ? 0 : maxNorm }, bindings: { sumsq, scale } });
 }
 
 /** Record sumsq[0] = Σ g² over `grads` and scale[0] = its clip multiplier for `maxNorm`. */
@@ -191,7 +170,6 @@ export function adamwStep(gpu: Gpu, p: Tensor, g: Tensor, m: Tensor, v: Tensor, 
       eps,
     },
     bindings: { grad: g, clip: clipScale ?? g, param: p, m, v },
-    workgroups: groups1d(n, WG),
     constants: { HAS_CLIP: clipScale ? 1 : 0 },
   });
 }
