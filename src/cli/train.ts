@@ -17,6 +17,7 @@ import { modelFingerprint } from '../model/fingerprint.ts';
 import { LlamaModel } from '../model/llama.ts';
 import { formatOf, prepareData, type PreparedData } from '../train/data.ts';
 import { batchesServed } from '../train/checkpoint.ts';
+import { decodeDataText } from '../train/utf8.ts';
 import {
   DEFAULT_TRAIN_CONFIG, METHODS, parseTargets, SPECTRAL_METHODS, validateTrainConfig, type Method, type TrainConfig,
 } from '../train/config.ts';
@@ -139,12 +140,17 @@ function checkResumeFlags(v: Values, state: RunState, stateFile: string): void {
   }
 }
 
-/** Print the first warnings of a prepared file (`file` as given) and the counts of them all (`what`: which file, after "warnings in all"). */
+/** Warnings a run prints to the terminal; the others are counted. */
+const PRINTED_WARNINGS = 5;
+
+/** Print the first warnings of a prepared file (`file` as given), how many were left out, and the counts of them all (`what`: which file). */
 function reportWarnings(file: string, data: PreparedData, what = ''): void {
-  for (const w of data.warnings.slice(0, 5)) process.stderr.write(`warning: ${file}${w.line ? `:${w.line}` : ''}: ${w.message}\n`);
-  const more = Object.entries(data.warningCounts).filter(([, n]) => n > 0).map(([kind, n]) => `${n} ${kind}`).join(', ');
-  if (data.warnings.length > 5 || Object.values(data.warningCounts).reduce((a, b) => a + b, 0) > data.warnings.length) {
-    process.stderr.write(`warnings in all${what}: ${more}\n`);
+  const printed = data.warnings.slice(0, PRINTED_WARNINGS);
+  for (const w of printed) process.stderr.write(`warning: ${file}${w.line ? `:${w.line}` : ''}: ${w.message}\n`);
+  const total = Object.values(data.warningCounts).reduce((a, b) => a + b, 0);
+  if (total > printed.length) {
+    const counts = Object.entries(data.warningCounts).filter(([, n]) => n > 0).map(([kind, n]) => `${n} ${kind}`).join(', ');
+    process.stderr.write(`warning: … and ${total - printed.length} more warnings${what} (${counts} in all)\n`);
   }
 }
 
@@ -261,7 +267,7 @@ export async function runTrain(v: Values): Promise<void> {
     }
     keptMetrics = kept;
   }
-  const text = dataBytes.toString('utf8');
+  const text = decodeDataText(path.basename(dataPath), dataBytes);
   const data = prepareData(path.basename(dataPath), text, tokenizer, { seqLen: settings.seq, evalFraction, seed: settings.seed });
   reportWarnings(dataPath, data);
   const s = data.stats;
@@ -272,8 +278,8 @@ export async function runTrain(v: Values): Promise<void> {
   let probe: PackedWindow[] = [];
   let probeInfo: { file: string; windows: number; tokens: number } | undefined;
   if (probePath !== undefined) {
-    const p = prepareData(path.basename(probePath), probeBytes!.toString('utf8'), tokenizer, { seqLen: settings.seq, evalFraction: 0, seed: 0 });
-    reportWarnings(probePath, p, ' (probe)');
+    const p = prepareData(path.basename(probePath), decodeDataText(path.basename(probePath), probeBytes!), tokenizer, { seqLen: settings.seq, evalFraction: 0, seed: 0 });
+    reportWarnings(probePath, p, ' in the probe');
     probe = p.train;
     probeInfo = { file: probePath, windows: probe.length, tokens: countTargets(probe) };
     process.stderr.write(
