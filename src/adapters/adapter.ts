@@ -10,8 +10,6 @@ export interface TrainableParam {
   name: string;
   value: Tensor;
   grad: Tensor;
-  /** AdamW weight decay applies (matrices yes; norms and magnitudes no). */
-  decay: boolean;
 }
 
 /** What one training forward of a module keeps for its backward; the trainer releases the tensors. */

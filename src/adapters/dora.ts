@@ -45,9 +45,9 @@ export class DoraAdapter implements LinearAdapter {
       return g;
     };
     this.params = [
-      { name: `${name}.lora_A.weight`, value: A, grad: grad(A), decay: true },
-      { name: `${name}.lora_B.weight`, value: B, grad: grad(B), decay: true },
-      { name: `${name}.lora_magnitude_vector`, value: magnitude, grad: grad(magnitude), decay: false },
+      { name: `${name}.lora_A.weight`, value: A, grad: grad(A) },
+      { name: `${name}.lora_B.weight`, value: B, grad: grad(B) },
+      { name: `${name}.lora_magnitude_vector`, value: magnitude, grad: grad(magnitude) },
     ];
   }
 

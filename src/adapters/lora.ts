@@ -62,8 +62,8 @@ export class LoraAdapter implements LinearAdapter {
       return g;
     };
     this.params = [
-      { name: `${name}.lora_A.weight`, value: A, grad: grad(A), decay: true },
-      { name: `${name}.lora_B.weight`, value: B, grad: grad(B), decay: true },
+      { name: `${name}.lora_A.weight`, value: A, grad: grad(A) },
+      { name: `${name}.lora_B.weight`, value: B, grad: grad(B) },
     ];
   }
 

@@ -54,7 +54,7 @@ export class MoraAdapter implements LinearAdapter {
       : null;
     const grad = gpu.tensor(`${name}.mora_M.grad`, M.shape);
     gpu.clear(grad);
-    this.params = [{ name: `${name}.mora_M.weight`, value: M, grad, decay: true }];
+    this.params = [{ name: `${name}.mora_M.weight`, value: M, grad }];
   }
 
   /** A fresh adapter for a weight of shape (out, in): M = 0, so the model's output is unchanged. */

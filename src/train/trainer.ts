@@ -30,6 +30,18 @@ export interface StepMetrics {
 
 const RING = 256; // steps of metrics kept on the GPU between readbacks
 
+/** Names the HF Trainer keeps out of weight decay (get_decay_parameter_names): biases and norm weights. */
+const NO_DECAY = /bias|layernorm|rmsnorm|(?:^|\.)norm(?:$|\.)|_norm(?:$|\.)/;
+
+/**
+ * Whether AdamW decays the trainable tensor `name` (../shared/design/METHODS.md, Optimiser): every one
+ * but biases and norm weights (input_layernorm, post_attention_layernorm, model.norm), so LoRA's A and
+ * B, MoRA's M, a DoRA magnitude vector (lora_magnitude_vector) and full fine-tuning's matrices are.
+ */
+export function decaysWeight(name: string): boolean {
+  return !NO_DECAY.test(name.toLowerCase());
+}
+
 interface OptState {
   param: TrainableParam;
   m: Tensor;
@@ -137,7 +149,7 @@ export class Trainer {
         const grad = gpu.tensor(`${name}.grad`, value.shape);
         gpu.clear(grad);
         t.baseGrads.set(name, grad);
-        t.params.push({ name, value, grad, decay: value.shape.length === 2 });
+        t.params.push({ name, value, grad });
       }
     } else if (model.adapters.size > 0) {
       // Continue training the adapters the model carries (e.g. loaded with --adapter).
@@ -225,7 +237,7 @@ export class Trainer {
     const lr = this.lrAt(this.step);
     for (const { param, m, v } of this.opt) {
       adamwStep(gpu, param.value, param.grad, m, v, c.maxGradNorm > 0 ? this.clip : null, {
-        lr, beta1: c.beta1, beta2: c.beta2, eps: c.eps, weightDecay: param.decay ? c.weightDecay : 0, step: this.step,
+        lr, beta1: c.beta1, beta2: c.beta2, eps: c.eps, weightDecay: decaysWeight(param.name) ? c.weightDecay : 0, step: this.step,
       });
     }
     gpu.submit();

@@ -121,8 +121,8 @@ describe('DoraAdapter', () => {
   it('a fresh adapter: m = ‖W‖ per row, and the output equals x·Wᵀ (m/n = 1)', async () => {
     const [rows, inF, out, r] = [9, 64, 172, 4];
     const { gpu, t, W, X, DY, a } = await setup(rows, inF, out, r, 0, 3);
-    expect(a.params.map((p) => [p.name, p.value.shape, p.decay])).toEqual([
-      ['test.q_proj.lora_A.weight', [r, inF], true], ['test.q_proj.lora_B.weight', [out, r], true], ['test.q_proj.lora_magnitude_vector', [out], false],
+    expect(a.params.map((p) => [p.name, p.value.shape])).toEqual([
+      ['test.q_proj.lora_A.weight', [r, inF]], ['test.q_proj.lora_B.weight', [out, r]], ['test.q_proj.lora_magnitude_vector', [out]],
     ]);
     track(await gpu.read(a.magnitude), doraNormRef(t.W, new Float64Array(r * inF), new Float64Array(out * r), out, inF, r, 1), RED_TOL, 'm-init');
     const y = a.forward(gpu, W, X, rows, null);
