@@ -6,7 +6,7 @@
 // Dispatch: one workgroup of WG invocations; each sums r ≡ lid (mod WG), then a tree reduction.
 // Reference: src/reference/train-ops.ts crossEntropyRef (nValid, loss).
 override MEAN: bool = false;
-const WG = 256u;
+override WG: u32 = 256u; // workgroup size; the kernel spec (src/kernels) sets it and derives the dispatch from the uniforms
 
 struct Params { R: u32, V: u32 }
 

@@ -11,10 +11,11 @@
 //   main      WRITE_GRAD = false: rowLoss only, logits untouched.
 //             WRITE_GRAD = true:  dlogits overwrites logits in place (x[r, t] is read first).
 //   separate  dlogits into its own buffer (binding 5).
-// Dispatch: groups1d(R, 64), invocation r owns row r and walks it three times (max, Σ exp, gradient),
+// Dispatch: groups1d(R, WG), invocation r owns row r and walks it three times (max, Σ exp, gradient),
 //   four columns per step. No workgroup memory: for adapters where barriers are expensive
 //   (SwiftShader); shaders/cross-entropy.wgsl is the workgroup-per-row form for GPUs.
 // Reference: src/reference/train-ops.ts crossEntropyRef.
+override WG: u32 = 64u; // workgroup size; the kernel spec (src/kernels) sets it and derives the dispatch from the uniforms
 override WRITE_GRAD: bool = false;
 const NEG_MAX = -3.4028234e38;
 
@@ -54,9 +55,9 @@ fn rowTarget(row: u32) -> i32 {
   return t;
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let row = gid.x + gid.y * nwg.x * 64u;
+  let row = gid.x + gid.y * nwg.x * WG;
   if (row >= p.R) { return; }
   let base = row * p.V;
   let t = rowTarget(row);
@@ -80,9 +81,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   }
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn separate(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let row = gid.x + gid.y * nwg.x * 64u;
+  let row = gid.x + gid.y * nwg.x * WG;
   if (row >= p.R) { return; }
   let base = row * p.V;
   let t = rowTarget(row);

@@ -17,7 +17,7 @@
 //   invocation reads x[r, t] before the first barrier, so the in-place writes cannot clobber it.
 // Reference: src/reference/train-ops.ts crossEntropyRef.
 override WRITE_GRAD: bool = false;
-override WG: u32 = 256u; // a power of two
+override WG: u32 = 256u; // a power of two: the workgroup size, set per call from V by src/kernels/cross-entropy.ts
 const NEG_MAX = -3.4028234e38;
 
 struct Params { R: u32, V: u32, scale: f32 }

@@ -4,74 +4,56 @@ import reduceCode from '../../shaders/cross-entropy.reduce.wgsl?raw';
 import rowCode from '../../shaders/cross-entropy.row.wgsl?raw';
 import reduceRowCode from '../../shaders/cross-entropy.reduce.row.wgsl?raw';
 import type { Gpu } from '../gpu/gpu.ts';
-import { defineKernel, groups1d } from '../gpu/kernel.ts';
+import { defineKernel, perInvocation, perWorkgroup, type KernelDef } from '../gpu/kernel.ts';
 import { numel, type Tensor } from '../gpu/tensor.ts';
+import { kernelPlan, type CrossEntropyVariant } from './plan.ts';
+
+const rowUniforms = { R: 'u32', V: 'u32', scale: 'f32' } as const;
+const rowBindings = { inputs: ['targets', 'count'], outputs: ['rowLoss', 'logits'] } as const;
+const separateBindings = { inputs: ['targets', 'count'], outputs: ['rowLoss', 'logits', 'dlogits'] } as const;
+const reduce = { uniforms: { R: 'u32', V: 'u32' }, inputs: ['targets', 'rowLoss'], outputs: ['loss'], dispatch: () => [1] as const } as const;
+/** One workgroup per row; WG (a power of two, 32..256) is set per call from V. */
+const perRowGroup = { workgroupSize: 256, dispatch: perWorkgroup((u: { R: number }) => u.R) } as const;
+/** One invocation per row. */
+const perRowInvocation = { workgroupSize: 64, dispatch: perInvocation((u: { R: number }) => u.R) } as const;
 
 /** Per-row loss; with WRITE_GRAD the gradient overwrites the logits (or forward only). */
 export const crossEntropyRowsKernel = defineKernel({
-  name: 'cross-entropy',
-  code: rowsCode,
-  uniforms: { R: 'u32', V: 'u32', scale: 'f32' },
-  inputs: ['targets', 'count'],
-  outputs: ['rowLoss', 'logits'],
+  name: 'cross-entropy', code: rowsCode, uniforms: rowUniforms, ...rowBindings, ...perRowGroup,
 });
 
 /** Per-row loss and the gradient into its own buffer. */
 export const crossEntropyRowsSeparateKernel = defineKernel({
-  name: 'cross-entropy.separate',
-  code: rowsCode,
-  entryPoint: 'separate',
-  uniforms: { R: 'u32', V: 'u32', scale: 'f32' },
-  inputs: ['targets', 'count'],
-  outputs: ['rowLoss', 'logits', 'dlogits'],
+  name: 'cross-entropy.separate', code: rowsCode, entryPoint: 'separate', uniforms: rowUniforms, ...separateBindings, ...perRowGroup,
 });
 
-/** Valid-target count (MEAN = false) or mean row loss (MEAN = true) into loss[0]. */
-export const crossEntropyReduceKernel = defineKernel({
-  name: 'cross-entropy.reduce',
-  code: reduceCode,
-  uniforms: { R: 'u32', V: 'u32' },
-  inputs: ['targets', 'rowLoss'],
-  outputs: ['loss'],
-});
+/** Valid-target count (MEAN = false) or mean row loss (MEAN = true) into loss[0]: one workgroup. */
+export const crossEntropyReduceKernel = defineKernel({ name: 'cross-entropy.reduce', code: reduceCode, ...reduce, workgroupSize: 256 });
 
 /** Per-row loss (and gradient in place), one invocation per row, no barriers. */
 export const crossEntropyRowKernel = defineKernel({
-  name: 'cross-entropy.row',
-  code: rowCode,
-  uniforms: { R: 'u32', V: 'u32', scale: 'f32' },
-  inputs: ['targets', 'count'],
-  outputs: ['rowLoss', 'logits'],
+  name: 'cross-entropy.row', code: rowCode, uniforms: rowUniforms, ...rowBindings, ...perRowInvocation,
 });
 
 /** The same with the gradient into its own buffer. */
 export const crossEntropyRowSeparateKernel = defineKernel({
-  name: 'cross-entropy.row.separate',
-  code: rowCode,
-  entryPoint: 'separate',
-  uniforms: { R: 'u32', V: 'u32', scale: 'f32' },
-  inputs: ['targets', 'count'],
-  outputs: ['rowLoss', 'logits', 'dlogits'],
+  name: 'cross-entropy.row.separate', code: rowCode, entryPoint: 'separate', uniforms: rowUniforms, ...separateBindings, ...perRowInvocation,
 });
 
 /** Valid-target count or mean row loss, one invocation, no barriers. */
-export const crossEntropyReduceRowKernel = defineKernel({
-  name: 'cross-entropy.reduce.row',
-  code: reduceRowCode,
-  uniforms: { R: 'u32', V: 'u32' },
-  inputs: ['targets', 'rowLoss'],
-  outputs: ['loss'],
-});
+export const crossEntropyReduceRowKernel = defineKernel({ name: 'cross-entropy.reduce.row', code: reduceRowCode, ...reduce });
 
-/**
- * 'workgroup': a workgroup per row with a tree reduction (GPUs). 'row': one invocation per row and one
- * for the mean, no barriers (SwiftShader, where each barrier costs ~0.1 ms per workgroup).
- */
-export type CrossEntropyVariant = 'workgroup' | 'row';
+export type { CrossEntropyVariant } from './plan.ts';
 
-/** The variant for this adapter: 'row' on SwiftShader (a CPU), 'workgroup' elsewhere. */
+/** Each variant's three kernels: count/mean, per-row loss (gradient in place), per-row loss with a separate gradient. */
+const VARIANTS: Record<CrossEntropyVariant, { reduce: KernelDef; rows: KernelDef; separate: KernelDef }> = {
+  workgroup: { reduce: crossEntropyReduceKernel, rows: crossEntropyRowsKernel, separate: crossEntropyRowsSeparateKernel },
+  row: { reduce: crossEntropyReduceRowKernel, rows: crossEntropyRowKernel, separate: crossEntropyRowSeparateKernel },
+};
+
+/** The variant on this Gpu, from its kernel plan. */
 export function crossEntropyVariantFor(gpu: Gpu): CrossEntropyVariant {
-  return gpu.adapterInfo.architecture === 'swiftshader' ? 'row' : 'workgroup';
+  return kernelPlan(gpu).crossEntropy;
 }
 
 export interface CrossEntropyOptions {
@@ -131,59 +113,22 @@ export function crossEntropy(
   if (![32, 64, 128, 256].includes(WG)) throw new Error(`crossEntropy: workgroupSize ${WG} is not 32, 64, 128 or 256`);
 
   const variant = opts.variant ?? (opts.workgroupSize !== undefined ? 'workgroup' : crossEntropyVariantFor(gpu));
+  const k = VARIANTS[variant];
   const rowLoss = opts.rowLoss ?? gpu.tensor('cross-entropy.rowLoss', [R]);
   const dims = { R, V };
-  if (variant === 'row') {
-    crossEntropyRows(gpu, logits, targets, dlogits, loss, rowLoss, R, V, scale);
-    if (!opts.rowLoss) gpu.release(rowLoss); // later work recorded on a reused buffer runs after ours
-    return;
-  }
+  const size: Record<string, number> | undefined = variant === 'workgroup' ? { WG } : undefined; // workgroup size per V
   // loss[0] ← nValid, read by the row kernel as `count`.
-  gpu.dispatch(crossEntropyReduceKernel, {
-    uniforms: dims, bindings: { targets, rowLoss, loss }, workgroups: [1], constants: { MEAN: 0 },
-  });
-  const workgroups = groups1d(R, 1);
+  gpu.dispatch(k.reduce, { uniforms: dims, bindings: { targets, rowLoss, loss }, constants: { MEAN: 0 } });
   if (dlogits && dlogits.buffer !== logits.buffer) {
-    gpu.dispatch(crossEntropyRowsSeparateKernel, {
-      uniforms: { ...dims, scale },
-      bindings: { targets, count: loss, rowLoss, logits, dlogits },
-      workgroups,
-      constants: { WG },
+    gpu.dispatch(k.separate, {
+      uniforms: { ...dims, scale }, bindings: { targets, count: loss, rowLoss, logits, dlogits }, constants: size,
     });
   } else {
-    gpu.dispatch(crossEntropyRowsKernel, {
-      uniforms: { ...dims, scale },
-      bindings: { targets, count: loss, rowLoss, logits },
-      workgroups,
-      constants: { WG, WRITE_GRAD: dlogits ? 1 : 0 },
+    gpu.dispatch(k.rows, {
+      uniforms: { ...dims, scale }, bindings: { targets, count: loss, rowLoss, logits },
+      constants: { ...size, WRITE_GRAD: dlogits ? 1 : 0 },
     });
   }
-  gpu.dispatch(crossEntropyReduceKernel, {
-    uniforms: dims, bindings: { targets, rowLoss, loss }, workgroups: [1], constants: { MEAN: 1 },
-  });
+  gpu.dispatch(k.reduce, { uniforms: dims, bindings: { targets, rowLoss, loss }, constants: { MEAN: 1 } });
   if (!opts.rowLoss) gpu.release(rowLoss); // later work recorded on a reused buffer runs after ours
-}
-
-/** The barrier-free form of crossEntropy's three dispatches (count → rows → mean). */
-function crossEntropyRows(
-  gpu: Gpu, logits: Tensor, targets: Tensor, dlogits: Tensor | null, loss: Tensor, rowLoss: Tensor, R: number, V: number, scale: number,
-): void {
-  const dims = { R, V };
-  gpu.dispatch(crossEntropyReduceRowKernel, {
-    uniforms: dims, bindings: { targets, rowLoss, loss }, workgroups: [1], constants: { MEAN: 0 },
-  });
-  const workgroups = groups1d(R, 64);
-  if (dlogits && dlogits.buffer !== logits.buffer) {
-    gpu.dispatch(crossEntropyRowSeparateKernel, {
-      uniforms: { ...dims, scale }, bindings: { targets, count: loss, rowLoss, logits, dlogits }, workgroups,
-    });
-  } else {
-    gpu.dispatch(crossEntropyRowKernel, {
-      uniforms: { ...dims, scale }, bindings: { targets, count: loss, rowLoss, logits }, workgroups,
-      constants: { WRITE_GRAD: dlogits ? 1 : 0 },
-    });
-  }
-  gpu.dispatch(crossEntropyReduceRowKernel, {
-    uniforms: dims, bindings: { targets, rowLoss, loss }, workgroups: [1], constants: { MEAN: 1 },
-  });
 }
