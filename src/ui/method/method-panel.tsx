@@ -7,7 +7,7 @@ import { useStartBlocker } from '../train/start-blocker.ts';
 import { Budget } from './budget.tsx';
 import { useConfigProblem } from './config-problem.ts';
 import { Hyperparameters } from './hyperparameters.tsx';
-import { MethodPicker } from './method-picker.tsx';
+import { MethodPapers, MethodPicker } from './method-picker.tsx';
 import { CopyLink, UrlMessage } from './share-link.tsx';
 
 export function MethodPanel() {
@@ -37,6 +37,7 @@ export function MethodPanel() {
       </div>
       <CopyLink />
       {hasModel && <Budget />}
+      <MethodPapers />
     </section>
   );
 }

@@ -1,6 +1,7 @@
 /**
  * One radio per method row (see store/methods.ts) with its sentence; rows the engine lacks show
- * "coming". The papers are linked after the radio group, so the keyboard moves from the method to its settings.
+ * "coming". The papers are linked apart (MethodPapers, after Start), so the keyboard goes from the
+ * method straight to its settings.
  */
 import { useId } from 'react';
 import { arxivUrl, METHOD_ROWS, methodAvailable } from '../../store/methods.ts';
@@ -38,19 +39,25 @@ export function MethodPicker() {
           </div>
         );
       })}
-      <p className="hint method-papers">
-        Papers:{' '}
-        {METHOD_ROWS.map((row, i) => (
-          <span key={row.id}>
-            {i > 0 && ' · '}
-            <a href={arxivUrl(row.paper.arxiv)} target="_blank" rel="noreferrer" title={row.paper.title} data-testid={`paper-${row.id}`}>
-              {row.label} (arXiv {row.paper.arxiv})
-            </a>
-          </span>
-        ))}
-        . Low-rank methods learn less of the new data but forget less of what the model knew (the full fine-tuning paper,
-        “LoRA Learns Less and Forgets Less”).
-      </p>
     </fieldset>
+  );
+}
+
+/** Each method's paper, linked after the settings and Start in the tab order. */
+export function MethodPapers() {
+  return (
+    <p className="hint method-papers">
+      Papers:{' '}
+      {METHOD_ROWS.map((row, i) => (
+        <span key={row.id}>
+          {i > 0 && ' · '}
+          <a href={arxivUrl(row.paper.arxiv)} target="_blank" rel="noreferrer" title={row.paper.title} data-testid={`paper-${row.id}`}>
+            {row.label} (arXiv {row.paper.arxiv})
+          </a>
+        </span>
+      ))}
+      . Low-rank methods learn less of the new data but forget less of what the model knew (the full fine-tuning paper,
+      “LoRA Learns Less and Forgets Less”).
+    </p>
   );
 }
