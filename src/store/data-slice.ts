@@ -1,6 +1,6 @@
 /** Training data: the demo list, the chosen source (demo, pasted text, a file), and what the engine made of it. */
 import type { DemoId } from '../corpus/demos.ts';
-import type { DataFormat } from '../train/data.ts';
+import type { DataFormat, DataProblem } from '../train/data.ts';
 import { EngineError } from '../workers/engine-client.ts';
 import type { DataSource, DataSplit, DataSummary, DemoSummary } from '../workers/protocol.ts';
 import type { AppState, SliceCreator } from './app-state.ts';
@@ -14,6 +14,9 @@ export interface DataLoadError {
   file?: string;
   line?: number;
   field?: string;
+  /** Every bad line of the file when it has several (the first ones; `unlisted` more). */
+  problems?: readonly DataProblem[];
+  unlisted?: number;
 }
 
 export interface DataSlice {
@@ -149,7 +152,7 @@ export const createDataSlice: SliceCreator<DataSlice> = (set, get) => ({
       if (request === latest) set({ dataSummary: data });
     } catch (e) {
       const err = e instanceof EngineError ? e : new EngineError(String((e as Error)?.message ?? e));
-      if (request === latest) set({ dataSummary: null, dataError: { message: err.message, file: err.file, line: err.line, field: err.field } });
+      if (request === latest) set({ dataSummary: null, dataError: { message: err.message, file: err.file, line: err.line, field: err.field, problems: err.problems, unlisted: err.unlisted } });
     } finally {
       if (request === latest) set({ dataPreparing: false });
     }

@@ -20,6 +20,7 @@ import {
   type RunSaveSettings,
 } from './protocol.ts';
 import type { TrainConfig } from '../train/config.ts';
+import type { DataProblem } from '../train/data.ts';
 
 /** A request that failed in the engine; `file` names the file at fault (and `line`, `field` a data file's spot), if any. */
 export class EngineError extends Error {
@@ -29,6 +30,9 @@ export class EngineError extends Error {
     readonly code?: string,
     readonly line?: number,
     readonly field?: string,
+    /** A data file's bad lines (the first ones listed, `unlisted` more). */
+    readonly problems: readonly DataProblem[] = [],
+    readonly unlisted = 0,
   ) {
     super(message);
     this.name = 'EngineError';
@@ -220,7 +224,7 @@ export class EngineClient {
     if (waiter) {
       if (event.type === 'error') {
         this.waiters.delete(event.id);
-        waiter.reject(new EngineError(event.message, event.file, event.code, event.line, event.field));
+        waiter.reject(new EngineError(event.message, event.file, event.code, event.line, event.field, event.problems, event.unlisted));
       } else if (isResultOf(waiter.command, event)) {
         this.waiters.delete(event.id);
         waiter.resolve(event);

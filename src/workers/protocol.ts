@@ -8,7 +8,7 @@ import type { ImportedAdapter } from '../adapters/import-check.ts';
 import type { DemoId } from '../corpus/demos.ts';
 import type { LlamaConfig } from '../model/config.ts';
 import type { TrainConfig } from '../train/config.ts';
-import type { DataFormat, DataStats, DataWarning, DataWarningKind } from '../train/data.ts';
+import type { DataFormat, DataProblem, DataStats, DataWarning, DataWarningKind } from '../train/data.ts';
 import type { ModuleSpectrum } from '../linalg/module-spectrum.ts';
 import type { LinearModule } from '../model/weights.ts';
 import type { StorageProblemCode } from '../persist/run-db.ts';
@@ -73,9 +73,10 @@ export interface DemoSummary {
   bytes: number;
 }
 
-/** Where training data comes from: text the UI read (pasted or a file), or a built-in demo. */
+/** Where training data comes from: pasted text, a file's bytes (the engine decodes them, UTF-8 only), or a built-in demo. */
 export type DataSource =
   | { kind: 'text'; fileName: string; text: string; format: DataFormat | 'auto' }
+  | { kind: 'file'; fileName: string; bytes: Uint8Array; format: DataFormat | 'auto' }
   | { kind: 'demo'; id: DemoId };
 
 /** How the worker cuts the data: window length, held-out fraction and split seed. */
@@ -288,6 +289,9 @@ export type EngineEvent =
       line?: number;
       /** The JSON field at fault in that line, when one is. */
       field?: string;
+      /** Every bad line of the data file (the first MAX_LISTED_PROBLEMS; `unlisted` more), when it has several. */
+      problems?: DataProblem[];
+      unlisted?: number;
     }
   /** What a request is doing; `done` of `total` when it counts (e.g. the SVDs of a PiSSA/MiLoRA init). */
   | { type: 'progress'; id: number; stage: ProgressStage; message: string; done?: number; total?: number }

@@ -22,11 +22,19 @@ function Sample({ sample }: { sample: DataSample }) {
   );
 }
 
+/** What packing did with the examples, in words (see train/packing.ts). */
+function packingText(packing: 'whole' | 'stream', T: number): string {
+  return packing === 'whole'
+    ? 'an example starts a new window when it does not fit in what is left of the current one (the rest is padding)'
+    : `the examples, each between <bos> and <eos>, are packed back to back and cut every ${T} tokens, so one can run on into the next window`;
+}
+
 export function DataSummaryView() {
   const data = useAppStore((s) => s.dataSummary);
   if (!data) return null;
   const s = data.stats;
   const warnings = Object.entries(data.warningCounts).filter(([, n]) => n > 0);
+  const unlisted = warnings.reduce((sum, [, n]) => sum + n, 0) - data.warnings.length;
   const rows: [string, string, string][] = [
     ['records', s.format === 'jsonl' ? 'Records' : 'Documents', formatInt(s.records)],
     ['tokens', 'Tokens', formatInt(s.tokens)],
@@ -48,7 +56,7 @@ export function DataSummaryView() {
         ))}
       </dl>
       <p className="hint">
-        Windows of {data.split.seqLen} tokens, {s.packing === 'whole' ? 'examples kept whole' : 'examples streamed across windows'};{' '}
+        Windows of {data.split.seqLen} tokens: {packingText(s.packing, data.split.seqLen)};{' '}
         {Math.round(data.split.evalFraction * 100)}% held out for eval (split seed {data.split.seed})
         {s.droppedWindows > 0 ? `; ${s.droppedWindows} windows without a loss token dropped` : ''}.
       </p>
@@ -59,12 +67,13 @@ export function DataSummaryView() {
           </summary>
           <ul>
             {data.warnings.map((w, i) => (
-              <li key={i}>
+              <li key={i} data-testid="data-warning">
                 {w.line !== undefined ? `line ${w.line}: ` : ''}
                 {w.message}
               </li>
             ))}
           </ul>
+          {unlisted > 0 && <p data-testid="data-warnings-more">{`… and ${unlisted} more warnings`}</p>}
         </details>
       )}
       <h3>First examples as tokens</h3>

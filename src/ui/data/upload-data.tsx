@@ -1,4 +1,4 @@
-/** A .txt or .jsonl file from disk, read as text and tokenised by the engine. */
+/** A .txt or .jsonl file from disk, sent as bytes: the engine decodes it (UTF-8 only) and tokenises it. */
 import { useId } from 'react';
 import { useAppStore } from '../../store/store.ts';
 
@@ -17,10 +17,10 @@ export function UploadData() {
         onChange={async (e) => {
           const file = e.currentTarget.files?.[0];
           e.currentTarget.value = '';
-          if (file) void chooseData({ kind: 'text', fileName: file.name, text: await file.text(), format: 'auto' });
+          if (file) void chooseData({ kind: 'file', fileName: file.name, bytes: new Uint8Array(await file.arrayBuffer()), format: 'auto' });
         }}
       />
-      {source?.kind === 'text' && <span className="field-hint">Using {source.fileName}</span>}
+      {source?.kind === 'file' && <span className="field-hint">Using {source.fileName}</span>}
     </div>
   );
 }

@@ -2,6 +2,7 @@
 import { buildDemos, type DemoDataset } from '../../corpus/demos.ts';
 import { prepareData } from '../../train/data.ts';
 import type { PackedWindow } from '../../train/packing.ts';
+import { decodeDataText } from '../../train/utf8.ts';
 import type { DataSource, DataSplit, DataSummary, DemoSummary } from '../protocol.ts';
 import { EngineRefusal, engine, errorEvent, post, requireModel, requireTokenizer, type Data } from './state.ts';
 
@@ -48,14 +49,15 @@ export function prepare(fileName: string, text: string, format: Data['format'], 
   return data;
 }
 
-/** The text behind a data source: a demo's JSONL, or the text the UI sent. */
+/** The text behind a data source: a demo's JSONL, the text the UI sent, or a file's bytes decoded as UTF-8 (DataError if they are not). */
 export function sourceText(source: DataSource): Pick<Data, 'fileName' | 'text' | 'format' | 'source'> {
   if (source.kind === 'demo') {
     const demo = allDemos().find((d) => d.id === source.id);
     if (!demo) throw new EngineRefusal(`There is no built-in dataset "${source.id}".`, 'data');
     return { fileName: demo.fileName, text: demo.jsonl, format: 'jsonl', source: 'demo' };
   }
-  return { fileName: source.fileName, text: source.text, format: source.format, source: 'text' };
+  const text = source.kind === 'file' ? decodeDataText(source.fileName, source.bytes) : source.text;
+  return { fileName: source.fileName, text, format: source.format, source: 'text' };
 }
 
 /**

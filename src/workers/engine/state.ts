@@ -93,7 +93,9 @@ export class EngineRefusal extends Error {
 /** The `error` event for anything thrown while handling request `id`. */
 export function errorEvent(id: number, e: unknown): EventOf<'error'> {
   if (e instanceof ModelFileError) return { type: 'error', id, message: e.message, file: e.file, code: e.code };
-  if (e instanceof DataError) return { type: 'error', id, message: e.message, file: e.file, code: 'data', line: e.line, field: e.field };
+  if (e instanceof DataError) {
+    return { type: 'error', id, message: e.message, file: e.file, code: 'data', line: e.line, field: e.field, problems: [...e.problems], unlisted: e.unlisted };
+  }
   if (e instanceof EngineRefusal) return { type: 'error', id, message: e.message, code: e.code };
   if (e instanceof DeviceLostError) return { type: 'error', id, message: e.message, code: 'device-lost' };
   if (e instanceof Error) return { type: 'error', id, message: e.message, code: e.name };
