@@ -4,8 +4,8 @@
 // Row j is read, never written, so the rows i run in parallel. Dot products as in the Jacobi
 // kernels: 4 lanes in blocks of 64 elements, blocks added with compensation.
 //   Y: (rows, L) row-major; each row is one column of the tall-skinny matrix being factored.
-// Dispatch: groups1d(rows − j − 1, 8), one invocation per row i > j.
-const WG = 8u;
+// Dispatch: groups1d(rows − j − 1, WG), one invocation per row i > j.
+override WG: u32 = 8u; // workgroup size; the kernel spec (src/kernels) sets it and derives the dispatch from the uniforms
 
 struct Params { rows: u32, L: u32, j: u32 }
 

@@ -1,8 +1,8 @@
 // Scale every row of a panel to unit length (the last stage of a Gram–Schmidt pass; reference:
 // src/linalg/reference-svd.ts mgsRef):  y_i ← y_i / ‖y_i‖, rows of norm 0 stay 0. Norms summed as in qr-mgs.wgsl.
 //   Y: (rows, L) row-major.
-// Dispatch: groups1d(rows, 8), one invocation per row.
-const WG = 8u;
+// Dispatch: groups1d(rows, WG), one invocation per row.
+override WG: u32 = 8u; // workgroup size; the kernel spec (src/kernels) sets it and derives the dispatch from the uniforms
 
 struct Params { rows: u32, L: u32 }
 

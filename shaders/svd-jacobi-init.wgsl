@@ -4,7 +4,8 @@
 //   Rt (c, cp): the identity, padded to cp columns (only when IDENTITY; singular values alone need no Rt);
 //     the step kernels apply every rotation to it.
 //   W: (m, n) row-major, c = min(m, n), L = max(m, n).
-// Dispatch: groups1d(c · max(Lp, cp), 64), flattened with num_workgroups.
+// Dispatch: groups1d(c · max(Lp, cp), WG), flattened with num_workgroups.
+override WG: u32 = 64u; // workgroup size; the kernel spec (src/kernels) sets it and derives the dispatch from the uniforms
 override TRANSPOSE: bool = false;
 override IDENTITY: bool = true;
 
@@ -15,10 +16,10 @@ struct Params { n: u32, c: u32, L: u32, Lp: u32, cp: u32 }
 @group(0) @binding(2) var<storage, read_write> G: array<f32>;
 @group(0) @binding(3) var<storage, read_write> Rt: array<f32>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
         @builtin(num_workgroups) nwg: vec3<u32>) {
-  let idx = (wid.y * nwg.x + wid.x) * 64u + lid;
+  let idx = (wid.y * nwg.x + wid.x) * WG + lid;
   if (idx < p.c * p.Lp) {
     let i = idx / p.Lp;
     let e = idx % p.Lp;

@@ -16,7 +16,7 @@
 //   G: (c, Lp4) vec4, Rt: (c, cp4) vec4, stats: (2) u32.
 // Dispatch: groups1d(step == 0 ? nb : nb / 2, WG).
 override ACCUMULATE: bool = true;
-override WG: u32 = 4u;
+override WG: u32 = 4u; // workgroup size; the kernel spec (src/kernels) sets it and derives the dispatch from the uniforms
 
 struct Params { c: u32, nb: u32, w: u32, step: u32, Lp4: u32, cp4: u32, tol: f32 }
 

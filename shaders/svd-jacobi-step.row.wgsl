@@ -15,9 +15,9 @@
 //   stats[0] = max over pairs of |γ|/(√α·√β) (f32 bits: non-negative floats order like u32),
 //   stats[1] += 1 per rotation. A sweep with no rotation means converged.
 //   G: (c, Lp4) vec4, Rt: (c, cp4) vec4, stats: (2) u32.
-// Dispatch: groups1d(cEven / 2, 4).
+// Dispatch: groups1d(cEven / 2, WG).
 override ACCUMULATE: bool = true;
-const WG = 4u;
+override WG: u32 = 4u; // workgroup size; the kernel spec (src/kernels) sets it and derives the dispatch from the uniforms
 
 struct Params { c: u32, cEven: u32, step: u32, Lp4: u32, cp4: u32, tol: f32 }
 

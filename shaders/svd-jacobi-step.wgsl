@@ -12,7 +12,7 @@
 //   G: (c, Lp4) vec4, Rt: (c, cp4) vec4, stats: (2) u32.
 // Dispatch: groups1d(cEven / 2, 1) workgroups (one per pair).
 override ACCUMULATE: bool = true;
-const WG = 64u;
+override WG: u32 = 64u; // workgroup size; the kernel spec (src/kernels) sets it and derives the dispatch from the uniforms
 
 struct Params { c: u32, cEven: u32, step: u32, Lp4: u32, cp4: u32, tol: f32 }
 

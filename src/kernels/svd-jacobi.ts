@@ -14,13 +14,15 @@ import stepCode from '../../shaders/svd-jacobi-step.wgsl?raw';
 import normsCode from '../../shaders/svd-jacobi-norms.wgsl?raw';
 import gatherCode from '../../shaders/svd-jacobi-gather.wgsl?raw';
 import type { Gpu } from '../gpu/gpu.ts';
-import { defineKernel, groups1d } from '../gpu/kernel.ts';
+import { defineKernel, perInvocation, perWorkgroup } from '../gpu/kernel.ts';
 import type { Tensor } from '../gpu/tensor.ts';
+import { kernelPlan, type JacobiVariant } from './plan.ts';
 
 export const jacobiInitKernel = defineKernel({
   name: 'svd-jacobi-init', code: initCode,
   uniforms: { n: 'u32', c: 'u32', L: 'u32', Lp: 'u32', cp: 'u32' },
   inputs: ['W'], outputs: ['G', 'Rt'],
+  workgroupSize: 64, dispatch: perInvocation((u) => u.c * Math.max(u.Lp, u.cp)),
 });
 
 const stepUniforms = { c: 'u32', cEven: 'u32', step: 'u32', Lp4: 'u32', cp4: 'u32', tol: 'f32' } as const;
@@ -28,51 +30,44 @@ const stepUniforms = { c: 'u32', cEven: 'u32', step: 'u32', Lp4: 'u32', cp4: 'u3
 /** One invocation per pair, no barriers (SwiftShader). */
 export const jacobiStepRowKernel = defineKernel({
   name: 'svd-jacobi-step.row', code: stepRowCode, uniforms: stepUniforms, outputs: ['G', 'Rt', 'stats'],
+  workgroupSize: 4, dispatch: perInvocation((u) => u.cEven / 2),
 });
 /** One invocation per pair of column blocks, nb dispatches per sweep (CPU adapters, small and medium c). */
 export const jacobiStepBlockKernel = defineKernel({
   name: 'svd-jacobi-step.block', code: stepBlockCode,
   uniforms: { c: 'u32', nb: 'u32', w: 'u32', step: 'u32', Lp4: 'u32', cp4: 'u32', tol: 'f32' },
   outputs: ['G', 'Rt', 'stats'],
+  // step 0: one invocation per block; later steps: one per pair of blocks.
+  workgroupSize: 4, dispatch: perInvocation((u) => (u.step === 0 ? u.nb : u.nb / 2)),
 });
 /** One 64-wide workgroup per pair, coalesced loads and a tree reduction (GPUs). */
 export const jacobiStepKernel = defineKernel({
   name: 'svd-jacobi-step', code: stepCode, uniforms: stepUniforms, outputs: ['G', 'Rt', 'stats'],
+  workgroupSize: 64, dispatch: perWorkgroup((u) => u.cEven / 2),
 });
 
 export const jacobiNormsKernel = defineKernel({
   name: 'svd-jacobi-norms', code: normsCode, uniforms: { c: 'u32', Lp4: 'u32' }, inputs: ['G'], outputs: ['norms'],
+  workgroupSize: 64, dispatch: perInvocation((u) => u.c),
 });
 
 export const jacobiGatherKernel = defineKernel({
   name: 'svd-jacobi-gather', code: gatherCode,
   uniforms: { c: 'u32', L: 'u32', Lp: 'u32', cp: 'u32', keep: 'u32' },
   inputs: ['G', 'Rt', 'norms', 'perm'], outputs: ['longVecs', 'shortVecs'],
+  workgroupSize: 64, dispatch: perInvocation((u) => Math.max(u.L, u.c) * u.keep),
 });
 
-/**
- * 'workgroup': one 64-wide workgroup per column pair, cEven − 1 dispatches per sweep (GPUs).
- * 'row': one invocation per column pair, no barriers (SwiftShader pays ~0.1 ms per workgroup barrier).
- * 'block': one invocation per pair of column blocks, BLOCKS dispatches per sweep (SwiftShader, where
- * a dispatch costs more than a whole step of a small matrix).
- */
-export type JacobiVariant = 'row' | 'block' | 'workgroup';
+export type { JacobiVariant } from './plan.ts';
 
 /** Blocks per sweep of the 'block' variant: 8 invocations per step, 16 dispatches per sweep. */
 export const JACOBI_BLOCKS = 16;
 
-/**
- * The variant for this adapter and c = min(m, n) rotated columns. SwiftShader: 'block' while the
- * c − 1 dispatches of a 'row' sweep cost more than its work (measured on 2 cores: 64×172 ~80 vs
- * ~95 ms, 96×96 ~140 vs ~190 ms; 256×256 ~3.7 vs ~3.0 s, 'row' keeps the 4 SIMD lanes busier).
- */
+/** The variant on this Gpu for c = min(m, n) rotated columns, from its kernel plan (plan.ts has the measurements). */
 export function jacobiVariantFor(gpu: Gpu, c: number): JacobiVariant {
-  if (gpu.adapterInfo.architecture !== 'swiftshader') return 'workgroup';
-  return c <= JACOBI_BLOCK_MAX_COLUMNS ? 'block' : 'row';
+  const plan = kernelPlan(gpu);
+  return c <= plan.jacobiBlockMaxColumns ? 'block' : plan.jacobi;
 }
-
-/** Largest c for which SwiftShader gets the 'block' variant. */
-export const JACOBI_BLOCK_MAX_COLUMNS = 160;
 
 /** Shapes of one Jacobi problem on W (m, n). */
 export interface JacobiLayout {
@@ -101,7 +96,6 @@ export function jacobiInit(gpu: Gpu, W: Tensor, G: Tensor, Rt: Tensor, l: Jacobi
   gpu.dispatch(jacobiInitKernel, {
     uniforms: { n: l.n, c: l.c, L: l.L, Lp: l.Lp, cp: l.cp },
     bindings: { W, G, Rt },
-    workgroups: groups1d(l.c * Math.max(l.Lp, l.cp), 64),
     constants: { TRANSPOSE: l.columns ? 1 : 0, IDENTITY: identity ? 1 : 0 },
   });
 }
@@ -117,18 +111,15 @@ export function jacobiSweep(
       gpu.dispatch(jacobiStepBlockKernel, {
         uniforms: { c: l.c, nb, w, step, Lp4: l.Lp / 4, cp4: l.cp / 4, tol },
         bindings: { G, Rt, stats },
-        workgroups: groups1d(step === 0 ? nb : nb / 2, 4),
         constants,
       });
     }
     return;
   }
-  const pairs = l.cEven / 2;
   for (let step = 0; step < l.cEven - 1; step++) {
     gpu.dispatch(variant === 'row' ? jacobiStepRowKernel : jacobiStepKernel, {
       uniforms: { c: l.c, cEven: l.cEven, step, Lp4: l.Lp / 4, cp4: l.cp / 4, tol },
       bindings: { G, Rt, stats },
-      workgroups: variant === 'row' ? groups1d(pairs, 4) : groups1d(pairs, 1),
       constants,
     });
   }
@@ -144,7 +135,7 @@ export function jacobiBlocks(c: number, blocks = JACOBI_BLOCKS): { nb: number; w
 /** Record norms (c) ← the row norms of G. */
 export function jacobiNorms(gpu: Gpu, G: Tensor, norms: Tensor, l: JacobiLayout): void {
   gpu.dispatch(jacobiNormsKernel, {
-    uniforms: { c: l.c, Lp4: l.Lp / 4 }, bindings: { G, norms }, workgroups: groups1d(l.c, 64),
+    uniforms: { c: l.c, Lp4: l.Lp / 4 }, bindings: { G, norms },
   });
 }
 
@@ -155,6 +146,5 @@ export function jacobiGather(
   gpu.dispatch(jacobiGatherKernel, {
     uniforms: { c: l.c, L: l.L, Lp: l.Lp, cp: l.cp, keep },
     bindings: { G, Rt, norms, perm, longVecs, shortVecs },
-    workgroups: groups1d(Math.max(l.L, l.c) * keep, 64),
   });
 }

@@ -6,23 +6,25 @@
 import mgsCode from '../../shaders/qr-mgs.wgsl?raw';
 import normalizeCode from '../../shaders/qr-normalize.wgsl?raw';
 import type { Gpu } from '../gpu/gpu.ts';
-import { defineKernel, groups1d } from '../gpu/kernel.ts';
+import { defineKernel, perInvocation } from '../gpu/kernel.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 
 export const mgsProjectKernel = defineKernel({
   name: 'qr-mgs', code: mgsCode, uniforms: { rows: 'u32', L: 'u32', j: 'u32' }, outputs: ['Y'],
+  workgroupSize: 8, dispatch: perInvocation((u) => u.rows - u.j - 1),
 });
 export const mgsNormalizeKernel = defineKernel({
   name: 'qr-normalize', code: normalizeCode, uniforms: { rows: 'u32', L: 'u32' }, outputs: ['Y'],
+  workgroupSize: 8, dispatch: perInvocation((u) => u.rows),
 });
 
 /** Record rows j+1.. of Y (rows, L) ← themselves minus their component along row j. */
 export function mgsProject(gpu: Gpu, Y: Tensor, rows: number, L: number, j: number): void {
   if (j + 1 >= rows) return;
-  gpu.dispatch(mgsProjectKernel, { uniforms: { rows, L, j }, bindings: { Y }, workgroups: groups1d(rows - j - 1, 8) });
+  gpu.dispatch(mgsProjectKernel, { uniforms: { rows, L, j }, bindings: { Y } });
 }
 
 /** Record every row of Y (rows, L) ← itself / its norm (zero rows stay zero). */
 export function mgsNormalize(gpu: Gpu, Y: Tensor, rows: number, L: number): void {
-  gpu.dispatch(mgsNormalizeKernel, { uniforms: { rows, L }, bindings: { Y }, workgroups: groups1d(rows, 8) });
+  gpu.dispatch(mgsNormalizeKernel, { uniforms: { rows, L }, bindings: { Y } });
 }
