@@ -41,6 +41,15 @@ export function moraRank(inF: number, out: number, r: number, type: MoraType): n
   return type === 6 ? rHat - (rHat % 2) : rHat;
 }
 
+/** The LoRA ranks r whose r̂ for a weight (out, in) is `rHat` (r̂ grows like √r, so a few at most). */
+function ranksFor(inF: number, out: number, rHat: number, type: MoraType): number[] {
+  const lo = Math.max(1, Math.floor((rHat - 0.5) ** 2 / (inF + out)));
+  const hi = Math.ceil((rHat + 1.5) ** 2 / (inF + out));
+  const rs: number[] = [];
+  for (let r = lo; r <= hi; r++) if (moraRank(inF, out, r, type) === rHat) rs.push(r);
+  return rs;
+}
+
 /** r̂ of every linear module of the model. */
 export function moraRanks(c: LlamaConfig, r: number, type: MoraType): Record<LinearModule, number> {
   const out = {} as Record<LinearModule, number>;
@@ -159,6 +168,16 @@ export function readMoraAdapter(files: ModelFile[], modelConfig: LlamaConfig): {
     if (mod.layer >= modelConfig.nLayers) throw new ModelFileError(sf, `tensor "${key}" is for layer ${mod.layer} but the model has ${modelConfig.nLayers} layers`, 'config');
     if (!wanted.has(name)) throw new ModelFileError(sf, `tensor "${key}" is for ${name}, which ${cf} "target_modules" does not list`, 'config');
     const rHat = ranks[mod.module];
+    const [o, i] = moduleShape(modelConfig, mod.module);
+    // A square M that another r gives: the r (and r_hat) in adapter_config.json is the wrong value.
+    const fits = t.shape.length === 2 && t.shape[0] === t.shape[1] && t.shape[0] !== rHat ? ranksFor(i, o, t.shape[0]!, config.moraType) : [];
+    if (fits.length > 0) {
+      throw new ModelFileError(
+        cf,
+        `"r" is ${config.r} (r̂ = ${rHat} for ${hfModuleName(mod.module)}) but ${sf} has mora_M of shape ${fmtShape(t.shape)} for ${name}, which r = ${fits.join(' or ')} gives`,
+        'config',
+      );
+    }
     if (!sameShape(t.shape, [rHat, rHat])) {
       const why = t.shape.length === 2 && t.shape[0] !== t.shape[1] ? 'M must be square' : `${hfModuleName(mod.module)} needs r̂ = ${rHat}`;
       throw new ModelFileError(sf, `tensor "${key}" has shape ${fmtShape(t.shape)}; ${why}: expected [${rHat}, ${rHat}]`, 'config');

@@ -12,6 +12,7 @@ import { LINEAR_MODULES, moduleName, type HostTensor, type LinearModule } from '
 import { ModelFileError } from './errors.ts';
 import { baseName, type ModelFile } from './load-model.ts';
 import { parseSafetensors, writeSafetensors } from './safetensors.ts';
+import { compileTargetRegex, TargetRegexError } from './target-regex.ts';
 
 export const ADAPTER_CONFIG = 'adapter_config.json';
 export const ADAPTER_WEIGHTS = 'adapter_model.safetensors';
@@ -300,7 +301,8 @@ function parsePeftConfig(j: Record<string, unknown>, file: string, modelConfig: 
 /**
  * The module names target_modules selects, as peft matches them: a list entry matches a module whose
  * name equals it or ends with "." + it; a string is "all-linear" or a regex that must match the
- * whole name; null means peft's LLaMA default (q_proj, v_proj).
+ * whole name (re.fullmatch, run by target-regex.ts in linear time); null means peft's LLaMA default
+ * (q_proj, v_proj).
  */
 function resolveTargets(v: unknown, file: string, c: LlamaConfig): Set<string> {
   const names = allModuleNames(c);
@@ -311,13 +313,12 @@ function resolveTargets(v: unknown, file: string, c: LlamaConfig): Set<string> {
   } else if (v === 'all-linear') {
     match = () => true;
   } else if (typeof v === 'string') {
-    let re: RegExp;
     try {
-      re = new RegExp(`^(?:${v})$`);
+      match = compileTargetRegex(v); // linear time: no pattern can freeze the import
     } catch (e) {
-      return err(`"target_modules" regex ${JSON.stringify(v)} is not supported (${(e as Error).message})`);
+      if (!(e instanceof TargetRegexError)) throw e;
+      return err(`"target_modules" regex ${JSON.stringify(v)} is not supported: ${e.message}`);
     }
-    match = (n) => re.test(n);
   } else if (Array.isArray(v) && v.every((x) => typeof x === 'string')) {
     const entries = v as string[];
     for (const e of entries) {
@@ -360,6 +361,12 @@ function collectLoraTensors(
     }
     const [o, i] = moduleShape(c, module);
     const want = kind === 'lora_A' ? [config.r, i] : kind === 'lora_B' ? [o, config.r] : [o];
+    // Only the rank disagrees: the r in adapter_config.json is the wrong value.
+    const rank = kind === 'lora_A' && t.shape.length === 2 && t.shape[1] === i ? t.shape[0]
+      : kind === 'lora_B' && t.shape.length === 2 && t.shape[0] === o ? t.shape[1] : undefined;
+    if (rank !== undefined && rank !== config.r) {
+      throw new ModelFileError(cfgFile, `"r" is ${config.r} but ${file} has ${kind} of shape ${fmtShape(t.shape)} for ${name} (r = ${rank})`, 'config');
+    }
     if (!sameShape(t.shape, want)) {
       const what = kind === 'lora_magnitude_vector' ? `(out) = ${fmtShape(want)}` : kind === 'lora_A' ? `(r, in) = ${fmtShape(want)}` : `(out, r) = ${fmtShape(want)}`;
       err(`tensor "${key}" has shape ${fmtShape(t.shape)} but ${name} with r = ${config.r} needs ${what}`, 'config');

@@ -39,6 +39,12 @@ function edited(
   return [{ name: CFG, bytes: enc(j) }, { name: ST, bytes: writeSafetensors(t, { format: 'pt' }) }];
 }
 
+/** r_hat of cfg6's targets at rank r (type 6), as adapter_config.json spells it. */
+const moraRanksOf = (r: number): Record<string, number> => {
+  const all = moraRanks(model, r, 6);
+  return { q_proj: all.q, v_proj: all.v, down_proj: all.down };
+};
+
 const cfg6: MoraAdapterConfig = { r: 4, moraType: 6, targetModules: ['q', 'v', 'down'], baseModelName: 'karpathy/stories260K' };
 
 describe('moraRank', () => {
@@ -115,6 +121,13 @@ describe('MoRA adapter file', () => {
     const key = `${P}.1.self_attn.q_proj.mora_M.weight`;
     const bad = edited(files, undefined, (m) => { m.set(key, { shape: [11, 11], data: new Float32Array(121) }); });
     expectFileError(() => readMoraAdapter(bad, model), 'config', ST, key, '[10, 10]');
+  });
+
+  it('error: "r" (with its r_hat) disagreeing with the tensors → names adapter_config.json, which holds the wrong value', () => {
+    // r 8 and the r_hat it implies (q, v, down: 16, 12, 18), over tensors saved at r = 4 (10, 8, 12)
+    const bad = edited(files, (j) => { j.r = 8; j.r_hat = moraRanksOf(8); });
+    const e = expectFileError(() => readMoraAdapter(bad, model), 'config', CFG);
+    expect(e.message).toBe(`adapter_config.json: "r" is 8 (r̂ = 16 for q_proj) but adapter_model.safetensors has mora_M of shape [10, 10] for model.layers.0.self_attn.q_proj, which r = 3 or 4 gives`);
   });
 
   it('error: r_hat disagreeing with the formula', () => {

@@ -169,9 +169,31 @@ describe('readPeftAdapter', () => {
     expectFileError(() => readPeftAdapter(bad, model), 'config', ST, key, '[4, 16]', '[4, 24]');
   });
 
-  it('error: rank of the tensors differs from "r"', () => {
+  it('error: rank of the tensors differs from "r" → names adapter_config.json, which holds the wrong value', () => {
     const files = writePeftAdapter(loraConfig, randomLoraTensors(model, 4, [...LINEAR_MODULES], false), model);
-    expectFileError(() => readPeftAdapter(edited(files, (j) => { j.r = 8; }), model), 'config', ST, `${P}.0.self_attn.q_proj.lora_A.weight`, 'r = 8');
+    const e = expectFileError(() => readPeftAdapter(edited(files, (j) => { j.r = 8; }), model), 'config', CFG);
+    expect(e.message).toBe('adapter_config.json: "r" is 8 but adapter_model.safetensors has lora_A of shape [4, 16] for model.layers.0.self_attn.q_proj (r = 4)');
+    // only lora_B of one module with another rank (its lora_A fits r = 4)
+    const key = `${P}.1.self_attn.v_proj.lora_B.weight`;
+    const b = expectFileError(() => readPeftAdapter(edited(files, undefined, (m) => { m.set(key, randomTensor([8, 2], seededUniform(3))); }), model), 'config', CFG);
+    expect(b.message).toBe('adapter_config.json: "r" is 4 but adapter_model.safetensors has lora_B of shape [8, 2] for model.layers.1.self_attn.v_proj (r = 2)');
+  });
+
+  it('target_modules regexes run in linear time: evil patterns answer at once, unsupported syntax is refused naming the file and key', () => {
+    const files = writePeftAdapter({ ...loraConfig, targetModules: ['q', 'v'] }, randomLoraTensors(model, 4, ['q', 'v'], false), model);
+    const withTargets = (t: string): ModelFile[] => edited(files, (j) => { j.target_modules = t; });
+    for (const p of ['.*\\.(q|v)_proj', '.*(q_proj|v_proj)$', 'model\\.layers\\.\\d+\\.self_attn\\.(q|v)_proj', '(.*)*\\.(q|v)_proj']) {
+      expect(readPeftAdapter(withTargets(p), model).config.targetModules, p).toEqual(['q', 'v']);
+    }
+    for (const p of ['(a+)+$', '(.*.*)*X']) {
+      const e = expectFileError(() => readPeftAdapter(withTargets(p), model), 'config', CFG);
+      expect(e.message).toBe(`adapter_config.json: "target_modules" ${JSON.stringify(p)} matches no linear module of this LLaMA model`);
+    }
+    const e = expectFileError(() => readPeftAdapter(withTargets('.*(?=q_proj).*'), model), 'config', CFG);
+    expect(e.message).toBe('adapter_config.json: "target_modules" regex ".*(?=q_proj).*" is not supported: a lookahead (at position 2) cannot be matched without backtracking');
+    const long = `(${'x|'.repeat(250)}q)_proj`;
+    expect(expectFileError(() => readPeftAdapter(withTargets(long), model), 'config', CFG).message)
+      .toBe(`adapter_config.json: "target_modules" regex ${JSON.stringify(long)} is not supported: it is 508 characters long, more than 500`);
   });
 
   it('error: lora_A without its lora_B', () => {
