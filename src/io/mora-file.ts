@@ -165,7 +165,7 @@ export function readMoraAdapter(files: ModelFile[], modelConfig: LlamaConfig): {
       throw new ModelFileError(sf, `unknown tensor "${key}"; expected base_model.model.model.layers.{i}.{self_attn|mlp}.{q,k,v,o,gate,up,down}_proj.mora_M.weight`, 'format');
     }
     const name = match[1]!;
-    if (mod.layer >= modelConfig.nLayers) throw new ModelFileError(sf, `tensor "${key}" is for layer ${mod.layer} but the model has ${modelConfig.nLayers} layers`, 'config');
+    if (mod.layer >= modelConfig.nLayers) throw new ModelFileError(sf, `tensor "${key}" is for layer ${mod.layer} but the model has ${modelConfig.nLayers} layers (its num_hidden_layers): the adapter was made for a deeper model`, 'config');
     if (!wanted.has(name)) throw new ModelFileError(sf, `tensor "${key}" is for ${name}, which ${cf} "target_modules" does not list`, 'config');
     const rHat = ranks[mod.module];
     const [o, i] = moduleShape(modelConfig, mod.module);

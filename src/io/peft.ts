@@ -355,7 +355,7 @@ function collectLoraTensors(
     }
     const { layer, module } = mod!;
     const name = m![1]!;
-    if (layer >= c.nLayers) err(`tensor "${key}" is for layer ${layer} but the model has ${c.nLayers} layers`, 'config');
+    if (layer >= c.nLayers) err(`tensor "${key}" is for layer ${layer} but the model has ${c.nLayers} layers (its num_hidden_layers): the adapter was made for a deeper model`, 'config');
     if (!config.targeted.has(name)) {
       err(`tensor "${key}" is for ${name}, which ${cfgFile} "target_modules" does not select (${config.targetModules.map(hfModuleName).join(', ')})`, 'config');
     }

@@ -153,7 +153,25 @@ describe('bad adapter files are refused, naming the file', () => {
   it('more layers than the model has', () => {
     const deep: LlamaConfig = { ...model, nLayers: 6 };
     const other = writePeftAdapter(lora, randomLoraTensors(deep, 8, ['q', 'v'], false), deep);
-    expectFileError(() => checkAdapter(loose(other), model, BASE), 'config', ST, 'layer 5', 'the model has 5 layers');
+    const e = expectFileError(() => checkAdapter(loose(other), model, BASE), 'config', ST);
+    expect(e.message).toBe(
+      'adapter_model.safetensors: tensor "base_model.model.model.layers.5.self_attn.q_proj.lora_A.weight" is for layer 5 but the model has 5 layers (its num_hidden_layers): the adapter was made for a deeper model',
+    );
+  });
+
+  it('a wrong r names the adapter_config.json inside the zip, with the shape that disagrees', () => {
+    const wrongR = new Map([...files, [CFG, enc({ ...JSON.parse(dec(files.get(CFG)!)), r: 4 })]]);
+    const e = expectFileError(() => checkAdapter([zipOf('a.zip', wrongR)], model, BASE), 'config', 'a.zip/adapter_config.json');
+    expect(e.message).toBe('a.zip/adapter_config.json: "r" is 4 but a.zip/adapter_model.safetensors has lora_A of shape [8, 64] for model.layers.0.self_attn.q_proj (r = 8)');
+  });
+
+  it('a catastrophic-backtracking target_modules regex answers at once; a lookahead is refused', () => {
+    const retarget = (targets: unknown): ModelFile[] => loose(new Map([...files, [CFG, enc({ ...JSON.parse(dec(files.get(CFG)!)), target_modules: targets })]]));
+    expect(checkAdapter(retarget('(.*)*\\.(q|v)_proj'), model, BASE).summary.targets).toEqual(['q', 'v']);
+    const evil = expectFileError(() => checkAdapter(retarget('(.*.*)*X'), model, BASE), 'config', CFG);
+    expect(evil.message).toBe('adapter_config.json: "target_modules" "(.*.*)*X" matches no linear module of this LLaMA model');
+    const look = expectFileError(() => checkAdapter(retarget('.*(?<!mlp)\\.q_proj'), model, BASE), 'config', CFG);
+    expect(look.message).toBe('adapter_config.json: "target_modules" regex ".*(?<!mlp)\\\\.q_proj" is not supported: a lookbehind (at position 2) cannot be matched without backtracking');
   });
 
   it('unknown targets: a module of another architecture, lm_head, and tensors for modules the config does not list', () => {
