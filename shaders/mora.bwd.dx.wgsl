@@ -8,19 +8,21 @@
 //   span = nB·r̂ for sharing (every padded position was summed into one chunk; p mod W = p mod r̂),
 //   nU·r̂ for ROTATION (only chunks that reach the output). rot as in mora.compress.wgsl.
 // One invocation per element of dx: a gather, deterministic. The loop steps (i, k) = (p / r̂, p mod r̂)
-// by (inDiv, inMod) = (in / r̂, in mod r̂) without dividing. Dispatch: (ceil(in / 64), rows); workgroup 64.
+// by (inDiv, inMod) = (in / r̂, in mod r̂) without dividing. Dispatch: (ceil(in / WG), rows) from the uniforms (rows
+// is in Params for that only: the shader takes the row from the grid).
 // Reference: src/reference/mora.ts moraBackwardRef (dx).
 override ROTATION: bool = false;
 override ACCUMULATE: bool = true;
+override WG: u32 = 64u; // workgroup size; the kernel spec (src/kernels/mora.ts) sets it and derives the dispatch from the uniforms
 
-struct Params { inF: u32, rHat: u32, width: u32, span: u32, inDiv: u32, inMod: u32 }
+struct Params { inF: u32, rHat: u32, width: u32, span: u32, inDiv: u32, inMod: u32, rows: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> du: array<f32>;
 @group(0) @binding(2) var<storage, read> rot: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let row = gid.y;
   let q = gid.x;

@@ -8,8 +8,11 @@
 // no workgroup memory, no integer division in the loops. Small 4×4 workgroups: dM has only
 // (r̂/4)² invocations with a long loop, and SwiftShader runs each workgroup on one thread, so
 // 8×8 groups left most of dM to one or two threads.
-// Dispatch: (ceil(r̂ / 16), ceil(max(r̂, rows·nU) / 16), 2); workgroup 4×4.
+// Dispatch: (ceil(r̂ / (4·WGX)), ceil(max(r̂, rows·nU) / (4·WGY)), 2) from the uniforms; workgroup WGX×WGY (4×4),
+//   each invocation a 4×4 block.
 // Reference: src/reference/mora.ts moraBackwardRef (dM, du).
+override WGX: u32 = 4u; // workgroup size; the kernel spec (src/kernels/mora.ts) sets it
+override WGY: u32 = 4u; //   and derives the dispatch from the uniforms
 struct Params { chunks: u32, rHat: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -72,7 +75,7 @@ fn storeDU(R: u32, m0: u32, v: vec4<f32>) {
   }
 }
 
-@compute @workgroup_size(4, 4)
+@compute @workgroup_size(WGX, WGY)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let n = p.rHat;
   let m0 = gid.x * 4u; // columns (m) of dM or du

@@ -9,11 +9,13 @@
 //     rot (nU, r̂) holds cos(iθ_l) for l < h then sin(iθ_l) (float64 on the host); sharing never reads it.
 // No barriers, and next to no integer division (slow on SwiftShader): the row comes from the grid,
 // the sharing loop steps p mod in by stepMod = r̂ mod in with one conditional subtraction.
-// Dispatch: (ceil(r̂ / 64), rows) (sharing) or (ceil(nU·h / 64), rows) (ROTATION); workgroup 64.
+// Dispatch: (ceil(r̂ / WG), rows) (sharing) or (ceil(nU·h / WG), rows) (ROTATION), from the uniforms.
+//   rows is in Params for that only: the shader takes the row from the grid.
 // Reference: src/reference/mora.ts moraCompressRef.
 override ROTATION: bool = false;
+override WG: u32 = 64u; // workgroup size; the kernel spec (src/kernels/mora.ts) sets it and derives the dispatch from the uniforms
 
-struct Params { inF: u32, rHat: u32, nU: u32, nB: u32, stepMod: u32 }
+struct Params { inF: u32, rHat: u32, nU: u32, nB: u32, stepMod: u32, rows: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -27,7 +29,7 @@ fn wrap(v: u32) -> u32 {
   return v % p.inF;
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let row = gid.y;
   let c = gid.x; // sharing: m < r̂; ROTATION: pair i·h + l < nU·h

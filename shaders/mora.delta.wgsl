@@ -7,8 +7,9 @@
 //     (M R_i)[k, l]     = M[k, l]·cos(iθ_l) + M[k, l+h]·sin(iθ_l)          (l < h)
 //     (M R_i)[k, l + h] = M[k, l+h]·cos(iθ_l) − M[k, l]·sin(iθ_l)
 //   Same wrap-around padding, tiling and truncation as the forward (src/reference/mora.ts header).
-// One invocation per element of ΔW, a short loop (merges and spectra only: not tuned); no barriers. Dispatch: groups1d(out·in, 64).
+// One invocation per element of ΔW, a short loop (merges and spectra only: not tuned); no barriers. Dispatch: groups1d(out·in, WG).
 // Reference: src/reference/mora.ts moraDeltaRef (the forward of the identity, transposed).
+override WG: u32 = 64u; // workgroup size; the kernel spec (src/kernels/mora.ts) sets it and derives the dispatch from the uniforms
 override ROTATION: bool = false;
 
 struct Params { out: u32, inF: u32, rHat: u32, width: u32, span: u32 }
@@ -18,10 +19,10 @@ struct Params { out: u32, inF: u32, rHat: u32, width: u32, span: u32 }
 @group(0) @binding(2) var<storage, read> rot: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dW: array<f32>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
-  let e = (wid.y * nwg.x + wid.x) * 64u + lid.x;
+  let e = (wid.y * nwg.x + wid.x) * WG + lid.x;
   if (e >= p.out * p.inF) { return; }
   let j = e / p.inF;
   let q = e % p.inF;

@@ -6,9 +6,12 @@
 //   Every y element has exactly one f, so each is written by one invocation: no atomics, no races.
 //   With ACCUMULATE the MoRA branch is added to y (the base x·Wᵀ from the matmul), else y is overwritten.
 // Each invocation computes a 4×4 block of z (4 chunks × 4 k) looping over m; no workgroup memory.
-// Dispatch: (ceil(r̂ / 32), ceil(rows·nU / 32)); workgroup 8×8.
+// Dispatch: (ceil(r̂ / (4·WGX)), ceil(rows·nU / (4·WGY))) from the uniforms; workgroup WGX×WGY (8×8),
+//   each invocation a 4×4 block.
 // Reference: src/reference/mora.ts moraApplyRef + moraDecompressRef.
 override ACCUMULATE: bool = true;
+override WGX: u32 = 8u; // workgroup size; the kernel spec (src/kernels/mora.ts) sets it
+override WGY: u32 = 8u; //   and derives the dispatch from the uniforms
 
 struct Params { chunks: u32, rHat: u32, nU: u32, out: u32 }
 
@@ -48,7 +51,7 @@ fn storeChunk(R: u32, k0: u32, z: vec4<f32>) {
   }
 }
 
-@compute @workgroup_size(8, 8)
+@compute @workgroup_size(WGX, WGY)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let n = p.rHat;
   let r0 = gid.y * 4u; // first chunk

@@ -19,31 +19,49 @@ import gradsCode from '../../shaders/mora.bwd.grads.wgsl?raw';
 import deltaCode from '../../shaders/mora.delta.wgsl?raw';
 import fwdCode from '../../shaders/mora.fwd.wgsl?raw';
 import type { Gpu } from '../gpu/gpu.ts';
-import { defineKernel, groups1d } from '../gpu/kernel.ts';
+import { defineKernel, perInvocation } from '../gpu/kernel.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import type { MoraGeometry } from '../reference/mora.ts';
 
+/** The row-per-grid-y kernels take the row from the grid (no division); y is capped at 65535. */
+function gridRows(rows: number): number {
+  if (rows > 65535) throw new Error(`MoRA kernels take at most 65535 rows per call, got ${rows}`);
+  return rows;
+}
+
+/** Sharing: one invocation per m < r̂; ROTATION: one per pair (chunk i < nU, l < r̂/2); y: the row. */
 export const moraCompressKernel = defineKernel({
   name: 'mora.compress', code: compressCode,
-  uniforms: { inF: 'u32', rHat: 'u32', nU: 'u32', nB: 'u32', stepMod: 'u32' }, inputs: ['x', 'rot'], outputs: ['u'],
+  uniforms: { inF: 'u32', rHat: 'u32', nU: 'u32', nB: 'u32', stepMod: 'u32', rows: 'u32' }, inputs: ['x', 'rot'], outputs: ['u'],
+  workgroupSize: 64,
+  dispatch: (u, [wg], c) => [Math.ceil((c.ROTATION ? (u.nU * u.rHat) / 2 : u.rHat) / wg), gridRows(u.rows)],
 });
+/** 4×4 blocks of (chunk, k) per invocation. */
 export const moraForwardKernel = defineKernel({
   name: 'mora.fwd', code: fwdCode, uniforms: { chunks: 'u32', rHat: 'u32', nU: 'u32', out: 'u32' }, inputs: ['u', 'M'], outputs: ['y'],
+  workgroupSize: [8, 8], dispatch: (u, [wx, wy]) => [Math.ceil(u.rHat / (4 * wx)), Math.ceil(u.chunks / (4 * wy))],
 });
+/** One invocation per element of dz (x: f < width, y: the row). */
 export const moraFoldKernel = defineKernel({
-  name: 'mora.bwd.fold', code: foldCode, uniforms: { width: 'u32', out: 'u32' }, inputs: ['dy'], outputs: ['dz'],
+  name: 'mora.bwd.fold', code: foldCode, uniforms: { width: 'u32', out: 'u32', rows: 'u32' }, inputs: ['dy'], outputs: ['dz'],
+  workgroupSize: 64, dispatch: (u, [wg]) => [Math.ceil(u.width / wg), gridRows(u.rows)],
 });
+/** 4×4 blocks per invocation; z = 0 dM (r̂, r̂), z = 1 du (chunks, r̂). */
 export const moraGradsKernel = defineKernel({
   name: 'mora.bwd.grads', code: gradsCode, uniforms: { chunks: 'u32', rHat: 'u32' }, inputs: ['dz', 'u', 'M'], outputs: ['dM', 'du'],
+  workgroupSize: [4, 4], dispatch: (u, [wx, wy]) => [Math.ceil(u.rHat / (4 * wx)), Math.ceil(Math.max(u.rHat, u.chunks) / (4 * wy)), 2],
 });
+/** One invocation per element of dx (x: q < in, y: the row). */
 export const moraDXKernel = defineKernel({
   name: 'mora.bwd.dx', code: dxCode,
-  uniforms: { inF: 'u32', rHat: 'u32', width: 'u32', span: 'u32', inDiv: 'u32', inMod: 'u32' },
+  uniforms: { inF: 'u32', rHat: 'u32', width: 'u32', span: 'u32', inDiv: 'u32', inMod: 'u32', rows: 'u32' },
   inputs: ['du', 'rot'], outputs: ['dx'],
+  workgroupSize: 64, dispatch: (u, [wg]) => [Math.ceil(u.inF / wg), gridRows(u.rows)],
 });
 export const moraDeltaKernel = defineKernel({
   name: 'mora.delta', code: deltaCode,
   uniforms: { out: 'u32', inF: 'u32', rHat: 'u32', width: 'u32', span: 'u32' }, inputs: ['M', 'rot'], outputs: ['dW'],
+  workgroupSize: 64, dispatch: perInvocation((u) => u.out * u.inF),
 });
 
 /**
@@ -57,18 +75,11 @@ function rotOr(g: MoraGeometry, rot: Tensor | null, fallback: Tensor): Tensor {
 
 const rotation = (g: MoraGeometry) => (g.type === 6 ? 1 : 0);
 
-/** The row-per-y-workgroup kernels take the row from the grid (no division); y is capped at 65535. */
-function gridRows(rows: number): number {
-  if (rows > 65535) throw new Error(`MoRA kernels take at most 65535 rows per call, got ${rows}`);
-  return rows;
-}
-
 /** Record u (rows·nU, r̂) = compress(x), x (rows, in). */
 export function moraCompress(gpu: Gpu, g: MoraGeometry, x: Tensor, rot: Tensor | null, u: Tensor, rows: number): void {
   gpu.dispatch(moraCompressKernel, {
-    uniforms: { inF: g.inF, rHat: g.rHat, nU: g.nU, nB: g.nB, stepMod: g.rHat % g.inF },
+    uniforms: { inF: g.inF, rHat: g.rHat, nU: g.nU, nB: g.nB, stepMod: g.rHat % g.inF, rows },
     bindings: { x, rot: rotOr(g, rot, x), u },
-    workgroups: [Math.ceil((g.type === 6 ? g.width / 2 : g.rHat) / 64), gridRows(rows)],
     constants: { ROTATION: rotation(g) },
   });
 }
@@ -79,7 +90,6 @@ export function moraApply(gpu: Gpu, g: MoraGeometry, u: Tensor, M: Tensor, y: Te
   gpu.dispatch(moraForwardKernel, {
     uniforms: { chunks, rHat: g.rHat, nU: g.nU, out: g.out },
     bindings: { u, M, y },
-    workgroups: [Math.ceil(g.rHat / 32), Math.ceil(chunks / 32)],
     constants: { ACCUMULATE: accumulate ? 1 : 0 },
   });
 }
@@ -95,9 +105,8 @@ export function moraForward(
 /** Record dz (rows·nU, r̂) = decompressᵀ(dy), dy (rows, out). */
 export function moraFold(gpu: Gpu, g: MoraGeometry, dy: Tensor, dz: Tensor, rows: number): void {
   gpu.dispatch(moraFoldKernel, {
-    uniforms: { width: g.width, out: g.out },
+    uniforms: { width: g.width, out: g.out, rows },
     bindings: { dy, dz },
-    workgroups: [Math.ceil(g.width / 64), gridRows(rows)],
   });
 }
 
@@ -107,16 +116,16 @@ export function moraGrads(gpu: Gpu, g: MoraGeometry, dz: Tensor, u: Tensor, M: T
   gpu.dispatch(moraGradsKernel, {
     uniforms: { chunks, rHat: g.rHat },
     bindings: { dz, u, M, dM, du },
-    workgroups: [Math.ceil(g.rHat / 16), Math.ceil(Math.max(g.rHat, chunks) / 16), 2],
   });
 }
 
 /** Record dx (rows, in) += compressᵀ(du) (or = without `accumulate`). */
 export function moraGradX(gpu: Gpu, g: MoraGeometry, du: Tensor, rot: Tensor | null, dx: Tensor, rows: number, accumulate = true): void {
   gpu.dispatch(moraDXKernel, {
-    uniforms: { inF: g.inF, rHat: g.rHat, width: g.width, span: g.span, inDiv: Math.floor(g.inF / g.rHat), inMod: g.inF % g.rHat },
+    uniforms: {
+      inF: g.inF, rHat: g.rHat, width: g.width, span: g.span, inDiv: Math.floor(g.inF / g.rHat), inMod: g.inF % g.rHat, rows,
+    },
     bindings: { du, rot: rotOr(g, rot, du), dx },
-    workgroups: [Math.ceil(g.inF / 64), gridRows(rows)],
     constants: { ROTATION: rotation(g), ACCUMULATE: accumulate ? 1 : 0 },
   });
 }
@@ -142,7 +151,6 @@ export function moraDelta(gpu: Gpu, g: MoraGeometry, M: Tensor, rot: Tensor | nu
   gpu.dispatch(moraDeltaKernel, {
     uniforms: { out: g.out, inF: g.inF, rHat: g.rHat, width: g.width, span: g.span },
     bindings: { M, rot: rotOr(g, rot, M), dW },
-    workgroups: groups1d(g.out * g.inF, 64),
     constants: { ROTATION: rotation(g) },
   });
 }
