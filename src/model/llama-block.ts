@@ -28,9 +28,10 @@ export interface KvCache {
  * How a forward runs. 'cached' (inference, one sequence, B = 1): keys and values are written into
  * `cache` at positions pos0.., attention reads the cache, the residual is updated in place and nothing
  * is kept. 'train' (positions 0..T−1 of each of B sequences): attention reads the batch's own keys and
- * values, and every activation, with each adapter's Saved (dropout on), is kept for backward.
+ * values, and every activation, with each adapter's Saved (dropout on), is kept for backward. 'eval':
+ * the batch's own keys and values like 'train', but nothing is kept and no dropout is drawn (a loss only).
  */
-export type ForwardMode = { kind: 'cached'; cache: KvCache; pos0: number } | { kind: 'train' };
+export type ForwardMode = { kind: 'cached'; cache: KvCache; pos0: number } | { kind: 'train' } | { kind: 'eval' };
 
 /** One linear module's call: its input and what its forward kept. */
 interface LinearCall {
@@ -69,8 +70,8 @@ export function recordBlock(
   const { gpu, config: c } = model;
   const R = B * T, D = c.dim, hd = headDim(c);
   const train = mode.kind === 'train';
-  if (!train && B !== 1) throw new Error(`a KV-cached forward runs one sequence, got B = ${B}`);
-  const pos0 = train ? 0 : mode.pos0;
+  if (mode.kind === 'cached' && B !== 1) throw new Error(`a KV-cached forward runs one sequence, got B = ${B}`);
+  const pos0 = mode.kind === 'cached' ? mode.pos0 : 0;
   const calls = new Map<LinearModule, LinearCall>();
   const linear = (m: LinearModule, x: Tensor): Tensor => {
     if (!train) return model.linear(l, m, x, R);

@@ -30,9 +30,10 @@ export function recordTrainPass(
 ): void {
   const { B, T } = o;
   const R = B * T, V = model.config.vocabSize;
-  const f = model.recordForward(inputs, B, T, { kind: 'train' });
-  const logits = model.logitsOf(f.hidden, R); // (R, V)
   const backward = o.backward ?? true;
+  // An evaluation keeps no activations and draws no dropout: its loss is the model's, as in eval mode.
+  const f = model.recordForward(inputs, B, T, { kind: backward ? 'train' : 'eval' });
+  const logits = model.logitsOf(f.hidden, R); // (R, V)
   // dlogits overwrite the logits
   crossEntropy(model.gpu, logits, targets, backward ? logits : null, loss, { rows: R, vocab: V, scale: o.gradScale });
   if (backward) recordBackward(model, grads, inputs, f, logits, B, T);

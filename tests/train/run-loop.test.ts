@@ -76,8 +76,7 @@ describe('the run loop', () => {
     const expected: StepMetrics[] = [];
     for (let s = 1; s <= c.steps; s++) {
       t1.recordStep([batches.next(), batches.next()]);
-      expected.push(...(await t1.readMetrics()));
-      if (s % 5 === 0) await t1.evaluate(orderedBatches(data.eval, c.batch, tokenizer.eosId)); // the evals the loop makes
+      expected.push(...(await t1.readMetrics())); // no evals: they draw no dropout, so they change nothing
     }
     t1.dispose();
     model1.dispose();
@@ -94,6 +93,26 @@ describe('the run loop', () => {
     expect(outcome).toMatchObject({ steps: 10, stopped: false, lastLoss: expected[9]!.loss, lastEval: r.evals[1] });
     t2.dispose();
     model2.dispose();
+  });
+
+  it('an evaluation draws no dropout and keeps nothing: with dropout 0.5 or 0, the same loss twice and no buffer left behind', async () => {
+    const gpu = await testGpu();
+    const evalBatches = [...orderedBatches(data.eval, 2, tokenizer.eosId)];
+    const losses: number[] = [];
+    for (const dropout of [0.5, 0]) {
+      const model = LlamaModel.upload(gpu, weights);
+      const trainer = Trainer.create(model, config({ dropout, lr: 5e-2 }));
+      const batches = new BatchIterator(data.train, 2, 0);
+      trainer.recordStep([batches.next()]); // B ≠ 0 after one step, so the adapter's branch counts
+      const poolBefore = gpu.pool.stats().liveBytes;
+      losses.push(await trainer.evaluate(evalBatches), await trainer.evaluate(evalBatches));
+      expect(gpu.pool.stats().liveBytes).toBe(poolBefore);
+      trainer.dispose();
+      model.dispose();
+    }
+    expect(losses[0]).toBe(losses[1]);
+    expect(losses[2]).toBe(losses[3]);
+    expect(Number.isFinite(losses[0]!)).toBe(true);
   });
 
   it('evaluates the probe before the first step, checkpoints on its cadence, and stops with a final eval', async () => {
