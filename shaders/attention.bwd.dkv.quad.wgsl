@@ -7,11 +7,12 @@
 //   summed in a fixed order (head outer, queries inner): deterministic, no atomics.
 //   q, dout: (B·T, nHeads·hd); k, v, dk, dv: (B·T, nKvHeads·hd), all read as vec4; lse, delta:
 //   (B·T·nHeads), index (b·T + i)·nHeads + h. dk and dv are overwritten.
-// Dispatch: groups1d(B·nKvHeads·ceil(T/4), 64); invocation (b·nKvHeads + g)·ceil(T/4) + jt owns keys
+// Dispatch: groups1d(B·nKvHeads·ceil(T/4), WG); invocation (b·nKvHeads + g)·ceil(T/4) + jt owns keys
 //   4jt .. 4jt+3 and walks queries 4jt .. T−1 (masking queries before each key): each q and dout row
 //   loaded feeds 4 keys. Rows are structs of vec4s touched only at constant indices.
 // Override HD4 = hd / 4 (hd % 4 == 0, hd ≤ 32). For SwiftShader; GPUs use shaders/attention.bwd.dkv.wgsl.
 // Reference: src/reference/llama-grads.ts attentionBackwardRef (dk, dv).
+override WG: u32 = 64u; // workgroup size; the kernel spec (src/kernels) sets it and derives the dispatch from the uniforms
 override HD4: u32 = 2u; // 1..8
 
 struct Params { B: u32, T: u32, nHeads: u32, nKvHeads: u32, hd: u32, group: u32, scale: f32 }
@@ -120,9 +121,9 @@ fn storeDv(i: u32, r: Row, a: f32) {
   if (HD4 > 7u) { dv[i + 7u] = a * r.c7; }
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let idx = gid.x + gid.y * nwg.x * 64u;
+  let idx = gid.x + gid.y * nwg.x * WG;
   let nJt = (p.T + 3u) / 4u;
   if (idx >= p.B * p.nKvHeads * nJt) { return; }
   let zk = idx / nJt;

@@ -8,13 +8,14 @@
 //   The sum over the group's query heads is done here in a fixed order (i outer, h inner): no atomics.
 //   q, dout: (B·T, nHeads·hd); k, v, dk, dv: (B·T, nKvHeads·hd); lse, delta: (B·T·nHeads), index
 //   (b·T + i)·nHeads + h. dk and dv are overwritten.
-// Dispatch: groups1d(B·T·nKvHeads, 64), invocation (b·T + j)·nKvHeads + g. k_j, v_j and the two
+// Dispatch: groups1d(B·T·nKvHeads, WG), invocation (b·T + j)·nKvHeads + g. k_j, v_j and the two
 //   accumulators live in registers as Rows (below), with override NB = ceil(hd / 8) blocks. For adapters
 //   where workgroup barriers are expensive (SwiftShader); other head dims there use
 //   shaders/attention.bwd.dkv.row.wide.wgsl, GPUs use the workgroup form shaders/attention.bwd.dkv.wgsl.
 // Reference: src/reference/llama-grads.ts attentionBackwardRef (dk, dv).
 
 // One pipeline per NB: creating it costs SwiftShader ~0.05 s (NB = 1) to ~0.5 s (NB = 8), once.
+override WG: u32 = 64u; // workgroup size; the kernel spec (src/kernels) sets it and derives the dispatch from the uniforms
 override NB: u32 = 8u; // 8-column blocks in use, ceil(hd / 8), 1..8
 
 struct Params { B: u32, T: u32, nHeads: u32, nKvHeads: u32, hd: u32, group: u32, scale: f32 }
@@ -118,9 +119,9 @@ fn store(toDk: bool, i: u32, r: Row, a: f32) {
   if (NB > 7u) { storeBlock(toDk, i, 14u, a * r.b7); }
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let w = gid.x + gid.y * nwg.x * 64u;
+  let w = gid.x + gid.y * nwg.x * WG;
   if (w >= p.B * p.T * p.nKvHeads) { return; }
   let g = w % p.nKvHeads;
   let bj = w / p.nKvHeads;

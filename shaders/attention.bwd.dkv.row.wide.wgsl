@@ -8,12 +8,13 @@
 //   The sum over the group's query heads is done here in a fixed order (i outer, h inner): no atomics.
 //   q, dout: (B·T, nHeads·hd); k, v, dk, dv: (B·T, nKvHeads·hd); lse, delta: (B·T·nHeads), index
 //   (b·T + i)·nHeads + h. dk and dv are overwritten.
-// Dispatch: groups1d(B·T·nKvHeads, 64), invocation (b·T + j)·nKvHeads + g, two private hd-accumulators
+// Dispatch: groups1d(B·T·nKvHeads, WG), invocation (b·T + j)·nKvHeads + g, two private hd-accumulators
 //   (hd ≤ MAXD). For adapters where workgroup barriers are expensive (SwiftShader), used there only when
 //   hd > 64 or hd % 4 ≠ 0: SwiftShader turns dynamically indexed private arrays into per-lane memory
 //   gathers, so the register-blocked shaders/attention.bwd.dkv.row.wgsl is ~3–4× faster where it applies.
 //   shaders/attention.bwd.dkv.wgsl is the workgroup form for GPUs.
 // Reference: src/reference/llama-grads.ts attentionBackwardRef (dk, dv).
+override WG: u32 = 64u; // workgroup size; the kernel spec (src/kernels) sets it and derives the dispatch from the uniforms
 const MAXD = 256u;
 
 struct Params { B: u32, T: u32, nHeads: u32, nKvHeads: u32, hd: u32, group: u32, scale: f32 }
@@ -28,9 +29,9 @@ struct Params { B: u32, T: u32, nHeads: u32, nKvHeads: u32, hd: u32, group: u32,
 @group(0) @binding(7) var<storage, read_write> dk: array<f32>;
 @group(0) @binding(8) var<storage, read_write> dv: array<f32>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let w = gid.x + gid.y * nwg.x * 64u;
+  let w = gid.x + gid.y * nwg.x * WG;
   if (w >= p.B * p.T * p.nKvHeads) { return; }
   let g = w % p.nKvHeads;
   let bj = w / p.nKvHeads;

@@ -11,6 +11,7 @@
 //   + jt·(hd/4) + dt walks the queries 4 at a time from the key tile's diagonal, twice: 4 vec4 loads of
 //   P and 4 of dout feed 64 multiply-adds for dv, then the same with dS and q for dk. No barriers.
 // Reference: src/reference/llama-grads.ts attentionBackwardRef (dk, dv).
+override WG: u32 = 64u; // workgroup size; the kernel spec (src/kernels) sets it and derives the dispatch from the uniforms
 struct Params { B: u32, T: u32, nHeads: u32, nKvHeads: u32, hd: u32, group: u32, scale: f32, b0: u32, nb: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -21,9 +22,9 @@ struct Params { B: u32, T: u32, nHeads: u32, nKvHeads: u32, hd: u32, group: u32,
 @group(0) @binding(5) var<storage, read_write> dk: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read_write> dv: array<vec4<f32>>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let idx = gid.x + gid.y * nwg.x * 64u;
+  let idx = gid.x + gid.y * nwg.x * WG;
   let hd4 = p.hd / 4u;
   let nt = (p.T + 3u) / 4u;
   let dt = idx % hd4;

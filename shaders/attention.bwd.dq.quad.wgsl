@@ -7,11 +7,12 @@
 //   q, out, dout, dq: (B·T, nHeads·hd); k, v: (B·T, nKvHeads·hd), all read as vec4; lse, delta:
 //   (B·T·nHeads), index w = (b·T + i)·nHeads + h. dq is overwritten; delta[w] = D_i is written for
 //   shaders/attention.bwd.dkv.quad.wgsl, which must run after this one.
-// Dispatch: groups1d(B·nHeads·ceil(T/4), 64); invocation (b·nHeads + h)·ceil(T/4) + it owns queries
+// Dispatch: groups1d(B·nHeads·ceil(T/4), WG); invocation (b·nHeads + h)·ceil(T/4) + it owns queries
 //   4it .. 4it+3 and walks keys 0 .. 4it+3 (masking each query's keys past its diagonal): each k and v
 //   row loaded feeds 4 queries. Rows are structs of vec4s touched only at constant indices.
 // Override HD4 = hd / 4 (hd % 4 == 0, hd ≤ 32). For SwiftShader; GPUs use shaders/attention.bwd.dq.wgsl.
 // Reference: src/reference/llama-grads.ts attentionBackwardRef (dq).
+override WG: u32 = 64u; // workgroup size; the kernel spec (src/kernels) sets it and derives the dispatch from the uniforms
 override HD4: u32 = 2u; // 1..8
 
 struct Params { B: u32, T: u32, nHeads: u32, nKvHeads: u32, hd: u32, group: u32, scale: f32 }
@@ -110,9 +111,9 @@ fn store(i: u32, r: Row, a: f32) {
   if (HD4 > 7u) { dq[i + 7u] = a * r.c7; }
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let idx = gid.x + gid.y * nwg.x * 64u;
+  let idx = gid.x + gid.y * nwg.x * WG;
   let nIt = (p.T + 3u) / 4u;
   if (idx >= p.B * p.nHeads * nIt) { return; }
   let z = idx / nIt;

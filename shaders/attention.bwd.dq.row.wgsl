@@ -9,13 +9,14 @@
 //   q, out, dout, dq: (B·T, nHeads·hd); k, v: (B·T, nKvHeads·hd); lse, delta: (B·T·nHeads), index
 //   w = (b·T + i)·nHeads + h. dq is overwritten; delta[w] = D_i is written for the key-side kernel
 //   (shaders/attention.bwd.dkv.row*.wgsl), which must run after this one.
-// Dispatch: groups1d(B·T·nHeads, 64), invocation w walks keys 0..i. q_i, dout_i and the dq accumulator
+// Dispatch: groups1d(B·T·nHeads, WG), invocation w walks keys 0..i. q_i, dout_i and the dq accumulator
 //   live in registers as a Row (below), with override NB = ceil(hd / 8) blocks. For adapters where
 //   workgroup barriers are expensive (SwiftShader); other head dims there use
 //   shaders/attention.bwd.dq.row.wide.wgsl, GPUs use the workgroup form shaders/attention.bwd.dq.wgsl.
 // Reference: src/reference/llama-grads.ts attentionBackwardRef (dq).
 
 // One pipeline per NB: creating it costs SwiftShader ~0.05 s (NB = 1) to ~0.5 s (NB = 8), once.
+override WG: u32 = 64u; // workgroup size; the kernel spec (src/kernels) sets it and derives the dispatch from the uniforms
 override NB: u32 = 8u; // 8-column blocks in use, ceil(hd / 8), 1..8
 
 struct Params { B: u32, T: u32, nHeads: u32, nKvHeads: u32, hd: u32, group: u32, scale: f32 }
@@ -116,9 +117,9 @@ fn store(i: u32, r: Row, a: f32) {
   if (NB > 7u) { storeBlock(i, 14u, a * r.b7); }
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let w = gid.x + gid.y * nwg.x * 64u;
+  let w = gid.x + gid.y * nwg.x * WG;
   if (w >= p.B * p.T * p.nHeads) { return; }
   let h = w % p.nHeads;
   let bt = w / p.nHeads;

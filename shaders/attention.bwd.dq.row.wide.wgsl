@@ -9,12 +9,13 @@
 //   q, out, dout, dq: (B·T, nHeads·hd); k, v: (B·T, nKvHeads·hd); lse, delta: (B·T·nHeads), index
 //   w = (b·T + i)·nHeads + h. dq is overwritten; delta[w] = D_i is written for the key-side kernel
 //   (shaders/attention.bwd.dkv.row*.wgsl), which must run after this one.
-// Dispatch: groups1d(B·T·nHeads, 64), invocation w walks keys 0..i with a private hd-accumulator
+// Dispatch: groups1d(B·T·nHeads, WG), invocation w walks keys 0..i with a private hd-accumulator
 //   (hd ≤ MAXD). For adapters where workgroup barriers are expensive (SwiftShader), used there only when
 //   hd > 64 or hd % 4 ≠ 0: SwiftShader turns dynamically indexed private arrays into per-lane memory
 //   gathers, so the register-blocked shaders/attention.bwd.dq.row.wgsl is ~3–4× faster where it applies.
 //   shaders/attention.bwd.dq.wgsl is the workgroup form for GPUs.
 // Reference: src/reference/llama-grads.ts attentionBackwardRef (dq).
+override WG: u32 = 64u; // workgroup size; the kernel spec (src/kernels) sets it and derives the dispatch from the uniforms
 const MAXD = 256u;
 
 struct Params { B: u32, T: u32, nHeads: u32, nKvHeads: u32, hd: u32, group: u32, scale: f32 }
@@ -29,9 +30,9 @@ struct Params { B: u32, T: u32, nHeads: u32, nKvHeads: u32, hd: u32, group: u32,
 @group(0) @binding(7) var<storage, read_write> dq: array<f32>;
 @group(0) @binding(8) var<storage, read_write> delta: array<f32>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let w = gid.x + gid.y * nwg.x * 64u;
+  let w = gid.x + gid.y * nwg.x * WG;
   if (w >= p.B * p.T * p.nHeads) { return; }
   let h = w % p.nHeads;
   let bt = w / p.nHeads;

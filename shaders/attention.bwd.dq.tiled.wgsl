@@ -5,6 +5,7 @@
 // Dispatch: groups1d(nb·nHeads · (Tp/4) · (hd/4), 64); invocation (z·(Tp/4) + it)·(hd/4) + dt walks
 //   the keys 4 at a time up to the tile's diagonal: 4 vec4 loads of dS and 4 of k per 64 multiply-adds.
 // Reference: src/reference/llama-grads.ts attentionBackwardRef (dq).
+override WG: u32 = 64u; // workgroup size; the kernel spec (src/kernels) sets it and derives the dispatch from the uniforms
 struct Params { B: u32, T: u32, nHeads: u32, nKvHeads: u32, hd: u32, group: u32, scale: f32, b0: u32, nb: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -12,9 +13,9 @@ struct Params { B: u32, T: u32, nHeads: u32, nKvHeads: u32, hd: u32, group: u32,
 @group(0) @binding(2) var<storage, read> k: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> dq: array<vec4<f32>>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let idx = gid.x + gid.y * nwg.x * 64u;
+  let idx = gid.x + gid.y * nwg.x * WG;
   let hd4 = p.hd / 4u;
   let nt = (p.T + 3u) / 4u;
   let dt = idx % hd4;

@@ -14,9 +14,8 @@
 //   accumulates Σ_j dS_j·k_j for its own columns d ≡ lid (mod WG) (hd ≤ WG·DPT). Two barriers per block.
 //   Barrier-free variant for CPU adapters (SwiftShader): shaders/attention.bwd.dq.row.wgsl.
 // Reference: src/reference/llama-grads.ts attentionBackwardRef (dq).
-const WG = 64u;
-const DPT = 4u;          // output columns per invocation
-const MAXD = WG * DPT;   // largest head dim
+override WG: u32 = 64u; // workgroup size; the kernel spec (src/kernels) sets it and derives the dispatch from the uniforms
+const DPT = 4u; // output columns per invocation: hd ≤ WG·DPT
 
 struct Params { B: u32, T: u32, nHeads: u32, nKvHeads: u32, hd: u32, group: u32, scale: f32 }
 
@@ -30,8 +29,8 @@ struct Params { B: u32, T: u32, nHeads: u32, nKvHeads: u32, hd: u32, group: u32,
 @group(0) @binding(7) var<storage, read_write> dq: array<f32>;
 @group(0) @binding(8) var<storage, read_write> delta: array<f32>;
 
-var<workgroup> qs: array<f32, MAXD>;
-var<workgroup> dos: array<f32, MAXD>;
+var<workgroup> qs: array<f32, WG * DPT>;
+var<workgroup> dos: array<f32, WG * DPT>;
 var<workgroup> dss: array<f32, WG>; // dS of the current key block
 
 @compute @workgroup_size(WG)

@@ -7,10 +7,11 @@
 //   lse, delta: (B·T·nHeads), index (b·T + i)·nHeads + h;
 //   P, dS: (nb·nHeads, Tp, Tp) scratch, z = (b − b0)·nHeads + h, Tp = ceil(T/4)·4.
 // Batch rows b0 .. b0 + nb − 1 only (the wrapper chunks the batch to bound the scratch).
-// Dispatch: groups1d(nb·nHeads · (Tp/4)², 64); invocation (z·(Tp/4) + it)·(Tp/4) + jt owns queries
+// Dispatch: groups1d(nb·nHeads · (Tp/4)², WG); invocation (z·(Tp/4) + it)·(Tp/4) + jt owns queries
 //   4it .. 4it+3 and keys 4jt .. 4jt+3 (tiles past the diagonal return at once); both dot products
 //   step hd by 4 with 4 vec4 loads each of q, k, dout and v feeding 128 multiply-adds. No barriers.
 // Reference: src/reference/llama-grads.ts attentionBackwardRef.
+override WG: u32 = 64u; // workgroup size; the kernel spec (src/kernels) sets it and derives the dispatch from the uniforms
 struct Params { B: u32, T: u32, nHeads: u32, nKvHeads: u32, hd: u32, group: u32, scale: f32, b0: u32, nb: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -34,9 +35,9 @@ fn storeRow(o: u32, b: u32, h: u32, i: u32, j0: u32, srow: vec4<f32>, dprow: vec
   dS[o] = pr * (dprow - delta[w]);
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let idx = gid.x + gid.y * nwg.x * 64u;
+  let idx = gid.x + gid.y * nwg.x * WG;
   let nt = (p.T + 3u) / 4u;
   let jt = idx % nt;
   let it = (idx / nt) % nt;

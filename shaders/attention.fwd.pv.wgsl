@@ -8,6 +8,7 @@
 //   queries 4it .. 4it+3 and dims 4dt .. 4dt+3 and walks the keys 4 at a time up to the tile's last
 //   key: 4 vec4 loads of e and 4 of v feed 64 multiply-adds (mat4x4 product), no barriers.
 // Reference: src/reference/llama-ops.ts attentionRef.
+override WG: u32 = 64u; // workgroup size; the kernel spec (src/kernels) sets it and derives the dispatch from the uniforms
 struct Params {
   T: u32, S: u32, nHeads: u32, nKvHeads: u32, hd: u32, pos0: u32, group: u32, scale: f32,
   b0: u32, nb: u32, tk: u32,
@@ -19,9 +20,9 @@ struct Params {
 @group(0) @binding(3) var<storage, read> v: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> out: array<vec4<f32>>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let idx = gid.x + gid.y * nwg.x * 64u;
+  let idx = gid.x + gid.y * nwg.x * WG;
   let hd4 = p.hd / 4u;
   let nIt = (p.T + 3u) / 4u;
   let dt = idx % hd4;

@@ -8,12 +8,13 @@
 //   lse: (B·T·nHeads), entry main_lse only.
 //   Per query: running max m, sum l, accumulator a; for each key z > m rescales l and a by exp(m − z).
 //   Keys past a query's diagonal (the last ≤ 3 of the walk) are masked to weight 0.
-// Dispatch: groups1d(B·nHeads·ceil(T/4), 64); invocation (b·nHeads + h)·ceil(T/4) + it owns queries
+// Dispatch: groups1d(B·nHeads·ceil(T/4), WG); invocation (b·nHeads + h)·ceil(T/4) + it owns queries
 //   4it .. 4it+3. Each k and v row loaded (HD4 vec4s each) feeds 4 queries: 4× the reuse of one query
 //   per invocation. Rows are structs of vec4s touched only at constant indices (a loop over d would
 //   index dynamically, which SwiftShader turns into per-lane gathers).
 // Override HD4 = hd / 4 (hd % 4 == 0, hd ≤ 32). For SwiftShader; GPUs use shaders/attention.fwd.wgsl.
 // Reference: src/reference/llama-ops.ts attentionRef.
+override WG: u32 = 64u; // workgroup size; the kernel spec (src/kernels) sets it and derives the dispatch from the uniforms
 override HD4: u32 = 2u; // 1..8
 const NEG_MAX = -3.4028234e38;
 
@@ -141,18 +142,18 @@ fn attend(z: u32, it: u32) -> mat2x4<f32> {
   return mat2x4<f32>(m, l);
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let idx = gid.x + gid.y * nwg.x * 64u;
+  let idx = gid.x + gid.y * nwg.x * WG;
   let nIt = (p.T + 3u) / 4u;
   if (idx >= p.B * p.nHeads * nIt) { return; }
   _ = attend(idx / nIt, idx % nIt);
 }
 
 // Same, also writing the per-row logsumexp for backward.
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main_lse(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let idx = gid.x + gid.y * nwg.x * 64u;
+  let idx = gid.x + gid.y * nwg.x * WG;
   let nIt = (p.T + 3u) / 4u;
   if (idx >= p.B * p.nHeads * nIt) { return; }
   let z = idx / nIt;

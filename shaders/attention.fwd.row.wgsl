@@ -6,9 +6,10 @@
 //   q, out: (B·T, nHeads·hd); k, v: (B·S, nKvHeads·hd) with S ≥ pos0 + T; lse: (B·T·nHeads), entry main_lse only.
 //   Running max m, sum l and accumulator a (hd ≤ MAXD, private): for each key, if z > m the state is
 //   rescaled by exp(m − z) and m = z; then p = exp(z − m), l += p, a += p·v_s. out = a / l.
-// Dispatch: groups1d(B·T·nHeads, 64), invocation index (b·T + t)·nHeads + h. For adapters where
+// Dispatch: groups1d(B·T·nHeads, WG), invocation index (b·T + t)·nHeads + h. For adapters where
 //   workgroup barriers are expensive (SwiftShader); shaders/attention.fwd.wgsl is the GPU form.
 // Reference: src/reference/llama-ops.ts attentionRef.
+override WG: u32 = 64u; // workgroup size; the kernel spec (src/kernels) sets it and derives the dispatch from the uniforms
 const MAXD = 256u;
 
 struct Params {
@@ -59,17 +60,17 @@ fn attend(w: u32) -> vec2<f32> {
   return vec2<f32>(m, l);
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let w = gid.x + gid.y * nwg.x * 64u;
+  let w = gid.x + gid.y * nwg.x * WG;
   if (w >= p.B * p.T * p.nHeads) { return; }
   _ = attend(w);
 }
 
 // Same, also writing the per-row logsumexp for backward.
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main_lse(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let w = gid.x + gid.y * nwg.x * 64u;
+  let w = gid.x + gid.y * nwg.x * WG;
   if (w >= p.B * p.T * p.nHeads) { return; }
   let ml = attend(w);
   lse[w] = ml.x + log(ml.y);

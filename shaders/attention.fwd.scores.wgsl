@@ -12,6 +12,7 @@
 //   each pair of 4×vec4 loads feeds 64 multiply-adds.
 // Followed by shaders/attention.fwd.softmax.wgsl and shaders/attention.fwd.pv.wgsl.
 // Reference: src/reference/llama-ops.ts attentionRef.
+override WG: u32 = 64u; // workgroup size; the kernel spec (src/kernels) sets it and derives the dispatch from the uniforms
 struct Params {
   T: u32, S: u32, nHeads: u32, nKvHeads: u32, hd: u32, pos0: u32, group: u32, scale: f32,
   b0: u32, nb: u32, tk: u32,
@@ -22,9 +23,9 @@ struct Params {
 @group(0) @binding(2) var<storage, read> k: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> scores: array<vec4<f32>>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let idx = gid.x + gid.y * nwg.x * 64u;
+  let idx = gid.x + gid.y * nwg.x * WG;
   let nIt = (p.T + 3u) / 4u;
   let nJt = p.tk / 4u;
   let jt = idx % nJt;

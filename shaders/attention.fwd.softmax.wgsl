@@ -6,8 +6,9 @@
 //   the columns past the row's own diagonal hold exact zeros.
 //   scores: (nb·nHeads, Tp, tk) from shaders/attention.fwd.scores.wgsl, read as vec4;
 //   rowInv: (nb·nHeads·Tp); lse: (B·T·nHeads).
-// Dispatch: groups1d(nb·nHeads·Tp, 64), one invocation per row (rows i ≥ T return at once).
+// Dispatch: groups1d(nb·nHeads·Tp, WG), one invocation per row (rows i ≥ T return at once).
 // Reference: src/reference/llama-ops.ts attentionRef.
+override WG: u32 = 64u; // workgroup size; the kernel spec (src/kernels) sets it and derives the dispatch from the uniforms
 const NEG_MAX = -3.4028234e38;
 
 struct Params {
@@ -45,16 +46,16 @@ fn softmaxRow(r: u32) -> vec2<f32> {
   return vec2<f32>(m, l);
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let r = gid.x + gid.y * nwg.x * 64u;
+  let r = gid.x + gid.y * nwg.x * WG;
   if (r >= p.nb * p.nHeads * ((p.T + 3u) / 4u * 4u)) { return; }
   _ = softmaxRow(r);
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main_lse(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let r = gid.x + gid.y * nwg.x * 64u;
+  let r = gid.x + gid.y * nwg.x * WG;
   let Tp = (p.T + 3u) / 4u * 4u;
   if (r >= p.nb * p.nHeads * Tp) { return; }
   let ml = softmaxRow(r);

@@ -10,9 +10,8 @@
 //   Σ_j p_j·v[s0 + j, d] for its own columns d ≡ lid (mod WG) (hd ≤ WG·DPT). Two barriers per block.
 //   Barrier-free variant for CPU adapters (SwiftShader): shaders/attention.fwd.row.wgsl.
 // Reference: src/reference/llama-ops.ts attentionRef.
-const WG = 64u;
-const DPT = 4u;          // output columns per invocation
-const MAXD = WG * DPT;   // largest head dim
+override WG: u32 = 64u; // workgroup size; the kernel spec (src/kernels) sets it and derives the dispatch from the uniforms
+const DPT = 4u; // output columns per invocation: hd ≤ WG·DPT
 const LOWEST = -3.0e38;  // a finite "minus infinity"
 
 struct Params {
@@ -27,7 +26,7 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 @group(0) @binding(5) var<storage, read_write> lse: array<f32>;
 
-var<workgroup> qs: array<f32, MAXD>;
+var<workgroup> qs: array<f32, WG * DPT>;
 var<workgroup> zs: array<f32, WG>;  // scores of the current block
 var<workgroup> ps: array<f32, WG>;  // exp(z − running max) of the current block
 

@@ -102,12 +102,12 @@ export function packUniforms(def: KernelDef, values: Record<string, number>): Ar
 }
 
 /** A 1-D dispatch of one invocation per item: groups1d(count, WG). */
-export function perInvocation<U extends string>(count: (u: Readonly<Record<U, number>>) => number): DispatchFn<U> {
+export function perInvocation<T>(count: (u: T) => number): (u: T, wg: readonly [number, number, number]) => Groups {
   return (u, [wg]) => groups1d(count(u), wg);
 }
 
 /** A 1-D dispatch of one workgroup per item (folded past 65535 like groups1d). */
-export function perWorkgroup<U extends string>(count: (u: Readonly<Record<U, number>>) => number): DispatchFn<U> {
+export function perWorkgroup<T>(count: (u: T) => number): (u: T) => Groups {
   return (u) => groups1d(count(u), 1);
 }
 

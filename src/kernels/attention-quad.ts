@@ -9,7 +9,7 @@ import fwdCode from '../../shaders/attention.fwd.quad.wgsl?raw';
 import dqCode from '../../shaders/attention.bwd.dq.quad.wgsl?raw';
 import dkvCode from '../../shaders/attention.bwd.dkv.quad.wgsl?raw';
 import type { Gpu } from '../gpu/gpu.ts';
-import { defineKernel, groups1d } from '../gpu/kernel.ts';
+import { defineKernel, perInvocation } from '../gpu/kernel.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 
 /** Largest head dim of the quad kernels (8 vec4s per row in registers). */
@@ -19,25 +19,29 @@ const fwdUniforms = {
   B: 'u32', T: 'u32', S: 'u32', nHeads: 'u32', nKvHeads: 'u32', hd: 'u32', pos0: 'u32', group: 'u32', scale: 'f32',
 } as const;
 const bwdUniforms = { B: 'u32', T: 'u32', nHeads: 'u32', nKvHeads: 'u32', hd: 'u32', group: 'u32', scale: 'f32' } as const;
+/** One invocation per 4 consecutive queries of a (batch row, head). */
+const perQueryQuad = { workgroupSize: 64, dispatch: perInvocation((u: { B: number; T: number; nHeads: number }) => u.B * u.nHeads * Math.ceil(u.T / 4)) };
+/** One invocation per 4 consecutive keys of a (batch row, kv head). */
+const perKeyQuad = { workgroupSize: 64, dispatch: perInvocation((u: { B: number; T: number; nKvHeads: number }) => u.B * u.nKvHeads * Math.ceil(u.T / 4)) };
 
 /** Forward, 4 queries per invocation with an online softmax. */
 export const attentionQuadKernel = defineKernel({
-  name: 'attention.fwd.quad', code: fwdCode, uniforms: fwdUniforms, inputs: ['q', 'k', 'v'], outputs: ['out'],
+  name: 'attention.fwd.quad', code: fwdCode, uniforms: fwdUniforms, inputs: ['q', 'k', 'v'], outputs: ['out'], ...perQueryQuad,
 });
 /** The same, also writing the logsumexp per (row, head). */
 export const attentionQuadLseKernel = defineKernel({
   name: 'attention.fwd.quad+lse', code: fwdCode, entryPoint: 'main_lse', uniforms: fwdUniforms,
-  inputs: ['q', 'k', 'v'], outputs: ['out', 'lse'],
+  inputs: ['q', 'k', 'v'], outputs: ['out', 'lse'], ...perQueryQuad,
 });
 /** dq and D_i = dout_i·out_i, 4 queries per invocation. */
 export const attentionBackwardDqQuadKernel = defineKernel({
   name: 'attention.bwd.dq.quad', code: dqCode, uniforms: bwdUniforms,
-  inputs: ['q', 'k', 'v', 'out', 'lse', 'dout'], outputs: ['dq', 'delta'],
+  inputs: ['q', 'k', 'v', 'out', 'lse', 'dout'], outputs: ['dq', 'delta'], ...perQueryQuad,
 });
 /** dk and dv over the group's heads, 4 keys per invocation. */
 export const attentionBackwardDkvQuadKernel = defineKernel({
   name: 'attention.bwd.dkv.quad', code: dkvCode, uniforms: bwdUniforms,
-  inputs: ['q', 'k', 'v', 'lse', 'dout', 'delta'], outputs: ['dk', 'dv'],
+  inputs: ['q', 'k', 'v', 'lse', 'dout', 'delta'], outputs: ['dk', 'dv'], ...perKeyQuad,
 });
 
 /** Whether the quad kernels handle head dim `hd`. */
@@ -53,7 +57,6 @@ export function attentionQuad(
   const { B, T, S, nHeads, nKvHeads, headDim: hd, pos0, lse } = opts;
   const args = {
     uniforms: { B, T, S, nHeads, nKvHeads, hd, pos0, group: nHeads / nKvHeads, scale: 1 / Math.sqrt(hd) },
-    workgroups: groups1d(B * nHeads * Math.ceil(T / 4), 64),
     constants: { HD4: hd / 4 },
   };
   if (lse) gpu.dispatch(attentionQuadLseKernel, { ...args, bindings: { q, k, v, out, lse } });
@@ -70,10 +73,10 @@ export function attentionBackwardQuad(
   const constants = { HD4: hd / 4 };
   const delta = gpu.tensor('attention.bwd.delta', [B * T * nHeads]);
   gpu.dispatch(attentionBackwardDqQuadKernel, {
-    uniforms, constants, bindings: { q, k, v, out, lse, dout, dq, delta }, workgroups: groups1d(B * nHeads * Math.ceil(T / 4), 64),
+    uniforms, constants, bindings: { q, k, v, out, lse, dout, dq, delta },
   });
   gpu.dispatch(attentionBackwardDkvQuadKernel, {
-    uniforms, constants, bindings: { q, k, v, lse, dout, delta, dk, dv }, workgroups: groups1d(B * nKvHeads * Math.ceil(T / 4), 64),
+    uniforms, constants, bindings: { q, k, v, lse, dout, delta, dk, dv },
   });
   gpu.release(delta); // later work recorded on a reused buffer runs after ours
 }

@@ -8,52 +8,54 @@ import dkvRowCode from '../../shaders/attention.bwd.dkv.row.wgsl?raw';
 import dqRowWideCode from '../../shaders/attention.bwd.dq.row.wide.wgsl?raw';
 import dkvRowWideCode from '../../shaders/attention.bwd.dkv.row.wide.wgsl?raw';
 import type { Gpu } from '../gpu/gpu.ts';
-import { defineKernel, groups1d } from '../gpu/kernel.ts';
+import { defineKernel, perInvocation, perWorkgroup, type KernelDef } from '../gpu/kernel.ts';
 import { numel, type Tensor } from '../gpu/tensor.ts';
 import { attentionBackwardQuad, attentionQuad, quadAttentionSupports } from './attention-quad.ts';
 import { attentionBackwardTiled, attentionTiled, tiledAttentionSupports } from './attention-tiled.ts';
+import { kernelPlan, type AttentionVariant } from './plan.ts';
 
 const uniforms = {
   B: 'u32', T: 'u32', S: 'u32', nHeads: 'u32', nKvHeads: 'u32', hd: 'u32', pos0: 'u32', group: 'u32', scale: 'f32',
 } as const;
 const inputs = ['q', 'k', 'v'];
+type Rows = { B: number; T: number; nHeads: number };
+type KeyRows = { B: number; T: number; nKvHeads: number };
+/** One workgroup of WG per query row (b, t, h). */
+const workgroupPerRow = { workgroupSize: 64, dispatch: perWorkgroup((u: Rows) => u.B * u.T * u.nHeads) };
+/** One invocation per query row. */
+const invocationPerRow = { workgroupSize: 64, dispatch: perInvocation((u: Rows) => u.B * u.T * u.nHeads) };
 
-/** One workgroup per (b, t, h), keys in blocks of 64, online softmax (GPUs). */
-export const attentionKernel = defineKernel({ name: 'attention.fwd', code, uniforms, inputs, outputs: ['out'] });
+/** One workgroup per (b, t, h), keys in blocks of WG, online softmax (GPUs). */
+export const attentionKernel = defineKernel({ name: 'attention.fwd', code, uniforms, inputs, outputs: ['out'], ...workgroupPerRow });
 /** The same, also writing the per-(row, head) logsumexp of the scores. */
 export const attentionLseKernel = defineKernel({
-  name: 'attention.fwd+lse', code, entryPoint: 'main_lse', uniforms, inputs, outputs: ['out', 'lse'],
+  name: 'attention.fwd+lse', code, entryPoint: 'main_lse', uniforms, inputs, outputs: ['out', 'lse'], ...workgroupPerRow,
 });
 /** Barrier-free: one invocation per (b, t, h) walking its keys. */
-export const attentionRowKernel = defineKernel({ name: 'attention.fwd.row', code: rowCode, uniforms, inputs, outputs: ['out'] });
-export const attentionRowLseKernel = defineKernel({
-  name: 'attention.fwd.row+lse', code: rowCode, entryPoint: 'main_lse', uniforms, inputs, outputs: ['out', 'lse'],
+export const attentionRowKernel = defineKernel({
+  name: 'attention.fwd.row', code: rowCode, uniforms, inputs, outputs: ['out'], ...invocationPerRow,
 });
+export const attentionRowLseKernel = defineKernel({
+  name: 'attention.fwd.row+lse', code: rowCode, entryPoint: 'main_lse', uniforms, inputs, outputs: ['out', 'lse'], ...invocationPerRow,
+});
+/** The workgroup and row forwards, without and with lse. */
+const FORWARD: Record<'workgroup' | 'row', { out: KernelDef; lse: KernelDef }> = {
+  workgroup: { out: attentionKernel, lse: attentionLseKernel },
+  row: { out: attentionRowKernel, lse: attentionRowLseKernel },
+};
 
 /** Largest head dim any variant handles. */
 export const ATTENTION_MAX_HEAD_DIM = 256;
 
-/**
- * 'workgroup': flash-style workgroup per query row (GPUs). 'row': one invocation per query row, no barriers.
- * The CPU (SwiftShader) forms, where every storage load is a 4-lane gather and barriers are costly:
- * 'quad': 4 queries (keys) per invocation with rows in registers, no scratch (hd % 4 == 0, hd ≤ 32);
- * 'tiled': matmul-shaped 4×4 register tiles through a (query, key) scratch (hd % 4 == 0, any hd).
- * A variant that does not apply to a shape falls back: 'quad' → 'tiled' → 'row'.
- */
-export type AttentionVariant = 'workgroup' | 'row' | 'tiled' | 'quad';
-
-/** The variant family for this adapter: SwiftShader (a CPU) pays ~0.1 ms per workgroup barrier, so it gets 'tiled'. */
-export function attentionVariantFor(gpu: Gpu): AttentionVariant {
-  return gpu.adapterInfo.architecture === 'swiftshader' ? 'tiled' : 'workgroup';
-}
+export type { AttentionVariant } from './plan.ts';
 
 /**
- * The default variant for this adapter and head dim: on SwiftShader 'quad' where it applies (hd % 4 == 0,
- * hd ≤ 32: measured ahead of 'tiled' at hd 8..32, and of 'row' even for one-query decode steps), else
- * 'tiled' (→ 'row' when hd % 4 ≠ 0); elsewhere attentionVariantFor(gpu).
+ * The default variant on this Gpu for a head dim: the kernel plan's family, with 'tiled' (CPU adapters)
+ * narrowed to 'quad' where it applies (hd % 4 == 0, hd ≤ 32: measured ahead of 'tiled' at hd 8..32, and of
+ * 'row' even for one-query decode steps; 'tiled' falls back to 'row' when hd % 4 ≠ 0).
  */
 export function attentionVariantForShape(gpu: Gpu, headDim: number): AttentionVariant {
-  const v = attentionVariantFor(gpu);
+  const v = kernelPlan(gpu).attention;
   return v === 'tiled' && quadAttentionSupports(headDim) ? 'quad' : v;
 }
 
@@ -100,7 +102,6 @@ export function attention(gpu: Gpu, q: Tensor, k: Tensor, v: Tensor, out: Tensor
   check(k, B * S * nKvHeads * hd, 'k');
   check(v, B * S * nKvHeads * hd, 'v');
   if (lse) check(lse, B * T * nHeads, 'lse');
-  const rows = B * T * nHeads;
   const variant = resolveVariant(gpu, opts.variant ?? attentionVariantForShape(gpu, hd), { B, T, nHeads, headDim: hd, pos0 }, false);
   if (variant === 'quad') {
     attentionQuad(gpu, q, k, v, out, opts);
@@ -110,13 +111,10 @@ export function attention(gpu: Gpu, q: Tensor, k: Tensor, v: Tensor, out: Tensor
     attentionTiled(gpu, q, k, v, out, opts);
     return;
   }
-  const row = variant === 'row';
-  const args = {
-    uniforms: { B, T, S, nHeads, nKvHeads, hd, pos0, group: nHeads / nKvHeads, scale: 1 / Math.sqrt(hd) },
-    workgroups: row ? groups1d(rows, 64) : groups1d(rows, 1),
-  };
-  if (lse) gpu.dispatch(row ? attentionRowLseKernel : attentionLseKernel, { ...args, bindings: { q, k, v, out, lse } });
-  else gpu.dispatch(row ? attentionRowKernel : attentionKernel, { ...args, bindings: { q, k, v, out } });
+  const kernels = FORWARD[variant];
+  const uniforms = { B, T, S, nHeads, nKvHeads, hd, pos0, group: nHeads / nKvHeads, scale: 1 / Math.sqrt(hd) };
+  if (lse) gpu.dispatch(kernels.lse, { uniforms, bindings: { q, k, v, out, lse } });
+  else gpu.dispatch(kernels.out, { uniforms, bindings: { q, k, v, out } });
 }
 
 // ---- backward ---------------------------------------------------------------------------------
@@ -124,31 +122,44 @@ export function attention(gpu: Gpu, q: Tensor, k: Tensor, v: Tensor, out: Tensor
 const bwdUniforms = { B: 'u32', T: 'u32', nHeads: 'u32', nKvHeads: 'u32', hd: 'u32', group: 'u32', scale: 'f32' } as const;
 const dqInputs = ['q', 'k', 'v', 'out', 'lse', 'dout'];
 const dkvInputs = ['q', 'k', 'v', 'lse', 'dout', 'delta'];
+/** One workgroup of WG per (key row, kv head). */
+const workgroupPerKeyRow = { workgroupSize: 64, dispatch: perWorkgroup((u: KeyRows) => u.B * u.T * u.nKvHeads) };
+/** One invocation per (key row, kv head). */
+const invocationPerKeyRow = { workgroupSize: 64, dispatch: perInvocation((u: KeyRows) => u.B * u.T * u.nKvHeads) };
 
 /** dq and D_i = dout_i·out_i: one workgroup per query row (GPUs). */
 export const attentionBackwardDqKernel = defineKernel({
-  name: 'attention.bwd.dq', code: dqCode, uniforms: bwdUniforms, inputs: dqInputs, outputs: ['dq', 'delta'],
+  name: 'attention.bwd.dq', code: dqCode, uniforms: bwdUniforms, inputs: dqInputs, outputs: ['dq', 'delta'], ...workgroupPerRow,
 });
 /** The same, one invocation per query row, no barriers, rows in registers (hd ≤ 64, hd % 4 = 0; override NB = ceil(hd/8)). */
 export const attentionBackwardDqRowKernel = defineKernel({
-  name: 'attention.bwd.dq.row', code: dqRowCode, uniforms: bwdUniforms, inputs: dqInputs, outputs: ['dq', 'delta'],
+  name: 'attention.bwd.dq.row', code: dqRowCode, uniforms: bwdUniforms, inputs: dqInputs, outputs: ['dq', 'delta'], ...invocationPerRow,
 });
 /** One invocation per query row, no barriers, private arrays: any hd ≤ 256 (~3× slower on SwiftShader). */
 export const attentionBackwardDqRowWideKernel = defineKernel({
   name: 'attention.bwd.dq.row.wide', code: dqRowWideCode, uniforms: bwdUniforms, inputs: dqInputs, outputs: ['dq', 'delta'],
+  ...invocationPerRow,
 });
 /** dk and dv, summed over the kv head's query heads: one workgroup per (key row, kv head) (GPUs). */
 export const attentionBackwardDkvKernel = defineKernel({
-  name: 'attention.bwd.dkv', code: dkvCode, uniforms: bwdUniforms, inputs: dkvInputs, outputs: ['dk', 'dv'],
+  name: 'attention.bwd.dkv', code: dkvCode, uniforms: bwdUniforms, inputs: dkvInputs, outputs: ['dk', 'dv'], ...workgroupPerKeyRow,
 });
 /** The same, one invocation per (key row, kv head), no barriers, rows in registers (hd ≤ 64, hd % 4 = 0). */
 export const attentionBackwardDkvRowKernel = defineKernel({
-  name: 'attention.bwd.dkv.row', code: dkvRowCode, uniforms: bwdUniforms, inputs: dkvInputs, outputs: ['dk', 'dv'],
+  name: 'attention.bwd.dkv.row', code: dkvRowCode, uniforms: bwdUniforms, inputs: dkvInputs, outputs: ['dk', 'dv'], ...invocationPerKeyRow,
 });
 /** One invocation per (key row, kv head), no barriers, private arrays: any hd ≤ 256. */
 export const attentionBackwardDkvRowWideKernel = defineKernel({
   name: 'attention.bwd.dkv.row.wide', code: dkvRowWideCode, uniforms: bwdUniforms, inputs: dkvInputs, outputs: ['dk', 'dv'],
+  ...invocationPerKeyRow,
 });
+
+/** The backward's two passes: 'workgroup', 'row' (rows in registers) and 'wide' (private arrays, any hd ≤ 256). */
+const BACKWARD = {
+  workgroup: { dq: attentionBackwardDqKernel, dkv: attentionBackwardDkvKernel },
+  row: { dq: attentionBackwardDqRowKernel, dkv: attentionBackwardDkvRowKernel },
+  wide: { dq: attentionBackwardDqRowWideKernel, dkv: attentionBackwardDkvRowWideKernel },
+};
 
 /** Whether the register-blocked 'row' kernels take head dim hd (8 blocks of 8 columns, vec4 loads). */
 export function attentionBackwardRowRegisters(hd: number): boolean {
@@ -201,23 +212,12 @@ export function attentionBackward(
     attentionBackwardTiled(gpu, q, k, v, out, lse, dout, dq, dk, dv, opts);
     return;
   }
-  const rows = B * T * nHeads;
-  const keyRows = B * T * nKvHeads;
   const uniforms = { B, T, nHeads, nKvHeads, hd, group: nHeads / nKvHeads, scale: 1 / Math.sqrt(hd) };
-  const delta = gpu.tensor('attention.bwd.delta', [rows]);
-  const dqBindings = { q, k, v, out, lse, dout, dq, delta };
-  const dkvBindings = { q, k, v, lse, dout, delta, dk, dv };
-  if (variant === 'workgroup') {
-    gpu.dispatch(attentionBackwardDqKernel, { uniforms, bindings: dqBindings, workgroups: groups1d(rows, 1) });
-    gpu.dispatch(attentionBackwardDkvKernel, { uniforms, bindings: dkvBindings, workgroups: groups1d(keyRows, 1) });
-  } else if (attentionBackwardRowRegisters(hd)) {
-    const constants = { NB: Math.ceil(hd / 8) };
-    gpu.dispatch(attentionBackwardDqRowKernel, { uniforms, constants, bindings: dqBindings, workgroups: groups1d(rows, 64) });
-    gpu.dispatch(attentionBackwardDkvRowKernel, { uniforms, constants, bindings: dkvBindings, workgroups: groups1d(keyRows, 64) });
-  } else {
-    gpu.dispatch(attentionBackwardDqRowWideKernel, { uniforms, bindings: dqBindings, workgroups: groups1d(rows, 64) });
-    gpu.dispatch(attentionBackwardDkvRowWideKernel, { uniforms, bindings: dkvBindings, workgroups: groups1d(keyRows, 64) });
-  }
+  const delta = gpu.tensor('attention.bwd.delta', [B * T * nHeads]);
+  const form = variant === 'workgroup' ? 'workgroup' : attentionBackwardRowRegisters(hd) ? 'row' : 'wide';
+  const constants = form === 'row' ? { NB: Math.ceil(hd / 8) } : undefined;
+  gpu.dispatch(BACKWARD[form].dq, { uniforms, constants, bindings: { q, k, v, out, lse, dout, dq, delta } });
+  gpu.dispatch(BACKWARD[form].dkv, { uniforms, constants, bindings: { q, k, v, lse, dout, delta, dk, dv } });
   // Later users of this buffer are recorded (or, for uploads, submitted) after the dispatches above.
   gpu.release(delta);
 }
