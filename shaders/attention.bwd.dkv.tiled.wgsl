@@ -7,7 +7,7 @@
 //   in a fixed order (head outer, queries inner): deterministic, no atomics.
 //   P, dS: (nb·nHeads, Tp, Tp); q, dout: (B·T, nHeads·hd); dk, dv: (B·T, nKvHeads·hd), all as vec4.
 //   dk and dv are overwritten.
-// Dispatch: groups1d(nb·nKvHeads · (Tp/4) · (hd/4), 64); invocation ((b − b0)·nKvHeads + g)·(Tp/4)·(hd/4)
+// Dispatch: groups1d(nb·nKvHeads · (Tp/4) · (hd/4), WG); invocation ((b − b0)·nKvHeads + g)·(Tp/4)·(hd/4)
 //   + jt·(hd/4) + dt walks the queries 4 at a time from the key tile's diagonal, twice: 4 vec4 loads of
 //   P and 4 of dout feed 64 multiply-adds for dv, then the same with dS and q for dk. No barriers.
 // Reference: src/reference/llama-grads.ts attentionBackwardRef (dk, dv).

@@ -2,7 +2,7 @@
 //   dq[b·T + i, h, d..d+3] = scale · Σ_{j ≤ i} dS[z, i, j] · k[b·T + j, g, d..d+3]
 //   (S_ij = scale·q_i·k_j; dS zero past the diagonal, from shaders/attention.bwd.ds.wgsl).
 //   dS: (nb·nHeads, Tp, Tp); k: (B·T, nKvHeads·hd); dq: (B·T, nHeads·hd), all as vec4. dq is overwritten.
-// Dispatch: groups1d(nb·nHeads · (Tp/4) · (hd/4), 64); invocation (z·(Tp/4) + it)·(hd/4) + dt walks
+// Dispatch: groups1d(nb·nHeads · (Tp/4) · (hd/4), WG); invocation (z·(Tp/4) + it)·(hd/4) + dt walks
 //   the keys 4 at a time up to the tile's diagonal: 4 vec4 loads of dS and 4 of k per 64 multiply-adds.
 // Reference: src/reference/llama-grads.ts attentionBackwardRef (dq).
 override WG: u32 = 64u; // workgroup size; the kernel spec (src/kernels) sets it and derives the dispatch from the uniforms

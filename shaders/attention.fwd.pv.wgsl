@@ -4,7 +4,7 @@
 //     out[b·T + i, h, d..d+3] = rowInv[z·Tp + i] · Σ_{j ≤ pos0+i} e[z, i, j] · v[b·S + j, g, d..d+3]
 //   e (zero past each row's diagonal) and rowInv from shaders/attention.fwd.softmax.wgsl.
 //   e: (nb·nHeads, Tp, tk); rowInv: (nb·nHeads·Tp); v: (B·S, nKvHeads·hd); out: (B·T, nHeads·hd), as vec4.
-// Dispatch: groups1d(nb·nHeads · (Tp/4) · (hd/4), 64); invocation (z·(Tp/4) + it)·(hd/4) + dt owns
+// Dispatch: groups1d(nb·nHeads · (Tp/4) · (hd/4), WG); invocation (z·(Tp/4) + it)·(hd/4) + dt owns
 //   queries 4it .. 4it+3 and dims 4dt .. 4dt+3 and walks the keys 4 at a time up to the tile's last
 //   key: 4 vec4 loads of e and 4 of v feed 64 multiply-adds (mat4x4 product), no barriers.
 // Reference: src/reference/llama-ops.ts attentionRef.

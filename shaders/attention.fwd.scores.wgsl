@@ -6,7 +6,7 @@
 //   q: (B·T, nHeads·hd); k: (B·S, nKvHeads·hd), both read as vec4 (hd % 4 == 0);
 //   scores: (nb·nHeads, Tp, tk) scratch with Tp = ceil(T/4)·4 rows and tk = ceil((pos0 + T)/4)·4 columns.
 // Batch rows b0 .. b0 + nb − 1 only (the wrapper chunks the batch to bound the scratch).
-// Dispatch: groups1d(nb·nHeads · (Tp/4) · (tk/4), 64); invocation (z·(Tp/4) + it)·(tk/4) + jt owns
+// Dispatch: groups1d(nb·nHeads · (Tp/4) · (tk/4), WG); invocation (z·(Tp/4) + it)·(tk/4) + jt owns
 //   queries 4it .. 4it+3 and keys 4jt .. 4jt+3, keeps the tile in a mat4x4 and steps hd by 4.
 //   No workgroup memory and no barriers: for SwiftShader, where every storage load is a 4-lane gather,
 //   each pair of 4×vec4 loads feeds 64 multiply-adds.
