@@ -136,6 +136,7 @@ export class Gpu {
       }
     }
     const constants = args.constants ? { ...kernel.constants, ...args.constants } : kernel.constants;
+    const [x, y = 1, z = 1] = args.workgroups ?? kernel.groups(args.uniforms ?? {}, constants);
     const { pipeline, layout, key } = this.pipelineFor(kernel, args.constants, constants);
     const groupKey = `${key}|${uniformKey}|${buffers.map((b) => this.idOf(b)).join(',')}`;
     let group = this.bindGroups.get(groupKey);
@@ -148,7 +149,6 @@ export class Gpu {
     }
     const profiled = this.profile !== null && this.profile.names.length < this.profile.capacity;
     if (profiled) this.closePass();
-    const [x, y = 1, z = 1] = args.workgroups ?? kernel.groups(args.uniforms ?? {}, constants);
     const pass = profiled ? this.openProfiledPass(`${kernel.name} [${x}×${y}×${z}]`) : this.openPass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, group);
