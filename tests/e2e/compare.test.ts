@@ -14,6 +14,7 @@ import { tinySettings, trainAndCompare, trainToCompletion, useStudio } from './s
 const studio = useStudio();
 
 const rows = (page: Page) => page.getByTestId('compare-runs-row');
+const details = (page: Page) => page.getByTestId('compare-runs-details');
 
 describe('compare runs (Chromium + SwiftShader)', () => {
   test('a LoRA and an rsLoRA run are listed, overlaid and tabulated', { timeout: 480_000 }, async () => {
@@ -48,9 +49,13 @@ describe('compare runs (Chromium + SwiftShader)', () => {
     expect(await rows(page).evaluateAll((els) => els.map((e) => e.getAttribute('data-method')))).toEqual(['lora', 'rslora']);
     expect(await rows(page).locator('td[data-col="method"]').allTextContents()).toEqual(['LoRA', 'rsLoRA']);
     expect(await rows(page).locator('td[data-col="method"][data-differs="true"]').count()).toBe(2);
-    expect(await rows(page).locator('td[data-col="shape"]').allTextContents()).toEqual(['1×32', '1×32']);
-    expect(await rows(page).locator('td[data-col="shape"][data-differs="true"]').count()).toBe(0);
-    for (const t of await rows(page).locator('td[data-col="final-loss"]').allTextContents()) expect(Number(t)).toBeGreaterThan(0);
+    // The other settings sit in each run's details row: the same shape, so not highlighted.
+    expect(await details(page).locator('[data-col="shape"]').allTextContents()).toEqual(['batch×seq 1×32', 'batch×seq 1×32']);
+    expect(await details(page).locator('[data-col="shape"][data-differs="true"]').count()).toBe(0);
+    for (const t of await details(page).locator('[data-col="final-loss"] .setting-value').allTextContents()) expect(Number(t)).toBeGreaterThan(0);
+    // Both trained on the same data (stories260K's first demo): its name in each row, no "not comparable" note.
+    expect(new Set(await page.getByTestId('compare-runs-data').allTextContents()).size).toBe(1);
+    expect(await page.getByTestId('compare-runs-not-comparable').count()).toBe(0);
 
     // Log scale toggles; unticking a run removes its series and row.
     await page.getByTestId('compare-runs-log').check();

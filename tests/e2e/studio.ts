@@ -126,7 +126,9 @@ export async function trainAndCompare(page: Page, methods: readonly string[], co
     const row = page.locator(`[data-testid="compare-runs-row"][data-method="${method}"]`);
     await row.waitFor({ timeout: 30_000 });
     found[method] = {};
-    for (const col of cols) found[method]![col] = (await row.locator(`td[data-col="${col}"]`).textContent()) ?? '';
+    // A key column of the run's row, or a setting of its details row (its value after the setting's name).
+    const value = (col: string) => page.locator(`tr[data-method="${method}"] td[data-col="${col}"], tr[data-method="${method}"] li[data-col="${col}"] .setting-value`);
+    for (const col of cols) found[method]![col] = (await value(col).textContent()) ?? '';
   }
   return found;
 }

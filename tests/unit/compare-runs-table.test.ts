@@ -99,7 +99,7 @@ describe('runs table', () => {
     expect([...html.matchAll(/data-testid="compare-runs-probe"[^>]*>probe: ([^<]*)</g)].map((m) => m[1])).toEqual(['Held-out base text', 'Held-out base text']);
     expect(cells('rank90')).toEqual(['4.5', '4.5']);
     expect(cells('principal')).toEqual(['0.250', '0.250']);
-    expect([...html.matchAll(/<li data-col="shape"[^>]*><span class="muted">batch×seq<\/span> ([^<]*)</g)].map((m) => m[1])).toEqual(['2×32', '2×32']);
+    expect([...html.matchAll(/<li data-col="shape"[^>]*><span class="muted">batch×seq<\/span> <span class="setting-value">([^<]*)</g)].map((m) => m[1])).toEqual(['2×32', '2×32']);
     expect([...html.matchAll(/<li data-col="trainable"[^>]*>/g)]).toHaveLength(2);
   });
 

@@ -139,7 +139,7 @@ export function RunsTable({ runs, demos }: { runs: readonly RunRecord[]; demos: 
                   <ul className="run-settings" aria-label={`Run ${r.index} settings`}>
                     {DETAILS.map((f, j) => (
                       <li key={f.key} data-col={f.key} className={detailsDiffer[j] ? 'differs' : undefined} data-differs={detailsDiffer[j] ? 'true' : undefined}>
-                        <span className="muted">{f.label}</span> {f.cell(r)}
+                        <span className="muted">{f.label}</span> <span className="setting-value">{f.cell(r)}</span>
                       </li>
                     ))}
                   </ul>

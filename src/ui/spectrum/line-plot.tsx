@@ -1,6 +1,6 @@
 /**
  * A small SVG line plot of several series (own axes, ticks, axis labels and legend) on a linear or
- * log y scale; every point is a circle of class `pt-<series key>`, so tests can count them.
+ * log y scale; every point is a circle of class `pt-<series key>` titled with its value ("σ(ΔW), index i 3: 0.1234").
  */
 import { useId } from 'react';
 import { ChartDownloads } from '../charts/chart-downloads.tsx';
@@ -73,12 +73,14 @@ export function LinePlot({ title, series, xLabel, yLabel, log = false, yDomain, 
           </text>
         </g>
         {shown.map((s) => {
-          const pts = s.points.map((p) => ({ x: x(p.x), y: y(p.y) }));
+          const pts = s.points.map((p) => ({ x: x(p.x), y: y(p.y), at: p.x, value: p.y }));
           return (
             <g key={s.key} data-series={s.key}>
               <path d={path(pts)} fill="none" stroke={s.color} strokeWidth="1.5" />
               {pts.map((p, i) => (
-                <circle key={i} className={`pt-${s.key}`} cx={p.x} cy={p.y} r="2" fill={s.color} />
+                <circle key={i} className={`pt-${s.key}`} cx={p.x} cy={p.y} r="2" fill={s.color}>
+                  <title>{`${s.label}, ${xLabel} ${p.at}: ${Number(p.value.toPrecision(4))}`}</title>
+                </circle>
               ))}
             </g>
           );
