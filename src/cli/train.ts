@@ -16,13 +16,14 @@ import { readAdapterDirFiles, writeMoraAdapterDir } from '../io/peft-node.ts';
 import { modelFingerprint } from '../model/fingerprint.ts';
 import { LlamaModel } from '../model/llama.ts';
 import { formatOf, prepareData, type PreparedData } from '../train/data.ts';
-import { batchesServed } from '../train/checkpoint.ts';
 import { decodeDataText } from '../train/utf8.ts';
 import {
   DEFAULT_TRAIN_CONFIG, METHODS, parseTargets, SPECTRAL_METHODS, validateTrainConfig, type Method, type TrainConfig,
 } from '../train/config.ts';
-import { BatchIterator, countTargets, orderedBatches, type Batch, type PackedWindow } from '../train/packing.ts';
-import { Trainer, type StepMetrics } from '../train/trainer.ts';
+import { methodDefaults } from '../train/method-defaults.ts';
+import { countTargets, type PackedWindow } from '../train/packing.ts';
+import { runTraining, type RunStep } from '../train/run-loop.ts';
+import { Trainer } from '../train/trainer.ts';
 import type { ScheduleKind } from '../train/schedule.ts';
 import { optionalNumber, optionalString, requireString, UsageError, type Values } from './args.ts';
 import { readCheckpointDir, removeCheckpointDir, sha256Hex, TENSORS_FILE, writeCheckpointDir, writeFileAtomic, type RunState } from './checkpoint-dir.ts';
@@ -73,18 +74,20 @@ export function trainConfigFromArgs(v: Values): TrainConfig {
     }
   }
   const rank = optionalNumber(v, 'rank', { min: 1, integer: true }) ?? d.rank;
+  const rslora = v.rslora === true;
+  const defaults = methodDefaults(method, rslora); // the studio's measured per-method lr and steps
   return {
     ...d,
     method,
     rank,
     alpha: optionalNumber(v, 'alpha', { min: 0 }) ?? 2 * rank,
-    rslora: v.rslora === true,
+    rslora,
     dropout: optionalNumber(v, 'dropout', { min: 0, max: 0.99 }) ?? d.dropout,
     targets,
     moraType: moraType ?? d.moraType,
     pissaNiter: optionalNumber(v, 'pissa-niter', { min: 0, integer: true }) ?? d.pissaNiter,
-    lr: optionalNumber(v, 'lr', { min: 0 }) ?? (method === 'full' ? 1e-4 : d.lr),
-    steps: optionalNumber(v, 'steps', { min: 1, integer: true }) ?? d.steps,
+    lr: optionalNumber(v, 'lr', { min: 0 }) ?? defaults.lr,
+    steps: optionalNumber(v, 'steps', { min: 1, integer: true }) ?? defaults.steps,
     batch: optionalNumber(v, 'batch', { min: 1, integer: true }) ?? d.batch,
     seq: optionalNumber(v, 'seq', { min: 1, integer: true }) ?? d.seq,
     gradAccum: optionalNumber(v, 'grad-accum', { min: 1, integer: true }) ?? d.gradAccum,
@@ -404,67 +407,65 @@ export async function runTrain(v: Values): Promise<void> {
   };
   process.on('SIGINT', onSigint);
 
-  const batches = new BatchIterator(data.train, config.batch, config.seed);
-  if (saved) for (let i = 0; i < batchesServed(saved.checkpoint); i++) batches.next(); // replay the order up to the checkpoint
-  // Eval batches of the eval split or the probe, at most --eval-batches of each.
-  const evalBatches = (windows: PackedWindow[] = data.eval): Batch[] => {
-    const all = [...orderedBatches(windows, config.batch, tokenizer.eosId)];
-    return config.evalBatches > 0 ? all.slice(0, config.evalBatches) : all;
-  };
-  const evaluates = data.eval.length > 0 || probe.length > 0;
   let lastEval: number | undefined;
   let lastProbe: number | undefined; // like lastEval: measured in this session
   let probeAtStart = saved ? lastMetric(keptMetrics, 'probe_loss', 0) : undefined;
-  /** eval_loss (with an eval split) and probe_loss (with --probe), for a metrics line. */
-  const evaluate = async (): Promise<{ eval_loss?: number; probe_loss?: number }> => {
-    const r: { eval_loss?: number; probe_loss?: number } = {};
-    if (data.eval.length > 0) r.eval_loss = lastEval = await trainer.evaluate(evalBatches());
-    if (probe.length > 0) r.probe_loss = lastProbe = await trainer.evaluate(evalBatches(probe));
-    return r;
-  };
-  if (!saved && probe.length > 0) {
-    // The base model's losses before the first step: forgetting is measured from here (a resume has this line already).
-    const r = await evaluate();
-    probeAtStart = r.probe_loss;
-    await appendMetrics(`${JSON.stringify({ step: 0, ...r })}\n`);
-    process.stderr.write(
-      `step 0 (before training):${r.eval_loss !== undefined ? ` eval loss ${r.eval_loss.toFixed(4)},` : ''} probe loss ${r.probe_loss!.toFixed(4)}\n`,
-    );
-  }
   const progress = new ProgressBar(config.steps, startStep);
   const tokensPerStep = config.batch * config.seq * config.gradAccum;
   const start = performance.now();
-  let last: StepMetrics | undefined;
-  let stepStart = start;
-  for (let step = startStep + 1; step <= config.steps && !stopRequested; step++) {
-    trainer.recordStep(Array.from({ length: config.gradAccum }, () => batches.next()));
-    const [m] = await trainer.readMetrics();
-    const now = performance.now();
-    const record: Record<string, number> = {
-      step: m!.step, loss: m!.loss, lr: m!.lr, grad_norm: m!.gradNorm,
-      tokens_per_s: tokensPerStep / ((now - stepStart) / 1000),
-    };
-    stepStart = now;
-    const evalNow = evaluates && ((config.evalEvery > 0 && step % config.evalEvery === 0) || step === config.steps);
-    if (evalNow) Object.assign(record, await evaluate());
-    await appendMetrics(`${JSON.stringify(record)}\n`);
-    if (spectraEvery > 0 && (step % spectraEvery === 0 || step === config.steps)) {
-      await appendMetrics(await spectraRecord(m!.step));
-      stepStart = performance.now(); // the spectra do not count against the next step's tokens/s
-    }
-    last = m;
-    progress.update(step, m!.loss, (tokensPerStep * (step - startStep)) / ((now - start) / 1000), (now - start) / 1000);
-    if (checkpointEvery > 0 && step % checkpointEvery === 0) {
-      await saveCheckpoint();
-      stepStart = performance.now(); // nor does saving
-    }
-  }
-  if (stopRequested && evaluates && last) {
-    await appendMetrics(`${JSON.stringify({ step: last.step, ...(await evaluate()) })}\n`);
-  }
-  if (stopRequested && spectraEvery > 0 && last && last.step % spectraEvery !== 0) await appendMetrics(await spectraRecord(last.step));
-  await saveCheckpoint();
-  const trained = last ? last.step - startStep : 0;
+  let last: RunStep | undefined;
+  // A step's line is written once its eval (if any) has joined it, before anything that follows it.
+  let pendingLine: Record<string, number> | null = null;
+  const writePending = async (): Promise<void> => {
+    if (pendingLine) await appendMetrics(`${JSON.stringify(pendingLine)}\n`);
+    pendingLine = null;
+  };
+  let spectraAt = startStep;
+  const outcome = await runTraining(
+    {
+      trainer, train: data.train, eval: data.eval, probe, padId: tokenizer.eosId, evalAtStart: !saved && probe.length > 0,
+      checkpointEvery, readEveryMs: 250,
+    },
+    {
+      async steps(points) {
+        for (const p of points) {
+          await writePending();
+          pendingLine = { step: p.step, loss: p.loss, lr: p.lr, grad_norm: p.gradNorm, tokens_per_s: p.tokensPerSec };
+        }
+        last = points.at(-1);
+        const now = performance.now();
+        progress.update(last!.step, last!.loss, (tokensPerStep * (last!.step - startStep)) / ((now - start) / 1000), (now - start) / 1000);
+      },
+      async eval(point) {
+        const r: { eval_loss?: number; probe_loss?: number } = {};
+        if (data.eval.length > 0) r.eval_loss = lastEval = point.loss;
+        if (point.probe !== undefined) r.probe_loss = lastProbe = point.probe;
+        if (point.step === 0) {
+          // The base model's losses before the first step: forgetting is measured from here (a resume has this line already).
+          probeAtStart = r.probe_loss;
+          await appendMetrics(`${JSON.stringify({ step: 0, ...r })}\n`);
+          process.stderr.write(
+            `step 0 (before training):${r.eval_loss !== undefined ? ` eval loss ${r.eval_loss.toFixed(4)},` : ''} probe loss ${r.probe_loss!.toFixed(4)}\n`,
+          );
+        } else if (pendingLine?.step === point.step) Object.assign(pendingLine, r);
+        else await appendMetrics(`${JSON.stringify({ step: point.step, ...r })}\n`);
+      },
+      async afterStep(step, final) {
+        await writePending();
+        if (spectraEvery > 0 && spectraAt !== step && (step % spectraEvery === 0 || final)) {
+          spectraAt = step;
+          await appendMetrics(await spectraRecord(step));
+        }
+      },
+      async checkpoint() {
+        await writePending();
+        await saveCheckpoint();
+      },
+      boundary: () => (stopRequested ? 'stop' : 'go'),
+    },
+  );
+  await writePending();
+  const trained = outcome.steps - startStep;
   progress.done(
     `trained ${trained} steps${startStep > 0 && last ? ` (${startStep + 1}–${last.step})` : ''} in ${((performance.now() - start) / 1000).toFixed(1)} s` +
       (last ? `; final loss ${last.loss.toFixed(4)}` : '') + (lastEval !== undefined ? `, eval loss ${lastEval.toFixed(4)}` : '') +

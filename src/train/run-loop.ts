@@ -10,6 +10,7 @@
  * something is shown or written (an eval, spectra, a checkpoint, a pause, the end), so a step is one
  * submission with no readback on the way.
  */
+import { batchesServed } from './checkpoint.ts';
 import { BatchIterator, orderedBatches, type Batch, type PackedWindow } from './packing.ts';
 import type { StepMetrics, Trainer } from './trainer.ts';
 
@@ -107,7 +108,7 @@ export async function runTraining(plan: RunPlan, sink: RunSink): Promise<RunOutc
   const startStep = trainer.step;
 
   const batches = new BatchIterator(plan.train, config.batch, config.seed);
-  for (let i = 0; i < startStep * config.gradAccum; i++) batches.next(); // replay the batches already trained on
+  for (let i = 0; i < batchesServed({ step: startStep, config }); i++) batches.next(); // replay the batches already trained on
   const cut = (windows: readonly PackedWindow[]): Batch[] => {
     const all = [...orderedBatches(windows, config.batch, plan.padId)];
     return config.evalBatches > 0 ? all.slice(0, config.evalBatches) : all;
