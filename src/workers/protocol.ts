@@ -22,9 +22,9 @@ export interface AdapterSummary {
   device: string;
   description: string;
   features: string[];
-}
   /** The device's buffer limits in bytes (the adapter's own, as requested): a training step's buffers must fit them. */
   limits: { maxBufferSize: number; maxStorageBufferBindingSize: number };
+}
 
 /** Why there is no WebGPU: no navigator.gpu, no adapter, or the adapter refused a device. */
 export type UnavailableReason = 'no-api' | 'no-adapter' | 'no-device';
@@ -132,10 +132,10 @@ export interface RunInfo {
   data: DataSummary;
   /** The forgetting probe the run evaluates (EvalPoint.forget), when it has one. */
   probe?: { fileName: string; windows: number; tokens: number };
-  /** A resumed run: the step its checkpoint was taken at and the metrics up to it. */
   /** What the run trains on, and its probe's text: runs are comparable when these match. */
   dataId?: DataIdentity;
   probeId?: DataIdentity;
+  /** A resumed run: the step its checkpoint was taken at and the metrics up to it. */
   resumed?: { fromStep: number; train: StepPoint[]; eval: EvalPoint[]; spectra: SpectraRound[]; activeMs: number };
 }
 

@@ -145,6 +145,7 @@ function runInfo(s: Session, resumed?: RunInfo['resumed']): RunInfo {
     tokensPerStep: config.batch * config.seq * config.gradAccum,
     data: data.summary,
     ...(s.probeInfo ? { probe: s.probeInfo } : {}),
+    ...runIdentities(s),
     ...(resumed ? { resumed } : {}),
   };
 }
@@ -202,6 +203,7 @@ async function trainLoop(s: Session): Promise<void> {
     const point = { step, loss: m!.loss, lr: m!.lr, gradNorm: m!.gradNorm, tokensPerSec: (tokensPerStep * 1000) / ms, elapsedMs: activeMs, epoch };
     saver.addStep(point);
     post({ type: 'trainStep', id, point });
+    if (step === config.steps) post({ type: 'progress', id, stage: 'finishing', message: 'Finishing (final eval, spectra, checkpoint)' });
     const evalNow = hasEval && ((config.evalEvery > 0 && step % config.evalEvery === 0) || step === config.steps);
     if (evalNow) {
       const e0 = performance.now();
@@ -212,7 +214,6 @@ async function trainLoop(s: Session): Promise<void> {
     // Queued spectrum requests and every N steps a budgeted spectra round (not counted as training time).
     // Full fine-tuning changes every module: its spectra compare each weight with the original.
     const full = config.method === 'full';
-    if (step === config.steps) post({ type: 'progress', id, stage: 'finishing', message: 'Finishing (final eval, spectra, checkpoint)' });
     const entries = await spectraAfterStep(
       id, run.runId, step, model, full ? LINEAR_MODULES : config.targets, tuned.spectralInitial, step === config.steps, full ? s.original : undefined,
     );
@@ -222,6 +223,7 @@ async function trainLoop(s: Session): Promise<void> {
   }
   const steps = tuned.steps;
   const stopped = steps < config.steps;
+  if (stopped) post({ type: 'progress', id, stage: 'finishing', message: 'Stopping (final eval, checkpoint)' });
   if (stopped && hasEval && steps > 0 && lastEvalStep !== steps) s.evalLoss = await evaluate(steps);
   run.close();
   await saver.checkpoint(trainer, stopped ? 'stopped' : 'completed', activeMs, { finalLoss: lastLoss, evalLoss: s.evalLoss });
@@ -232,7 +234,6 @@ async function trainLoop(s: Session): Promise<void> {
     reason: stopped ? 'stopped' : 'completed',
     steps,
     ms: activeMs,
-  if (stopped) post({ type: 'progress', id, stage: 'finishing', message: 'Stopping (final eval, checkpoint)' });
     finalLoss: lastLoss,
     evalLoss: s.evalLoss,
   });
