@@ -116,6 +116,9 @@ function pointOf(step: number, e: SpectraEntry): SpectraPoint {
 
 const withStep = (steps: readonly number[], step: number): number[] => (steps.includes(step) ? [...steps] : [...steps, step].sort((a, b) => a - b));
 
+const runActive = (s: Pick<AppState, 'runStatus'>): boolean =>
+  s.runStatus === 'starting' || s.runStatus === 'running' || s.runStatus === 'paused' || s.runStatus === 'stopping';
+
 /** The requests in flight, by key: one per record at a time. */
 const inFlight = new Set<string>();
 
@@ -245,6 +248,3 @@ export const createSpectrumSlice: SliceCreator<SpectrumSlice> = (set, get) => {
     },
   };
 };
-
-const runActive = (s: Pick<AppState, 'runStatus'>): boolean =>
-  s.runStatus === 'starting' || s.runStatus === 'running' || s.runStatus === 'paused' || s.runStatus === 'stopping';

@@ -44,7 +44,8 @@ describe('spectrum view (Chromium + SwiftShader)', () => {
     expect(await page.getByTestId('sigma-chart-ylabel').textContent()).toBe('σᵢ (log)');
 
     // A round after each of the 3 steps, each within ~300 ms: a round may visit only some modules
-    // (round-robin), but the computed spectrum adds step 3, so layer 1 v has 1–3 points, the same in each series.
+    // (round-robin; layer 0 q, on screen then, comes first), the last one all, so layer 1 v has 1–3 points,
+    // the same in each series.
     const history = await chartPoints(page, 'rank90', 'rank90-chart');
     expect(history).toBeGreaterThanOrEqual(1);
     expect(history).toBeLessThanOrEqual(3);

@@ -81,3 +81,23 @@ describe('framedSvg', () => {
     expect(html).toContain('data-testid="compare-runs-download-png"');
   });
 });
+
+describe('the loss chart\'s export', () => {
+  test('titled with the run, its settings and the summary as notes, the series shown as the legend', async () => {
+    const { useAppStore } = await import('../../src/store/store.ts');
+    const { lossExportInfo } = await import('../../src/ui/charts/loss-chart.tsx');
+    const r = run(3, 'lora');
+    useAppStore.setState({
+      runInfo: { runId: 3, config: r.config, trainableCount: 8192, paramCount: 1, tokensPerStep: 64, data: {} as never, dataId: facts },
+      runMethodId: 'lora', demos, runProgress: { step: 4, totalSteps: 6, loss: 2, tokensPerSec: 1, elapsedMs: 1, etaMs: 1 },
+    });
+    const info = lossExportInfo({ train: true, eval: true, forget: false, lr: true }, '4 steps; last train loss 2.0000');
+    expect(info.title).toBe('Loss — Run 3 · LoRA r8');
+    expect(info.notes).toEqual(['Run 3 · LoRA r8: lr 1.0e-2, 4 of 6 steps, batch 2×32, targets q, v, α 16; data New facts', '4 steps; last train loss 2.0000']);
+    expect(info.legend).toEqual([
+      { label: 'train loss', colour: '#1f4e8c' },
+      { label: 'eval loss', colour: '#c2410c' },
+      { label: 'learning rate (right axis)', colour: '#6b8e23', dashed: true },
+    ]);
+  });
+});

@@ -37,7 +37,7 @@ function Toggle({ option, label }: { option: keyof ChartOptions; label: string }
 }
 
 /** The exported loss chart's title, the run's settings and the legend of the series shown. */
-function lossExportInfo(series: { train: boolean; eval: boolean; forget: boolean; lr: boolean }, summary: string): ChartExportInfo {
+export function lossExportInfo(series: { train: boolean; eval: boolean; forget: boolean; lr: boolean }, summary: string): ChartExportInfo {
   const s = useAppStore.getState();
   const info = s.runInfo;
   const methodId = s.runMethodId;
