@@ -1,9 +1,11 @@
 /**
  * The fine-tuning methods the studio offers, one row each: what the picker shows (a sentence and
- * the paper) and what the row sets in the TrainConfig. A row whose engine method is not in the
- * engine's METHODS is shown disabled as "coming"; adding a method to the engine enables its row.
+ * the paper), what the row sets in the TrainConfig, and the lr and steps a run of it starts from.
+ * A row whose engine method is not in the engine's METHODS is shown disabled as "coming"; adding
+ * a method to the engine enables its row.
  */
 import { METHODS, type Method, type TrainConfig } from '../train/config.ts';
+import { methodDefaults, type MethodDefaults } from '../train/method-defaults.ts';
 
 export type MethodId = 'full' | 'lora' | 'rslora' | 'pissa' | 'milora' | 'dora' | 'mora';
 
@@ -23,6 +25,8 @@ export interface MethodRow {
   engine: string;
   /** Settings the row fixes besides `method`, e.g. rsLoRA's scaling. */
   preset: Partial<TrainConfig>;
+  /** The lr and steps a run of this method starts from (measured: docs/defaults.md). */
+  defaults: MethodDefaults;
   /** One sentence: what the method trains and why. */
   summary: string;
   paper: { title: string; arxiv: string };
@@ -37,6 +41,7 @@ export const METHOD_ROWS: readonly MethodRow[] = [
     label: 'Full fine-tuning',
     engine: 'full',
     preset: { rslora: false },
+    defaults: methodDefaults('full'),
     summary:
       'Trains every weight of the model: the most capacity, but gradients and two Adam moments for every parameter, and the most forgetting of what the model knew.',
     paper: { title: 'LoRA Learns Less and Forgets Less', arxiv: '2405.09673' },
@@ -47,6 +52,7 @@ export const METHOD_ROWS: readonly MethodRow[] = [
     label: 'LoRA',
     engine: 'lora',
     preset: { rslora: false },
+    defaults: methodDefaults('lora'),
     summary: 'Freezes W and learns a low-rank update ΔW = (α/r)·B·A, with B starting at zero so training starts from the base model.',
     paper: { title: 'LoRA: Low-Rank Adaptation of Large Language Models', arxiv: '2106.09685' },
     uses: ADAPTER,
@@ -56,6 +62,7 @@ export const METHOD_ROWS: readonly MethodRow[] = [
     label: 'rsLoRA',
     engine: 'lora',
     preset: { rslora: true },
+    defaults: methodDefaults('lora', true),
     summary: 'LoRA with the update scaled by α/√r instead of α/r, so higher ranks keep learning instead of stalling.',
     paper: { title: 'A Rank Stabilization Scaling Factor for Fine-Tuning with LoRA', arxiv: '2312.03732' },
     uses: ADAPTER,
@@ -65,6 +72,7 @@ export const METHOD_ROWS: readonly MethodRow[] = [
     label: 'PiSSA',
     engine: 'pissa',
     preset: { rslora: false },
+    defaults: methodDefaults('pissa'),
     summary: 'LoRA initialised from the top-r singular vectors of W (its principal subspace), the rest frozen as a residual, so it converges faster.',
     paper: { title: 'PiSSA: Principal Singular Values and Singular Vectors Adaptation', arxiv: '2404.02948' },
     uses: ADAPTER,
@@ -74,6 +82,7 @@ export const METHOD_ROWS: readonly MethodRow[] = [
     label: 'MiLoRA',
     engine: 'milora',
     preset: { rslora: false },
+    defaults: methodDefaults('milora'),
     summary: 'LoRA initialised from the smallest singular components of W (its minor subspace), to learn new things while disturbing what it knows less.',
     paper: { title: 'MiLoRA: Harnessing Minor Singular Components for Parameter-Efficient LLM Finetuning', arxiv: '2406.09044' },
     uses: ADAPTER,
@@ -83,6 +92,7 @@ export const METHOD_ROWS: readonly MethodRow[] = [
     label: 'DoRA',
     engine: 'dora',
     preset: { rslora: false },
+    defaults: methodDefaults('dora'),
     summary: 'Splits each weight into a magnitude vector and a direction, learning the magnitude directly and the direction with LoRA.',
     paper: { title: 'DoRA: Weight-Decomposed Low-Rank Adaptation', arxiv: '2402.09353' },
     uses: ADAPTER,
@@ -92,6 +102,7 @@ export const METHOD_ROWS: readonly MethodRow[] = [
     label: 'MoRA',
     engine: 'mora',
     preset: { rslora: false },
+    defaults: methodDefaults('mora'),
     summary:
       'One square matrix per module between fixed compress and decompress maps: a high-rank update for the parameters LoRA of rank r would use (type 1 shares rows, type 6 rotates).',
     paper: { title: 'MoRA: High-Rank Updating for Parameter-Efficient Fine-Tuning', arxiv: '2405.12130' },
@@ -120,6 +131,22 @@ export function withMethod(config: TrainConfig, id: MethodId): TrainConfig {
   const row = methodRow(id);
   if (!methodAvailable(row)) throw new Error(`${row.label} is not in the engine yet`);
   return { ...config, ...row.preset, method: row.engine as Method };
+}
+
+/** The fields a row gives a default for. */
+const DEFAULT_FIELDS = ['lr', 'steps'] as const satisfies readonly (keyof MethodDefaults & keyof TrainConfig)[];
+
+/**
+ * `config` (set up for row `from`) switched to row `to`: its preset applied, and `to`'s default lr
+ * and steps in place of each one the user left alone — not in `edited` (typed into the form) and
+ * still `from`'s default (a link's own value is kept too).
+ */
+export function switchMethod(config: TrainConfig, from: MethodId, to: MethodId, edited: readonly (keyof TrainConfig)[] = []): TrainConfig {
+  const next = withMethod(config, to);
+  const was = methodRow(from).defaults;
+  const now = methodRow(to).defaults;
+  for (const f of DEFAULT_FIELDS) if (!edited.includes(f) && config[f] === was[f]) next[f] = now[f];
+  return next;
 }
 
 export const arxivUrl = (id: string): string => `https://arxiv.org/abs/${id}`;

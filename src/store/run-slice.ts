@@ -9,7 +9,7 @@ import type { DataSource, EngineEvent, EventOf, ExportKind, FinishReason, RunInf
 import type { AppState, SliceCreator } from './app-state.ts';
 import { dataBlocker } from './data-slice.ts';
 import { engine } from './engine.ts';
-import { isMethodId, methodRow, withMethod, type MethodId } from './methods.ts';
+import { isMethodId, methodRow, switchMethod, type MethodId } from './methods.ts';
 import { historyRounds } from './spectrum-slice.ts';
 import { updateSummary } from './update-rank.ts';
 
@@ -53,6 +53,8 @@ export interface RunSlice {
   /** The last valid value of every field: what a run would train once no field is in error. */
   trainConfig: TrainConfig;
   /** Fields the user typed a value into: switching method keeps them instead of the method's default lr and steps. */
+  editedFields: (keyof TrainConfig)[];
+  /** Fields the user typed a value into: switching method keeps them instead of the method's default lr and steps. */
   /**
    * Fields on screen whose text is invalid, by key (a TrainConfig key, 'evalFraction',
    * 'checkpointEvery'), in the order they went wrong. Any entry blocks Start.
@@ -93,14 +95,12 @@ export interface RunSlice {
 }
 
 /**
- * The engine's defaults, sized for a browser: short runs on short windows, an eval loss every 10
- * steps over at most 8 eval batches.
+ * The engine's defaults (LoRA's lr and steps, windows of 128 tokens that every demo record fits),
+ * with an eval loss every 10 steps over at most 8 eval batches.
  */
 export const STUDIO_TRAIN_DEFAULTS: TrainConfig = {
   ...DEFAULT_TRAIN_CONFIG,
-  steps: 50,
   batch: 4,
-  seq: 64,
   evalEvery: 10,
   evalBatches: 8,
 };
@@ -211,6 +211,7 @@ async function followRun(
 export const createRunSlice: SliceCreator<RunSlice> = (set, get) => ({
   methodId: 'lora',
   trainConfig: STUDIO_TRAIN_DEFAULTS,
+  editedFields: [],
   fieldDrafts: {},
   setFieldDraft(key, draft) {
     set((s) => {
@@ -238,10 +239,13 @@ export const createRunSlice: SliceCreator<RunSlice> = (set, get) => ({
     set({ urlMessage: message });
   },
   setMethod(id) {
-    set((s) => ({ methodId: id, trainConfig: withMethod(s.trainConfig, id) }));
+    set((s) => ({ methodId: id, trainConfig: switchMethod(s.trainConfig, s.methodId, id, s.editedFields) }));
   },
   setTrainField(key, value) {
-    set((s) => ({ trainConfig: { ...s.trainConfig, [key]: value } }));
+    set((s) => ({
+      trainConfig: { ...s.trainConfig, [key]: value },
+      editedFields: s.editedFields.includes(key) || s.trainConfig[key] === value ? s.editedFields : [...s.editedFields, key],
+    }));
     if (SPLIT_FIELDS.includes(key)) void get().refreshData();
   },
   setTarget(module, on) {

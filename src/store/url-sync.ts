@@ -3,7 +3,7 @@
  * every settings change rewrites it (history.replaceState, debounced) so the address is a shareable link.
  */
 import type { AppState } from './app-state.ts';
-import { methodRow, withMethod } from './methods.ts';
+import { methodRow, switchMethod } from './methods.ts';
 import { useAppStore } from './store.ts';
 import { configToQuery, queryToConfig } from './url-config.ts';
 
@@ -30,8 +30,8 @@ export function applyQuery(search: string): void {
   const { config, extras, errors } = queryToConfig(search);
   useAppStore.setState((s) => {
     const methodId = extras.methodId ?? s.methodId;
-    // The row's preset (rsLoRA's scaling) wins over a contradicting rslora parameter.
-    const trainConfig = { ...withMethod(s.trainConfig, methodId), ...config, ...methodRow(methodId).preset };
+    // The row's preset (rsLoRA's scaling) wins over a contradicting rslora parameter; lr and steps the link omits are the method's defaults.
+    const trainConfig = { ...switchMethod(s.trainConfig, s.methodId, methodId, s.editedFields), ...config, ...methodRow(methodId).preset };
     return {
       methodId,
       trainConfig,

@@ -1,6 +1,7 @@
 /** A training run's settings, their defaults, and the checks that explain bad combinations. */
 import type { LlamaConfig } from '../model/config.ts';
 import { LINEAR_MODULES, type LinearModule } from '../model/weights.ts';
+import { METHOD_DEFAULTS } from './method-defaults.ts';
 import type { ScheduleKind } from './schedule.ts';
 
 export type Method = 'full' | 'lora' | 'mora' | 'dora' | 'pissa' | 'milora';
@@ -50,10 +51,10 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   loraInit: 'kaiming',
   moraType: 6, // the default rank 8 is small
   pissaNiter: 0,
-  lr: 1e-3,
-  steps: 100,
+  lr: METHOD_DEFAULTS.lora.lr, // per method: method-defaults.ts
+  steps: METHOD_DEFAULTS.lora.steps,
   batch: 4,
-  seq: 128,
+  seq: 128, // the pretraining's; every built-in demo record fits one window
   gradAccum: 1,
   warmup: 0,
   schedule: 'constant',
