@@ -52,8 +52,8 @@ export interface RunSink {
    * step). After a stop it is called once more for the last step with `final` true.
    */
   afterStep?(step: number, final: boolean): void | Promise<void>;
-  /** Write a checkpoint of the trainer as it is now. */
-  checkpoint?(reason: CheckpointReason, step: number): void | Promise<void>;
+  /** Write a checkpoint of the trainer as it is now (`elapsedMs`: the run's training time so far). */
+  checkpoint?(reason: CheckpointReason, step: number, elapsedMs: number): void | Promise<void>;
   /**
    * Between two steps: answer controls and wait while paused. `flush` reports pending steps first and
    * `pause` does that and checkpoints: call them before showing a paused state.
@@ -173,7 +173,7 @@ export async function runTraining(plan: RunPlan, sink: RunSink): Promise<RunOutc
     flush,
     pause: async () => {
       await flush();
-      await sink.checkpoint?.('paused', trainer.step);
+      await sink.checkpoint?.('paused', trainer.step, elapsedMs);
       spanStart = performance.now();
     },
   };
@@ -195,11 +195,11 @@ export async function runTraining(plan: RunPlan, sink: RunSink): Promise<RunOutc
     const evalNow = evaluates && ((config.evalEvery > 0 && step % config.evalEvery === 0) || final);
     const checkpointNow = (plan.checkpointEvery ?? 0) > 0 && step % plan.checkpointEvery! === 0 && !final;
     const late = plan.readEveryMs !== undefined && performance.now() - lastRead >= plan.readEveryMs;
+    if (pendingEpochs.length >= readEvery || late || final || evalNow || checkpointNow) await flush();
     if (final) sink.finishing?.(step);
     if (evalNow) await measured(() => evaluate(step));
-    else if (pendingEpochs.length >= readEvery || late || final || checkpointNow) await flush();
     if (sink.afterStep) await aside(() => sink.afterStep!(step, final));
-    if (checkpointNow) await aside(() => sink.checkpoint!('due', step));
+    if (checkpointNow && sink.checkpoint) await aside(() => sink.checkpoint!('due', step, elapsedMs));
   }
   await flush();
   const steps = trainer.step;
@@ -208,6 +208,6 @@ export async function runTraining(plan: RunPlan, sink: RunSink): Promise<RunOutc
     if (evaluates && (lastEval as RunEval | null)?.step !== steps) await measured(() => evaluate(steps));
     if (sink.afterStep) await sink.afterStep(steps, true);
   }
-  await sink.checkpoint?.('end', steps);
+  await sink.checkpoint?.('end', steps, elapsedMs);
   return { steps, stopped, lastLoss, lastEval, elapsedMs };
 }

@@ -143,13 +143,15 @@ describe('runs kept in the browser (Chromium + SwiftShader)', () => {
     };
     const [base, tuned] = await compare();
     expect(tuned).not.toBe(base); // lr 0.05 moves the greedy text
+    const finishedId = await page.locator('[data-testid="saved-run"][data-status="completed"]').getAttribute('data-run-id');
+    const tickedBefore = await page.getByTestId(`compare-run-${finishedId}`).isChecked();
     await page.reload();
 
     const row = page.locator('[data-testid="saved-run"][data-status="completed"]');
     await row.waitFor({ timeout: 90_000 });
     const runId = await row.getAttribute('data-run-id');
-    // Listed for comparison (not ticked: saved runs join the list unselected).
-    expect(await page.getByTestId(`compare-run-${runId}`).isChecked()).toBe(false);
+    // Listed for comparison, ticked as it was before the reload (Compare's ticks are kept).
+    expect(await page.getByTestId(`compare-run-${runId}`).isChecked()).toBe(tickedBefore);
     const load = page.getByTestId(`resume-run-${runId}`);
     expect(await load.textContent()).toContain('Load');
     await expect.poll(() => load.isEnabled(), { timeout: 60_000 }).toBe(true);

@@ -55,11 +55,6 @@ export class RunSaver {
     this.record.spectra.push(p);
   }
 
-  /** Whether step `step` is a checkpoint step. */
-  due(step: number): boolean {
-    return this.every > 0 && step % this.every === 0;
-  }
-
   /** Save the record with a checkpoint of `trainer` (between two steps) and status `status`. */
   async checkpoint(trainer: Trainer, status: StoredRunStatus, activeMs: number, outcome: Partial<StoredRun> = {}): Promise<void> {
     // Never overwrite the last good checkpoint with what a lost device reads back.

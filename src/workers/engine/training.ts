@@ -9,7 +9,8 @@
 import { LlamaModel } from '../../model/llama.ts';
 import { LINEAR_MODULES, type LlamaWeights } from '../../model/weights.ts';
 import { validateTrainConfig, type TrainConfig } from '../../train/config.ts';
-import { BatchIterator, countTargets, orderedBatches, type Batch, type PackedWindow } from '../../train/packing.ts';
+import { countTargets, type PackedWindow } from '../../train/packing.ts';
+import { runTraining } from '../../train/run-loop.ts';
 import { SPECTRAL_METHODS } from '../../train/config.ts';
 import { Trainer } from '../../train/trainer.ts';
 import { dataIdentity } from '../../train/data-identity.ts';
@@ -150,90 +151,73 @@ function runInfo(s: Session, resumed?: RunInfo['resumed']): RunInfo {
   };
 }
 
+/** Steps between metric readbacks in the studio (sooner when a step is due on screen: see READ_EVERY_MS). */
+const READ_EVERY = 8;
+const READ_EVERY_MS = 200;
+
 /**
- * Steps startStep+1 … config.steps with metrics, evals and spectra posted and saved; checkpoints
- * every `saver.every` steps, on pause and at the end; then trainFinished.
+ * Steps startStep+1 … config.steps through the run loop (src/train/run-loop.ts), its numbers posted
+ * and saved: metrics read back every few steps, evals, spectra between steps, a checkpoint every
+ * `saver.every` steps, on pause and at the end; then trainFinished.
  */
 async function trainLoop(s: Session): Promise<void> {
   const { id, run, trainer, model, config, tuned, saver } = s;
-  const { train, eval: evalWindows } = s.data.prepared;
-  const tokensPerStep = config.batch * config.seq * config.gradAccum;
-  const batches = new BatchIterator(train, config.batch, config.seed);
-  for (let i = 0; i < s.startStep * config.gradAccum; i++) batches.next(); // replay the batches already trained on
-  // The eval split's and the probe's batches, cut once for the whole run.
-  const batchesOf = (windows: PackedWindow[]): Batch[] => {
-    const all = [...orderedBatches(windows, config.batch, s.tokenizer.eosId)];
-    return config.evalBatches > 0 ? all.slice(0, config.evalBatches) : all;
-  };
-  const evalBatches = batchesOf(evalWindows);
-  const probeBatches = batchesOf(s.probe);
-  const hasEval = evalWindows.length > 0 || s.probe.length > 0;
-  /** The eval loss (NaN without an eval split) and the probe's loss, posted and saved; returns the eval loss. */
-  const evaluate = async (step: number): Promise<number | null> => {
-    const loss = evalWindows.length > 0 ? await trainer.evaluate(evalBatches) : NaN;
-    const forget = s.probe.length > 0 ? await trainer.evaluate(probeBatches) : undefined;
-    const point: EvalPoint = forget === undefined ? { step, loss } : { step, loss, forget };
-    saver.addEval(point);
-    post({ type: 'trainEval', id, point });
-    return finite(loss);
-  };
-
-  let activeMs = s.activeMs;
-  let lastLoss: number | null = saver.record.train.at(-1)?.loss ?? null;
-  let lastEvalStep = s.startStep;
-  let epoch = 0;
-  if (s.startStep === 0 && s.probe.length > 0) {
-    // The base model's numbers, so learning and forgetting are measured from where the run began.
-    const e0 = performance.now();
-    s.evalLoss = await evaluate(0);
-    activeMs += performance.now() - e0;
-  }
-  for (let step = s.startStep + 1; step <= config.steps; step++) {
-    await run.atBoundary(step - 1, () => saver.checkpoint(trainer, 'paused', activeMs));
-    if (run.state === 'stopping') break;
-    const t0 = performance.now();
-    const micro = Array.from({ length: config.gradAccum }, () => batches.next());
-    epoch = micro[micro.length - 1]!.epoch;
-    trainer.recordStep(micro);
-    const [m] = await trainer.readMetrics();
-    const ms = performance.now() - t0;
-    activeMs += ms;
-    lastLoss = m!.loss;
-    tuned.steps = step;
-    const point = { step, loss: m!.loss, lr: m!.lr, gradNorm: m!.gradNorm, tokensPerSec: (tokensPerStep * 1000) / ms, elapsedMs: activeMs, epoch };
-    saver.addStep(point);
-    post({ type: 'trainStep', id, point });
-    if (step === config.steps) post({ type: 'progress', id, stage: 'finishing', message: 'Finishing (final eval, spectra, checkpoint)' });
-    const evalNow = hasEval && ((config.evalEvery > 0 && step % config.evalEvery === 0) || step === config.steps);
-    if (evalNow) {
-      const e0 = performance.now();
-      s.evalLoss = await evaluate(step);
-      activeMs += performance.now() - e0;
-      lastEvalStep = step;
-    }
-    // Queued spectrum requests and every N steps a budgeted spectra round (not counted as training time).
-    // Full fine-tuning changes every module: its spectra compare each weight with the original.
-    const full = config.method === 'full';
-    const entries = await spectraAfterStep(
-      id, run.runId, step, model, full ? LINEAR_MODULES : config.targets, tuned.spectralInitial, step === config.steps, full ? s.original : undefined,
-    );
-    if (entries) saver.addSpectra({ step, entries });
-    if (saver.due(step) && step < config.steps) await saver.checkpoint(trainer, 'running', activeMs);
-    await yieldToEvents();
-  }
+  // Full fine-tuning changes every module: its spectra compare each weight with the original.
+  const full = config.method === 'full';
+  let spectraAt = -1;
+  const outcome = await runTraining(
+    {
+      trainer, train: s.data.prepared.train, eval: s.data.prepared.eval, probe: s.probe, padId: s.tokenizer.eosId,
+      evalAtStart: s.probe.length > 0, elapsedMs: s.activeMs, checkpointEvery: saver.every, readEvery: READ_EVERY, readEveryMs: READ_EVERY_MS,
+    },
+    {
+      steps(points) {
+        for (const point of points) {
+          tuned.steps = point.step;
+          saver.addStep(point);
+          post({ type: 'trainStep', id, point });
+        }
+      },
+      eval(e) {
+        const point: EvalPoint = e.probe === undefined ? { step: e.step, loss: e.loss } : { step: e.step, loss: e.loss, forget: e.probe };
+        s.evalLoss = finite(e.loss);
+        saver.addEval(point);
+        post({ type: 'trainEval', id, point });
+      },
+      finishing(step) {
+        const message = step >= config.steps ? 'Finishing (final eval, spectra, checkpoint)' : 'Stopping (final eval, checkpoint)';
+        post({ type: 'progress', id, stage: 'finishing', message });
+      },
+      // Queued spectrum requests and every N steps a budgeted spectra round (not counted as training time).
+      async afterStep(step, final) {
+        if (spectraAt === step) return; // a stop asks again for the step it stopped after
+        spectraAt = step;
+        const modules = full ? LINEAR_MODULES : config.targets;
+        const entries = await spectraAfterStep(id, run.runId, step, model, modules, tuned.spectralInitial, final, full ? s.original : undefined);
+        if (entries) saver.addSpectra({ step, entries });
+      },
+      async checkpoint(reason, _step, elapsedMs) {
+        if (reason === 'due') await saver.checkpoint(trainer, 'running', elapsedMs);
+        else if (reason === 'paused') await saver.checkpoint(trainer, 'paused', elapsedMs);
+      },
+      async boundary(step, hooks) {
+        await yieldToEvents();
+        await run.atBoundary(step, () => hooks.pause());
+        return run.state === 'stopping' ? 'stop' : 'go';
+      },
+    },
+  );
   const steps = tuned.steps;
-  const stopped = steps < config.steps;
-  if (stopped) post({ type: 'progress', id, stage: 'finishing', message: 'Stopping (final eval, checkpoint)' });
-  if (stopped && hasEval && steps > 0 && lastEvalStep !== steps) s.evalLoss = await evaluate(steps);
+  const lastLoss = outcome.lastLoss ?? saver.record.train.at(-1)?.loss ?? null;
   run.close();
-  await saver.checkpoint(trainer, stopped ? 'stopped' : 'completed', activeMs, { finalLoss: lastLoss, evalLoss: s.evalLoss });
+  await saver.checkpoint(trainer, outcome.stopped ? 'stopped' : 'completed', outcome.elapsedMs, { finalLoss: lastLoss, evalLoss: s.evalLoss });
   post({
     type: 'trainFinished',
     id,
     runId: run.runId,
-    reason: stopped ? 'stopped' : 'completed',
+    reason: outcome.stopped ? 'stopped' : 'completed',
     steps,
-    ms: activeMs,
+    ms: outcome.elapsedMs,
     finalLoss: lastLoss,
     evalLoss: s.evalLoss,
   });
