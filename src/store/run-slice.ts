@@ -54,7 +54,6 @@ export interface RunSlice {
   trainConfig: TrainConfig;
   /** Fields the user typed a value into: switching method keeps them instead of the method's default lr and steps. */
   editedFields: (keyof TrainConfig)[];
-  /** Fields the user typed a value into: switching method keeps them instead of the method's default lr and steps. */
   /**
    * Fields on screen whose text is invalid, by key (a TrainConfig key, 'evalFraction',
    * 'checkpointEvery'), in the order they went wrong. Any entry blocks Start.
@@ -69,9 +68,9 @@ export interface RunSlice {
   /** How far that is, when it counts (the SVDs of a PiSSA/MiLoRA init). */
   runStageProgress: { done: number; total: number } | null;
   runProgress: RunProgress | null;
-  runResult: RunResult | null;
   /** After the last step (or a stop): what the engine is finishing (final eval, spectra, checkpoint), else null. */
   runFinishing: string | null;
+  runResult: RunResult | null;
   runError: string | null;
   /** The methodId of the run in runInfo. */
   runMethodId: MethodId | null;
@@ -185,8 +184,8 @@ async function followRun(
     const r = await pending.result;
     set({
       runStatus: 'finished',
-      runFinishing: null,
       runStage: null,
+      runFinishing: null,
       runResult: { reason: r.reason, steps: r.steps, ms: r.ms, finalLoss: r.finalLoss, evalLoss: r.evalLoss },
     });
     const info = get().runInfo;
@@ -197,8 +196,8 @@ async function followRun(
         train: log.train.slice(), eval: log.eval.slice(),
         reason: r.reason, steps: r.steps, finalLoss: r.finalLoss, evalLoss: r.evalLoss,
         tokensPerSec: r.ms > 0 ? (info.tokensPerStep * r.steps) / (r.ms / 1000) : 0,
-        dataId: info.dataId ?? null, probeId: info.probeId ?? null,
         update: get().spectraRunId === info.runId ? updateSummary(historyRounds(get().spectraHistory)) : null,
+        dataId: info.dataId ?? null, probeId: info.probeId ?? null,
       });
     }
   } catch (e) {
@@ -229,8 +228,8 @@ export const createRunSlice: SliceCreator<RunSlice> = (set, get) => ({
   runStage: null,
   runStageProgress: null,
   runProgress: null,
-  runResult: null,
   runFinishing: null,
+  runResult: null,
   runError: null,
   runMethodId: null,
   tuned: null,
@@ -244,7 +243,8 @@ export const createRunSlice: SliceCreator<RunSlice> = (set, get) => ({
   setTrainField(key, value) {
     set((s) => ({
       trainConfig: { ...s.trainConfig, [key]: value },
-      editedFields: s.editedFields.includes(key) || s.trainConfig[key] === value ? s.editedFields : [...s.editedFields, key],
+      // Typed, even the value it had: the user's choice, kept over a method's default.
+      editedFields: s.editedFields.includes(key) ? s.editedFields : [...s.editedFields, key],
     }));
     if (SPLIT_FIELDS.includes(key)) void get().refreshData();
   },

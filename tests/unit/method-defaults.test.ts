@@ -61,12 +61,12 @@ describe('switching method in the studio', () => {
     expect(s().editedFields).toEqual(['lr']);
   });
 
-  test('a field set to the value it already had does not count as changed', () => {
+  test('a value typed into a field is the user\'s even when it is the value the field had', () => {
     const s = () => useAppStore.getState();
-    s().setTrainField('lr', 1e-2); // e.g. leaving the field without editing it
+    s().setTrainField('lr', 1e-2); // typed "0.01" over LoRA's default 0.01: a choice, kept for full fine-tuning
     s().setMethod('full');
-    expect(lrOf()).toBe(1e-3);
-    expect(s().editedFields).toEqual([]);
+    expect(lrOf()).toBe(1e-2);
+    expect(s().editedFields).toEqual(['lr']);
   });
 
   test('switchMethod keeps a value that is not the previous method\'s default (a link\'s, a loaded run\'s)', () => {
