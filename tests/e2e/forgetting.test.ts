@@ -32,6 +32,7 @@ describe('learning vs forgetting (Chromium + SwiftShader)', () => {
     expect(await page.getByTestId('chart-summary').textContent()).toMatch(/probe loss [\d.]+ at step 6 \([\d.]+ at step 0\)/);
 
     await page.getByTestId('method-full').check();
+    await page.getByTestId('lr').fill('0.01'); // the switch brought full fine-tuning's default lr: both runs at 0.01
     await expect.poll(() => page.getByTestId('train-start').isEnabled(), { timeout: 30_000 }).toBe(true);
     await trainToCompletion(page);
 
