@@ -14,6 +14,7 @@ import type { LinearModule } from '../model/weights.ts';
 import type { StorageProblemCode } from '../persist/run-db.ts';
 import type { ModelOrigin, SavedRunSummary, SpectraRound } from '../persist/stored-run.ts';
 import type { DataIdentity } from '../train/data-identity.ts';
+import type { RunStep } from '../train/run-loop.ts';
 
 /** The WebGPU adapter the engine found. */
 export interface AdapterSummary {
@@ -96,19 +97,8 @@ export interface DataSummary {
   split: DataSplit;
 }
 
-/** One optimizer step's numbers, as the run streams them. */
-export interface StepPoint {
-  step: number;
-  loss: number;
-  lr: number;
-  gradNorm: number;
-  /** Trained tokens (batch · seq · grad-accum) per second over this step. */
-  tokensPerSec: number;
-  /** Wall time since the run started, pauses excluded, in milliseconds. */
-  elapsedMs: number;
-  /** Passes over the training windows so far. */
-  epoch: number;
-}
+/** One optimizer step's numbers, as the run streams them (the run loop's record). */
+export type StepPoint = RunStep;
 
 export interface EvalPoint {
   step: number;
