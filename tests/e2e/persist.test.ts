@@ -38,6 +38,8 @@ async function runPastCheckpoint(page: Page, every: number, minSteps: number): P
  */
 async function stopAndCompare(page: Page, before: string[], checkpoint: number): Promise<string[]> {
   const needed = Math.max(checkpoint + 2, before.length);
+  // The chart shows the interrupted run's points until the resumed one has started: wait for it first.
+  await expect.poll(() => page.getByTestId('run-status').getAttribute('data-state'), { timeout: 120_000 }).toBe('running');
   await expect.poll(async () => (await trainPoints(page)).length, { timeout: 240_000 }).toBeGreaterThanOrEqual(needed);
   await page.getByTestId('train-stop').click();
   await page.locator('[data-testid="run-result"][data-reason="stopped"]').waitFor({ timeout: 120_000 });

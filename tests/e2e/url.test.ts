@@ -71,8 +71,11 @@ describe('settings in the URL and chart downloads (Chromium + SwiftShader)', () 
     const png = await download(page, 'loss-chart-download-png');
     expect(png.name).toBe('loss-chart.png');
     expect([...png.bytes.slice(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-    // IHDR width and height: the 640 × 260 chart at 2×.
+    // IHDR width and height: the framed chart (title, settings, the 640-wide chart, legend) at 2×, as the SVG is.
+    const [svgWidth, svgHeight] = [/<svg[^>]*\bwidth="(\d+)"/.exec(svg)?.[1], /<svg[^>]*\bheight="(\d+)"/.exec(svg)?.[1]].map(Number);
+    expect(svgWidth).toBe(640);
+    expect(svgHeight).toBeGreaterThan(260); // the 260-high chart plus its title and legend
     const view = new DataView(png.bytes.buffer, png.bytes.byteOffset);
-    expect([view.getUint32(16), view.getUint32(20)]).toEqual([1280, 520]);
+    expect([view.getUint32(16), view.getUint32(20)]).toEqual([2 * svgWidth!, 2 * svgHeight!]);
   });
 });
