@@ -9,7 +9,7 @@ import type { Page } from 'playwright-core';
 import { describe, expect, test } from 'vitest';
 import { METHOD_ROWS } from '../../src/store/methods.ts';
 import { screenshot } from './harness.ts';
-import { chartPoints, tinySettings, trainToCompletion, useStudio } from './studio.ts';
+import { chartPoints, tinySettings, trainToCompletion, useStudio, watchRunStatus } from './studio.ts';
 
 const LAYERS = 5; // stories260K
 
@@ -52,18 +52,10 @@ describe('MiLoRA in the studio (Chromium + SwiftShader)', () => {
     await screenshot(page, 'milora-model-card');
 
     // Record every text the run status shows, to catch the SVD initialisation's progress line.
-    await page.evaluate(() => {
-      const el = document.querySelector('[data-testid="run-status"]')!;
-      const seen: string[] = [];
-      (window as unknown as { runStatusSeen: string[] }).runStatusSeen = seen;
-      new MutationObserver(() => {
-        const t = el.textContent ?? '';
-        if (seen[seen.length - 1] !== t) seen.push(t);
-      }).observe(el, { childList: true, characterData: true, subtree: true });
-    });
+    const statusSeen = await watchRunStatus(page);
     await expect.poll(() => page.getByTestId('train-start').isEnabled(), { timeout: 30_000 }).toBe(true);
     await trainToCompletion(page, 240_000);
-    const seen = await page.evaluate(() => (window as unknown as { runStatusSeen: string[] }).runStatusSeen);
+    const seen = await statusSeen();
     console.log(`run status texts: ${JSON.stringify(seen)}`);
     // The SVD initialisation reports each module: its last report (all modules done) is always shown before the first step.
     expect(seen.some((t) => /^SVD (\d+) of \1 done \(model\.layers\.\d+\.self_attn\.v_proj\)$/.test(t))).toBe(true);

@@ -211,3 +211,20 @@ export async function download(page: Page, testId: string): Promise<{ name: stri
   const [d] = await Promise.all([page.waitForEvent('download', { timeout: 60_000 }), page.getByTestId(testId).click()]);
   return { name: d.suggestedFilename(), bytes: new Uint8Array(readFileSync(await d.path())) };
 }
+
+/**
+ * Start recording every text the run status shows (each change once, in order); the returned
+ * function reads what was seen so far.
+ */
+export async function watchRunStatus(page: Page): Promise<() => Promise<string[]>> {
+  await page.evaluate(() => {
+    const el = document.querySelector('[data-testid="run-status"]')!;
+    const seen: string[] = [];
+    (window as unknown as { runStatusSeen: string[] }).runStatusSeen = seen;
+    new MutationObserver(() => {
+      const t = el.textContent ?? '';
+      if (seen[seen.length - 1] !== t) seen.push(t);
+    }).observe(el, { childList: true, characterData: true, subtree: true });
+  });
+  return () => page.evaluate(() => (window as unknown as { runStatusSeen: string[] }).runStatusSeen);
+}

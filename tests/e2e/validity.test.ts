@@ -14,7 +14,7 @@ import { loadModelFromFiles } from '../../src/io/load-model.ts';
 import type { Tokenizer } from '../../src/io/tokenizer.ts';
 import { prepareData } from '../../src/train/data.ts';
 import { repoRoot } from './harness.ts';
-import { useStudio } from './studio.ts';
+import { useStudio, watchRunStatus } from './studio.ts';
 
 const studio = useStudio();
 const BUILT_IN = path.resolve(repoRoot, 'public/models/tinyworld');
@@ -154,22 +154,14 @@ describe('what the page shows is what trains (Chromium + SwiftShader)', () => {
     await expect.poll(() => startEnabled(page)).toBe(true);
 
     // Every status the run shows, to see the finishing phase and the last word.
-    await page.evaluate(() => {
-      const el = document.querySelector('[data-testid="run-status"]')!;
-      const seen: string[] = [];
-      (window as unknown as { statusSeen: string[] }).statusSeen = seen;
-      new MutationObserver(() => {
-        const t = el.textContent ?? '';
-        if (seen[seen.length - 1] !== t) seen.push(t);
-      }).observe(el, { childList: true, characterData: true, subtree: true });
-    });
+    const statusSeen = await watchRunStatus(page);
     await page.getByTestId('train-start').click();
     await page.locator('[data-testid="run-result"][data-reason="completed"]').waitFor({ timeout: 240_000 });
     // The engine says what it trained on: the pasted text, every token of it.
     expect(await text(page, 'run-data')).toBe(`pasted.txt (${expected.tokens.toLocaleString('en-US')} tokens)`);
     expect(await text(page, 'progress-step')).toBe('2');
     expect(await page.getByTestId('progress-eta').count()).toBe(0);
-    const seen = await page.evaluate(() => (window as unknown as { statusSeen: string[] }).statusSeen);
+    const seen = await statusSeen();
     expect(seen).toContain('Running');
     expect(seen).toContain('Finishing (final eval, spectra, checkpoint)');
     expect(seen.indexOf('Finishing (final eval, spectra, checkpoint)')).toBeGreaterThan(seen.indexOf('Running'));
@@ -191,15 +183,7 @@ describe('what the page shows is what trains (Chromium + SwiftShader)', () => {
     await type(page, 'eval-every', '0');
     await page.getByText('Windows of 32 tokens', { exact: false }).waitFor({ timeout: 30_000 });
     await expect.poll(() => startEnabled(page), { timeout: 30_000 }).toBe(true);
-    await page.evaluate(() => {
-      const el = document.querySelector('[data-testid="run-status"]')!;
-      const seen: string[] = [];
-      (window as unknown as { statusSeen: string[] }).statusSeen = seen;
-      new MutationObserver(() => {
-        const t = el.textContent ?? '';
-        if (seen[seen.length - 1] !== t) seen.push(t);
-      }).observe(el, { childList: true, characterData: true, subtree: true });
-    });
+    const statusSeen = await watchRunStatus(page);
     await page.getByTestId('settings-start').click(); // the Start at the end of the settings starts the run too
     await page.getByTestId('progress-eta').waitFor({ timeout: 120_000 });
     await page.getByTestId('train-pause').click();
@@ -209,7 +193,7 @@ describe('what the page shows is what trains (Chromium + SwiftShader)', () => {
     await page.getByTestId('train-stop').click();
     await page.locator('[data-testid="run-result"][data-reason="stopped"]').waitFor({ timeout: 120_000 });
     expect(await text(page, 'run-status')).toBe('Stopped');
-    const seen = await page.evaluate(() => (window as unknown as { statusSeen: string[] }).statusSeen);
+    const seen = await statusSeen();
     // Stop is asked for, then the engine says what it does between the last step and the end.
     expect(seen.slice(-4)).toEqual(['Paused', 'Stopping', 'Stopping (final eval, checkpoint)', 'Stopped']);
   });

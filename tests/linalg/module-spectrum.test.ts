@@ -206,17 +206,23 @@ describe('moduleSpectrum', () => {
   });
 });
 
+/** stories260K with rank-2 LoRA adapters on q and v of layers 0 and 4: the modules a round covers. */
+async function modelWithRoundAdapters(): Promise<LlamaModel> {
+  const gpu = await testGpu();
+  const model = LlamaModel.upload(gpu, weights);
+  const rng = new Rng(5);
+  for (const l of [0, 4]) {
+    for (const m of ['q', 'v'] as const) {
+      const [out, inF] = model.param(linearName(l, m)).shape as [number, number];
+      model.adapters.set(moduleName(l, m), LoraAdapter.create(gpu, moduleName(l, m), out, inF, { rank: 2, alpha: 2, rslora: false, dropout: 0, init: 'kaiming' }, rng));
+    }
+  }
+  return model;
+}
+
 describe('spectraRound', () => {
   it('stops at the time budget after one module and resumes round-robin where it stopped', async () => {
-    const gpu = await testGpu();
-    const model = LlamaModel.upload(gpu, weights);
-    const rng = new Rng(5);
-    for (const l of [0, 4]) {
-      for (const m of ['q', 'v'] as const) {
-        const [out, inF] = model.param(linearName(l, m)).shape as [number, number];
-        model.adapters.set(moduleName(l, m), LoraAdapter.create(gpu, moduleName(l, m), out, inF, { rank: 2, alpha: 2, rslora: false, dropout: 0, init: 'kaiming' }, rng));
-      }
-    }
+    const model = await modelWithRoundAdapters();
     const state = { cursor: 0 };
     const seen: string[] = [];
     for (let round = 0; round < 5; round++) {
@@ -229,6 +235,31 @@ describe('spectraRound', () => {
     const all = await spectraRound(model, [0, 4], ['q', 'v'], { cursor: 0 }, Infinity);
     expect(all.spectra).toHaveLength(4);
     expect(all.pending).toBe(0);
+    model.dispose();
+  });
+
+  it('with a focus module (the one on screen): puts it first in every round, alone at budget 0; with time the others follow once each', async () => {
+    const model = await modelWithRoundAdapters();
+    const focus = moduleName(4, 'v');
+    const state = { cursor: 0 };
+    const rounds: string[][] = [];
+    for (let round = 0; round < 4; round++) {
+      // Budget 0: the focus module alone (a round goes past its first module only while within budget).
+      const { spectra, pending } = await spectraRound(model, [0, 4], ['q', 'v'], state, 0, { focus });
+      rounds.push(spectra.map((s) => s.name));
+      expect(pending).toBe(4 - spectra.length);
+    }
+    expect(rounds.every((names) => names[0] === focus)).toBe(true);
+    expect(rounds.map((names) => names.length)).toEqual([1, 1, 1, 1]);
+
+    // With a budget the others follow the focus module, round-robin over them only (never the focus twice).
+    const all = await spectraRound(model, [0, 4], ['q', 'v'], { cursor: 0 }, Infinity, { focus });
+    expect(all.spectra.map((s) => s.name)).toEqual([focus, moduleName(0, 'q'), moduleName(0, 'v'), moduleName(4, 'q')]);
+    expect(all.pending).toBe(0);
+
+    // A focus the round does not cover (no adapter there) changes nothing.
+    const other = await spectraRound(model, [0, 4], ['q', 'v'], { cursor: 0 }, 0, { focus: moduleName(1, 'k') });
+    expect(other.spectra.map((s) => s.name)).toEqual([moduleName(0, 'q')]);
     model.dispose();
   });
 });

@@ -108,8 +108,6 @@ interface Session {
   data: Data;
   tokenizer: Tokenizer;
   saver: RunSaver;
-  /** Steps taken before this loop (a resumed run's checkpoint step). */
-  startStep: number;
   /** Training wall time before this loop. */
   activeMs: number;
   evalLoss: number | null;
@@ -156,7 +154,7 @@ const READ_EVERY = 8;
 const READ_EVERY_MS = 200;
 
 /**
- * Steps startStep+1 … config.steps through the run loop (src/train/run-loop.ts), its numbers posted
+ * The trainer's next step … config.steps through the run loop (src/train/run-loop.ts), its numbers posted
  * and saved: metrics read back every few steps, evals, spectra between steps, a checkpoint every
  * `saver.every` steps, on pause and at the end; then trainFinished.
  */
@@ -320,7 +318,7 @@ export async function handleStartTraining(
       };
       const saver = new RunSaver(id, record, save?.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY);
       const session: Session = {
-        id, run, trainer, model, tuned, config, data: prepared, tokenizer, saver, startStep: 0, activeMs: 0, evalLoss: null,
+        id, run, trainer, model, tuned, config, data: prepared, tokenizer, saver, activeMs: 0, evalLoss: null,
         probe, ...(probeData ? { probeInfo: probeInfo(probeData.fileName, probe) } : {}), original: loaded.weights,
       };
       await saver.status('running');
@@ -387,7 +385,7 @@ export async function handleResumeRun(id: number, runId: number, checkpointEvery
       const saver = new RunSaver(id, stored, checkpointEvery);
       const session: Session = {
         id, run, trainer, model, tuned, config, data, tokenizer, saver,
-        startStep: checkpoint.step, activeMs: record.activeMs, evalLoss: finite(history.eval.at(-1)?.loss),
+        activeMs: record.activeMs, evalLoss: finite(history.eval.at(-1)?.loss),
         probe, ...(record.probe ? { probeInfo: probeInfo(record.probe.fileName, probe) } : {}), original: loaded.weights,
       };
       await saver.status('running');
