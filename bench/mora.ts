@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseLlama2c } from '../src/io/llama2c.ts';
 import { LlamaModel } from '../src/model/llama.ts';
-import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../src/train/config.ts';
+import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../src/schema/train-config.ts';
 import { Trainer } from '../src/train/trainer.ts';
 import { timeCases, type BenchContext, type BenchRow, type TimedCase } from './harness.ts';
 

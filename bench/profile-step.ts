@@ -4,10 +4,10 @@
  * Prints the step time and the kernels (with their grids) sorted by GPU milliseconds.
  */
 import { openGpu } from '../src/cli/gpu.ts';
-import type { LlamaConfig } from '../src/model/config.ts';
+import type { LlamaConfig } from '../src/schema/llama-config.ts';
 import { initWeights } from '../src/model/init.ts';
 import { LlamaModel } from '../src/model/llama.ts';
-import { DEFAULT_TRAIN_CONFIG } from '../src/train/config.ts';
+import { DEFAULT_TRAIN_CONFIG } from '../src/schema/train-config.ts';
 import { Trainer } from '../src/train/trainer.ts';
 
 const [dim = 128, nLayers = 4, T = 128, B = 8] = process.argv.slice(2).map(Number);

@@ -6,7 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { readModelPath } from '../src/io/fs-node.ts';
 import { LlamaModel } from '../src/model/llama.ts';
-import { DEFAULT_TRAIN_CONFIG } from '../src/train/config.ts';
+import { DEFAULT_TRAIN_CONFIG } from '../src/schema/train-config.ts';
 import { prepareData } from '../src/train/data.ts';
 import { runTraining } from '../src/train/run-loop.ts';
 import { Trainer } from '../src/train/trainer.ts';

@@ -11,7 +11,7 @@ import { loraMatmul } from '../src/kernels/lora-matmul.ts';
 import { matmul } from '../src/kernels/matmul.ts';
 import { LlamaModel } from '../src/model/llama.ts';
 import { recordTrainPass } from '../src/model/llama-train.ts';
-import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../src/train/config.ts';
+import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../src/schema/train-config.ts';
 import type { Batch } from '../src/train/packing.ts';
 import { Trainer } from '../src/train/trainer.ts';
 import { randomValues, timeCases, type BenchContext, type BenchRow, type TimedCase } from './harness.ts';

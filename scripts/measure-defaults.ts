@@ -21,7 +21,7 @@ import { readModelPath } from '../src/io/fs-node.ts';
 import type { Tokenizer } from '../src/io/tokenizer.ts';
 import { generate } from '../src/model/generate.ts';
 import { LlamaModel } from '../src/model/llama.ts';
-import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../src/train/config.ts';
+import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../src/schema/train-config.ts';
 import { prepareData } from '../src/train/data.ts';
 import { BatchIterator, orderedBatches, type PackedWindow } from '../src/train/packing.ts';
 import { Trainer } from '../src/train/trainer.ts';

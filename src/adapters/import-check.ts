@@ -15,8 +15,8 @@ import {
   type AdapterTensors, type PeftAdapterConfig,
 } from '../io/peft.ts';
 import { readZip } from '../io/zip.ts';
-import type { LlamaConfig } from '../model/config.ts';
-import type { LinearModule } from '../model/weights.ts';
+import type { LlamaConfig } from '../schema/llama-config.ts';
+import type { LinearModule } from '../schema/tensors.ts';
 
 /** What an imported adapter is, as the UI shows it. */
 export interface ImportedAdapter {

@@ -2,7 +2,7 @@
 import type { PeftAdapterConfig, AdapterTensors } from '../io/peft.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import type { LlamaModel } from '../model/llama.ts';
-import { LINEAR_MODULES, linearName, moduleName, type LinearModule } from '../model/weights.ts';
+import { LINEAR_MODULES, linearName, moduleName, type LinearModule } from '../schema/tensors.ts';
 import { DoraAdapter } from './dora.ts';
 import { LoraAdapter, type LoraConfig } from './lora.ts';
 

@@ -1,7 +1,7 @@
 /** Moving MoRA adapters between the GPU model and host tensors (src/io/mora-file.ts reads and writes the files). */
 import type { MoraAdapterConfig, MoraTensors } from '../io/mora-file.ts';
 import type { LlamaModel } from '../model/llama.ts';
-import { LINEAR_MODULES, linearName, moduleName } from '../model/weights.ts';
+import { LINEAR_MODULES, linearName, moduleName } from '../schema/tensors.ts';
 import { adapterTargets } from './lora-io.ts';
 import { MoraAdapter } from './mora.ts';
 

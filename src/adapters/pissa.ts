@@ -18,7 +18,7 @@ import { matmul } from '../kernels/matmul.ts';
 import { svdFull, svdTopK } from '../linalg/svd.ts';
 import type { LlamaModel } from '../model/llama.ts';
 import { Rng } from '../model/sampling.ts';
-import { linearName, moduleName, type LinearModule } from '../model/weights.ts';
+import { linearName, moduleName, type LinearModule } from '../schema/tensors.ts';
 import { LoraAdapter, loraScale, type LoraConfig } from './lora.ts';
 
 /** 'top' = PiSSA (principal components), 'bottom' = MiLoRA (minor components). */

@@ -15,10 +15,10 @@ import { mkdir, open, readFile, rename, rmdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { decodeEntry, parseSafetensorsHeader, writeSafetensors } from '../io/safetensors.ts';
 import type { AdapterTensors } from '../io/peft.ts';
-import type { HostTensor } from '../model/weights.ts';
-import { LINEAR_MODULES } from '../model/weights.ts';
+import type { HostTensor } from '../schema/tensors.ts';
+import { LINEAR_MODULES } from '../schema/tensors.ts';
 import { checkCheckpoint, type CheckpointParam, type TrainerCheckpoint } from '../train/checkpoint.ts';
-import { DEFAULT_TRAIN_CONFIG, METHODS, SPECTRAL_METHODS, type TrainConfig } from '../train/config.ts';
+import { DEFAULT_TRAIN_CONFIG, METHODS, SPECTRAL_METHODS, type TrainConfig } from '../schema/train-config.ts';
 
 export const TENSORS_FILE = 'trainer.safetensors';
 export const STATE_FILE = 'state.json';

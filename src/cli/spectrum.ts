@@ -10,8 +10,8 @@ import { moduleSpectrum, type ModuleSpectrum } from '../linalg/module-spectrum.t
 import { rank90 } from '../linalg/spectra.ts';
 import { LlamaModel } from '../model/llama.ts';
 import { ModelFileError } from '../io/errors.ts';
-import { LINEAR_MODULES, type LinearModule, type LlamaWeights } from '../model/weights.ts';
-import { parseTargets } from '../train/config.ts';
+import { LINEAR_MODULES, type LinearModule, type LlamaWeights } from '../schema/tensors.ts';
+import { parseTargets } from '../schema/train-config.ts';
 import { optionalString, requireString, UsageError, type Values } from './args.ts';
 import { openGpu } from './gpu.ts';
 

@@ -19,12 +19,12 @@ import { formatOf, prepareData, type PreparedData } from '../train/data.ts';
 import { decodeDataText } from '../train/utf8.ts';
 import {
   DEFAULT_TRAIN_CONFIG, METHODS, parseTargets, SPECTRAL_METHODS, validateTrainConfig, type Method, type TrainConfig,
-} from '../train/config.ts';
-import { methodDefaults } from '../train/method-defaults.ts';
+} from '../schema/train-config.ts';
+import { methodDefaults } from '../schema/method-defaults.ts';
 import { countTargets, type PackedWindow } from '../train/packing.ts';
 import { runTraining, type RunStep } from '../train/run-loop.ts';
 import { Trainer } from '../train/trainer.ts';
-import type { ScheduleKind } from '../train/schedule.ts';
+import type { ScheduleKind } from '../schema/schedule.ts';
 import { optionalNumber, optionalString, requireString, UsageError, type Values } from './args.ts';
 import { readCheckpointDir, removeCheckpointDir, sha256Hex, TENSORS_FILE, writeCheckpointDir, writeFileAtomic, type RunState } from './checkpoint-dir.ts';
 import { openGpu } from './gpu.ts';

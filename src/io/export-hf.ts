@@ -1,5 +1,5 @@
 /** LlamaWeights (+ tokenizer) → the files of a Hugging Face LLaMA model directory. */
-import { expectedTensors, type HostTensor, type LlamaWeights } from '../model/weights.ts';
+import { expectedTensors, type HostTensor, type LlamaWeights } from '../schema/tensors.ts';
 import { ModelFileError } from './errors.ts';
 import { configToHfJson } from './hf-config.ts';
 import { writeSafetensors } from './safetensors.ts';

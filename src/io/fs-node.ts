@@ -1,7 +1,7 @@
 /** Node-only file helpers over the bytes-based loaders: read a model path, write exported files. */
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { LlamaWeights } from '../model/weights.ts';
+import type { LlamaWeights } from '../schema/tensors.ts';
 import { ModelFileError } from './errors.ts';
 import { isLlama2cCheckpoint } from './llama2c.ts';
 import { loadModelFromFiles, loadTokenizerFile, type ModelFile } from './load-model.ts';

@@ -1,5 +1,5 @@
 /** Hugging Face LLaMA config.json ⇄ LlamaConfig. */
-import { validateConfig, type LlamaConfig } from '../model/config.ts';
+import { validateConfig, type LlamaConfig } from '../schema/llama-config.ts';
 import { ModelFileError } from './errors.ts';
 
 type Json = Record<string, unknown>;

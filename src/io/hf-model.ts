@@ -1,6 +1,6 @@
 /** A Hugging Face LLaMA checkpoint (config.json + a single model.safetensors) → LlamaWeights. */
-import type { LlamaConfig } from '../model/config.ts';
-import { expectedTensors, type HostTensor, type LlamaWeights } from '../model/weights.ts';
+import type { LlamaConfig } from '../schema/llama-config.ts';
+import { expectedTensors, type HostTensor, type LlamaWeights } from '../schema/tensors.ts';
 import { ModelFileError } from './errors.ts';
 import { parseHfConfig } from './hf-config.ts';
 import { decodeEntry, parseSafetensorsHeader, type SafetensorsEntry } from './safetensors.ts';

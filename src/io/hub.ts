@@ -4,7 +4,7 @@
  * progress, then tokenizer.json and tokenizer_config.json when the repo has them. Files are cached
  * by their resolved URL (Cache API in the browser), so a reload does not download again.
  */
-import type { LlamaConfig } from '../model/config.ts';
+import type { LlamaConfig } from '../schema/llama-config.ts';
 import { ModelFileError } from './errors.ts';
 import { parseHfConfig } from './hf-config.ts';
 import type { ModelFile } from './load-model.ts';

@@ -4,8 +4,8 @@
  * layers of one tensor before the next. A negative vocab_size means an untied classifier at the end.
  * Loaded into HF tensor names and HF q/k row order (see weights.ts).
  */
-import { validateConfig, type LlamaConfig } from '../model/config.ts';
-import { expectedTensors, hfToMetaRows, linearName, metaToHfRows, type HostTensor, type LlamaWeights } from '../model/weights.ts';
+import { validateConfig, type LlamaConfig } from '../schema/llama-config.ts';
+import { expectedTensors, linearName, type HostTensor, type LlamaWeights } from '../schema/tensors.ts';
 import { ModelFileError } from './errors.ts';
 import { formatCount, llamaWeightCount } from './weight-count.ts';
 
@@ -209,5 +209,41 @@ export function writeLlama2c(w: LlamaWeights): Uint8Array {
   put(cos);
   put(sin);
   if (!c.tiedEmbeddings) put(get('lm_head.weight'));
+  return out;
+}
+
+/**
+ * Row permutation between llama2.c/Meta (RoPE on adjacent pairs) and HF (RoPE on halves) for a
+ * q or k weight of `nHeads` heads: HF row (h, half, i) = Meta row (h, 2i + half). As in transformers'
+ * convert_llama_weights_to_hf: w.view(n_heads, hd/2, 2, in).transpose(1, 2).reshape(out, in).
+ */
+export function metaToHfRows(w: Float32Array, nHeads: number, rows: number, cols: number): Float32Array {
+  const hd = rows / nHeads;
+  const out = new Float32Array(w.length);
+  for (let h = 0; h < nHeads; h++) {
+    for (let half = 0; half < 2; half++) {
+      for (let i = 0; i < hd / 2; i++) {
+        const dst = h * hd + half * (hd / 2) + i;
+        const src = h * hd + 2 * i + half;
+        out.set(w.subarray(src * cols, (src + 1) * cols), dst * cols);
+      }
+    }
+  }
+  return out;
+}
+
+/** Inverse of metaToHfRows. */
+export function hfToMetaRows(w: Float32Array, nHeads: number, rows: number, cols: number): Float32Array {
+  const hd = rows / nHeads;
+  const out = new Float32Array(w.length);
+  for (let h = 0; h < nHeads; h++) {
+    for (let half = 0; half < 2; half++) {
+      for (let i = 0; i < hd / 2; i++) {
+        const src = h * hd + half * (hd / 2) + i;
+        const dst = h * hd + 2 * i + half;
+        out.set(w.subarray(src * cols, (src + 1) * cols), dst * cols);
+      }
+    }
+  }
   return out;
 }

@@ -3,8 +3,8 @@
  * Node via fs-node.ts): a llama2.c checkpoint .bin (+ tokenizer .bin), or a Hugging Face directory's
  * config.json + model.safetensors (+ tokenizer.json + tokenizer_config.json).
  */
-import type { LlamaConfig } from '../model/config.ts';
-import type { LlamaWeights } from '../model/weights.ts';
+import type { LlamaConfig } from '../schema/llama-config.ts';
+import type { LlamaWeights } from '../schema/tensors.ts';
 import { ModelFileError } from './errors.ts';
 import { loadHfModel } from './hf-model.ts';
 import { isLlama2cCheckpoint, parseLlama2c } from './llama2c.ts';

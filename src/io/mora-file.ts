@@ -4,8 +4,8 @@
  * (r̂, r̂), and adapter_config.json {"peft_type": "MORA", "format": "subspace-mora", "version": 1,
  * "mora_type": 1 | 6, "r", "r_hat": {"q_proj": r̂, ...}, "target_modules", "base_model_name_or_path"}.
  */
-import type { LlamaConfig } from '../model/config.ts';
-import { LINEAR_MODULES, type HostTensor, type LinearModule } from '../model/weights.ts';
+import type { LlamaConfig } from '../schema/llama-config.ts';
+import { LINEAR_MODULES, type HostTensor, type LinearModule } from '../schema/tensors.ts';
 import { ModelFileError } from './errors.ts';
 import type { ModelFile } from './load-model.ts';
 import {

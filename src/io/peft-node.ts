@@ -1,7 +1,7 @@
 /** Node-only helpers: adapter directories (adapter_config.json + adapter_model.safetensors) on disk. */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { LlamaConfig } from '../model/config.ts';
+import type { LlamaConfig } from '../schema/llama-config.ts';
 import { ModelFileError } from './errors.ts';
 import { writeFiles } from './fs-node.ts';
 import type { ModelFile } from './load-model.ts';

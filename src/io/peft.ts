@@ -7,8 +7,8 @@
  * ...lora_B.weight (out, r), ...mlp.{gate,up,down}_proj.lora_{A,B}.weight, and for DoRA
  * ...lora_magnitude_vector (out), without ".weight" (peft strips it when saving).
  */
-import type { LlamaConfig } from '../model/config.ts';
-import { LINEAR_MODULES, moduleName, type HostTensor, type LinearModule } from '../model/weights.ts';
+import type { LlamaConfig } from '../schema/llama-config.ts';
+import { LINEAR_MODULES, moduleName, type HostTensor, type LinearModule } from '../schema/tensors.ts';
 import { ModelFileError } from './errors.ts';
 import { baseName, type ModelFile } from './load-model.ts';
 import { parseSafetensors, writeSafetensors } from './safetensors.ts';

@@ -3,7 +3,7 @@
  * {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__"?: {string: string}}, then the
  * data; offsets count from the end of the header. Tensors come back as float32 whatever their dtype.
  */
-import type { HostTensor } from '../model/weights.ts';
+import type { HostTensor } from '../schema/tensors.ts';
 import { ModelFileError } from './errors.ts';
 
 /** Bytes per element of every dtype the format defines; only FLOAT_DTYPES can be decoded. */

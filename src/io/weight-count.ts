@@ -3,7 +3,7 @@
  * file whose header or config.json claims absurd sizes (2^24 layers, 1e308 heads) is refused before any
  * per-layer structure is built or anything is allocated.
  */
-import type { LlamaConfig } from '../model/config.ts';
+import type { LlamaConfig } from '../schema/llama-config.ts';
 
 /** Sum of the element counts of expectedTensors(c), as a float (exact below 2^53; may be Infinity). */
 export function llamaWeightCount(c: LlamaConfig): number {

@@ -40,7 +40,7 @@ import { matmul } from '../kernels/matmul.ts';
 import { axpy } from '../kernels/axpy.ts';
 import { addInPlace } from '../kernels/elementwise.ts';
 import type { LlamaModel } from '../model/llama.ts';
-import { linearName, moduleName, type LinearModule, type LlamaWeights } from '../model/weights.ts';
+import { linearName, moduleName, type LinearModule, type LlamaWeights } from '../schema/tensors.ts';
 import { lowRankSpectrum } from './low-rank.ts';
 import { rank90, updateOverlaps } from './spectra.ts';
 import { svdFull, svdValues, type SvdOptions } from './svd.ts';

@@ -4,7 +4,7 @@
  * and up to 4096 evenly spaced float bit patterns per tensor: cheap for any size, and any changed
  * weight file changes it in practice.
  */
-import type { LlamaWeights } from './weights.ts';
+import type { LlamaWeights } from '../schema/tensors.ts';
 
 const SAMPLES_PER_TENSOR = 4096;
 

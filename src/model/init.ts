@@ -1,7 +1,7 @@
 /** Fresh weights for training from scratch: N(0, 0.02²), residual outputs scaled by 1/√(2L), norms 1. */
 import { Rng } from './sampling.ts';
-import type { LlamaConfig } from './config.ts';
-import { expectedTensors, type LlamaWeights } from './weights.ts';
+import type { LlamaConfig } from '../schema/llama-config.ts';
+import { expectedTensors, type LlamaWeights } from '../schema/tensors.ts';
 
 export function initWeights(config: LlamaConfig, seed: number, std = 0.02): LlamaWeights {
   const rng = new Rng(seed);

@@ -13,9 +13,9 @@ import { addInPlace, swiglu, swigluBackward } from '../kernels/elementwise.ts';
 import { matmul } from '../kernels/matmul.ts';
 import { rmsnorm, rmsnormBackward } from '../kernels/rmsnorm.ts';
 import { ropeInPlace } from '../kernels/rope.ts';
-import { headDim, kvDim, type LlamaConfig } from './config.ts';
+import { headDim, kvDim, type LlamaConfig } from '../schema/llama-config.ts';
 import type { LlamaModel } from './llama.ts';
-import { linearName, moduleName, type LinearModule } from './weights.ts';
+import { linearName, moduleName, type LinearModule } from '../schema/tensors.ts';
 
 /** Keys and values of every layer for positions 0..capacity-1 of one sequence. */
 export interface KvCache {

@@ -7,10 +7,10 @@ import type { Tensor } from '../gpu/tensor.ts';
 import { embedding } from '../kernels/embedding.ts';
 import { matmul } from '../kernels/matmul.ts';
 import { rmsnorm } from '../kernels/rmsnorm.ts';
-import { kvDim, type LlamaConfig } from './config.ts';
+import { kvDim, type LlamaConfig } from '../schema/llama-config.ts';
 import type { LinearAdapter, Saved } from '../adapters/adapter.ts';
 import { recordBlock, releaseLayer, type ForwardMode, type KvCache, type LayerActs } from './llama-block.ts';
-import { linearName, moduleName, type LinearModule, type LlamaWeights } from './weights.ts';
+import { linearName, moduleName, type LinearModule, type LlamaWeights } from '../schema/tensors.ts';
 
 /** A recorded forward of B·T tokens. */
 export interface Forward {

@@ -3,7 +3,7 @@
  * data it trained on, its metrics up to the last checkpoint, and its outcome. The checkpoint itself
  * (TrainerCheckpoint) is stored beside it under the same run id.
  */
-import type { TrainConfig } from '../train/config.ts';
+import type { TrainConfig } from '../schema/train-config.ts';
 import type { DataFormat } from '../train/data.ts';
 import { dataIdentity, type DataIdentity } from '../train/data-identity.ts';
 import type { DataSplit, EvalPoint, SpectraEntry, StepPoint } from '../workers/protocol.ts';

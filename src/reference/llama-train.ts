@@ -2,8 +2,8 @@
  * The whole LLaMA training pass in float64 plain TS: mean cross-entropy of a batch and the gradient
  * of every parameter (full fine-tuning). Ground truth for the GPU training graph.
  */
-import { headDim } from '../model/config.ts';
-import { linearName, type LinearModule, type LlamaWeights } from '../model/weights.ts';
+import { headDim } from '../schema/llama-config.ts';
+import { linearName, type LinearModule, type LlamaWeights } from '../schema/tensors.ts';
 import { attentionBackwardRef, embeddingBackwardRef, rmsnormBackwardRef, swigluBackwardRef } from './llama-grads.ts';
 import { addRef, attentionRef, embeddingRef, rmsnormRef, ropeRef, swigluRef } from './llama-ops.ts';
 import { matmulRef } from './ops.ts';

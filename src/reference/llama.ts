@@ -1,6 +1,6 @@
 /** The whole LLaMA forward pass in float64 plain TS: the ground truth the GPU model is tested against. */
-import { headDim, kvDim } from '../model/config.ts';
-import { linearName, type LinearModule, type LlamaWeights } from '../model/weights.ts';
+import { headDim, kvDim } from '../schema/llama-config.ts';
+import { linearName, type LinearModule, type LlamaWeights } from '../schema/tensors.ts';
 import { addRef, attentionRef, embeddingRef, rmsnormRef, ropeRef, swigluRef } from './llama-ops.ts';
 import { matmulRef } from './ops.ts';
 

@@ -4,8 +4,8 @@
  * A row whose engine method is not in the engine's METHODS is shown disabled as "coming"; adding
  * a method to the engine enables its row.
  */
-import { METHODS, type Method, type TrainConfig } from '../train/config.ts';
-import { methodDefaults, type MethodDefaults } from '../train/method-defaults.ts';
+import { METHODS, type Method, type TrainConfig } from '../schema/train-config.ts';
+import { methodDefaults, type MethodDefaults } from '../schema/method-defaults.ts';
 
 export type MethodId = 'full' | 'lora' | 'rslora' | 'pissa' | 'milora' | 'dora' | 'mora';
 

@@ -2,9 +2,9 @@
  * The training run: the method and hyperparameters being edited, and the run in the engine —
  * its status, progress (step, tokens/s, ETA), result, and the fine-tuned model it leaves behind.
  */
-import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../train/config.ts';
-import type { LinearModule } from '../model/weights.ts';
-import { LINEAR_MODULES } from '../model/weights.ts';
+import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../schema/train-config.ts';
+import type { LinearModule } from '../schema/tensors.ts';
+import { LINEAR_MODULES } from '../schema/tensors.ts';
 import type { DataSource, EngineEvent, EventOf, ExportKind, FinishReason, RunInfo, RunSaveSettings, StepPoint } from '../workers/protocol.ts';
 import type { AppState, SliceCreator } from './app-state.ts';
 import { dataBlocker } from './data-slice.ts';

@@ -4,7 +4,7 @@
  * in the browser join when the saved-runs list is read (see saved-runs-slice). Which runs are ticked
  * for comparison is remembered across reloads (compare-ticks.ts).
  */
-import type { TrainConfig } from '../train/config.ts';
+import type { TrainConfig } from '../schema/train-config.ts';
 import type { DataIdentity } from '../train/data-identity.ts';
 import type { EvalPoint, FinishReason, StepPoint } from '../workers/protocol.ts';
 import type { SliceCreator } from './app-state.ts';

@@ -7,7 +7,7 @@
  * compute it first.
  */
 import type { ModuleSpectrum } from '../linalg/module-spectrum.ts';
-import { moduleName, type LinearModule } from '../model/weights.ts';
+import { moduleName, type LinearModule } from '../schema/tensors.ts';
 import type { SpectraRound } from '../persist/stored-run.ts';
 import type { SpectraEntry } from '../workers/protocol.ts';
 import type { AppState, SliceCreator } from './app-state.ts';

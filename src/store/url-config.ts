@@ -3,9 +3,9 @@
  * Every listed field is written; reading checks each value, reports what is wrong by name, and
  * leaves a bad or unknown value out (the caller keeps its default).
  */
-import { LINEAR_MODULES } from '../model/weights.ts';
-import { parseTargets, type TrainConfig } from '../train/config.ts';
-import type { ScheduleKind } from '../train/schedule.ts';
+import { LINEAR_MODULES } from '../schema/tensors.ts';
+import { parseTargets, type TrainConfig } from '../schema/train-config.ts';
+import type { ScheduleKind } from '../schema/schedule.ts';
 import { METHOD_ROWS, methodAvailable, type MethodId } from './methods.ts';
 
 /** What the query carries besides TrainConfig fields: the method row, the data, and how often a run saves and measures. */

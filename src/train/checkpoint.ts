@@ -6,7 +6,7 @@
  * Plain data (typed arrays, maps, numbers), so it can be structured-cloned into IndexedDB.
  */
 import type { AdapterTensors } from '../io/peft.ts';
-import type { TrainConfig } from './config.ts';
+import type { TrainConfig } from '../schema/train-config.ts';
 
 /** One trainable tensor: its value and AdamW's first and second moments, all of `shape`. */
 export interface CheckpointParam {

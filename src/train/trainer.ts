@@ -14,11 +14,11 @@ import { adamwStep, clipGradNorm } from '../kernels/optimizer.ts';
 import type { LlamaModel } from '../model/llama.ts';
 import { recordTrainPass } from '../model/llama-train.ts';
 import { Rng } from '../model/sampling.ts';
-import { linearName, moduleName } from '../model/weights.ts';
+import { linearName, moduleName } from '../schema/tensors.ts';
 import { checkCheckpoint, type TrainerCheckpoint } from './checkpoint.ts';
-import { SPECTRAL_METHODS, validateTrainConfig, type TrainConfig } from './config.ts';
+import { SPECTRAL_METHODS, validateTrainConfig, type TrainConfig } from '../schema/train-config.ts';
 import type { Batch } from './packing.ts';
-import { learningRate } from './schedule.ts';
+import { learningRate } from '../schema/schedule.ts';
 
 /** Per-step numbers recorded on the GPU. */
 export interface StepMetrics {

@@ -19,7 +19,7 @@ import {
   type RunControl,
   type RunSaveSettings,
 } from './protocol.ts';
-import type { TrainConfig } from '../train/config.ts';
+import type { TrainConfig } from '../schema/train-config.ts';
 import type { DataProblem } from '../train/data.ts';
 
 /** A request that failed in the engine; `file` names the file at fault (and `line`, `field` a data file's spot), if any. */

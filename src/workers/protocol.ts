@@ -6,11 +6,11 @@
  */
 import type { ImportedAdapter } from '../adapters/import-check.ts';
 import type { DemoId } from '../corpus/demos.ts';
-import type { LlamaConfig } from '../model/config.ts';
-import type { TrainConfig } from '../train/config.ts';
+import type { LlamaConfig } from '../schema/llama-config.ts';
+import type { TrainConfig } from '../schema/train-config.ts';
 import type { DataFormat, DataProblem, DataStats, DataWarning, DataWarningKind } from '../train/data.ts';
 import type { ModuleSpectrum } from '../linalg/module-spectrum.ts';
-import type { LinearModule } from '../model/weights.ts';
+import type { LinearModule } from '../schema/tensors.ts';
 import type { StorageProblemCode } from '../persist/run-db.ts';
 import type { ModelOrigin, SavedRunSummary, SpectraRound } from '../persist/stored-run.ts';
 import type { DataIdentity } from '../train/data-identity.ts';

@@ -12,7 +12,7 @@ import {
 } from '../../src/cli/checkpoint-dir.ts';
 import { parseSafetensors, writeSafetensors } from '../../src/io/safetensors.ts';
 import type { TrainerCheckpoint } from '../../src/train/checkpoint.ts';
-import { DEFAULT_TRAIN_CONFIG, type Method } from '../../src/train/config.ts';
+import { DEFAULT_TRAIN_CONFIG, type Method } from '../../src/schema/train-config.ts';
 
 const work = mkdtempSync(path.join(tmpdir(), 'subspace-ckptdir-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));

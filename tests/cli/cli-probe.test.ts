@@ -13,7 +13,7 @@ import { parseLlama2c } from '../../src/io/llama2c.ts';
 import { Llama2cTokenizer } from '../../src/io/tokenizer-llama2c.ts';
 import { LlamaModel } from '../../src/model/llama.ts';
 import { llamaLogitsRef } from '../../src/reference/llama.ts';
-import { DEFAULT_TRAIN_CONFIG } from '../../src/train/config.ts';
+import { DEFAULT_TRAIN_CONFIG } from '../../src/schema/train-config.ts';
 import type { Batch } from '../../src/train/packing.ts';
 import { Trainer } from '../../src/train/trainer.ts';
 import { cli } from '../helpers/cli.ts';

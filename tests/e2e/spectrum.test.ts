@@ -5,7 +5,7 @@
  * (LoRA's cheap path), the rank90 / overlap history, and the layer × module heatmap.
  */
 import { beforeAll, describe, expect, test } from 'vitest';
-import { kvDim, type LlamaConfig } from '../../src/model/config.ts';
+import { kvDim, type LlamaConfig } from '../../src/schema/llama-config.ts';
 import { screenshot } from './harness.ts';
 import { chartPoints, storiesConfig, tinySettings, trainToCompletion, useStudio } from './studio.ts';
 

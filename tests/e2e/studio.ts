@@ -10,7 +10,7 @@ import type { Browser, Page } from 'playwright-core';
 import type { ViteDevServer } from 'vite';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { loadModelFromFiles } from '../../src/io/load-model.ts';
-import type { LlamaConfig } from '../../src/model/config.ts';
+import type { LlamaConfig } from '../../src/schema/llama-config.ts';
 import { closePage, fixturesDir, launchChromium, openPage, screenshot, startAppServer, type WatchedPage } from './harness.ts';
 
 export const CHECKPOINT = path.resolve(fixturesDir, 'stories260K.bin');

@@ -11,9 +11,9 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import { readPeftAdapter } from '../../src/io/peft.ts';
 import { parseSafetensorsHeader } from '../../src/io/safetensors.ts';
 import { readZip } from '../../src/io/zip.ts';
-import type { LlamaConfig } from '../../src/model/config.ts';
+import type { LlamaConfig } from '../../src/schema/llama-config.ts';
 import { METHOD_ROWS } from '../../src/store/methods.ts';
-import { METHODS } from '../../src/train/config.ts';
+import { METHODS } from '../../src/schema/train-config.ts';
 import { screenshot } from './harness.ts';
 import { chartPoints, download, storiesConfig, tinySettings, trainToCompletion, useStudio } from './studio.ts';
 

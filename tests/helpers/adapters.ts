@@ -5,8 +5,8 @@
 import type { MoraTensors, MoraType } from '../../src/io/mora-file.ts';
 import { moraRank } from '../../src/io/mora-file.ts';
 import { moduleShape, type AdapterTensors } from '../../src/io/peft.ts';
-import type { LlamaConfig } from '../../src/model/config.ts';
-import { moduleName, type HostTensor, type LinearModule } from '../../src/model/weights.ts';
+import type { LlamaConfig } from '../../src/schema/llama-config.ts';
+import { moduleName, type HostTensor, type LinearModule } from '../../src/schema/tensors.ts';
 
 /** Uniform draws in [−0.5, 0.5) from a 32-bit LCG (Numerical Recipes constants) seeded with `seed`. */
 export function seededUniform(seed: number): () => number {

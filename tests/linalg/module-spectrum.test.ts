@@ -10,7 +10,7 @@ import { Rng } from '../../src/model/sampling.ts';
 import { matmul64, svdRef } from '../../src/linalg/reference-svd.ts';
 import { rank90, updateOverlaps } from '../../src/linalg/spectra.ts';
 import { LlamaModel } from '../../src/model/llama.ts';
-import { LINEAR_MODULES, linearName, moduleName, type LinearModule } from '../../src/model/weights.ts';
+import { LINEAR_MODULES, linearName, moduleName, type LinearModule } from '../../src/schema/tensors.ts';
 import { readFixture, STORIES_BIN } from '../helpers/fixtures.ts';
 import { testGpu } from '../helpers/gpu.ts';
 import { gaussianF32 } from './helpers.ts';

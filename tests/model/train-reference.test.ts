@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseLlama2c } from '../../src/io/llama2c.ts';
-import type { LlamaWeights } from '../../src/model/weights.ts';
+import type { LlamaWeights } from '../../src/schema/tensors.ts';
 import { llamaTrainRef } from '../../src/reference/llama-train.ts';
 import { readFixture, STORIES_BIN } from '../helpers/fixtures.ts';
 

@@ -9,7 +9,7 @@ import { parseLlama2c } from '../../src/io/llama2c.ts';
 import { Llama2cTokenizer } from '../../src/io/tokenizer-llama2c.ts';
 import { LlamaModel } from '../../src/model/llama.ts';
 import { batchesServed, checkCheckpoint, checkpointBytes, type TrainerCheckpoint } from '../../src/train/checkpoint.ts';
-import { DEFAULT_TRAIN_CONFIG, type Method, type TrainConfig } from '../../src/train/config.ts';
+import { DEFAULT_TRAIN_CONFIG, type Method, type TrainConfig } from '../../src/schema/train-config.ts';
 import { prepareData } from '../../src/train/data.ts';
 import { BatchIterator } from '../../src/train/packing.ts';
 import { Trainer, type StepMetrics } from '../../src/train/trainer.ts';

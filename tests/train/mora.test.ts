@@ -4,13 +4,13 @@ import { attachMoraTensors, moraConfigOf, readMoraTensors } from '../../src/adap
 import { MoraAdapter } from '../../src/adapters/mora.ts';
 import { exportHfModel } from '../../src/io/export-hf.ts';
 import { loadHfModel } from '../../src/io/hf-model.ts';
-import { parseLlama2c } from '../../src/io/llama2c.ts';
+import { metaToHfRows, parseLlama2c } from '../../src/io/llama2c.ts';
 import { moraRank, readMoraAdapter, writeMoraAdapter, type MoraType } from '../../src/io/mora-file.ts';
 import { Llama2cTokenizer } from '../../src/io/tokenizer-llama2c.ts';
 import { LlamaModel } from '../../src/model/llama.ts';
-import { LINEAR_MODULES, linearName, metaToHfRows, moduleName, type LlamaWeights } from '../../src/model/weights.ts';
+import { LINEAR_MODULES, linearName, moduleName, type LlamaWeights } from '../../src/schema/tensors.ts';
 import { moraBackwardRef, moraDeltaRef, moraGeometry } from '../../src/reference/mora.ts';
-import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../../src/train/config.ts';
+import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../../src/schema/train-config.ts';
 import { prepareData } from '../../src/train/data.ts';
 import { BatchIterator, orderedBatches } from '../../src/train/packing.ts';
 import { Trainer } from '../../src/train/trainer.ts';

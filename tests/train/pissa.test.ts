@@ -7,8 +7,8 @@ import { convertPissaToLora, readPeftAdapter, writePeftAdapter } from '../../src
 import { Llama2cTokenizer } from '../../src/io/tokenizer-llama2c.ts';
 import { frobenius, matmul64, svdRef } from '../../src/linalg/reference-svd.ts';
 import { LlamaModel } from '../../src/model/llama.ts';
-import { LINEAR_MODULES } from '../../src/model/weights.ts';
-import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../../src/train/config.ts';
+import { LINEAR_MODULES } from '../../src/schema/tensors.ts';
+import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../../src/schema/train-config.ts';
 import { prepareData } from '../../src/train/data.ts';
 import { BatchIterator, orderedBatches } from '../../src/train/packing.ts';
 import { Trainer } from '../../src/train/trainer.ts';

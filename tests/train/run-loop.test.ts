@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { parseLlama2c } from '../../src/io/llama2c.ts';
 import { Llama2cTokenizer } from '../../src/io/tokenizer-llama2c.ts';
 import { LlamaModel } from '../../src/model/llama.ts';
-import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../../src/train/config.ts';
+import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../../src/schema/train-config.ts';
 import { prepareData } from '../../src/train/data.ts';
 import { BatchIterator, orderedBatches } from '../../src/train/packing.ts';
 import { runTraining, type CheckpointReason, type RunEval, type RunStep } from '../../src/train/run-loop.ts';

@@ -10,7 +10,7 @@ import { LlamaModel } from '../../src/model/llama.ts';
 import { recordTrainPass } from '../../src/model/llama-train.ts';
 import { llamaTrainRef } from '../../src/reference/llama-train.ts';
 import { matmulRef } from '../../src/reference/ops.ts';
-import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../../src/train/config.ts';
+import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../../src/schema/train-config.ts';
 import { prepareData } from '../../src/train/data.ts';
 import { BatchIterator, orderedBatches } from '../../src/train/packing.ts';
 import { Trainer } from '../../src/train/trainer.ts';

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { parseLlama2c } from '../../src/io/llama2c.ts';
 import { LlamaModel } from '../../src/model/llama.ts';
 import { adamwStepRef } from '../../src/reference/train-ops.ts';
-import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../../src/train/config.ts';
+import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../../src/schema/train-config.ts';
 import { decaysWeight, Trainer } from '../../src/train/trainer.ts';
 import { readFixture, STORIES_BIN } from '../helpers/fixtures.ts';
 import { closeness, expectClose, testGpu } from '../helpers/gpu.ts';

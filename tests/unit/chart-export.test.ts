@@ -3,7 +3,7 @@ import { createElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, test } from 'vitest';
 import { runLabel, type RunRecord } from '../../src/store/runs-slice.ts';
-import { DEFAULT_TRAIN_CONFIG } from '../../src/train/config.ts';
+import { DEFAULT_TRAIN_CONFIG } from '../../src/schema/train-config.ts';
 import { dataIdentity } from '../../src/train/data-identity.ts';
 import { framedSvg, wrapText, xmlEscape } from '../../src/ui/charts/chart-frame.ts';
 import { learnForgetDots, learnForgetExportInfo } from '../../src/ui/compare-runs/learn-forget-chart.tsx';

@@ -15,7 +15,7 @@ import {
 import { charsPerToken, encodeWithDropout, FIRST_LEARNED_ID, tokenizerBin, trainBpe } from '../../src/corpus/bpe.ts';
 import { HfTokenizer } from '../../src/io/tokenizer-hf.ts';
 import { Llama2cTokenizer } from '../../src/io/tokenizer-llama2c.ts';
-import { DEFAULT_TRAIN_CONFIG } from '../../src/train/config.ts';
+import { DEFAULT_TRAIN_CONFIG } from '../../src/schema/train-config.ts';
 import { prepareData } from '../../src/train/data.ts';
 
 const world = buildWorld();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { configToHfJson, parseHfConfig } from '../../src/io/hf-config.ts';
-import type { LlamaConfig } from '../../src/model/config.ts';
+import type { LlamaConfig } from '../../src/schema/llama-config.ts';
 import { expectFileError } from '../helpers/errors.ts';
 
 /** TinyLlama-1.1B-Chat-v1.0's config.json, verbatim values. */

@@ -7,8 +7,8 @@ import { parseLlama2c } from '../../src/io/llama2c.ts';
 import { parseSafetensors, parseSafetensorsHeader, writeSafetensors } from '../../src/io/safetensors.ts';
 import { Llama2cTokenizer } from '../../src/io/tokenizer-llama2c.ts';
 import { llama2cToTokenizerJson, llama2cTokenizerConfig } from '../../src/io/tokenizer-hf.ts';
-import type { LlamaConfig } from '../../src/model/config.ts';
-import { expectedTensors, type HostTensor, type LlamaWeights } from '../../src/model/weights.ts';
+import type { LlamaConfig } from '../../src/schema/llama-config.ts';
+import { expectedTensors, type HostTensor, type LlamaWeights } from '../../src/schema/tensors.ts';
 import { randomTensor, seededUniform } from '../helpers/adapters.ts';
 import { expectFileError } from '../helpers/errors.ts';
 

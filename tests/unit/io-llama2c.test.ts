@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ModelFileError } from '../../src/io/errors.ts';
-import { isLlama2cCheckpoint, llama2cFloatCount, parseLlama2c, writeLlama2c } from '../../src/io/llama2c.ts';
-import type { LlamaConfig } from '../../src/model/config.ts';
-import { expectedTensors, hfToMetaRows, linearName, metaToHfRows, type LlamaWeights } from '../../src/model/weights.ts';
+import { hfToMetaRows, isLlama2cCheckpoint, llama2cFloatCount, metaToHfRows, parseLlama2c, writeLlama2c } from '../../src/io/llama2c.ts';
+import type { LlamaConfig } from '../../src/schema/llama-config.ts';
+import { expectedTensors, linearName, type LlamaWeights } from '../../src/schema/tensors.ts';
 import { expectFileError } from '../helpers/errors.ts';
 
 const MODEL = new URL('../../../shared/fixtures/stories260K/stories260K.bin', import.meta.url);

@@ -9,7 +9,7 @@ import { readModelPath, writeFiles } from '../../src/io/fs-node.ts';
 import { loadModelFromFiles, type ModelFile } from '../../src/io/load-model.ts';
 import { HfTokenizer, llama2cToTokenizerJson, llama2cTokenizerConfig } from '../../src/io/tokenizer-hf.ts';
 import { Llama2cTokenizer } from '../../src/io/tokenizer-llama2c.ts';
-import type { LlamaWeights } from '../../src/model/weights.ts';
+import type { LlamaWeights } from '../../src/schema/tensors.ts';
 import { expectFileErrorAsync } from '../helpers/errors.ts';
 
 const FIX = fileURLToPath(new URL('../../../shared/fixtures/stories260K/', import.meta.url));

@@ -7,8 +7,8 @@ import { moraRank, moraRanks, readMoraAdapter, writeMoraAdapter, type MoraAdapte
 import { adapterPeftType, readPeftAdapter } from '../../src/io/peft.ts';
 import { readMoraAdapterDir, writeMoraAdapterDir } from '../../src/io/peft-node.ts';
 import { parseSafetensors, parseSafetensorsHeader, writeSafetensors } from '../../src/io/safetensors.ts';
-import type { LlamaConfig } from '../../src/model/config.ts';
-import { LINEAR_MODULES, moduleName, type HostTensor } from '../../src/model/weights.ts';
+import type { LlamaConfig } from '../../src/schema/llama-config.ts';
+import { LINEAR_MODULES, moduleName, type HostTensor } from '../../src/schema/tensors.ts';
 import { randomMoraTensors } from '../helpers/adapters.ts';
 import { expectFileError } from '../helpers/errors.ts';
 

@@ -9,8 +9,8 @@ import {
 } from '../../src/io/peft.ts';
 import { readPeftAdapterDir, writePeftAdapterDir } from '../../src/io/peft-node.ts';
 import { parseSafetensors, parseSafetensorsHeader, writeSafetensors } from '../../src/io/safetensors.ts';
-import type { LlamaConfig } from '../../src/model/config.ts';
-import { LINEAR_MODULES, moduleName, type HostTensor, type LinearModule } from '../../src/model/weights.ts';
+import type { LlamaConfig } from '../../src/schema/llama-config.ts';
+import { LINEAR_MODULES, moduleName, type HostTensor, type LinearModule } from '../../src/schema/tensors.ts';
 import { randomLoraTensors, randomTensor, seededUniform } from '../helpers/adapters.ts';
 import { expectFileError } from '../helpers/errors.ts';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { allModuleNames } from '../../src/io/peft.ts';
 import { compileTargetRegex, TargetRegexError } from '../../src/io/target-regex.ts';
-import type { LlamaConfig } from '../../src/model/config.ts';
+import type { LlamaConfig } from '../../src/schema/llama-config.ts';
 
 const model: LlamaConfig = {
   dim: 16, hiddenDim: 24, nLayers: 12, nHeads: 4, nKvHeads: 2, vocabSize: 11, maxSeqLen: 9,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { LlamaConfig } from '../../src/model/config.ts';
-import { expectedTensors } from '../../src/model/weights.ts';
+import type { LlamaConfig } from '../../src/schema/llama-config.ts';
+import { expectedTensors } from '../../src/schema/tensors.ts';
 import { formatCount, llamaWeightCount } from '../../src/io/weight-count.ts';
 
 const base: LlamaConfig = {

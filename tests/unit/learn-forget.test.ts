@@ -8,7 +8,7 @@ import { dotText, LearnForgetChart, learnForgetDots } from '../../src/ui/compare
 import { RunsChart } from '../../src/ui/compare-runs/runs-chart.tsx';
 import { RunsTable } from '../../src/ui/compare-runs/runs-table.tsx';
 import { runLabel, type RunRecord } from '../../src/store/runs-slice.ts';
-import { DEFAULT_TRAIN_CONFIG } from '../../src/train/config.ts';
+import { DEFAULT_TRAIN_CONFIG } from '../../src/schema/train-config.ts';
 import type { EvalPoint, StepPoint } from '../../src/workers/protocol.ts';
 
 const close = (v: number | null, want: number) => {

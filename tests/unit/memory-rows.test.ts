@@ -4,9 +4,9 @@
  * formulas in src/ui/method/estimate.ts.
  */
 import { describe, expect, test } from 'vitest';
-import type { LlamaConfig } from '../../src/model/config.ts';
+import type { LlamaConfig } from '../../src/schema/llama-config.ts';
 import { METHOD_ROWS, type MethodRow } from '../../src/store/methods.ts';
-import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../../src/train/config.ts';
+import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../../src/schema/train-config.ts';
 import { largestStepBuffer, stepBufferProblem } from '../../src/ui/method/estimate.ts';
 import { methodMemoryRows } from '../../src/ui/model/memory-rows.ts';
 

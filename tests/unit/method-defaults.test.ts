@@ -7,8 +7,8 @@ import { TRAIN_OPTIONS, trainConfigFromArgs } from '../../src/cli/train.ts';
 import { METHOD_ROWS, methodRow, switchMethod } from '../../src/store/methods.ts';
 import { STUDIO_TRAIN_DEFAULTS } from '../../src/store/run-slice.ts';
 import { useAppStore } from '../../src/store/store.ts';
-import { DEFAULT_TRAIN_CONFIG } from '../../src/train/config.ts';
-import { METHOD_DEFAULTS } from '../../src/train/method-defaults.ts';
+import { DEFAULT_TRAIN_CONFIG } from '../../src/schema/train-config.ts';
+import { METHOD_DEFAULTS } from '../../src/schema/method-defaults.ts';
 
 const initial = useAppStore.getState();
 beforeEach(() => useAppStore.setState(initial, true));

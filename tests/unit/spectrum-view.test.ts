@@ -3,7 +3,7 @@ import { describe, expect, test } from 'vitest';
 import type { SavedRunSummary } from '../../src/persist/stored-run.ts';
 import { runLabel, type RunRecord } from '../../src/store/runs-slice.ts';
 import { missingRoundsNote, shownRunIds, viewedRunId } from '../../src/store/spectrum-slice.ts';
-import { DEFAULT_TRAIN_CONFIG } from '../../src/train/config.ts';
+import { DEFAULT_TRAIN_CONFIG } from '../../src/schema/train-config.ts';
 import { roundsHistory, runHistory, spectrumRunOptions, trainsModule } from '../../src/ui/spectrum/spectrum-runs.ts';
 
 const config = { ...DEFAULT_TRAIN_CONFIG, steps: 3 };

@@ -3,7 +3,7 @@ import { describe, expect, test } from 'vitest';
 import { parseLlama2c } from '../../src/io/llama2c.ts';
 import { modelFingerprint } from '../../src/model/fingerprint.ts';
 import { metricsUpTo, resumable, summarizeRun, type StoredRun } from '../../src/persist/stored-run.ts';
-import { DEFAULT_TRAIN_CONFIG } from '../../src/train/config.ts';
+import { DEFAULT_TRAIN_CONFIG } from '../../src/schema/train-config.ts';
 import { readFixture, STORIES_BIN } from '../helpers/fixtures.ts';
 
 const point = (step: number) => ({ step, loss: 3 - step / 10, lr: 1e-3, gradNorm: 1, tokensPerSec: 100, elapsedMs: step * 10, epoch: step / 5 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { learningRate, type ScheduleConfig } from '../../src/train/schedule.ts';
+import { learningRate, type ScheduleConfig } from '../../src/schema/schedule.ts';
 
 // lr 1, 10 warmup steps, decay over steps 10..110 to 0.1.
 const base: ScheduleConfig = { lr: 1, schedule: 'cosine', warmup: 10, totalSteps: 110, minLrRatio: 0.1 };

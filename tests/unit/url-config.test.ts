@@ -2,7 +2,7 @@
 import { describe, expect, test } from 'vitest';
 import { STUDIO_TRAIN_DEFAULTS } from '../../src/store/run-slice.ts';
 import { configToQuery, queryToConfig } from '../../src/store/url-config.ts';
-import type { TrainConfig } from '../../src/train/config.ts';
+import type { TrainConfig } from '../../src/schema/train-config.ts';
 
 const CHANGED: TrainConfig = {
   ...STUDIO_TRAIN_DEFAULTS,

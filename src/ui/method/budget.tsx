@@ -2,7 +2,7 @@
 import { useMemo } from 'react';
 import type { FieldDraft } from '../../store/run-slice.ts';
 import { useAppStore } from '../../store/store.ts';
-import type { TrainConfig } from '../../train/config.ts';
+import type { TrainConfig } from '../../schema/train-config.ts';
 import { FIELD_LABELS } from './config-problem.ts';
 import { formatCompact, formatInt } from '../shared/format.ts';
 import { formatBytes, memoryEstimate, trainableParams } from './estimate.ts';

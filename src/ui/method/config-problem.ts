@@ -1,6 +1,6 @@
 /** The first thing wrong with a run's settings for the loaded model and its GPU. */
 import { useMemo } from 'react';
-import { validateTrainConfig } from '../../train/config.ts';
+import { validateTrainConfig } from '../../schema/train-config.ts';
 import { useAppStore } from '../../store/store.ts';
 import { stepBufferProblem } from './estimate.ts';
 

@@ -1,7 +1,7 @@
 /** What a run will train and roughly how much GPU memory it takes, before it starts (pure arithmetic). */
-import type { LlamaConfig } from '../../model/config.ts';
-import type { LinearModule } from '../../model/weights.ts';
-import type { TrainConfig } from '../../train/config.ts';
+import type { LlamaConfig } from '../../schema/llama-config.ts';
+import type { LinearModule } from '../../schema/tensors.ts';
+import type { TrainConfig } from '../../schema/train-config.ts';
 
 /** [out, in] of linear module `m`: q, o (D, D); k, v (K, D) with K = kv heads · head size; gate, up (H, D); down (D, H). */
 export function moduleShape(c: LlamaConfig, m: LinearModule): [number, number] {

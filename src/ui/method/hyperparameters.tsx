@@ -1,10 +1,10 @@
 /** The run's numbers: adapter shape (rank, alpha, dropout, targets, MoRA type) and the optimisation schedule. */
 import { useId } from 'react';
-import { LINEAR_MODULES } from '../../model/weights.ts';
+import { LINEAR_MODULES } from '../../schema/tensors.ts';
 import { methodRow } from '../../store/methods.ts';
 import { useAppStore } from '../../store/store.ts';
-import type { ScheduleKind } from '../../train/schedule.ts';
-import type { TrainConfig } from '../../train/config.ts';
+import type { ScheduleKind } from '../../schema/schedule.ts';
+import type { TrainConfig } from '../../schema/train-config.ts';
 import { NumberField } from '../shared/number-field.tsx';
 import { FIELD_LABELS, type ConfigProblem } from './config-problem.ts';
 

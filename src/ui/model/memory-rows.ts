@@ -2,9 +2,9 @@
  * The "Memory to train" table's numbers: for every method the picker offers, what the current
  * settings would train and roughly how much GPU memory a step takes (estimate.ts does the arithmetic).
  */
-import type { LlamaConfig } from '../../model/config.ts';
+import type { LlamaConfig } from '../../schema/llama-config.ts';
 import { METHOD_ROWS, methodAvailable, withMethod, type MethodId, type MethodRow } from '../../store/methods.ts';
-import type { TrainConfig } from '../../train/config.ts';
+import type { TrainConfig } from '../../schema/train-config.ts';
 import { memoryEstimate, trainableParams } from '../method/estimate.ts';
 
 /** One method's row. `trainable` and `bytes` are null for a method the engine lacks ("coming"). */

@@ -1,5 +1,5 @@
 /** The loaded model: its files, parameter count, architecture (folded into one line) and memory per method. */
-import type { LlamaConfig } from '../../model/config.ts';
+import type { LlamaConfig } from '../../schema/llama-config.ts';
 import { useAppStore } from '../../store/store.ts';
 import { formatCompact, formatInt, formatMs } from '../shared/format.ts';
 import { MemoryTable } from './memory-table.tsx';

@@ -1,6 +1,6 @@
 /** A run in words, for tables and exported charts: its data ("New facts", "pasted text, 120 tokens") and its settings line. */
 import { methodRow, type MethodId } from '../../store/methods.ts';
-import type { TrainConfig } from '../../train/config.ts';
+import type { TrainConfig } from '../../schema/train-config.ts';
 import { isPasted, type DataIdentity } from '../../train/data-identity.ts';
 import type { DemoSummary } from '../../workers/protocol.ts';
 import { formatInt } from './format.ts';

@@ -7,7 +7,7 @@
 import { useRef, useState, type KeyboardEvent } from 'react';
 import type { SpectraPoint } from '../../store/spectrum-slice.ts';
 import { useAppStore } from '../../store/store.ts';
-import { LINEAR_MODULES, moduleName, type LinearModule } from '../../model/weights.ts';
+import { LINEAR_MODULES, moduleName, type LinearModule } from '../../schema/tensors.ts';
 import { moveCell, type Cell } from './grid-nav.ts';
 
 const CELL_W = 52;

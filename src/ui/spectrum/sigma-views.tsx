@@ -3,7 +3,7 @@
  * with its headline (which run, which module, after which step, ΔW's rank90 and overlaps), and
  * optionally a second run's beside it on the same y range (LoRA vs MoRA: ΔW of rank ≤ r vs high rank).
  */
-import { moduleName } from '../../model/weights.ts';
+import { moduleName } from '../../schema/tensors.ts';
 import { spectrumKey, type SpectrumView } from '../../store/spectrum-slice.ts';
 import { useAppStore } from '../../store/store.ts';
 import { runSettingsLine } from '../shared/run-caption.ts';

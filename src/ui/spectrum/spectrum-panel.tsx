@@ -6,7 +6,7 @@
  * come every N training steps within a time budget (both set here); the module on screen is always in.
  */
 import { useEffect, useId, useMemo } from 'react';
-import { LINEAR_MODULES, moduleName, type LinearModule } from '../../model/weights.ts';
+import { LINEAR_MODULES, moduleName, type LinearModule } from '../../schema/tensors.ts';
 import { missingRoundsNote, shownRunIds, viewedRunId, type SpectraPoint } from '../../store/spectrum-slice.ts';
 import { useAppStore } from '../../store/store.ts';
 import { runSettingsLine } from '../shared/run-caption.ts';

@@ -1,7 +1,7 @@
 /** How often the run is checkpointed in the browser, the last checkpoint saved, and any storage problem. */
 import { runActive } from '../../store/run-slice.ts';
 import { useAppStore } from '../../store/store.ts';
-import { SPECTRAL_METHODS } from '../../train/config.ts';
+import { SPECTRAL_METHODS } from '../../schema/train-config.ts';
 import { FIELD_LABELS } from '../method/config-problem.ts';
 import { formatBytes, trainableParams } from '../method/estimate.ts';
 import { NumberField } from '../shared/number-field.tsx';

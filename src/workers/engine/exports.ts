@@ -11,7 +11,7 @@ import { convertPissaToLora, writePeftAdapter, type PeftAdapterConfig } from '..
 import { llama2cToTokenizerJson, llama2cTokenizerConfig } from '../../io/tokenizer-hf.ts';
 import { Llama2cTokenizer } from '../../io/tokenizer-llama2c.ts';
 import { writeZip } from '../../io/zip.ts';
-import type { LlamaWeights } from '../../model/weights.ts';
+import type { LlamaWeights } from '../../schema/tensors.ts';
 import type { ExportKind } from '../protocol.ts';
 import { EngineRefusal, engine, errorEvent, post, refuseWhileTraining, requireModel, type Loaded } from './state.ts';
 

@@ -4,7 +4,7 @@
  * imported adapter writes the same adapter_config.json. Pure (no worker state), for unit tests.
  */
 import type { ImportedAdapter } from '../../adapters/import-check.ts';
-import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../../train/config.ts';
+import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../../schema/train-config.ts';
 
 /** DEFAULT_TRAIN_CONFIG with the adapter's method, rank, α, rsLoRA, dropout, targets and MoRA type. */
 export function importedTrainConfig(adapter: ImportedAdapter, defaults: TrainConfig = DEFAULT_TRAIN_CONFIG): TrainConfig {

@@ -13,9 +13,9 @@
  */
 import { moduleSpectrum, spectraRound, type BaseSvd } from '../../linalg/module-spectrum.ts';
 import { LlamaModel } from '../../model/llama.ts';
-import type { LinearModule, LlamaWeights } from '../../model/weights.ts';
+import type { LinearModule, LlamaWeights } from '../../schema/tensors.ts';
 import type { AdapterTensors } from '../../io/peft.ts';
-import type { Method } from '../../train/config.ts';
+import type { Method } from '../../schema/train-config.ts';
 import { Trainer } from '../../train/trainer.ts';
 import type { SpectraEntry } from '../protocol.ts';
 import { runDb } from './persist.ts';

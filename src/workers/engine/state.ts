@@ -8,8 +8,8 @@ import { DeviceLostError } from '../../gpu/errors.ts';
 import { ModelFileError } from '../../io/errors.ts';
 import type { Tokenizer } from '../../io/tokenizer.ts';
 import type { LlamaModel } from '../../model/llama.ts';
-import type { LlamaWeights } from '../../model/weights.ts';
-import type { Method, TrainConfig } from '../../train/config.ts';
+import type { LlamaWeights } from '../../schema/tensors.ts';
+import type { Method, TrainConfig } from '../../schema/train-config.ts';
 import { DataError, type PreparedData } from '../../train/data.ts';
 import type { DataSplit, DataSummary, EngineEvent, EventOf, ModelSummary } from '../protocol.ts';
 

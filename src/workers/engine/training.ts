@@ -7,11 +7,11 @@
  * pause and at the end; `resumeRun` continues a saved run from its checkpoint.
  */
 import { LlamaModel } from '../../model/llama.ts';
-import { LINEAR_MODULES, type LlamaWeights } from '../../model/weights.ts';
-import { validateTrainConfig, type TrainConfig } from '../../train/config.ts';
+import { LINEAR_MODULES, type LlamaWeights } from '../../schema/tensors.ts';
+import { validateTrainConfig, type TrainConfig } from '../../schema/train-config.ts';
 import { countTargets, type PackedWindow } from '../../train/packing.ts';
 import { runTraining } from '../../train/run-loop.ts';
-import { SPECTRAL_METHODS } from '../../train/config.ts';
+import { SPECTRAL_METHODS } from '../../schema/train-config.ts';
 import { Trainer } from '../../train/trainer.ts';
 import { dataIdentity } from '../../train/data-identity.ts';
 import { checkCheckpoint } from '../../train/checkpoint.ts';

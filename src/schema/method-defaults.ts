@@ -3,7 +3,7 @@
  * (docs/defaults.md, `scripts/measure-defaults.ts`): with them a default run (batch 4, seq 128)
  * visibly changes greedy generation on the new-facts and new-style demos without diverging.
  */
-import type { Method } from './config.ts';
+import type { Method } from './train-config.ts';
 
 export interface MethodDefaults {
   lr: number;

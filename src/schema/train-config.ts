@@ -1,6 +1,6 @@
 /** A training run's settings, their defaults, and the checks that explain bad combinations. */
-import type { LlamaConfig } from '../model/config.ts';
-import { LINEAR_MODULES, type LinearModule } from '../model/weights.ts';
+import type { LlamaConfig } from './llama-config.ts';
+import { LINEAR_MODULES, type LinearModule } from './tensors.ts';
 import { METHOD_DEFAULTS } from './method-defaults.ts';
 import type { ScheduleKind } from './schedule.ts';
 

@@ -3,7 +3,7 @@
  * matrices are (out, in) row-major and q_proj/k_proj rows are in HF order (RoPE rotates the two
  * halves of each head). llama2.c checkpoints are permuted into this layout when loaded.
  */
-import type { LlamaConfig } from './config.ts';
+import type { LlamaConfig } from './llama-config.ts';
 
 export interface HostTensor {
   shape: number[];
@@ -49,40 +49,4 @@ export function expectedTensors(c: LlamaConfig): Map<string, number[]> {
   m.set('model.norm.weight', [c.dim]);
   if (!c.tiedEmbeddings) m.set('lm_head.weight', [c.vocabSize, c.dim]);
   return m;
-}
-
-/**
- * Row permutation between llama2.c/Meta (RoPE on adjacent pairs) and HF (RoPE on halves) for a
- * q or k weight of `nHeads` heads: HF row (h, half, i) = Meta row (h, 2i + half). As in transformers'
- * convert_llama_weights_to_hf: w.view(n_heads, hd/2, 2, in).transpose(1, 2).reshape(out, in).
- */
-export function metaToHfRows(w: Float32Array, nHeads: number, rows: number, cols: number): Float32Array {
-  const hd = rows / nHeads;
-  const out = new Float32Array(w.length);
-  for (let h = 0; h < nHeads; h++) {
-    for (let half = 0; half < 2; half++) {
-      for (let i = 0; i < hd / 2; i++) {
-        const dst = h * hd + half * (hd / 2) + i;
-        const src = h * hd + 2 * i + half;
-        out.set(w.subarray(src * cols, (src + 1) * cols), dst * cols);
-      }
-    }
-  }
-  return out;
-}
-
-/** Inverse of metaToHfRows. */
-export function hfToMetaRows(w: Float32Array, nHeads: number, rows: number, cols: number): Float32Array {
-  const hd = rows / nHeads;
-  const out = new Float32Array(w.length);
-  for (let h = 0; h < nHeads; h++) {
-    for (let half = 0; half < 2; half++) {
-      for (let i = 0; i < hd / 2; i++) {
-        const src = h * hd + half * (hd / 2) + i;
-        const dst = h * hd + 2 * i + half;
-        out.set(w.subarray(src * cols, (src + 1) * cols), dst * cols);
-      }
-    }
-  }
-  return out;
 }
