@@ -9,7 +9,8 @@
  */
 import { ModelFileError } from '../io/errors.ts';
 import { baseName, type ModelFile } from '../io/load-model.ts';
-import { readMoraAdapter, type MoraAdapterConfig, type MoraTensors, type MoraType } from '../io/mora-file.ts';
+import { readMoraAdapter, type MoraAdapterConfig, type MoraTensors } from '../io/mora-file.ts';
+import type { MoraType } from '../schema/mora.ts';
 import {
   ADAPTER_CONFIG, ADAPTER_WEIGHTS, adapterPeftType, allModuleNames, parseJsonFile, readPeftAdapter, requireFile,
   type AdapterTensors, type PeftAdapterConfig,

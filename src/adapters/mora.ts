@@ -12,12 +12,11 @@
  */
 import type { Gpu } from '../gpu/gpu.ts';
 import type { Tensor } from '../gpu/tensor.ts';
-import { moraRank, type MoraType } from '../io/mora-file.ts';
 import { dropout, dropoutBackwardAdd } from '../kernels/dropout.ts';
 import { matmul } from '../kernels/matmul.ts';
 import { moraBackward, moraDelta, moraForward } from '../kernels/mora.ts';
 import type { Rng } from '../model/sampling.ts';
-import { moraGeometry, moraRotationTable, type MoraGeometry } from '../reference/mora.ts';
+import { moraGeometry, moraRank, moraRotationTable, type MoraGeometry, type MoraType } from '../schema/mora.ts';
 import type { LinearAdapter, Saved, TrainableParam } from './adapter.ts';
 
 export interface MoraConfig {

@@ -1,6 +1,6 @@
 /** A Hugging Face LLaMA checkpoint (config.json + a single model.safetensors) → LlamaWeights. */
 import type { LlamaConfig } from '../schema/llama-config.ts';
-import { expectedTensors, type HostTensor, type LlamaWeights } from '../schema/tensors.ts';
+import { EMBED_NAME, expectedTensors, type HostTensor, type LlamaWeights, LM_HEAD_NAME } from '../schema/tensors.ts';
 import { ModelFileError } from './errors.ts';
 import { parseHfConfig } from './hf-config.ts';
 import { decodeEntry, parseSafetensorsHeader, type SafetensorsEntry } from './safetensors.ts';
@@ -28,7 +28,7 @@ export function loadHfModel(
   for (const [name, shape] of lazyExpectedTensors(config)) {
     const e = entries.get(name);
     if (!e) {
-      const hint = name === 'lm_head.weight' ? ` (${cfgFile} says tie_word_embeddings is false)` : '';
+      const hint = name === LM_HEAD_NAME ? ` (${cfgFile} says tie_word_embeddings is false)` : '';
       throw new ModelFileError(file, `missing tensor "${name}"${hint}`, 'missing-tensor');
     }
     if (e.shape.length !== shape.length || e.shape.some((d, i) => d !== shape[i])) {
@@ -48,7 +48,7 @@ function* lazyExpectedTensors(c: LlamaConfig): Generator<[string, number[]]> {
   const one = [...expectedTensors({ ...c, nLayers: 1 })];
   const layer0 = one.filter(([n]) => n.startsWith('model.layers.0.'));
   const global = one.filter(([n]) => !n.startsWith('model.layers.0.'));
-  const embedding = 'model.embed_tokens.weight';
+  const embedding = EMBED_NAME;
   yield* global.filter(([n]) => n === embedding);
   for (let i = 0; i < c.nLayers; i++) {
     for (const [n, shape] of layer0) yield [`model.layers.${i}.${n.slice('model.layers.0.'.length)}`, shape];

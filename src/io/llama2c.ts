@@ -5,7 +5,7 @@
  * Loaded into HF tensor names and HF q/k row order (see weights.ts).
  */
 import { validateConfig, type LlamaConfig } from '../schema/llama-config.ts';
-import { expectedTensors, linearName, type HostTensor, type LlamaWeights } from '../schema/tensors.ts';
+import { attentionNormName, EMBED_NAME, expectedTensors, ffnNormName, FINAL_NORM_NAME, type HostTensor, linearName, type LlamaWeights, LM_HEAD_NAME } from '../schema/tensors.ts';
 import { ModelFileError } from './errors.ts';
 import { formatCount, llamaWeightCount } from './weight-count.ts';
 
@@ -131,19 +131,19 @@ export function parseLlama2c(bytes: Uint8Array, file = 'model.bin'): LlamaWeight
     }
   };
   // embedding (vocab, dim)
-  tensors.set('model.embed_tokens.weight', { shape: [V, dim], data: take(V * dim) });
-  perLayer((i) => `model.layers.${i}.input_layernorm.weight`, [dim]);
+  tensors.set(EMBED_NAME, { shape: [V, dim], data: take(V * dim) });
+  perLayer((i) => attentionNormName(i), [dim]);
   perLayer((i) => linearName(i, 'q'), [dim, dim], (w) => metaToHfRows(w, nHeads, dim, dim));
   perLayer((i) => linearName(i, 'k'), [kv, dim], (w) => metaToHfRows(w, nKvHeads, kv, dim));
   perLayer((i) => linearName(i, 'v'), [kv, dim]);
   perLayer((i) => linearName(i, 'o'), [dim, dim]);
-  perLayer((i) => `model.layers.${i}.post_attention_layernorm.weight`, [dim]);
+  perLayer((i) => ffnNormName(i), [dim]);
   perLayer((i) => linearName(i, 'gate'), [hid, dim]); // w1
   perLayer((i) => linearName(i, 'down'), [dim, hid]); // w2
   perLayer((i) => linearName(i, 'up'), [hid, dim]); // w3
-  tensors.set('model.norm.weight', { shape: [dim], data: take(dim) });
+  tensors.set(FINAL_NORM_NAME, { shape: [dim], data: take(dim) });
   pos += config.maxSeqLen * (dim / nHeads); // skip the old RoPE cos/sin tables
-  if (!config.tiedEmbeddings) tensors.set('lm_head.weight', { shape: [V, dim], data: take(V * dim) });
+  if (!config.tiedEmbeddings) tensors.set(LM_HEAD_NAME, { shape: [V, dim], data: take(V * dim) });
   return { config, tensors: orderLike(config, tensors) };
 }
 
@@ -185,17 +185,17 @@ export function writeLlama2c(w: LlamaWeights): Uint8Array {
     return t.data;
   };
   const layers = (f: (i: number) => Float32Array): void => { for (let i = 0; i < c.nLayers; i++) put(f(i)); };
-  put(get('model.embed_tokens.weight'));
-  layers((i) => get(`model.layers.${i}.input_layernorm.weight`));
+  put(get(EMBED_NAME));
+  layers((i) => get(attentionNormName(i)));
   layers((i) => hfToMetaRows(get(linearName(i, 'q')), c.nHeads, c.dim, c.dim));
   layers((i) => hfToMetaRows(get(linearName(i, 'k')), c.nKvHeads, kv, c.dim));
   layers((i) => get(linearName(i, 'v')));
   layers((i) => get(linearName(i, 'o')));
-  layers((i) => get(`model.layers.${i}.post_attention_layernorm.weight`));
+  layers((i) => get(ffnNormName(i)));
   layers((i) => get(linearName(i, 'gate')));
   layers((i) => get(linearName(i, 'down')));
   layers((i) => get(linearName(i, 'up')));
-  put(get('model.norm.weight'));
+  put(get(FINAL_NORM_NAME));
   // freqs_cos then freqs_sin, (seq_len, head_size/2), as llama2.c's legacy_export writes them.
   const cos = new Float32Array(c.maxSeqLen * (hd / 2));
   const sin = new Float32Array(c.maxSeqLen * (hd / 2));
@@ -208,7 +208,7 @@ export function writeLlama2c(w: LlamaWeights): Uint8Array {
   }
   put(cos);
   put(sin);
-  if (!c.tiedEmbeddings) put(get('lm_head.weight'));
+  if (!c.tiedEmbeddings) put(get(LM_HEAD_NAME));
   return out;
 }
 

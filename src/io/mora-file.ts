@@ -5,11 +5,12 @@
  * "mora_type": 1 | 6, "r", "r_hat": {"q_proj": r̂, ...}, "target_modules", "base_model_name_or_path"}.
  */
 import type { LlamaConfig } from '../schema/llama-config.ts';
-import { LINEAR_MODULES, type HostTensor, type LinearModule } from '../schema/tensors.ts';
+import { LINEAR_MODULES, moduleShape, type HostTensor, type LinearModule } from '../schema/tensors.ts';
+import { moraRank, type MoraType } from '../schema/mora.ts';
 import { ModelFileError } from './errors.ts';
 import type { ModelFile } from './load-model.ts';
 import {
-  ADAPTER_CONFIG, ADAPTER_WEIGHTS, allModuleNames, fmtShape, hfModuleName, jsonBytes, moduleShape, parseJsonFile,
+  ADAPTER_CONFIG, ADAPTER_WEIGHTS, allModuleNames, fmtShape, hfModuleName, jsonBytes, parseJsonFile,
   parseModuleName, PEFT_PREFIX, requireFile, sameShape,
 } from './peft.ts';
 import { parseSafetensors, writeSafetensors } from './safetensors.ts';
@@ -18,7 +19,6 @@ export const MORA_FORMAT = 'subspace-mora';
 export const MORA_VERSION = 1;
 
 /** 1 = sharing (compress by summing, recommended for large r), 6 = RoPE-style rotation (small r). */
-export type MoraType = 1 | 6;
 
 export interface MoraAdapterConfig {
   /** The LoRA rank whose parameter count MoRA matches. */
@@ -32,14 +32,6 @@ export interface MoraAdapterConfig {
 /** Keyed by our module name ("model.layers.0.self_attn.q_proj") → M (r̂, r̂). */
 export type MoraTensors = Map<string, HostTensor>;
 
-/**
- * MoRA's square size for a weight (out, in) at LoRA rank r, as the official code computes it:
- * r̂ = floor(√((in + out)·r) + 0.5), and for type 6 rounded down to even.
- */
-export function moraRank(inF: number, out: number, r: number, type: MoraType): number {
-  const rHat = Math.floor(Math.sqrt((inF + out) * r) + 0.5);
-  return type === 6 ? rHat - (rHat % 2) : rHat;
-}
 
 /** The LoRA ranks r whose r̂ for a weight (out, in) is `rHat` (r̂ grows like √r, so a few at most). */
 function ranksFor(inF: number, out: number, rHat: number, type: MoraType): number[] {

@@ -8,7 +8,7 @@
  * ...lora_magnitude_vector (out), without ".weight" (peft strips it when saving).
  */
 import type { LlamaConfig } from '../schema/llama-config.ts';
-import { LINEAR_MODULES, moduleName, type HostTensor, type LinearModule } from '../schema/tensors.ts';
+import { LINEAR_MODULES, moduleName, moduleShape, type HostTensor, type LinearModule } from '../schema/tensors.ts';
 import { ModelFileError } from './errors.ts';
 import { baseName, type ModelFile } from './load-model.ts';
 import { parseSafetensors, writeSafetensors } from './safetensors.ts';
@@ -44,17 +44,6 @@ export type AdapterTensors = Map<string, LoraModuleTensors>;
 
 /** HF module short name: "q" → "q_proj". */
 export const hfModuleName = (m: LinearModule): string => `${m}_proj`;
-
-/** (out, in) of a linear module's weight in a model of config `c`. */
-export function moduleShape(c: LlamaConfig, m: LinearModule): [number, number] {
-  const kv = (c.dim / c.nHeads) * c.nKvHeads;
-  switch (m) {
-    case 'q': case 'o': return [c.dim, c.dim];
-    case 'k': case 'v': return [kv, c.dim];
-    case 'gate': case 'up': return [c.hiddenDim, c.dim];
-    case 'down': return [c.dim, c.hiddenDim];
-  }
-}
 
 const MODULE_RE = /^model\.layers\.(\d+)\.(self_attn|mlp)\.([a-z]+)_proj$/;
 

@@ -21,7 +21,7 @@ import fwdCode from '../../shaders/mora.fwd.wgsl?raw';
 import type { Gpu } from '../gpu/gpu.ts';
 import { defineKernel, perInvocation } from '../gpu/kernel.ts';
 import type { Tensor } from '../gpu/tensor.ts';
-import type { MoraGeometry } from '../reference/mora.ts';
+import type { MoraGeometry } from '../schema/mora.ts';
 
 /** The row-per-grid-y kernels take the row from the grid (no division); y is capped at 65535. */
 function gridRows(rows: number): number {

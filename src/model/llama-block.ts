@@ -15,7 +15,7 @@ import { rmsnorm, rmsnormBackward } from '../kernels/rmsnorm.ts';
 import { ropeInPlace } from '../kernels/rope.ts';
 import { headDim, kvDim, type LlamaConfig } from '../schema/llama-config.ts';
 import type { LlamaModel } from './llama.ts';
-import { linearName, moduleName, type LinearModule } from '../schema/tensors.ts';
+import { attentionNormName, ffnNormName, LINEAR_MODULES, type LinearModule, linearName, moduleName } from '../schema/tensors.ts';
 
 /** Keys and values of every layer for positions 0..capacity-1 of one sequence. */
 export interface KvCache {
@@ -28,10 +28,19 @@ export interface KvCache {
  * How a forward runs. 'cached' (inference, one sequence, B = 1): keys and values are written into
  * `cache` at positions pos0.., attention reads the cache, the residual is updated in place and nothing
  * is kept. 'train' (positions 0..T−1 of each of B sequences): attention reads the batch's own keys and
- * values, and every activation, with each adapter's Saved (dropout on), is kept for backward. 'eval':
- * the batch's own keys and values like 'train', but nothing is kept and no dropout is drawn (a loss only).
+ * values, and every activation, with each adapter's Saved (dropout on), is kept for backward.
+ * 'recompute': a training forward (dropout drawn) that keeps only each layer's input; backward
+ * recomputes the layer from it (recomputeBlock). 'eval': the batch's own keys and values like 'train',
+ * but nothing is kept and no dropout is drawn (a loss only).
  */
-export type ForwardMode = { kind: 'cached'; cache: KvCache; pos0: number } | { kind: 'train' } | { kind: 'eval' };
+export type ForwardMode =
+  | { kind: 'cached'; cache: KvCache; pos0: number } | { kind: 'train' } | { kind: 'recompute' } | { kind: 'eval' };
+
+/** What a 'recompute' forward keeps of one layer: its input and where its adapters' dropout draws stood. */
+export interface LayerInput {
+  xIn: Tensor; // (R, D) residual entering the layer
+  dropoutCalls: Map<string, number>; // adapter module name → its dropoutCalls before the layer ran
+}
 
 /** One linear module's call: its input and what its forward kept. */
 interface LinearCall {
@@ -57,24 +66,25 @@ export interface LayerActs {
 }
 
 /** HF names of layer l's two RMSNorm weights. */
-const attnNorm = (l: number) => `model.layers.${l}.input_layernorm.weight`;
-const ffnNorm = (l: number) => `model.layers.${l}.post_attention_layernorm.weight`;
 
 /**
  * Record block `l` on the residual xIn (B·T, D) and return the residual leaving it: xIn itself,
- * updated in place, for 'cached'; a new tensor, with the layer's activations, for 'train'.
+ * updated in place, for 'cached' and 'eval'; a new tensor for 'recompute' (xIn is kept) and for
+ * 'train', which also returns the layer's activations.
  */
 export function recordBlock(
   model: LlamaModel, l: number, xIn: Tensor, B: number, T: number, mode: ForwardMode,
 ): { x: Tensor; acts: LayerActs | null } {
   const { gpu, config: c } = model;
   const R = B * T, D = c.dim, hd = headDim(c);
-  const train = mode.kind === 'train';
+  const train = mode.kind === 'train'; // every activation kept
+  const dropout = train || mode.kind === 'recompute'; // a training forward: adapters draw dropout into a Saved
+  const keepInput = dropout; // xIn outlives the layer
   if (mode.kind === 'cached' && B !== 1) throw new Error(`a KV-cached forward runs one sequence, got B = ${B}`);
   const pos0 = mode.kind === 'cached' ? mode.pos0 : 0;
   const calls = new Map<LinearModule, LinearCall>();
   const linear = (m: LinearModule, x: Tensor): Tensor => {
-    if (!train) return model.linear(l, m, x, R);
+    if (!dropout) return model.linear(l, m, x, R);
     const saved: Saved = { tensors: [] };
     calls.set(m, { x, saved });
     return model.linear(l, m, x, R, saved);
@@ -82,7 +92,7 @@ export function recordBlock(
 
   // ---- attention: xMid = xIn + o(attn(rope(q(h1)), rope(k(h1)), v(h1))) ---------------------------
   const h1 = gpu.tensor(`L${l}.h1`, [R, D]);
-  rmsnorm(gpu, xIn, model.param(attnNorm(l)), h1, c.normEps);
+  rmsnorm(gpu, xIn, model.param(attentionNormName(l)), h1, c.normEps);
   const q = linear('q', h1); // (R, D)
   const k = linear('k', h1); // (R, kv)
   const v = linear('v', h1); // (R, kv)
@@ -93,11 +103,11 @@ export function recordBlock(
   const att = gpu.tensor(`L${l}.att`, [R, D]);
   const lse = train ? gpu.tensor(`L${l}.lse`, [R * c.nHeads]) : undefined;
   attention(gpu, q, keys.k, keys.v, att, { B, T, S: keys.S, nHeads: c.nHeads, nKvHeads: c.nKvHeads, headDim: hd, pos0, lse });
-  const xMid = residual(gpu, xIn, linear('o', att), train, `L${l}.xMid`);
+  const xMid = residual(gpu, xIn, linear('o', att), keepInput, `L${l}.xMid`);
 
   // ---- feed-forward: xOut = xMid + down(silu(gate(h2)) · up(h2)) ---------------------------------
   const h2 = gpu.tensor(`L${l}.h2`, [R, D]);
-  rmsnorm(gpu, xMid, model.param(ffnNorm(l)), h2, c.normEps);
+  rmsnorm(gpu, xMid, model.param(ffnNormName(l)), h2, c.normEps);
   const g = linear('gate', h2); // (R, H)
   const u = linear('up', h2); // (R, H)
   const s = gpu.tensor(`L${l}.s`, [R, c.hiddenDim]);
@@ -105,8 +115,33 @@ export function recordBlock(
   const xOut = residual(gpu, xMid, linear('down', s), train, `L${l}.xOut`);
 
   if (train) return { x: xOut, acts: { xIn, h1, q, k, v, att, lse: lse!, xMid, h2, g, u, s, calls } };
+  for (const call of calls.values()) gpu.release(...call.saved.tensors);
   gpu.release(h1, q, k, v, att, h2, g, u, s); // work recorded later on these buffers runs after this
   return { x: xOut, acts: null };
+}
+
+/** Where the dropout draws of layer l's adapters stand now (module name → dropoutCalls). */
+export function layerDropoutCalls(model: LlamaModel, l: number): Map<string, number> {
+  const calls = new Map<string, number>();
+  for (const m of LINEAR_MODULES) {
+    const adapter = model.adapters.get(moduleName(l, m));
+    if (adapter) calls.set(moduleName(l, m), adapter.dropoutCalls);
+  }
+  return calls;
+}
+
+/**
+ * Record block `l` again from what a 'recompute' forward kept, as a 'train' forward: the adapters
+ * redraw the dropout masks of that forward (their counters rewound, then put back), so the
+ * activations are the ones the forward computed. Returns them; their xIn is `input.xIn`.
+ */
+export function recomputeBlock(model: LlamaModel, l: number, input: LayerInput, B: number, T: number): LayerActs {
+  const now = layerDropoutCalls(model, l);
+  for (const [name, calls] of input.dropoutCalls) model.adapters.get(name)!.dropoutCalls = calls;
+  const { x, acts } = recordBlock(model, l, input.xIn, B, T, { kind: 'train' });
+  for (const [name, calls] of now) model.adapters.get(name)!.dropoutCalls = calls;
+  model.gpu.release(x); // the layer's output is the next layer's kept input
+  return acts!;
 }
 
 /** Write k, v (T, kv) into layer l's cache at pos0 and return the cache as attention's keys. */
@@ -174,7 +209,7 @@ export function recordBlockBackward(
   swigluBackward(gpu, a.g, a.u, d.dH, d.dg, d.du);
   back('gate', d.dg, d.dh, false);
   back('up', d.du, d.dh, true); // dh = d h2
-  rmsnormBackward(gpu, a.xMid, model.param(ffnNorm(l)), d.dh, dx, grads.get(ffnNorm(l)) ?? null, c.normEps); // dx = d xMid
+  rmsnormBackward(gpu, a.xMid, model.param(ffnNormName(l)), d.dh, dx, grads.get(ffnNormName(l)) ?? null, c.normEps); // dx = d xMid
   // xMid = xIn + o(attn(rope(q(h1)), rope(k(h1)), v(h1))), h1 = rmsnorm(xIn)
   const dAtt = d.dh; // reuse: (R, D)
   back('o', dx, dAtt, false);
@@ -188,7 +223,7 @@ export function recordBlockBackward(
   back('q', d.dq, dh1, false);
   back('k', d.dk, dh1, true);
   back('v', d.dv, dh1, true);
-  rmsnormBackward(gpu, a.xIn, model.param(attnNorm(l)), dh1, dx, grads.get(attnNorm(l)) ?? null, c.normEps); // dx = d xIn
+  rmsnormBackward(gpu, a.xIn, model.param(attentionNormName(l)), dh1, dx, grads.get(attentionNormName(l)) ?? null, c.normEps); // dx = d xIn
 }
 
 /** y = x·Wᵀ: dx (=, or += with `accumulate`) dy·W; dW += dyᵀ·x when W itself is trained. */

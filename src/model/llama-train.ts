@@ -11,6 +11,7 @@ import { matmul } from '../kernels/matmul.ts';
 import { rmsnormBackward } from '../kernels/rmsnorm.ts';
 import { blockGrads, recordBlockBackward } from './llama-block.ts';
 import type { Forward, LlamaModel } from './llama.ts';
+import { EMBED_NAME, FINAL_NORM_NAME } from '../schema/tensors.ts';
 
 export interface TrainPassOptions {
   B: number;
@@ -54,10 +55,10 @@ function recordBackward(
   if (dHead) matmul(gpu, dlogits, f.hidden, dHead, V, D, R, { aKM: true, bKN: true, accumulate: true }); // dHead += dlogitsᵀ·hf
   const dx = gpu.tensor('dx', [R, D]); // gradient of the residual stream, walking back
   gpu.clear(dx);
-  rmsnormBackward(gpu, f.x, model.param('model.norm.weight'), dhf, dx, grads.get('model.norm.weight') ?? null, c.normEps);
+  rmsnormBackward(gpu, f.x, model.param(FINAL_NORM_NAME), dhf, dx, grads.get(FINAL_NORM_NAME) ?? null, c.normEps);
   const scratch = blockGrads(gpu, c, R);
   for (let l = c.nLayers - 1; l >= 0; l--) recordBlockBackward(model, grads, l, f.layers[l]!, dx, scratch, B, T);
-  const dEmbed = grads.get('model.embed_tokens.weight');
+  const dEmbed = grads.get(EMBED_NAME);
   if (dEmbed) embeddingBackward(gpu, inputs, dx, dEmbed);
   gpu.release(dhf, dx, ...Object.values(scratch));
 }

@@ -9,14 +9,17 @@ import { matmul } from '../kernels/matmul.ts';
 import { rmsnorm } from '../kernels/rmsnorm.ts';
 import { kvDim, type LlamaConfig } from '../schema/llama-config.ts';
 import type { LinearAdapter, Saved } from '../adapters/adapter.ts';
-import { recordBlock, releaseLayer, type ForwardMode, type KvCache, type LayerActs } from './llama-block.ts';
-import { linearName, moduleName, type LinearModule, type LlamaWeights } from '../schema/tensors.ts';
+import {
+  layerDropoutCalls, recordBlock, releaseLayer, type ForwardMode, type KvCache, type LayerActs, type LayerInput,
+} from './llama-block.ts';
+import { EMBED_NAME, FINAL_NORM_NAME, type LinearModule, linearName, type LlamaWeights, LM_HEAD_NAME, moduleName } from '../schema/tensors.ts';
 
 /** A recorded forward of B·T tokens. */
 export interface Forward {
   x: Tensor; // (B·T, D) residual leaving the last block (the final norm's input)
   hidden: Tensor; // (B·T, D) rmsnorm(x)
   layers: LayerActs[]; // per layer, for backward ('train' only)
+  inputs: LayerInput[]; // per layer, its input, for backward to recompute it from ('recompute' only)
 }
 
 export class LlamaModel {
@@ -52,7 +55,7 @@ export class LlamaModel {
 
   /** HF name of the output head: lm_head, or the embedding matrix when tied. */
   get headName(): string {
-    return this.params.has('lm_head.weight') ? 'lm_head.weight' : 'model.embed_tokens.weight';
+    return this.params.has(LM_HEAD_NAME) ? LM_HEAD_NAME : EMBED_NAME;
   }
 
   /** The output head (vocab, dim). */
@@ -95,22 +98,24 @@ export class LlamaModel {
   recordForward(ids: Tensor, B: number, T: number, mode: ForwardMode): Forward {
     const { gpu, config: c } = this;
     let x = gpu.tensor('x0', [B * T, c.dim]); // residual stream (B·T, D)
-    embedding(gpu, ids, this.param('model.embed_tokens.weight'), x);
+    embedding(gpu, ids, this.param(EMBED_NAME), x);
     const layers: LayerActs[] = [];
+    const inputs: LayerInput[] = [];
     for (let l = 0; l < c.nLayers; l++) {
+      if (mode.kind === 'recompute') inputs.push({ xIn: x, dropoutCalls: layerDropoutCalls(this, l) });
       const block = recordBlock(this, l, x, B, T, mode);
       if (block.acts) layers.push(block.acts);
       x = block.x;
     }
     const hidden = gpu.tensor('hidden', [B * T, c.dim]);
-    rmsnorm(gpu, x, this.param('model.norm.weight'), hidden, c.normEps);
-    return { x, hidden, layers };
+    rmsnorm(gpu, x, this.param(FINAL_NORM_NAME), hidden, c.normEps);
+    return { x, hidden, layers, inputs };
   }
 
   /** Return a forward's tensors to the pool; work recorded later on them runs after it. */
   releaseForward(f: Forward): void {
     for (const a of f.layers) releaseLayer(this.gpu, a);
-    this.gpu.release(f.x, f.hidden);
+    this.gpu.release(f.x, f.hidden, ...f.inputs.map((i) => i.xIn));
   }
 
   /**

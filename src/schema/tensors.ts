@@ -3,7 +3,7 @@
  * matrices are (out, in) row-major and q_proj/k_proj rows are in HF order (RoPE rotates the two
  * halves of each head). llama2.c checkpoints are permuted into this layout when loaded.
  */
-import type { LlamaConfig } from './llama-config.ts';
+import { kvDim, type LlamaConfig } from './llama-config.ts';
 
 export interface HostTensor {
   shape: number[];
@@ -29,24 +29,38 @@ export function linearName(i: number, m: LinearModule): string {
   return `${moduleName(i, m)}.weight`;
 }
 
+/** The token embedding (vocab, dim). */
+export const EMBED_NAME = 'model.embed_tokens.weight';
+/** The output head (vocab, dim); absent when the embedding is tied. */
+export const LM_HEAD_NAME = 'lm_head.weight';
+/** The final RMSNorm gain (dim). */
+export const FINAL_NORM_NAME = 'model.norm.weight';
+/** RMSNorm gain (dim) before attention in layer `i`. */
+export const attentionNormName = (i: number): string => `model.layers.${i}.input_layernorm.weight`;
+/** RMSNorm gain (dim) before the FFN in layer `i`. */
+export const ffnNormName = (i: number): string => `model.layers.${i}.post_attention_layernorm.weight`;
+
+/** (out, in) of linear module `m`: q, o (D, D); k, v (K, D) with K = kv heads · head size; gate, up (H, D); down (D, H). */
+export function moduleShape(c: LlamaConfig, m: LinearModule): [number, number] {
+  const kv = kvDim(c);
+  switch (m) {
+    case 'q': case 'o': return [c.dim, c.dim];
+    case 'k': case 'v': return [kv, c.dim];
+    case 'gate': case 'up': return [c.hiddenDim, c.dim];
+    case 'down': return [c.dim, c.hiddenDim];
+  }
+}
+
 /** Every tensor a LLaMA model of `c` must have, with its shape. */
 export function expectedTensors(c: LlamaConfig): Map<string, number[]> {
-  const hd = c.dim / c.nHeads;
-  const kv = hd * c.nKvHeads;
   const m = new Map<string, number[]>();
-  m.set('model.embed_tokens.weight', [c.vocabSize, c.dim]);
+  m.set(EMBED_NAME, [c.vocabSize, c.dim]);
   for (let i = 0; i < c.nLayers; i++) {
-    m.set(`model.layers.${i}.input_layernorm.weight`, [c.dim]);
-    m.set(`model.layers.${i}.post_attention_layernorm.weight`, [c.dim]);
-    m.set(linearName(i, 'q'), [c.dim, c.dim]);
-    m.set(linearName(i, 'k'), [kv, c.dim]);
-    m.set(linearName(i, 'v'), [kv, c.dim]);
-    m.set(linearName(i, 'o'), [c.dim, c.dim]);
-    m.set(linearName(i, 'gate'), [c.hiddenDim, c.dim]);
-    m.set(linearName(i, 'up'), [c.hiddenDim, c.dim]);
-    m.set(linearName(i, 'down'), [c.dim, c.hiddenDim]);
+    m.set(attentionNormName(i), [c.dim]);
+    m.set(ffnNormName(i), [c.dim]);
+    for (const mod of LINEAR_MODULES) m.set(linearName(i, mod), moduleShape(c, mod));
   }
-  m.set('model.norm.weight', [c.dim]);
-  if (!c.tiedEmbeddings) m.set('lm_head.weight', [c.vocabSize, c.dim]);
+  m.set(FINAL_NORM_NAME, [c.dim]);
+  if (!c.tiedEmbeddings) m.set(LM_HEAD_NAME, [c.vocabSize, c.dim]);
   return m;
 }

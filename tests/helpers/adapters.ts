@@ -2,9 +2,10 @@
  * Deterministic random tensors for adapter (and model) file tests. Some tests compare exact bytes, so the
  * LCG, its scaling and the order of draws must not change.
  */
-import type { MoraTensors, MoraType } from '../../src/io/mora-file.ts';
-import { moraRank } from '../../src/io/mora-file.ts';
-import { moduleShape, type AdapterTensors } from '../../src/io/peft.ts';
+import type { MoraTensors } from '../../src/io/mora-file.ts';
+import type { AdapterTensors } from '../../src/io/peft.ts';
+import { moraRank, type MoraType } from '../../src/schema/mora.ts';
+import { moduleShape } from '../../src/schema/tensors.ts';
 import type { LlamaConfig } from '../../src/schema/llama-config.ts';
 import { moduleName, type HostTensor, type LinearModule } from '../../src/schema/tensors.ts';
 

@@ -3,9 +3,8 @@ import { MoraAdapter } from '../../src/adapters/mora.ts';
 import type { Tensor } from '../../src/gpu/tensor.ts';
 import { moraBackward, moraDelta, moraForward } from '../../src/kernels/mora.ts';
 import { Rng } from '../../src/model/sampling.ts';
-import {
-  moraBackwardRef, moraCompressRef, moraDeltaRef, moraForwardRef, moraGeometry, moraRotationTable, type MoraGeometry, type MoraType,
-} from '../../src/reference/mora.ts';
+import { moraBackwardRef, moraCompressRef, moraDeltaRef, moraForwardRef } from '../../src/reference/mora.ts';
+import { moraGeometry, moraRotationTable, type MoraGeometry, type MoraType } from '../../src/schema/mora.ts';
 import { matmulRef } from '../../src/reference/ops.ts';
 import { dotLoss, expectGradClose, finiteDiffGrad } from '../helpers/finite-diff.ts';
 import { closeness, expectClose, randn, testGpu } from '../helpers/gpu.ts';

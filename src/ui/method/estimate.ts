@@ -1,31 +1,8 @@
 /** What a run will train and roughly how much GPU memory it takes, before it starts (pure arithmetic). */
 import type { LlamaConfig } from '../../schema/llama-config.ts';
-import type { LinearModule } from '../../schema/tensors.ts';
+import { moraRank } from '../../schema/mora.ts';
+import { moduleShape } from '../../schema/tensors.ts';
 import type { TrainConfig } from '../../schema/train-config.ts';
-
-/** [out, in] of linear module `m`: q, o (D, D); k, v (K, D) with K = kv heads · head size; gate, up (H, D); down (D, H). */
-export function moduleShape(c: LlamaConfig, m: LinearModule): [number, number] {
-  const kv = (c.dim / c.nHeads) * c.nKvHeads;
-  switch (m) {
-    case 'q':
-    case 'o':
-      return [c.dim, c.dim];
-    case 'k':
-    case 'v':
-      return [kv, c.dim];
-    case 'gate':
-    case 'up':
-      return [c.hiddenDim, c.dim];
-    case 'down':
-      return [c.dim, c.hiddenDim];
-  }
-}
-
-/** MoRA's square size r̂ = ⌊√((in + out)·r) + ½⌋, rounded down to even for type 6 (as moraRank in io/mora-file.ts). */
-export function moraSquare(inF: number, out: number, r: number, type: 1 | 6): number {
-  const rHat = Math.floor(Math.sqrt((inF + out) * r) + 0.5);
-  return type === 6 ? rHat - (rHat % 2) : rHat;
-}
 
 /**
  * Trainable parameters: full fine-tuning trains all `paramCount`; LoRA r·(in + out) per targeted
@@ -38,7 +15,7 @@ export function trainableParams(config: TrainConfig, c: LlamaConfig, paramCount:
   let perLayer = 0;
   for (const m of config.targets) {
     const [out, inF] = moduleShape(c, m);
-    if (method === 'mora') perLayer += moraSquare(inF, out, config.rank, config.moraType) ** 2;
+    if (method === 'mora') perLayer += moraRank(inF, out, config.rank, config.moraType) ** 2;
     else perLayer += config.rank * (inF + out) + (method === 'dora' ? out : 0);
   }
   return perLayer * c.nLayers;
