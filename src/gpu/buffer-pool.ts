@@ -4,6 +4,7 @@ const STORAGE_USAGE = 0x80 /* STORAGE */ | 0x4 /* COPY_SRC */ | 0x8; /* COPY_DST
 
 export interface PoolStats {
   liveBytes: number;
+  /** The most bytes live at once since the pool was made or resetPeak was called. */
   peakBytes: number;
   cachedBytes: number;
   buffers: number;
@@ -59,6 +60,11 @@ export class BufferPool {
     for (const b of this.live) b.destroy();
     this.live.clear();
     this.liveBytes = 0;
+  }
+
+  /** Start a new peak from what is live now (a run measures its own peak). */
+  resetPeak(): void {
+    this.peakBytes = this.liveBytes;
   }
 
   stats(): PoolStats {

@@ -90,10 +90,7 @@ export function crossEntropy(
   gpu: Gpu, logits: Tensor, targets: Tensor, dlogits: Tensor | null, loss: Tensor, opts: CrossEntropyOptions,
 ): void {
   const { rows: R, vocab: V } = opts;
-  const scale = opts.scale ?? 1;
-  if (!(Number.isInteger(R) && R >= 1 && Number.isInteger(V) && V >= 1 && R * V <= 0xffffffff)) {
-    throw new Error(`crossEntropy: bad shape rows=${R} vocab=${V}`);
-  }
+  checkShape(R, V);
   const check = (t: Tensor, n: number, what: string) => {
     if (numel(t.shape) !== n) throw new Error(`crossEntropy: ${what} (${t.label}) has ${numel(t.shape)} elements, expected ${n}`);
   };
@@ -102,33 +99,82 @@ export function crossEntropy(
   check(loss, 1, 'loss');
   if (dlogits) check(dlogits, R * V, 'dlogits');
   if (opts.rowLoss) check(opts.rowLoss, R, 'rowLoss');
-  const distinct = new Set([logits.buffer, targets.buffer, loss.buffer]);
-  const extra = [dlogits && dlogits.buffer !== logits.buffer ? dlogits : null, opts.rowLoss].filter((t) => t) as Tensor[];
-  extra.forEach((t) => distinct.add(t.buffer));
-  if (distinct.size !== 3 + extra.length) {
+  const rowLoss = opts.rowLoss ?? gpu.tensor('cross-entropy.rowLoss', [R]);
+  // loss[0] ← nValid, read by the row kernel as `count`.
+  crossEntropyCount(gpu, targets, loss, opts);
+  crossEntropyRows(gpu, logits, targets, loss, rowLoss, dlogits, opts);
+  crossEntropyMean(gpu, targets, rowLoss, loss, opts);
+  if (!opts.rowLoss) gpu.release(rowLoss); // later work recorded on a reused buffer runs after ours
+}
+
+function checkShape(R: number, V: number): void {
+  if (!(Number.isInteger(R) && R >= 1 && Number.isInteger(V) && V >= 1 && R * V <= 0xffffffff)) {
+    throw new Error(`crossEntropy: bad shape rows=${R} vocab=${V}`);
+  }
+}
+
+/** Throw unless `t` holds at least `n` elements (a chunk may use the front of a larger buffer). */
+function checkAtLeast(t: Tensor, n: number, what: string): void {
+  if (numel(t.shape) < n) throw new Error(`crossEntropy: ${what} (${t.label}) has ${numel(t.shape)} elements, needs ${n}`);
+}
+
+/** The variant and its workgroup-size constant for these options. */
+function variantOf(gpu: Gpu, opts: CrossEntropyOptions) {
+  const WG = opts.workgroupSize ?? crossEntropyWorkgroupSize(opts.vocab);
+  if (![32, 64, 128, 256].includes(WG)) throw new Error(`crossEntropy: workgroupSize ${WG} is not 32, 64, 128 or 256`);
+  const variant = opts.variant ?? (opts.workgroupSize !== undefined ? 'workgroup' : crossEntropyVariantFor(gpu));
+  const size: Record<string, number> | undefined = variant === 'workgroup' ? { WG } : undefined; // workgroup size per V
+  return { k: VARIANTS[variant], size };
+}
+
+/** count[0] ← the number of valid targets among targets (opts.rows), as an f32: one dispatch. */
+export function crossEntropyCount(gpu: Gpu, targets: Tensor, count: Tensor, opts: CrossEntropyOptions): void {
+  const { rows: R, vocab: V } = opts;
+  checkShape(R, V);
+  checkAtLeast(targets, R, 'targets');
+  checkAtLeast(count, 1, 'count');
+  if (targets.buffer === count.buffer) throw new Error('crossEntropy: targets and count must be distinct buffers');
+  // rowLoss is not read when MEAN = 0: targets fills the slot (a second read-only binding of one buffer is valid).
+  gpu.dispatch(variantOf(gpu, opts).k.reduce, { uniforms: { R, V }, bindings: { targets, rowLoss: targets, loss: count }, constants: { MEAN: 0 } });
+}
+
+/**
+ * Per-row losses of the first opts.rows rows of logits (rows, V) into rowLoss, and unless dlogits is
+ * null their gradient (softmax − onehot) · scale / count[0] into dlogits (may be logits: in place).
+ * count[0] is the valid-target count of the whole batch (crossEntropyCount), so a chunk of rows
+ * gets the gradient of the batch's mean. Buffers may be larger than the rows used.
+ */
+export function crossEntropyRows(
+  gpu: Gpu, logits: Tensor, targets: Tensor, count: Tensor, rowLoss: Tensor, dlogits: Tensor | null, opts: CrossEntropyOptions,
+): void {
+  const { rows: R, vocab: V } = opts;
+  checkShape(R, V);
+  checkAtLeast(logits, R * V, 'logits');
+  checkAtLeast(targets, R, 'targets');
+  checkAtLeast(count, 1, 'count');
+  checkAtLeast(rowLoss, R, 'rowLoss');
+  if (dlogits) checkAtLeast(dlogits, R * V, 'dlogits');
+  const distinct = new Set([logits.buffer, targets.buffer, count.buffer, rowLoss.buffer]);
+  const separate = dlogits !== null && dlogits.buffer !== logits.buffer;
+  if (separate) distinct.add(dlogits.buffer);
+  if (distinct.size !== (separate ? 5 : 4)) {
     throw new Error('crossEntropy: logits, targets, loss, rowLoss and dlogits must be distinct buffers (dlogits may be logits)');
   }
-
-  const WG = opts.workgroupSize ?? crossEntropyWorkgroupSize(V);
-  if (![32, 64, 128, 256].includes(WG)) throw new Error(`crossEntropy: workgroupSize ${WG} is not 32, 64, 128 or 256`);
-
-  const variant = opts.variant ?? (opts.workgroupSize !== undefined ? 'workgroup' : crossEntropyVariantFor(gpu));
-  const k = VARIANTS[variant];
-  const rowLoss = opts.rowLoss ?? gpu.tensor('cross-entropy.rowLoss', [R]);
-  const dims = { R, V };
-  const size: Record<string, number> | undefined = variant === 'workgroup' ? { WG } : undefined; // workgroup size per V
-  // loss[0] ← nValid, read by the row kernel as `count`.
-  gpu.dispatch(k.reduce, { uniforms: dims, bindings: { targets, rowLoss, loss }, constants: { MEAN: 0 } });
-  if (dlogits && dlogits.buffer !== logits.buffer) {
-    gpu.dispatch(k.separate, {
-      uniforms: { ...dims, scale }, bindings: { targets, count: loss, rowLoss, logits, dlogits }, constants: size,
-    });
+  const { k, size } = variantOf(gpu, opts);
+  const uniforms = { R, V, scale: opts.scale ?? 1 };
+  if (separate) {
+    gpu.dispatch(k.separate, { uniforms, bindings: { targets, count, rowLoss, logits, dlogits }, constants: size });
   } else {
-    gpu.dispatch(k.rows, {
-      uniforms: { ...dims, scale }, bindings: { targets, count: loss, rowLoss, logits },
-      constants: { ...size, WRITE_GRAD: dlogits ? 1 : 0 },
-    });
+    gpu.dispatch(k.rows, { uniforms, bindings: { targets, count, rowLoss, logits }, constants: { ...size, WRITE_GRAD: dlogits ? 1 : 0 } });
   }
-  gpu.dispatch(k.reduce, { uniforms: dims, bindings: { targets, rowLoss, loss }, constants: { MEAN: 1 } });
-  if (!opts.rowLoss) gpu.release(rowLoss); // later work recorded on a reused buffer runs after ours
+}
+
+/** loss[0] ← the mean of rowLoss over the valid targets (opts.rows rows; 0 when none): one dispatch. */
+export function crossEntropyMean(gpu: Gpu, targets: Tensor, rowLoss: Tensor, loss: Tensor, opts: CrossEntropyOptions): void {
+  const { rows: R, vocab: V } = opts;
+  checkShape(R, V);
+  checkAtLeast(targets, R, 'targets');
+  checkAtLeast(rowLoss, R, 'rowLoss');
+  checkAtLeast(loss, 1, 'loss');
+  gpu.dispatch(variantOf(gpu, opts).k.reduce, { uniforms: { R, V }, bindings: { targets, rowLoss, loss }, constants: { MEAN: 1 } });
 }
