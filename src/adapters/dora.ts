@@ -21,7 +21,8 @@ import { loraMatmul } from '../kernels/lora-matmul.ts';
 import { matmul } from '../kernels/matmul.ts';
 import type { Rng } from '../model/sampling.ts';
 import type { LinearAdapter, Saved, TrainableParam } from './adapter.ts';
-import { loraInitA, loraScale, type LoraConfig } from './lora.ts';
+import { loraScale } from '../schema/train-config.ts';
+import { loraInitA, type LoraConfig } from './lora.ts';
 
 export class DoraAdapter implements LinearAdapter {
   readonly params: TrainableParam[];

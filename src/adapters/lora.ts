@@ -9,6 +9,7 @@ import { dropout, dropoutBackwardAdd } from '../kernels/dropout.ts';
 import { loraMatmul } from '../kernels/lora-matmul.ts';
 import { matmul } from '../kernels/matmul.ts';
 import { Rng } from '../model/sampling.ts';
+import { loraScale } from '../schema/train-config.ts';
 import type { LinearAdapter, Saved, TrainableParam } from './adapter.ts';
 
 export interface LoraConfig {
@@ -17,10 +18,6 @@ export interface LoraConfig {
   rslora: boolean;
   dropout: number;
   init: 'kaiming' | 'gaussian';
-}
-
-export function loraScale(c: Pick<LoraConfig, 'rank' | 'alpha' | 'rslora'>): number {
-  return c.rslora ? c.alpha / Math.sqrt(c.rank) : c.alpha / c.rank;
 }
 
 /** Initial A (r, in) as peft draws it, from a seeded generator. */

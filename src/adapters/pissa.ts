@@ -19,7 +19,8 @@ import { svdFull, svdTopK } from '../linalg/svd.ts';
 import type { LlamaModel } from '../model/llama.ts';
 import { Rng } from '../model/sampling.ts';
 import { linearName, moduleName, type LinearModule } from '../schema/tensors.ts';
-import { LoraAdapter, loraScale, type LoraConfig } from './lora.ts';
+import { loraScale } from '../schema/train-config.ts';
+import { LoraAdapter, type LoraConfig } from './lora.ts';
 
 /** 'top' = PiSSA (principal components), 'bottom' = MiLoRA (minor components). */
 export type SpectralSide = 'top' | 'bottom';

@@ -11,6 +11,7 @@ import { rank90 } from '../linalg/spectra.ts';
 import { LlamaModel } from '../model/llama.ts';
 import { ModelFileError } from '../io/errors.ts';
 import { LINEAR_MODULES, type LinearModule, type LlamaWeights } from '../schema/tensors.ts';
+import { FieldError } from '../schema/field-error.ts';
 import { parseTargets } from '../schema/train-config.ts';
 import { optionalString, requireString, UsageError, type Values } from './args.ts';
 import { openGpu } from './gpu.ts';
@@ -39,7 +40,7 @@ export function parseModules(spec: string | undefined, flag = 'modules'): Linear
   try {
     return parseTargets(spec);
   } catch (e) {
-    throw new UsageError(`--${flag}: ${(e as Error).message}`);
+    throw new UsageError(`--${flag}: ${e instanceof FieldError ? e.problem : (e as Error).message}`);
   }
 }
 

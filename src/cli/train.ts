@@ -24,7 +24,8 @@ import { methodDefaults } from '../schema/method-defaults.ts';
 import { countTargets, type PackedWindow } from '../train/packing.ts';
 import { runTraining, type RunStep } from '../train/run-loop.ts';
 import { Trainer } from '../train/trainer.ts';
-import type { ScheduleKind } from '../schema/schedule.ts';
+import { FieldError } from '../schema/field-error.ts';
+import { isSchedule, SCHEDULES, type ScheduleKind } from '../schema/schedule.ts';
 import { optionalNumber, optionalString, requireString, UsageError, type Values } from './args.ts';
 import { readCheckpointDir, removeCheckpointDir, sha256Hex, TENSORS_FILE, writeCheckpointDir, writeFileAtomic, type RunState } from './checkpoint-dir.ts';
 import { openGpu } from './gpu.ts';
@@ -63,14 +64,14 @@ export function trainConfigFromArgs(v: Values): TrainConfig {
   }
   if (moraType !== undefined && method !== 'mora') throw new UsageError('--mora-type applies to --method mora');
   const schedule = (optionalString(v, 'schedule') ?? d.schedule) as ScheduleKind;
-  if (!['constant', 'cosine', 'linear'].includes(schedule)) throw new UsageError(`--schedule must be cosine, linear or constant, got "${schedule}"`);
+  if (!isSchedule(schedule)) throw new UsageError(`--schedule must be one of ${SCHEDULES.join(', ')}, got "${schedule}"`);
   let targets = d.targets;
   const spec = optionalString(v, 'targets');
   if (spec !== undefined) {
     try {
       targets = parseTargets(spec);
     } catch (e) {
-      throw new UsageError(`--targets: ${(e as Error).message}`);
+      throw new UsageError(`--targets: ${e instanceof FieldError ? e.problem : (e as Error).message}`);
     }
   }
   const rank = optionalNumber(v, 'rank', { min: 1, integer: true }) ?? d.rank;

@@ -12,6 +12,10 @@
  */
 
 export type ScheduleKind = 'constant' | 'cosine' | 'linear';
+export const SCHEDULES: readonly ScheduleKind[] = ['constant', 'cosine', 'linear'];
+
+/** Whether `s` names a schedule. */
+export const isSchedule = (s: string): s is ScheduleKind => (SCHEDULES as readonly string[]).includes(s);
 
 export interface ScheduleConfig {
   /** Peak learning rate, reached at the end of warmup. */

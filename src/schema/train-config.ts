@@ -1,4 +1,5 @@
 /** A training run's settings, their defaults, and the checks that explain bad combinations. */
+import { FieldError } from './field-error.ts';
 import type { LlamaConfig } from './llama-config.ts';
 import { LINEAR_MODULES, type LinearModule } from './tensors.ts';
 import { METHOD_DEFAULTS } from './method-defaults.ts';
@@ -36,6 +37,8 @@ export interface TrainConfig {
   eps: number;
   maxGradNorm: number; // 0 = no clipping
   seed: number;
+  /** Keep only each layer's input and recompute the layer in backward: less memory, about a third more compute. */
+  recompute: boolean;
   // evaluation
   evalEvery: number; // steps between eval losses (0 = only at the end)
   evalBatches: number; // eval micro-batches per evaluation (0 = all eval windows)
@@ -65,9 +68,15 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   eps: 1e-8,
   maxGradNorm: 1,
   seed: 0,
+  recompute: false,
   evalEvery: 0,
   evalBatches: 0,
 };
+
+/** LoRA's scale s: α/r, or α/√r for rsLoRA. */
+export function loraScale(c: Pick<TrainConfig, 'rank' | 'alpha' | 'rslora'>): number {
+  return c.rslora ? c.alpha / Math.sqrt(c.rank) : c.alpha / c.rank;
+}
 
 /** Parse a target list: "q,k,v", "all-linear", or module names like "q_proj". */
 export function parseTargets(spec: string): LinearModule[] {
@@ -76,18 +85,18 @@ export function parseTargets(spec: string): LinearModule[] {
   for (const raw of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
     const m = raw.replace(/_proj$/, '') as LinearModule;
     if (!LINEAR_MODULES.includes(m)) {
-      throw new Error(`unknown target module "${raw}": use ${LINEAR_MODULES.join(', ')} or all-linear`);
+      throw new FieldError('targets', `unknown target module "${raw}": use ${LINEAR_MODULES.join(', ')} or all-linear`);
     }
     if (!out.includes(m)) out.push(m);
   }
-  if (out.length === 0) throw new Error('targets: give at least one module');
+  if (out.length === 0) throw new FieldError('targets', 'give at least one module');
   return out;
 }
 
-/** Throw an error naming the field when `c` cannot train `model`. */
+/** Throw a FieldError naming the field when `c` cannot train `model`. */
 export function validateTrainConfig(c: TrainConfig, model: LlamaConfig): void {
-  const fail = (field: string, msg: string) => {
-    throw new Error(`${field}: ${msg}`);
+  const fail = (field: string, problem: string) => {
+    throw new FieldError(field, problem);
   };
   const int = (field: keyof TrainConfig, min: number) => {
     const v = c[field] as number;
@@ -103,6 +112,7 @@ export function validateTrainConfig(c: TrainConfig, model: LlamaConfig): void {
   int('evalBatches', 0);
   if (!(Number.isInteger(c.pissaNiter) && c.pissaNiter >= 0)) fail('pissaNiter', `must be a whole number ≥ 0, got ${c.pissaNiter}`);
   if (c.pissaNiter > 0 && c.method !== 'pissa') fail('pissaNiter', 'the randomized SVD fast path is for PiSSA only (MiLoRA needs the smallest singular values)');
+  if (typeof c.recompute !== 'boolean') fail('recompute', `must be true or false, got ${String(c.recompute)}`);
   if (!Number.isInteger(c.seed)) fail('seed', `must be a whole number, got ${c.seed}`);
   if (c.seq > model.maxSeqLen) fail('seq', `${c.seq} is longer than the model's context (${model.maxSeqLen})`);
   if (!(c.lr > 0 && c.lr < 10)) fail('lr', `must be in (0, 10), got ${c.lr}`);

@@ -5,7 +5,7 @@
  */
 import { LINEAR_MODULES } from '../schema/tensors.ts';
 import { parseTargets, type TrainConfig } from '../schema/train-config.ts';
-import type { ScheduleKind } from '../schema/schedule.ts';
+import { isSchedule, SCHEDULES } from '../schema/schedule.ts';
 import { METHOD_ROWS, methodAvailable, type MethodId } from './methods.ts';
 
 /** What the query carries besides TrainConfig fields: the method row, the data, and how often a run saves and measures. */
@@ -57,7 +57,6 @@ const NUMBER_KEYS = Object.keys(NUMBER_FIELDS) as NumberField[];
 /** The run's saving and measuring cadence: whole numbers of steps, 0 = off. */
 const EVERY_KEYS = ['checkpointEvery', 'spectraEvery'] as const;
 const EVERY_RULE: NumberRule = { integer: true, min: 0 };
-const SCHEDULES: readonly ScheduleKind[] = ['constant', 'cosine', 'linear'];
 const KNOWN_KEYS = new Set<string>(['method', 'rslora', 'targets', 'moraType', 'schedule', 'demo', 'probe', ...NUMBER_KEYS, ...EVERY_KEYS]);
 
 /** The query string (without "?") for `config`; `extras.methodId` names the row (rsLoRA is LoRA + rslora). */
@@ -138,7 +137,7 @@ export function queryToConfig(query: string): ParsedQuery {
 
   const schedule = q.get('schedule');
   if (schedule !== null) {
-    if ((SCHEDULES as readonly string[]).includes(schedule)) config.schedule = schedule as ScheduleKind;
+    if (isSchedule(schedule)) config.schedule = schedule;
     else bad('schedule', schedule, `must be one of ${SCHEDULES.join(', ')}`);
   }
 

@@ -1,5 +1,6 @@
 /** The first thing wrong with a run's settings for the loaded model and its GPU. */
 import { useMemo } from 'react';
+import { FieldError } from '../../schema/field-error.ts';
 import { validateTrainConfig } from '../../schema/train-config.ts';
 import { useAppStore } from '../../store/store.ts';
 import { stepBufferProblem } from './estimate.ts';
@@ -23,9 +24,8 @@ export function useConfigProblem(): ConfigProblem | null {
     try {
       validateTrainConfig(config, model);
     } catch (e) {
-      const message = (e as Error).message;
-      const m = /^(\w+): ([\s\S]*)$/.exec(message);
-      return m ? { field: m[1]!, message: m[2]! } : { field: '', message };
+      if (e instanceof FieldError) return { field: e.field, message: e.problem };
+      return { field: '', message: (e as Error).message };
     }
     const tooBig = limits ? stepBufferProblem(config, model, limits) : null;
     return tooBig ? { field: 'batch', message: tooBig } : null;

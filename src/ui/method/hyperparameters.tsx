@@ -3,8 +3,8 @@ import { useId } from 'react';
 import { LINEAR_MODULES } from '../../schema/tensors.ts';
 import { methodRow } from '../../store/methods.ts';
 import { useAppStore } from '../../store/store.ts';
-import type { ScheduleKind } from '../../schema/schedule.ts';
-import type { TrainConfig } from '../../schema/train-config.ts';
+import { SCHEDULES, type ScheduleKind } from '../../schema/schedule.ts';
+import { loraScale, type TrainConfig } from '../../schema/train-config.ts';
 import { NumberField } from '../shared/number-field.tsx';
 import { FIELD_LABELS, type ConfigProblem } from './config-problem.ts';
 
@@ -46,7 +46,7 @@ export function Hyperparameters({ problem }: { problem: ConfigProblem | null }) 
               min={0}
               minExclusive
               step="any"
-              hint={config.rslora ? `scale α/√r = ${(config.alpha / Math.sqrt(config.rank)).toFixed(3)}` : `scale α/r = ${(config.alpha / config.rank).toFixed(3)}`}
+              hint={`scale ${config.rslora ? 'α/√r' : 'α/r'} = ${loraScale(config).toFixed(3)}`}
               testId="alpha"
               problem={problemFor('alpha')}
               onCommit={num('alpha')} onDraft={draft('alpha')}
@@ -87,9 +87,7 @@ export function Hyperparameters({ problem }: { problem: ConfigProblem | null }) 
         <div className="field">
           <label htmlFor={scheduleId}>Schedule</label>
           <select id={scheduleId} value={config.schedule} onChange={(e) => set('schedule', e.currentTarget.value as ScheduleKind)} data-testid="schedule">
-            <option value="constant">constant</option>
-            <option value="cosine">cosine</option>
-            <option value="linear">linear</option>
+            {SCHEDULES.map((k) => <option key={k} value={k}>{k}</option>)}
           </select>
         </div>
         <NumberField label="Warmup steps" value={config.warmup} min={0} step={1} integer testId="warmup" problem={problemFor('warmup')} onCommit={num('warmup')} onDraft={draft('warmup')} />
