@@ -7,7 +7,8 @@ import { BufferPool } from './buffer-pool.ts';
 import type { AcquiredDevice } from './device.ts';
 import { DeviceLostError, KernelError } from './errors.ts';
 import { packUniforms, type Groups, type KernelDef } from './kernel.ts';
-import { numel, shapeString, type Tensor } from './tensor.ts';
+import { fromHalfBits } from './half.ts';
+import { isPacked16, numel, shapeString, storageBytes, type Tensor, type TensorDtype } from './tensor.ts';
 
 export type Binding = Tensor | GPUBuffer;
 
@@ -83,6 +84,32 @@ export class Gpu {
     return { buffer: this.pool.acquire(label, numel(shape) * 4), shape: [...shape], label };
   }
 
+  /** A new uninitialised tensor of `dtype`: 'bf16' and 'f16' elements packed two per u32. */
+  tensorOf(label: string, shape: readonly number[], dtype: TensorDtype): Tensor {
+    if (dtype === 'f32') return this.tensor(label, shape);
+    this.checkAlive();
+    return { buffer: this.pool.acquire(label, storageBytes(numel(shape), dtype)), shape: [...shape], label, dtype };
+  }
+
+  /**
+   * A tensor of `dtype` holding `bytes`: its elements as little-endian bytes (a safetensors tensor's data
+   * as stored, 2 bytes per 16-bit element). An odd 16-bit count is padded to whole u32s with zeros.
+   */
+  uploadBytes(label: string, shape: readonly number[], dtype: TensorDtype, bytes: Uint8Array): Tensor {
+    const want = numel(shape) * (dtype === 'f32' ? 4 : 2);
+    if (bytes.length !== want) throw new Error(`upload "${label}": ${bytes.length} bytes for ${dtype} shape ${shapeString(shape)} (expected ${want})`);
+    const t = this.tensorOf(label, shape, dtype);
+    this.submit();
+    const whole = bytes.length & ~3;
+    if (whole > 0) this.device.queue.writeBuffer(t.buffer, 0, bytes.buffer, bytes.byteOffset, whole);
+    if (whole < bytes.length) {
+      const tail = new Uint8Array(4);
+      tail.set(bytes.subarray(whole));
+      this.device.queue.writeBuffer(t.buffer, whole, tail.buffer, 0, 4);
+    }
+    return t;
+  }
+
   /** A tensor holding `data` (Float32Array, Uint32Array or Int32Array). */
   upload(label: string, shape: readonly number[], data: Float32Array | Uint32Array | Int32Array): Tensor {
     if (data.length !== numel(shape)) {
@@ -114,6 +141,9 @@ export class Gpu {
     for (const name of [...kernel.inputs, ...kernel.outputs]) {
       const b = args.bindings[name];
       if (!b) throw new KernelError(kernel.name, `missing binding "${name}"`);
+      if ('buffer' in b && isPacked16(b) && !kernel.packed16.includes(name)) {
+        throw new KernelError(kernel.name, `binding "${name}" (${b.label}) holds ${b.dtype} elements; this kernel reads f32 there (convert it with kernels/cast.ts toF32)`);
+      }
       buffers.push('buffer' in b ? b.buffer : b);
     }
     let uniform: GPUBuffer | null = null;
@@ -185,13 +215,24 @@ export class Gpu {
 
   // ---- readback -----------------------------------------------------------------------------
 
-  /** Submit pending work and read a tensor back as Float32Array (or `count` elements from `offset`). */
+  /**
+   * Submit pending work and read a tensor back as Float32Array (or `count` elements from `offset`);
+   * a 16-bit tensor's elements are decoded (exactly) on the host.
+   */
   async read(t: Binding, offset = 0, count?: number): Promise<Float32Array> {
+    if ('buffer' in t && isPacked16(t)) {
+      const n = count ?? numel(t.shape) - offset;
+      const first = offset & ~1; // whole u32s around the range
+      const words = Math.ceil((offset + n - first) / 2);
+      const bits = new Uint16Array(await this.readBytes(t, first * 2, words * 4));
+      return fromHalfBits(bits.subarray(offset - first, offset - first + n), t.dtype as 'bf16' | 'f16');
+    }
     return new Float32Array(await this.readBytes(t, offset * 4, count === undefined ? undefined : count * 4));
   }
 
   /** Submit pending work and read several tensors back through one staging buffer and one map. */
   async readMany(ts: readonly Tensor[]): Promise<Float32Array[]> {
+    if (ts.some(isPacked16)) return Promise.all(ts.map((t) => this.read(t)));
     const sizes = ts.map((t) => numel(t.shape) * 4);
     const all = await this.readCopies(ts.map((t, i) => ({ src: t.buffer, byteOffset: 0, size: sizes[i]! })), `${ts.length} tensors`);
     let at = 0;
@@ -208,7 +249,7 @@ export class Gpu {
 
   private async readBytes(t: Binding, byteOffset: number, byteLength?: number): Promise<ArrayBuffer> {
     const src = 'buffer' in t ? t.buffer : t;
-    const logical = 'buffer' in t ? numel(t.shape) * 4 : src.size;
+    const logical = 'buffer' in t ? storageBytes(numel(t.shape), t.dtype ?? 'f32') : src.size;
     const length = byteLength ?? logical - byteOffset;
     const out = await this.readCopies([{ src, byteOffset, size: Math.ceil(length / 4) * 4 }], 'label' in t ? t.label : src.label);
     return out.slice(0, length);

@@ -26,6 +26,8 @@ export interface KernelDef {
   readonly uniforms: readonly (readonly [string, UniformType])[];
   readonly inputs: readonly string[];
   readonly outputs: readonly string[];
+  /** Bindings that read 16-bit elements packed two per u32 (tensor.ts); any other refuses a 16-bit tensor. */
+  readonly packed16: readonly string[];
   /** Override constants of every dispatch: the workgroup size and the kernel's fixed ones. */
   readonly constants: Readonly<Record<string, number>>;
   /** Part of the pipeline cache key: name, entry point and `constants`. */
@@ -42,6 +44,8 @@ export interface KernelSpec<U extends string = never> {
   uniforms?: Readonly<Record<U, UniformType>>;
   inputs?: readonly string[];
   outputs: readonly string[];
+  /** Inputs the shader reads as 16-bit elements packed two per u32 (e.g. a BF16 weight). */
+  packed16?: readonly string[];
   /** The shader's @workgroup_size, as overrides WG or WGX, WGY(, WGZ); a call may override them in `constants`. */
   workgroupSize?: WorkgroupSize;
   /** Override constants fixed for this kernel (a call's `constants` are merged over them). */
@@ -68,6 +72,7 @@ export function defineKernel<U extends string = never>(spec: KernelSpec<U>): Ker
     uniforms: Object.entries(spec.uniforms ?? {}) as [string, UniformType][],
     inputs: spec.inputs ?? [],
     outputs: spec.outputs,
+    packed16: spec.packed16 ?? [],
     constants,
     key: `${spec.name}:${entryPoint}:${JSON.stringify(constants)}`,
     groups(uniforms, c = constants) {

@@ -4,6 +4,7 @@
  * data; offsets count from the end of the header. Tensors come back as float32 whatever their dtype.
  */
 import type { HostTensor } from '../schema/tensors.ts';
+import { bf16ToF32, f16ToF32, toHalfBits } from '../gpu/half.ts';
 import { ModelFileError } from './errors.ts';
 
 /** Bytes per element of every dtype the format defines; only FLOAT_DTYPES can be decoded. */
@@ -247,76 +248,83 @@ function u16LE(raw: ArrayBuffer): Uint16Array {
   return out;
 }
 
-/** bfloat16 → float32: the 16 bits are the top half of the float32. */
-export function bf16ToF32(src: Uint16Array): Float32Array {
-  const out = new Uint32Array(src.length);
-  for (let i = 0; i < src.length; i++) out[i] = src[i]! << 16;
-  return new Float32Array(out.buffer);
-}
+/** The element types a file can be written in; 16-bit ones are rounded to nearest even. */
+export type WritableDtype = 'F32' | 'BF16' | 'F16';
 
-let f16Table: Float32Array | undefined;
-
-/** IEEE half → float32, exact for every value (subnormals, ±inf, NaN), via a 64K-entry table. */
-export function f16ToF32(src: Uint16Array): Float32Array {
-  if (!f16Table) {
-    f16Table = new Float32Array(65536);
-    const bits = new Uint32Array(f16Table.buffer);
-    for (let h = 0; h < 65536; h++) {
-      const sign = (h & 0x8000) << 16;
-      const exp = (h >> 10) & 0x1f;
-      const man = h & 0x3ff;
-      if (exp === 0) {
-        // zero or subnormal: man × 2^-24, exactly representable in f32
-        f16Table[h] = (sign ? -1 : 1) * man * 2 ** -24;
-      } else if (exp === 31) {
-        bits[h] = sign | 0x7f800000 | (man << 13); // inf, or NaN keeping its payload
-      } else {
-        bits[h] = sign | ((exp - 15 + 127) << 23) | (man << 13);
-      }
-    }
-  }
-  const out = new Float32Array(src.length);
-  for (let i = 0; i < src.length; i++) out[i] = f16Table[src[i]!]!;
-  return out;
+/** One tensor of a file to write: its data follow the previous tensor's. */
+export interface TensorSpec {
+  name: string;
+  dtype: WritableDtype;
+  shape: readonly number[];
 }
 
 /**
- * Serialise float32 tensors as a safetensors file (dtype F32), keys in the map's order, header
- * padded with spaces to a multiple of 8 bytes so the data is aligned.
+ * The first bytes of a safetensors file holding `specs` back to back in their order: the u64 length and
+ * the JSON header, padded with spaces to a multiple of 8 bytes so the data is aligned. The JSON is
+ * assembled by hand: a JS object would reorder integer-like keys.
  */
-export function writeSafetensors(tensors: Map<string, HostTensor>, metadata?: Record<string, string>): Uint8Array {
-  // The JSON is assembled by hand: a JS object would reorder integer-like keys.
+export function safetensorsHeaderBytes(specs: readonly TensorSpec[], metadata?: Record<string, string>): Uint8Array {
   const parts: string[] = [];
   if (metadata) {
     const meta = Object.entries(metadata).map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(String(v))}`);
     parts.push(`"__metadata__":{${meta.join(',')}}`);
   }
   let offset = 0;
+  for (const { name, dtype, shape } of specs) {
+    const bytes = shape.reduce((a, d) => a * d, 1) * (dtype === 'F32' ? 4 : 2);
+    parts.push(`${JSON.stringify(name)}:{"dtype":"${dtype}","shape":${JSON.stringify(shape)},"data_offsets":[${offset},${offset + bytes}]}`);
+    offset += bytes;
+  }
+  const json = new TextEncoder().encode(`{${parts.join(',')}}`);
+  const padded = Math.ceil(json.length / 8) * 8;
+  const out = new Uint8Array(8 + padded).fill(0x20, 8);
+  new DataView(out.buffer).setBigUint64(0, BigInt(padded), true);
+  out.set(json, 8);
+  return out;
+}
+
+/** A tensor's values as little-endian bytes of `dtype`. */
+export function encodeTensor(data: Float32Array, dtype: WritableDtype): Uint8Array {
+  if (dtype === 'F32') {
+    if (LITTLE_ENDIAN) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    const out = new Uint8Array(data.length * 4);
+    const dv = new DataView(out.buffer);
+    for (let i = 0; i < data.length; i++) dv.setFloat32(i * 4, data[i]!, true);
+    return out;
+  }
+  const bits = toHalfBits(data, dtype === 'BF16' ? 'bf16' : 'f16');
+  if (LITTLE_ENDIAN) return new Uint8Array(bits.buffer);
+  const out = new Uint8Array(bits.length * 2);
+  const dv = new DataView(out.buffer);
+  for (let i = 0; i < bits.length; i++) dv.setUint16(i * 2, bits[i]!, true);
+  return out;
+}
+
+/**
+ * Serialise tensors as a safetensors file, keys in the map's order; each in `dtype(name)` (F32 by
+ * default; BF16 and F16 round to nearest even).
+ */
+export function writeSafetensors(
+  tensors: Map<string, HostTensor>, metadata?: Record<string, string>, dtype: (name: string) => WritableDtype = () => 'F32',
+): Uint8Array {
+  const specs: TensorSpec[] = [];
   for (const [name, t] of tensors) {
     const count = t.shape.reduce((a, d) => a * d, 1);
     if (count !== t.data.length) {
       throw new ModelFileError('model.safetensors', `tensor "${name}" shape [${t.shape.join(', ')}] does not match its ${t.data.length} values`, 'byte-count');
     }
-    const bytes = t.data.length * 4;
-    parts.push(`${JSON.stringify(name)}:{"dtype":"F32","shape":${JSON.stringify(t.shape)},"data_offsets":[${offset},${offset + bytes}]}`);
-    offset += bytes;
+    specs.push({ name, dtype: dtype(name), shape: t.shape });
   }
-  let header = new TextEncoder().encode(`{${parts.join(',')}}`);
-  const padded = Math.ceil(header.length / 8) * 8;
-  if (padded !== header.length) {
-    const h = new Uint8Array(padded).fill(0x20);
-    h.set(header);
-    header = h;
-  }
-  const out = new Uint8Array(8 + header.length + offset);
-  const dv = new DataView(out.buffer);
-  dv.setBigUint64(0, BigInt(header.length), true);
-  out.set(header, 8);
-  let pos = 8 + header.length;
+  const header = safetensorsHeaderBytes(specs, metadata);
+  const dataBytes = specs.reduce((a, s) => a + s.shape.reduce((x, d) => x * d, 1) * (s.dtype === 'F32' ? 4 : 2), 0);
+  const out = new Uint8Array(header.length + dataBytes);
+  out.set(header);
+  let pos = header.length;
+  let i = 0;
   for (const t of tensors.values()) {
-    if (LITTLE_ENDIAN) out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), pos);
-    else for (let i = 0; i < t.data.length; i++) dv.setFloat32(pos + i * 4, t.data[i]!, true);
-    pos += t.data.byteLength;
+    const bytes = encodeTensor(t.data, specs[i++]!.dtype);
+    out.set(bytes, pos);
+    pos += bytes.length;
   }
   return out;
 }

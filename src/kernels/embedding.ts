@@ -1,10 +1,11 @@
 /** Token embedding lookup. */
 import code from '../../shaders/embedding.wgsl?raw';
+import code16 from '../../shaders/embedding.b16.wgsl?raw';
 import bwdCode from '../../shaders/embedding.bwd.wgsl?raw';
 import bwdCsrCode from '../../shaders/embedding.bwd.csr.wgsl?raw';
 import type { Gpu } from '../gpu/gpu.ts';
 import { defineKernel, perInvocation } from '../gpu/kernel.ts';
-import { numel, type Tensor } from '../gpu/tensor.ts';
+import { isPacked16, numel, type Tensor } from '../gpu/tensor.ts';
 import { kernelPlan } from './plan.ts';
 
 export const embeddingKernel = defineKernel({
@@ -17,7 +18,22 @@ export const embeddingKernel = defineKernel({
   dispatch: perInvocation((u) => u.R * u.D),
 });
 
-/** Record out (R, D) = table[ids[r]] for u32 ids (R) and table (V, D); ids ≥ V give zero rows. */
+/** The same lookup from a BF16/F16 table packed two per u32 (a frozen 16-bit embedding). */
+export const embedding16Kernel = defineKernel({
+  name: 'embedding.b16',
+  code: code16,
+  uniforms: { R: 'u32', D: 'u32', V: 'u32' },
+  inputs: ['ids', 'table'],
+  outputs: ['out'],
+  packed16: ['table'],
+  workgroupSize: 256,
+  dispatch: perInvocation((u) => u.R * u.D),
+});
+
+/**
+ * Record out (R, D) = table[ids[r]] for u32 ids (R) and table (V, D); ids ≥ V give zero rows. A 16-bit
+ * table (tensor dtype 'bf16' / 'f16') is read by its own kernel, decoded to f32.
+ */
 export function embedding(gpu: Gpu, ids: Tensor, table: Tensor, out: Tensor): void {
   const [V, D] = table.shape as [number, number];
   if (table.shape.length !== 2) throw new Error(`embedding: table ${table.label} must be (V, D), got (${table.shape})`);
@@ -25,7 +41,11 @@ export function embedding(gpu: Gpu, ids: Tensor, table: Tensor, out: Tensor): vo
   if (numel(out.shape) !== R * D) {
     throw new Error(`embedding: out ${out.label} has ${numel(out.shape)} elements, expected ${R}·${D} (ids ${ids.label}, table ${table.label})`);
   }
-  gpu.dispatch(embeddingKernel, { uniforms: { R, D, V }, bindings: { ids, table, out } });
+  if (isPacked16(table)) {
+    gpu.dispatch(embedding16Kernel, { uniforms: { R, D, V }, bindings: { ids, table, out }, constants: { TABLE_F16: table.dtype === 'f16' ? 1 : 0 } });
+  } else {
+    gpu.dispatch(embeddingKernel, { uniforms: { R, D, V }, bindings: { ids, table, out } });
+  }
 }
 
 // ---- backward ---------------------------------------------------------------------------------

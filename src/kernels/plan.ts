@@ -57,6 +57,8 @@ export interface KernelPlan {
   /** dtable columns per embedding-backward invocation: whole rows, or slices for ~16K invocations. */
   readonly embeddingBackward: 'rows' | 'slices';
   readonly matmul: MatmulPlan;
+  /** The same ranking for a B operand stored in 16 bits (a frozen BF16/F16 weight); variants without a 16-bit twin are skipped. */
+  readonly matmul16: MatmulPlan;
 }
 
 export const SHAPE_CLASSES: readonly MatmulShapeClass[] = (['aMK', 'aKM'] as const).flatMap((a) =>
@@ -83,6 +85,12 @@ export const CPU_MATMUL_PLAN: MatmulPlan = uniformPlan(['vec4-4x4', 'scalar'], [
 /** Before `autotuneMatmul` has run on a hardware GPU: workgroup-memory tiles for blocks. */
 export const GPU_MATMUL_PLAN: MatmulPlan = uniformPlan(['vec4-4x4', 'scalar'], ['tiled']);
 
+/**
+ * 16-bit B, any adapter: the register-tiled vec4 twins (a vec2<u32> load is four 16-bit elements);
+ * there is no workgroup-memory 16-bit kernel. Bench row "matmul 16-bit B vs f32" (bench/matmul16.ts).
+ */
+export const MATMUL16_PLAN: MatmulPlan = uniformPlan(['vec4-4x4', 'scalar'], ['vec4-8x8', 'vec4-4x4', 'scalar']);
+
 /** Each adapter class's plan. CPU adapters: no barriers anywhere, fewest dispatches (measured on SwiftShader). */
 export const KERNEL_PLANS: Readonly<Record<AdapterClass, KernelPlan>> = {
   cpu: {
@@ -96,6 +104,7 @@ export const KERNEL_PLANS: Readonly<Record<AdapterClass, KernelPlan>> = {
     jacobiBlockMaxColumns: 160,
     embeddingBackward: 'rows', // fewest invocations and id scans
     matmul: CPU_MATMUL_PLAN,
+    matmul16: MATMUL16_PLAN,
   },
   gpu: {
     rmsnorm: 'workgroup',
@@ -106,6 +115,7 @@ export const KERNEL_PLANS: Readonly<Record<AdapterClass, KernelPlan>> = {
     jacobiBlockMaxColumns: 0,
     embeddingBackward: 'slices', // with the scan kernel every slice rescans all ids
     matmul: GPU_MATMUL_PLAN,
+    matmul16: MATMUL16_PLAN,
   },
 };
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { bf16ToF32, f16ToF32, parseSafetensors, parseSafetensorsHeader, writeSafetensors } from '../../src/io/safetensors.ts';
+import { bf16ToF32, f16ToF32 } from '../../src/gpu/half.ts';
+import { parseSafetensors, parseSafetensorsHeader, writeSafetensors } from '../../src/io/safetensors.ts';
 import { expectFileError } from '../helpers/errors.ts';
 
 const FILE = 'weights-under-test.safetensors';
