@@ -17,3 +17,13 @@ export async function tokenizerFilesFor(
   const config = await readFile(cfgPath, 'utf8').then((t) => JSON.parse(t) as object, () => undefined);
   return { json, config };
 }
+
+/** tokenizer.json and tokenizer_config.json beside `tokenizerFile` as raw bytes, when it is a tokenizer.json. */
+export async function tokenizerJsonFiles(tokenizerFile: string | undefined): Promise<Map<string, Uint8Array>> {
+  const out = new Map<string, Uint8Array>();
+  if (!tokenizerFile || !tokenizerFile.endsWith('.json')) return out;
+  out.set('tokenizer.json', new Uint8Array(await readFile(tokenizerFile)));
+  const cfg = await readFile(path.join(path.dirname(tokenizerFile), 'tokenizer_config.json')).catch(() => undefined);
+  if (cfg) out.set('tokenizer_config.json', new Uint8Array(cfg));
+  return out;
+}

@@ -11,7 +11,8 @@ export type ModelFileErrorCode =
   | 'config' // architecture numbers missing, nonsensical or inconsistent with the tensors
   | 'json' // a JSON file (or header) that does not parse
   | 'format' // not the kind of file expected (wrong architecture, garbage bytes, extra data)
-  | 'missing-file'; // a file the model needs is not among those given
+  | 'missing-file' // a file the model needs is not among those given
+  | 'too-big' // more than the format can hold in one file
 
 /** A model/config/tokenizer file that cannot be used; the message starts with the file name. */
 export class ModelFileError extends Error {
