@@ -3,7 +3,7 @@
  *   node --import tsx --import ./scripts/wgsl-loader.mjs bench/profile-step.ts [dim] [layers] [seq] [batch]
  * Prints the step time and the kernels (with their grids) sorted by GPU milliseconds.
  */
-import { openGpu } from '../src/cli/gpu.ts';
+import { openGpu } from '../src/kernels/node-gpu.ts';
 import type { LlamaConfig } from '../src/schema/llama-config.ts';
 import { initWeights } from '../src/model/init.ts';
 import { LlamaModel } from '../src/model/llama.ts';

@@ -15,8 +15,9 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { openGpu } from '../src/cli/gpu.ts';
-import { buildDemos, PIRATE_WORDS, type DemoDataset, type DemoId } from '../src/corpus/demos.ts';
+import { openGpu } from '../src/kernels/node-gpu.ts';
+import { buildDemos, PIRATE_WORDS, type DemoDataset } from '../src/corpus/demos.ts';
+import { type DemoId } from '../src/schema/data.ts';
 import { readModelPath } from '../src/io/fs-node.ts';
 import type { Tokenizer } from '../src/io/tokenizer.ts';
 import { generate } from '../src/model/generate.ts';

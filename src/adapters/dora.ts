@@ -20,7 +20,7 @@ import { dropout, dropoutBackwardAdd } from '../kernels/dropout.ts';
 import { loraMatmul } from '../kernels/lora-matmul.ts';
 import { matmul } from '../kernels/matmul.ts';
 import type { Rng } from '../model/sampling.ts';
-import type { LinearAdapter, Saved, TrainableParam } from './adapter.ts';
+import type { LinearAdapter, Saved, TrainableParam } from '../model/linear-adapter.ts';
 import { loraScale } from '../schema/train-config.ts';
 import { loraInitA, type LoraConfig } from './lora.ts';
 
@@ -128,6 +128,11 @@ export class DoraAdapter implements LinearAdapter {
       gpu.release(dxd);
     }
     gpu.release(dz, g);
+  }
+
+  /** ΔW is not s·B·A: the spectra take the dense ΔW. */
+  lowRank(): null {
+    return null;
   }
 
   deltaWeight(gpu: Gpu, W: Tensor): Tensor {

@@ -10,7 +10,7 @@ import { loraMatmul } from '../kernels/lora-matmul.ts';
 import { matmul } from '../kernels/matmul.ts';
 import { Rng } from '../model/sampling.ts';
 import { loraScale } from '../schema/train-config.ts';
-import type { LinearAdapter, Saved, TrainableParam } from './adapter.ts';
+import type { LinearAdapter, LowRankUpdate, Saved, TrainableParam } from '../model/linear-adapter.ts';
 
 export interface LoraConfig {
   rank: number;
@@ -120,6 +120,10 @@ export class LoraAdapter implements LinearAdapter {
       gpu.release(gA);
     }
     gpu.release(g);
+  }
+
+  lowRank(): LowRankUpdate {
+    return { A: this.A, B: this.B, scale: this.scale, rank: this.rank };
   }
 
   deltaWeight(gpu: Gpu, W: Tensor): Tensor {

@@ -1,7 +1,7 @@
 /** Folding adapters into the base weights (W' = W + ΔW) and taking them out again. */
 import { axpy } from '../kernels/axpy.ts';
 import type { LlamaModel } from '../model/llama.ts';
-import type { LinearAdapter } from './adapter.ts';
+import type { LinearAdapter } from '../model/linear-adapter.ts';
 
 /** Adapters folded into a model's weights, by module name, so they can be unmerged. */
 export type MergedAdapters = Map<string, LinearAdapter>;

@@ -17,7 +17,7 @@ import { matmul } from '../kernels/matmul.ts';
 import { moraBackward, moraDelta, moraForward } from '../kernels/mora.ts';
 import type { Rng } from '../model/sampling.ts';
 import { moraGeometry, moraRank, moraRotationTable, type MoraGeometry, type MoraType } from '../schema/mora.ts';
-import type { LinearAdapter, Saved, TrainableParam } from './adapter.ts';
+import type { LinearAdapter, Saved, TrainableParam } from '../model/linear-adapter.ts';
 
 export interface MoraConfig {
   /** The LoRA rank whose parameter count MoRA matches; r̂ follows from it and the module's shape. */
@@ -103,6 +103,11 @@ export class MoraAdapter implements LinearAdapter {
     moraBackward(gpu, g, this.M, this.rot, u, dy, dM, gx, rows, this.name, false);
     dropoutBackwardAdd(gpu, gx, dx, this.config.dropout, saved.seed!);
     gpu.release(gx);
+  }
+
+  /** ΔW is not s·B·A: the spectra take the dense ΔW. */
+  lowRank(): null {
+    return null;
   }
 
   deltaWeight(gpu: Gpu, W: Tensor): Tensor {

@@ -175,6 +175,7 @@ export function checkRunState(o: unknown, file: string): asserts o is RunState {
   if (!c || typeof c !== 'object' || Array.isArray(c)) fail('field "config" is missing');
   for (const [key, def] of Object.entries(DEFAULT_TRAIN_CONFIG)) {
     const v = c![key];
+    if (v === undefined && key === 'recompute') continue; // a checkpoint from before the setting: false
     if (v === undefined) fail(`field "config.${key}" is missing`);
     if (Array.isArray(def) ? !Array.isArray(v) : typeof v !== typeof def) fail(`field "config.${key}" is ${JSON.stringify(v)}, expected a ${Array.isArray(def) ? 'list' : typeof def}`);
   }

@@ -4,7 +4,7 @@ import { readModelPath } from '../io/fs-node.ts';
 import { generate } from '../model/generate.ts';
 import { LlamaModel } from '../model/llama.ts';
 import { optionalNumber, optionalString, requireString, UsageError, type Values } from './args.ts';
-import { openGpu } from './gpu.ts';
+import { openGpu } from '../kernels/node-gpu.ts';
 
 export async function runGenerate(v: Values): Promise<void> {
   const modelPath = requireString(v, 'model');

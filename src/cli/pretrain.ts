@@ -22,7 +22,7 @@ import { packExamples, type Example } from '../train/packing.ts';
 import { runTraining } from '../train/run-loop.ts';
 import { Trainer } from '../train/trainer.ts';
 import { optionalNumber, optionalString, type Values } from './args.ts';
-import { openGpu } from './gpu.ts';
+import { openGpu } from '../kernels/node-gpu.ts';
 import { ProgressBar } from './progress.ts';
 
 const options = {

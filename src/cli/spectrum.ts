@@ -6,7 +6,7 @@
  */
 import { attachAdapterDir } from './adapter-dir.ts';
 import { readModelPath } from '../io/fs-node.ts';
-import { moduleSpectrum, type ModuleSpectrum } from '../linalg/module-spectrum.ts';
+import { moduleSpectrum, type ModuleSpectrum } from '../spectra/module-spectrum.ts';
 import { rank90 } from '../linalg/spectra.ts';
 import { LlamaModel } from '../model/llama.ts';
 import { ModelFileError } from '../io/errors.ts';
@@ -14,7 +14,7 @@ import { LINEAR_MODULES, type LinearModule, type LlamaWeights } from '../schema/
 import { FieldError } from '../schema/field-error.ts';
 import { parseTargets } from '../schema/train-config.ts';
 import { optionalString, requireString, UsageError, type Values } from './args.ts';
-import { openGpu } from './gpu.ts';
+import { openGpu } from '../kernels/node-gpu.ts';
 
 export const SPECTRUM_OPTIONS = {
   model: { type: 'string' }, tokenizer: { type: 'string' }, adapter: { type: 'string' }, json: { type: 'boolean' },

@@ -28,10 +28,10 @@ import { FieldError } from '../schema/field-error.ts';
 import { isSchedule, SCHEDULES, type ScheduleKind } from '../schema/schedule.ts';
 import { optionalNumber, optionalString, requireString, UsageError, type Values } from './args.ts';
 import { readCheckpointDir, removeCheckpointDir, sha256Hex, TENSORS_FILE, writeCheckpointDir, writeFileAtomic, type RunState } from './checkpoint-dir.ts';
-import { openGpu } from './gpu.ts';
+import { openGpu } from '../kernels/node-gpu.ts';
 import { ProgressBar } from './progress.ts';
 import { tokenizerFilesFor } from './tokenizer-files.ts';
-import { spectraRound, type BaseSvd } from '../linalg/module-spectrum.ts';
+import { spectraRound, type BaseSvd } from '../spectra/module-spectrum.ts';
 import { parseLayers, parseModules } from './spectrum.ts';
 
 export const TRAIN_OPTIONS = {

@@ -8,6 +8,7 @@
  * Every demo uses only characters that occur in the base corpus, so no demo token is an
  * embedding the pretraining never trained. All are deterministic in their options.
  */
+import type { DemoId } from '../schema/data.ts';
 import { characterFacts, factProbe, worldFacts, FACT_TEMPLATES, type Fact } from './facts.ts';
 import { describeCharacter, describePlace, generateCorpus, generateStory } from './generate.ts';
 import { sentence } from './grammar.ts';
@@ -24,7 +25,6 @@ export interface PromptCompletion {
 
 export type DemoRecord = { text: string } | PromptCompletion;
 
-export type DemoId = 'new-facts' | 'new-style' | 'key-value' | 'forget-probe';
 
 export interface DemoDataset {
   id: DemoId;

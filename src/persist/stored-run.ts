@@ -4,9 +4,10 @@
  * (TrainerCheckpoint) is stored beside it under the same run id.
  */
 import type { TrainConfig } from '../schema/train-config.ts';
-import type { DataFormat } from '../train/data.ts';
-import { dataIdentity, type DataIdentity } from '../train/data-identity.ts';
-import type { DataSplit, EvalPoint, SpectraEntry, StepPoint } from '../workers/protocol.ts';
+import type { DataFormat } from '../schema/data.ts';
+import { dataIdentity, type DataIdentity } from '../schema/data-identity.ts';
+import type { EvalPoint, SpectraEntry, StepPoint } from '../workers/protocol.ts';
+import type { DataSplit } from '../schema/data.ts';
 
 /** Where the base model came from, so a resume can load it again. */
 export type ModelOrigin =

@@ -1,8 +1,9 @@
 /** Training data: the demo list, the chosen source (demo, pasted text, a file), and what the engine made of it. */
-import type { DemoId } from '../corpus/demos.ts';
-import type { DataFormat, DataProblem } from '../train/data.ts';
+import type { DemoId } from '../schema/data.ts';
+import type { DataFormat, DataProblem } from '../schema/data.ts';
 import { EngineError } from '../workers/engine-client.ts';
-import type { DataSource, DataSplit, DataSummary, DemoSummary } from '../workers/protocol.ts';
+import type { DataSource, DataSummary, DemoSummary } from '../workers/protocol.ts';
+import type { DataSplit } from '../schema/data.ts';
 import type { AppState, SliceCreator } from './app-state.ts';
 import { engine } from './engine.ts';
 

@@ -1,6 +1,6 @@
 /** The loaded model: its summary, the load in progress, and the last load error (naming the file). */
 import { EngineError } from '../workers/engine-client.ts';
-import type { DemoId } from '../corpus/demos.ts';
+import type { DemoId } from '../schema/data.ts';
 import type { ModelOrigin } from '../persist/stored-run.ts';
 import type { EventOf, ModelSummary } from '../workers/protocol.ts';
 import type { AppState, SliceCreator } from './app-state.ts';

@@ -5,7 +5,7 @@
  * for comparison is remembered across reloads (compare-ticks.ts).
  */
 import type { TrainConfig } from '../schema/train-config.ts';
-import type { DataIdentity } from '../train/data-identity.ts';
+import type { DataIdentity } from '../schema/data-identity.ts';
 import type { EvalPoint, FinishReason, StepPoint } from '../workers/protocol.ts';
 import type { SliceCreator } from './app-state.ts';
 import { loadTicks, saveTicks } from './compare-ticks.ts';

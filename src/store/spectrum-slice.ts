@@ -6,7 +6,7 @@
  * when a module has fewer points). The module on screen is told to the engine, whose rounds
  * compute it first.
  */
-import type { ModuleSpectrum } from '../linalg/module-spectrum.ts';
+import type { ModuleSpectrum } from '../spectra/module-spectrum.ts';
 import { moduleName, type LinearModule } from '../schema/tensors.ts';
 import type { SpectraRound } from '../persist/stored-run.ts';
 import type { SpectraEntry } from '../workers/protocol.ts';

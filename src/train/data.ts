@@ -41,15 +41,9 @@
  * ('whole') when the file has prompt/completion records, else streams them ('stream').
  */
 import type { Tokenizer } from '../io/tokenizer.ts';
-import { countTargets, packExamples, splitWindows, type Example, type PackedWindow, type PackingMode } from './packing.ts';
-
-/** One bad line of a data file: its 1-based line, the field at fault when one is, and what is wrong. */
-export interface DataProblem {
-  line: number;
-  field?: string;
-  /** What is wrong, without the file and line, e.g. 'missing field "completion"'. */
-  message: string;
-}
+import type { DataFormat, DataProblem, DataStats, DataWarning, DataWarningKind } from '../schema/data.ts';
+import { countTargets, packExamples, splitWindows, type Example, type PackedWindow } from './packing.ts';
+import { type PackingMode } from '../schema/data.ts';
 
 /**
  * A data file that cannot be used; the message names the file, the 1-based line and the field.
@@ -84,16 +78,6 @@ export function badLinesError(file: string, problems: readonly DataProblem[]): D
   return new DataError(file, message, first.line, first.field, listed, unlisted);
 }
 
-export type DataWarningKind = 'truncated' | 'split' | 'skipped' | 'boundary';
-
-export interface DataWarning {
-  kind: DataWarningKind;
-  line?: number;
-  message: string;
-}
-
-export type DataFormat = 'text' | 'jsonl';
-
 export interface DataOptions {
   /** T: inputs (= targets) per window. */
   seqLen: number;
@@ -107,32 +91,6 @@ export interface DataOptions {
   packing?: PackingMode | 'auto';
   /** Examples to keep for display; default 3. */
   sampleCount?: number;
-}
-
-/** A tokenised example for display. */
-export interface DataSample {
-  line: number;
-  ids: number[];
-  /** Text of each token alone; "<bos>"/"<eos>" for the special ids. */
-  pieces: string[];
-  mask: number[];
-}
-
-export interface DataStats {
-  file: string;
-  format: DataFormat;
-  packing: PackingMode;
-  /** Documents (plain text) or records (JSONL) kept as examples. */
-  records: number;
-  /** Tokens over all examples (BOS and EOS included, after truncation). */
-  tokens: number;
-  /** Targets the loss uses, over train and eval windows. */
-  lossTokens: number;
-  trainWindows: number;
-  evalWindows: number;
-  /** Windows dropped for having no target with loss. */
-  droppedWindows: number;
-  samples: DataSample[];
 }
 
 export interface TokenizedData {

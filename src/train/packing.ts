@@ -15,6 +15,7 @@
  *             a fresh window and continues into the next ones as in 'stream'.
  */
 import { Rng } from '../model/sampling.ts';
+import type { PackingMode } from '../schema/data.ts';
 
 /** One tokenised example: token ids and a per-token loss mask (1 = predict this token). */
 export interface Example {
@@ -24,7 +25,6 @@ export interface Example {
   line: number;
 }
 
-export type PackingMode = 'stream' | 'whole';
 
 /** One training sequence of length T. */
 export interface PackedWindow {

@@ -3,24 +3,10 @@
  * reject with EngineError), and a subscription to every event (tokens, progress, device loss).
  */
 import { BROWSER_HELP } from '../gpu/errors.ts';
-import {
-  isResultOf,
-  type CommandBody,
-  type CommandType,
-  type EngineCommand,
-  type EngineEvent,
-  type EventOf,
-  type DataSource,
-  type DataSplit,
-  type ExportKind,
-  type GenerateSettings,
-  type ModelVariant,
-  type ResultOf,
-  type RunControl,
-  type RunSaveSettings,
-} from './protocol.ts';
+import { isResultOf, type CommandBody, type CommandType, type EngineCommand, type EngineEvent, type EventOf, type DataSource, type ExportKind, type GenerateSettings, type ModelVariant, type ResultOf, type RunControl, type RunSaveSettings } from './protocol.ts';
+import { type DataSplit } from '../schema/data.ts';
 import type { TrainConfig } from '../schema/train-config.ts';
-import type { DataProblem } from '../train/data.ts';
+import type { DataProblem } from '../schema/data.ts';
 
 /** A request that failed in the engine; `file` names the file at fault (and `line`, `field` a data file's spot), if any. */
 export class EngineError extends Error {

@@ -11,7 +11,7 @@ import { Gpu } from '../gpu/gpu.ts';
 import { baseName, loadModelFromFiles } from '../io/load-model.ts';
 import { generate } from '../model/generate.ts';
 import { LlamaModel } from '../model/llama.ts';
-import type { LinearAdapter } from '../adapters/adapter.ts';
+import type { LinearAdapter } from '../model/linear-adapter.ts';
 import { handleListDemos, handlePrepareData } from './engine/data.ts';
 import { handleExportRun } from './engine/exports.ts';
 import { handleLoadHubModel } from './engine/hub.ts';

@@ -5,15 +5,15 @@
  * such as a lost device). A request ends with exactly one terminal event (see ResultOf) or `error`.
  */
 import type { ImportedAdapter } from '../adapters/import-check.ts';
-import type { DemoId } from '../corpus/demos.ts';
+import type { DataSplit, DemoId } from '../schema/data.ts';
 import type { LlamaConfig } from '../schema/llama-config.ts';
 import type { TrainConfig } from '../schema/train-config.ts';
-import type { DataFormat, DataProblem, DataStats, DataWarning, DataWarningKind } from '../train/data.ts';
-import type { ModuleSpectrum } from '../linalg/module-spectrum.ts';
+import type { DataFormat, DataProblem, DataStats, DataWarning, DataWarningKind } from '../schema/data.ts';
+import type { ModuleSpectrum } from '../spectra/module-spectrum.ts';
 import type { LinearModule } from '../schema/tensors.ts';
 import type { StorageProblemCode } from '../persist/run-db.ts';
 import type { ModelOrigin, SavedRunSummary, SpectraRound } from '../persist/stored-run.ts';
-import type { DataIdentity } from '../train/data-identity.ts';
+import type { DataIdentity } from '../schema/data-identity.ts';
 import type { RunStep } from '../train/run-loop.ts';
 
 /** The WebGPU adapter the engine found. */
@@ -80,12 +80,6 @@ export type DataSource =
   | { kind: 'file'; fileName: string; bytes: Uint8Array; format: DataFormat | 'auto' }
   | { kind: 'demo'; id: DemoId };
 
-/** How the worker cuts the data: window length, held-out fraction and split seed. */
-export interface DataSplit {
-  seqLen: number;
-  evalFraction: number;
-  seed: number;
-}
 
 /** Prepared data as the UI shows it (the windows stay in the worker). */
 export interface DataSummary {

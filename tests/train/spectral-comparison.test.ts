@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseLlama2c } from '../../src/io/llama2c.ts';
 import { Llama2cTokenizer } from '../../src/io/tokenizer-llama2c.ts';
-import { moduleSpectrum } from '../../src/linalg/module-spectrum.ts';
+import { moduleSpectrum } from '../../src/spectra/module-spectrum.ts';
 import { LlamaModel } from '../../src/model/llama.ts';
 import { DEFAULT_TRAIN_CONFIG, type Method } from '../../src/schema/train-config.ts';
 import { prepareData } from '../../src/train/data.ts';

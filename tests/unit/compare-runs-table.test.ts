@@ -5,7 +5,7 @@ import { describe, expect, test } from 'vitest';
 import { COMPARE_TICKS_KEY, loadTicks, saveTicks } from '../../src/store/compare-ticks.ts';
 import { runLabel, type RunRecord } from '../../src/store/runs-slice.ts';
 import { DEFAULT_TRAIN_CONFIG } from '../../src/schema/train-config.ts';
-import { dataIdentity, textHash, type DataIdentity } from '../../src/train/data-identity.ts';
+import { dataIdentity, textHash, type DataIdentity } from '../../src/schema/data-identity.ts';
 import { comparability } from '../../src/ui/compare-runs/run-data.ts';
 import { RunsTable } from '../../src/ui/compare-runs/runs-table.tsx';
 import { dataLabel, runSettingsLine } from '../../src/ui/shared/run-caption.ts';

@@ -4,7 +4,7 @@
  * on the same data (forgetting also needs the same probe).
  */
 import type { RunRecord } from '../../store/runs-slice.ts';
-import { identityKey, type DataIdentity } from '../../train/data-identity.ts';
+import { identityKey, type DataIdentity } from '../../schema/data-identity.ts';
 import type { DemoSummary } from '../../workers/protocol.ts';
 import { dataLabel } from '../shared/run-caption.ts';
 

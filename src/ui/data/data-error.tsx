@@ -1,6 +1,6 @@
 /** Why the data could not be used, pointing at the JSONL line (and field) at fault, or listing every bad line. */
 import { useAppStore } from '../../store/store.ts';
-import type { DataProblem } from '../../train/data.ts';
+import type { DataProblem } from '../../schema/data.ts';
 
 /** "line N, field x: what" for one bad line. */
 const where = (p: DataProblem): string => `line ${p.line}${p.field ? `, field ${p.field}` : ''}`;

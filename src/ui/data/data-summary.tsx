@@ -1,6 +1,6 @@
 /** What the tokenised data looks like: counts, the split, counted warnings and the first examples as tokens. */
 import { useAppStore } from '../../store/store.ts';
-import type { DataSample } from '../../train/data.ts';
+import type { DataSample } from '../../schema/data.ts';
 import { formatInt } from '../shared/format.ts';
 
 const SHOWN_TOKENS = 40;

@@ -2,7 +2,7 @@
 import { useId } from 'react';
 import { pasteSource } from '../../store/data-slice.ts';
 import { useAppStore } from '../../store/store.ts';
-import type { DataFormat } from '../../train/data.ts';
+import type { DataFormat } from '../../schema/data.ts';
 
 export function PasteData() {
   const textId = useId();

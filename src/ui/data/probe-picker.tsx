@@ -4,7 +4,7 @@
  * so the chart shows how much of the old knowledge the run gives up while it learns the new data.
  */
 import { useId } from 'react';
-import type { DemoId } from '../../corpus/demos.ts';
+import type { DemoId } from '../../schema/data.ts';
 import { useAppStore } from '../../store/store.ts';
 
 export function ProbePicker() {

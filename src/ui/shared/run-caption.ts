@@ -1,7 +1,7 @@
 /** A run in words, for tables and exported charts: its data ("New facts", "pasted text, 120 tokens") and its settings line. */
 import { methodRow, type MethodId } from '../../store/methods.ts';
 import type { TrainConfig } from '../../schema/train-config.ts';
-import { isPasted, type DataIdentity } from '../../train/data-identity.ts';
+import { isPasted, type DataIdentity } from '../../schema/data-identity.ts';
 import type { DemoSummary } from '../../workers/protocol.ts';
 import { formatInt } from './format.ts';
 

@@ -3,7 +3,8 @@ import { buildDemos, type DemoDataset } from '../../corpus/demos.ts';
 import { prepareData } from '../../train/data.ts';
 import type { PackedWindow } from '../../train/packing.ts';
 import { decodeDataText } from '../../train/utf8.ts';
-import type { DataSource, DataSplit, DataSummary, DemoSummary } from '../protocol.ts';
+import type { DataSource, DataSummary, DemoSummary } from '../protocol.ts';
+import type { DataSplit } from '../../schema/data.ts';
 import { EngineRefusal, engine, errorEvent, post, requireModel, requireTokenizer, type Data } from './state.ts';
 
 let demos: DemoDataset[] | null = null;

@@ -11,7 +11,7 @@
  * weights with that run's checkpoint restored from storage; the copy is kept for the next module of
  * the same run and dropped when another run, or another model, is asked for.
  */
-import { moduleSpectrum, spectraRound, type BaseSvd } from '../../linalg/module-spectrum.ts';
+import { moduleSpectrum, spectraRound, type BaseSvd } from '../../spectra/module-spectrum.ts';
 import { LlamaModel } from '../../model/llama.ts';
 import type { LinearModule, LlamaWeights } from '../../schema/tensors.ts';
 import type { AdapterTensors } from '../../io/peft.ts';

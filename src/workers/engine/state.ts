@@ -11,7 +11,8 @@ import type { LlamaModel } from '../../model/llama.ts';
 import type { LlamaWeights } from '../../schema/tensors.ts';
 import type { Method, TrainConfig } from '../../schema/train-config.ts';
 import { DataError, type PreparedData } from '../../train/data.ts';
-import type { DataSplit, DataSummary, EngineEvent, EventOf, ModelSummary } from '../protocol.ts';
+import type { DataSummary, EngineEvent, EventOf, ModelSummary } from '../protocol.ts';
+import type { DataSplit } from '../../schema/data.ts';
 
 export const scope = self as unknown as DedicatedWorkerGlobalScope;
 

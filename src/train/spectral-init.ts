@@ -20,7 +20,7 @@ import type { LlamaModel } from '../model/llama.ts';
 import { Rng } from '../model/sampling.ts';
 import { linearName, moduleName, type LinearModule } from '../schema/tensors.ts';
 import { loraScale } from '../schema/train-config.ts';
-import { LoraAdapter, type LoraConfig } from './lora.ts';
+import { LoraAdapter, type LoraConfig } from '../adapters/lora.ts';
 
 /** 'top' = PiSSA (principal components), 'bottom' = MiLoRA (minor components). */
 export type SpectralSide = 'top' | 'bottom';

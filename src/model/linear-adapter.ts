@@ -19,6 +19,14 @@ export interface Saved {
   seed?: number;
 }
 
+/** An update that is exactly ΔW = scale · B · A: B (out, rank), A (rank, in). */
+export interface LowRankUpdate {
+  A: Tensor;
+  B: Tensor;
+  scale: number;
+  rank: number;
+}
+
 export interface LinearAdapter {
   /** Trainable tensors of this module. */
   readonly params: readonly TrainableParam[];
@@ -39,5 +47,7 @@ export interface LinearAdapter {
   backward(gpu: Gpu, W: Tensor, x: Tensor, dy: Tensor, rows: number, saved: Saved, dx: Tensor, accumulate: boolean): void;
   /** Dense ΔW (out, in) this adapter adds to W, for merging and spectra. */
   deltaWeight(gpu: Gpu, W: Tensor): Tensor;
+  /** ΔW's low-rank factors when ΔW is exactly s·B·A (plain LoRA), else null (DoRA, MoRA). */
+  lowRank(): LowRankUpdate | null;
   dispose(gpu: Gpu): void;
 }

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LinearAdapter } from '../../src/adapters/adapter.ts';
+import type { LinearAdapter } from '../../src/model/linear-adapter.ts';
 import { LoraAdapter } from '../../src/adapters/lora.ts';
 import type { Gpu } from '../../src/gpu/gpu.ts';
 import { parseLlama2c } from '../../src/io/llama2c.ts';
 import type { AdapterTensors } from '../../src/io/peft.ts';
 import { matmul } from '../../src/kernels/matmul.ts';
-import { moduleSpectrum, spectraRound, spectraSummary, type BaseSvd } from '../../src/linalg/module-spectrum.ts';
+import { moduleSpectrum, spectraRound, spectraSummary, type BaseSvd } from '../../src/spectra/module-spectrum.ts';
 import { Rng } from '../../src/model/sampling.ts';
 import { matmul64, svdRef } from '../../src/linalg/reference-svd.ts';
 import { rank90, updateOverlaps } from '../../src/linalg/spectra.ts';
@@ -13,7 +13,7 @@ import { LlamaModel } from '../../src/model/llama.ts';
 import { LINEAR_MODULES, linearName, moduleName, type LinearModule } from '../../src/schema/tensors.ts';
 import { readFixture, STORIES_BIN } from '../helpers/fixtures.ts';
 import { testGpu } from '../helpers/gpu.ts';
-import { gaussianF32 } from './helpers.ts';
+import { gaussianF32 } from '../linalg/helpers.ts';
 
 const ISSUE_KEYS = ['name', 'shape', 'sigma'];
 const ADAPTER_KEYS = [...ISSUE_KEYS, 'delta_sigma', 'delta_rank90', 'overlap_principal', 'overlap_minor'];
@@ -81,7 +81,7 @@ describe('moduleSpectrum', () => {
       // The same adapter behind the generic interface: dense ΔW and the full Jacobi SVD.
       const generic: LinearAdapter = {
         params: adapter.params, dropoutCalls: 0, forward: adapter.forward.bind(adapter), backward: adapter.backward.bind(adapter),
-        deltaWeight: adapter.deltaWeight.bind(adapter), dispose: () => {},
+        deltaWeight: adapter.deltaWeight.bind(adapter), lowRank: () => null, dispose: () => {},
       };
       model.adapters.set(moduleName(l, m), generic);
       const dense = await moduleSpectrum(gpu, model, l, m);

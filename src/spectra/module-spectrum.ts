@@ -7,7 +7,7 @@
  *   W₀          the module's frozen base weight (out, in) as the model holds it.
  *   ΔW          adapter.deltaWeight(W₀): what the adapter adds to W₀ (LoRA s·B·A, DoRA's full
  *               re-normalised difference, MoRA's expanded square matrix, ...).
- *   delta_sigma singular values of ΔW, descending. Plain LoRA (LoraAdapter): the cheap path
+ *   delta_sigma singular values of ΔW, descending. Plain LoRA (adapter.lowRank() gives B, A): the cheap path
  *               lowRankSpectrum (QR of B and Aᵀ, SVD of the r × r core), r values. Every other
  *               adapter: the dense ΔW and the full Jacobi SVD, min(out, in) values.
  *   delta_rank90 rank90(delta_sigma): min k with Σ_{i≤k} σᵢ² ≥ 0.9·Σσ² (0 when ΔW = 0).
@@ -31,8 +31,7 @@
  * W₀ = W_res + s·B₀·A₀ (the original weight) and ΔW = s·B·A − s·B₀·A₀ = s·[B, −B₀]·[A; A₀], rank ≤ 2r
  * (cheap path on the 2r factors while 2r ≤ min(out, in)); r stays the adapter's rank. At step 0 ΔW = 0.
  */
-import type { LinearAdapter } from '../adapters/adapter.ts';
-import { LoraAdapter } from '../adapters/lora.ts';
+import type { LinearAdapter, LowRankUpdate } from '../model/linear-adapter.ts';
 import type { Gpu } from '../gpu/gpu.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import type { AdapterTensors } from '../io/peft.ts';
@@ -41,9 +40,9 @@ import { axpy } from '../kernels/axpy.ts';
 import { addInPlace } from '../kernels/elementwise.ts';
 import type { LlamaModel } from '../model/llama.ts';
 import { linearName, moduleName, type LinearModule, type LlamaWeights } from '../schema/tensors.ts';
-import { lowRankSpectrum } from './low-rank.ts';
-import { rank90, updateOverlaps } from './spectra.ts';
-import { svdFull, svdValues, type SvdOptions } from './svd.ts';
+import { lowRankSpectrum } from '../linalg/low-rank.ts';
+import { rank90, updateOverlaps } from '../linalg/spectra.ts';
+import { svdFull, svdValues, type SvdOptions } from '../linalg/svd.ts';
 
 /** One module's record, with the issue's keys (and the extra sigma_merged / overlap_r). */
 export interface ModuleSpectrum {
@@ -110,17 +109,18 @@ export async function moduleSpectrum(
   const adapter = opts.baseOnly ? undefined : model.adapters.get(name);
   const original = adapter || opts.baseOnly ? undefined : opts.original?.tensors.get(linearName(layer, module));
   if (original) return fullSpectrum(gpu, name, W, original.data, opts);
-  const init = adapter instanceof LoraAdapter ? opts.initial?.get(name) : undefined;
+  const low = adapter?.lowRank() ?? null;
+  const init = low ? opts.initial?.get(name) : undefined;
   const cached = opts.baseCache?.get(name);
   let base: BaseSvd | undefined = cached;
   let sigma: Float32Array;
   if (base) sigma = base.S;
-  else if (init && adapter instanceof LoraAdapter) {
+  else if (init && low) {
     const W0 = gpu.tensor(`${name}.W0`, [out, inF]); // W_res + s·B₀·A₀
     const [A0, B0] = [gpu.upload(`${name}.A0`, init.A.shape, init.A.data), gpu.upload(`${name}.B0`, init.B.shape, init.B.data)];
     try {
       gpu.copy(W, W0);
-      matmul(gpu, B0, A0, W0, out, inF, adapter.rank, { bKN: true, alpha: adapter.scale, accumulate: true });
+      matmul(gpu, B0, A0, W0, out, inF, low.rank, { bKN: true, alpha: low.scale, accumulate: true });
       base = await baseSvd(gpu, W0, out, inF, opts);
     } finally {
       gpu.release(W0, A0, B0);
@@ -137,8 +137,8 @@ export async function moduleSpectrum(
   const record: ModuleSpectrum = { name, shape: [out, inF], sigma: toArray(sigma) };
   if (!adapter || !base) return record;
 
-  const delta = init && adapter instanceof LoraAdapter
-    ? await spectralDeltaSpectrum(gpu, adapter, init.A.data, init.B.data, W, out, inF, opts)
+  const delta = init && low
+    ? await spectralDeltaSpectrum(gpu, adapter, low, init.A.data, init.B.data, W, out, inF, opts)
     : await deltaSpectrum(gpu, adapter, W, out, inF, opts);
   withDelta(record, base, delta);
   if (opts.merged ?? true) record.sigma_merged = toArray(await mergedSigma(gpu, adapter, W, out, inF, opts));
@@ -205,9 +205,10 @@ async function fullSpectrum(gpu: Gpu, name: string, W: Tensor, original: Float32
 async function deltaSpectrum(
   gpu: Gpu, adapter: LinearAdapter, W: Tensor, out: number, inF: number, opts: SvdOptions,
 ): Promise<DeltaSvd> {
-  if (adapter instanceof LoraAdapter && adapter.rank <= Math.min(out, inF)) {
-    const r = adapter.rank;
-    const ls = await lowRankSpectrum(gpu, adapter.B, adapter.A, adapter.scale, { ...opts, vectors: true, dims: { out, r, in: inF } });
+  const low = adapter.lowRank();
+  if (low && low.rank <= Math.min(out, inF)) {
+    const r = low.rank;
+    const ls = await lowRankSpectrum(gpu, low.B, low.A, low.scale, { ...opts, vectors: true, dims: { out, r, in: inF } });
     try {
       return { S: ls.S, U: await gpu.read(ls.U!), V: await gpu.read(ls.V!), k: r, rank: r };
     } finally {
@@ -218,7 +219,7 @@ async function deltaSpectrum(
   try {
     const d = await svdFull(gpu, D, out, inF, opts);
     try {
-      const rank = adapter instanceof LoraAdapter ? Math.min(adapter.rank, d.k) : undefined;
+      const rank = low ? Math.min(low.rank, d.k) : undefined;
       return { S: d.S, U: await gpu.read(d.U), V: await gpu.read(d.V), k: d.k, rank };
     } finally {
       gpu.release(d.U, d.V);
@@ -230,11 +231,11 @@ async function deltaSpectrum(
 
 /** PiSSA / MiLoRA: ΔW = s·[B, −B₀]·[A; A₀] (see the file comment). */
 async function spectralDeltaSpectrum(
-  gpu: Gpu, adapter: LoraAdapter, A0: Float32Array, B0: Float32Array, W: Tensor, out: number, inF: number, opts: SvdOptions,
+  gpu: Gpu, adapter: LinearAdapter, low: LowRankUpdate, A0: Float32Array, B0: Float32Array, W: Tensor, out: number, inF: number, opts: SvdOptions,
 ): Promise<DeltaSvd> {
-  const r = adapter.rank, r2 = 2 * r;
+  const r = low.rank, r2 = 2 * r;
   if (r2 <= Math.min(out, inF)) {
-    const [A, B] = [await gpu.read(adapter.A), await gpu.read(adapter.B)];
+    const [A, B] = [await gpu.read(low.A), await gpu.read(low.B)];
     const Bc = new Float32Array(out * r2), Ac = new Float32Array(r2 * inF);
     for (let i = 0; i < out; i++) {
       for (let j = 0; j < r; j++) {
@@ -246,7 +247,7 @@ async function spectralDeltaSpectrum(
     Ac.set(A0, r * inF);
     const [Bt, At] = [gpu.upload('spectrum.Bcat', [out, r2], Bc), gpu.upload('spectrum.Acat', [r2, inF], Ac)];
     try {
-      const ls = await lowRankSpectrum(gpu, Bt, At, adapter.scale, { ...opts, vectors: true, dims: { out, r: r2, in: inF } });
+      const ls = await lowRankSpectrum(gpu, Bt, At, low.scale, { ...opts, vectors: true, dims: { out, r: r2, in: inF } });
       try {
         return { S: ls.S, U: await gpu.read(ls.U!), V: await gpu.read(ls.V!), k: r2, rank: r };
       } finally {
@@ -259,7 +260,7 @@ async function spectralDeltaSpectrum(
   const D = adapter.deltaWeight(gpu, W);
   const [A0t, B0t] = [gpu.upload('spectrum.A0', [r, inF], A0), gpu.upload('spectrum.B0', [out, r], B0)];
   try {
-    matmul(gpu, B0t, A0t, D, out, inF, r, { bKN: true, alpha: -adapter.scale, accumulate: true });
+    matmul(gpu, B0t, A0t, D, out, inF, r, { bKN: true, alpha: -low.scale, accumulate: true });
     const d = await svdFull(gpu, D, out, inF, opts);
     try {
       return { S: d.S, U: await gpu.read(d.U), V: await gpu.read(d.V), k: d.k, rank: Math.min(r, d.k) };
