@@ -1,12 +1,47 @@
 /** Node-only file helpers over the bytes-based loaders: read a model path, write exported files. */
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { LlamaWeights } from '../schema/tensors.ts';
+import { checkRange, type ByteSource } from './byte-source.ts';
 import { ModelFileError } from './errors.ts';
 import { isLlama2cCheckpoint } from './llama2c.ts';
 import { loadModelFromFiles, loadTokenizerFile, type ModelFile } from './load-model.ts';
 import type { Tokenizer } from './tokenizer.ts';
 import { Llama2cTokenizer } from './tokenizer-llama2c.ts';
+
+/** A file read by positioned reads (FileHandle.read), never whole; close() when done. */
+export interface FileSource extends ByteSource {
+  close(): Promise<void>;
+}
+
+/** Open `file` as a ByteSource. */
+export async function openFileSource(file: string): Promise<FileSource> {
+  let fh;
+  try {
+    fh = await open(file, 'r');
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new ModelFileError(file, err.code === 'ENOENT' ? 'file not found' : `cannot read (${err.message})`, 'missing-file');
+  }
+  const handle = fh;
+  const size = (await handle.stat()).size;
+  const src: FileSource = {
+    name: file,
+    size,
+    async read(offset, length, into) {
+      checkRange(src, offset, length);
+      const out = into ? into.subarray(0, length) : new Uint8Array(length);
+      for (let at = 0; at < length;) {
+        const { bytesRead } = await handle.read(out, at, length - at, offset + at);
+        if (bytesRead === 0) throw new ModelFileError(file, `ended at byte ${offset + at} while reading [${offset}, ${offset + length}); did it change while loading?`, 'truncated');
+        at += bytesRead;
+      }
+      return out;
+    },
+    close: () => handle.close(),
+  };
+  return src;
+}
 
 /** Sibling .bin files larger than this are not read when looking for a llama2.c tokenizer. */
 const MAX_TOKENIZER_BIN = 16 << 20;

@@ -1,4 +1,4 @@
-/** A Hugging Face LLaMA checkpoint (config.json + a single model.safetensors) → LlamaWeights. */
+/** A Hugging Face LLaMA checkpoint (config.json + a single model.safetensors) → LlamaWeights, and the checks every HF checkpoint passes. */
 import type { LlamaConfig } from '../schema/llama-config.ts';
 import { EMBED_NAME, expectedTensors, type HostTensor, type LlamaWeights, LM_HEAD_NAME } from '../schema/tensors.ts';
 import { ModelFileError } from './errors.ts';
@@ -22,9 +22,22 @@ export function loadHfModel(
   const file = names.weights ?? 'model.safetensors';
   const config = parseHfConfig(configText, cfgFile);
   const { entries } = parseSafetensorsHeader(safetensorsBytes, file);
-  checkLayerCount(config, entries, cfgFile, file);
-
   const tensors = new Map<string, HostTensor>();
+  for (const [name, e] of expectedEntries(config, entries, cfgFile, file)) tensors.set(name, decodeEntry(safetensorsBytes, e, file, name));
+  return { config, tensors };
+}
+
+/**
+ * The entries of every tensor config `config` implies, in load order (embedding, layers, norm, head),
+ * checked: num_hidden_layers against the layers present first, then each name present with the right
+ * shape (stopping at the first missing one). `file` names where the entries come from (a weights file,
+ * or a sharded checkpoint's index); `fileOf` the file holding one tensor (default `file`).
+ */
+export function expectedEntries<E extends SafetensorsEntry>(
+  config: LlamaConfig, entries: Map<string, E>, cfgFile: string, file: string, fileOf: (name: string) => string = () => file,
+): [string, E][] {
+  checkLayerCount(config, entries, cfgFile, file);
+  const out: [string, E][] = [];
   for (const [name, shape] of lazyExpectedTensors(config)) {
     const e = entries.get(name);
     if (!e) {
@@ -33,14 +46,14 @@ export function loadHfModel(
     }
     if (e.shape.length !== shape.length || e.shape.some((d, i) => d !== shape[i])) {
       throw new ModelFileError(
-        file,
+        fileOf(name),
         `tensor "${name}" has shape [${e.shape.join(', ')}] but ${cfgFile} implies [${shape.join(', ')}]`,
         'config',
       );
     }
-    tensors.set(name, decodeEntry(safetensorsBytes, e, file, name));
+    out.push([name, e]);
   }
-  return { config, tensors };
+  return out;
 }
 
 /** expectedTensors(c) in the same order, one layer at a time (the map of a 2^24-layer config is never built). */

@@ -5,6 +5,7 @@
  */
 import type { HostTensor } from '../schema/tensors.ts';
 import { bf16ToF32, f16ToF32, toHalfBits } from '../gpu/half.ts';
+import type { ByteSource } from './byte-source.ts';
 import { ModelFileError } from './errors.ts';
 
 /** Bytes per element of every dtype the format defines; only FLOAT_DTYPES can be decoded. */
@@ -43,24 +44,42 @@ const MAX_HEADER_BYTES = 100_000_000;
  * no gaps, no overlaps, nothing after the last tensor.
  */
 export function parseSafetensorsHeader(bytes: Uint8Array, file = 'model.safetensors'): SafetensorsHeader {
-  if (bytes.length < 8) {
-    throw new ModelFileError(file, `truncated: ${bytes.length} bytes, a safetensors file needs at least 8`, 'truncated');
+  return parseHeaderJson(bytes.subarray(0, 8 + headerLength(bytes, bytes.length, file)), bytes.length, file);
+}
+
+/**
+ * The header of a file of `fileSize` bytes read through `src` — its first 8 bytes, then the JSON —
+ * checked as parseSafetensorsHeader does, without reading any tensor data.
+ */
+export async function readSafetensorsHeader(src: ByteSource): Promise<SafetensorsHeader> {
+  const n = headerLength(await src.read(0, Math.min(8, src.size)), src.size, src.name);
+  return parseHeaderJson(await src.read(0, 8 + n), src.size, src.name);
+}
+
+/** The JSON header's length from the first 8 bytes of a file of `fileSize` bytes, checked against it. */
+function headerLength(first: Uint8Array, fileSize: number, file: string): number {
+  if (fileSize < 8 || first.length < 8) {
+    throw new ModelFileError(file, `truncated: ${fileSize} bytes, a safetensors file needs at least 8`, 'truncated');
   }
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const n = dv.getBigUint64(0, true);
-  if (n > BigInt(bytes.length - 8)) {
+  const n = new DataView(first.buffer, first.byteOffset, 8).getBigUint64(0, true);
+  if (n > BigInt(fileSize - 8)) {
     throw new ModelFileError(
       file,
-      `header length ${n} runs past the end of the file (${bytes.length} bytes); not a safetensors file or truncated`,
+      `header length ${n} runs past the end of the file (${fileSize} bytes); not a safetensors file or truncated`,
       'header-out-of-range',
     );
   }
   if (n > BigInt(MAX_HEADER_BYTES)) {
     throw new ModelFileError(file, `header length ${n} is more than the ${MAX_HEADER_BYTES} bytes safetensors allows; not a safetensors file?`, 'header-out-of-range');
   }
-  const headerLen = Number(n);
+  return Number(n);
+}
+
+/** Parse and check the header in `bytes` (the u64 length and the JSON, nothing more needed) of a file of `fileSize` bytes. */
+function parseHeaderJson(bytes: Uint8Array, fileSize: number, file: string): SafetensorsHeader {
+  const headerLen = bytes.length - 8;
   const dataStart = 8 + headerLen;
-  const dataLen = bytes.length - dataStart;
+  const dataLen = fileSize - dataStart;
 
   let text: string;
   let json: unknown;

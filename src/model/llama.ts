@@ -3,12 +3,13 @@
  * Weights are in Hugging Face layout (RoPE rotates the halves of each head), whatever file they came from.
  */
 import type { Gpu } from '../gpu/gpu.ts';
-import type { Tensor } from '../gpu/tensor.ts';
+import { isPacked16, type Tensor } from '../gpu/tensor.ts';
+import { toF32 } from '../kernels/cast.ts';
 import { embedding } from '../kernels/embedding.ts';
 import { matmul } from '../kernels/matmul.ts';
 import { rmsnorm } from '../kernels/rmsnorm.ts';
 import { kvDim, type LlamaConfig } from '../schema/llama-config.ts';
-import type { LinearAdapter, Saved } from '../adapters/adapter.ts';
+import type { LinearAdapter, Saved } from './linear-adapter.ts';
 import {
   layerDropoutCalls, recordBlock, releaseLayer, type ForwardMode, type KvCache, type LayerActs, type LayerInput,
 } from './llama-block.ts';
@@ -38,6 +39,24 @@ export class LlamaModel {
     const params = new Map<string, Tensor>();
     for (const [name, t] of weights.tensors) params.set(name, gpu.upload(name, t.shape, t.data));
     return new LlamaModel(gpu, weights.config, params);
+  }
+
+  /** A model over parameters already on the GPU (streamed loading, load-checkpoint.ts); 16-bit matrices stay 16-bit. */
+  static fromParams(gpu: Gpu, config: LlamaConfig, params: Map<string, Tensor>): LlamaModel {
+    return new LlamaModel(gpu, config, params);
+  }
+
+  /**
+   * Make parameter `name` f32 if it is stored in 16 bits (a weight about to be trained or rewritten:
+   * full fine-tuning, merging, PiSSA's residual): decoded exactly into a new f32 tensor that replaces it.
+   */
+  promoteToF32(name: string): Tensor {
+    const t = this.param(name);
+    if (!isPacked16(t)) return t;
+    const f32 = toF32(this.gpu, t, name);
+    this.params.set(name, f32);
+    this.gpu.release(t);
+    return f32;
   }
 
   /** Number of parameters (tied embeddings counted once). */
