@@ -10,40 +10,13 @@
 import { ModelFileError } from '../io/errors.ts';
 import { baseName, type ModelFile } from '../io/load-model.ts';
 import { readMoraAdapter, type MoraAdapterConfig, type MoraTensors } from '../io/mora-file.ts';
-import type { MoraType } from '../schema/mora.ts';
+import type { ImportedAdapter } from '../schema/imported-adapter.ts';
 import {
   ADAPTER_CONFIG, ADAPTER_WEIGHTS, adapterPeftType, allModuleNames, parseJsonFile, readPeftAdapter, requireFile,
   type AdapterTensors, type PeftAdapterConfig,
 } from '../io/peft.ts';
 import { readZip } from '../io/zip.ts';
 import type { LlamaConfig } from '../schema/llama-config.ts';
-import type { LinearModule } from '../schema/tensors.ts';
-
-/** What an imported adapter is, as the UI shows it. */
-export interface ImportedAdapter {
-  method: 'lora' | 'dora' | 'mora';
-  /** LoRA/DoRA r; MoRA's r (the LoRA rank whose parameter count it matches). */
-  rank: number;
-  /** lora_alpha; null for MoRA, which has no α. */
-  alpha: number | null;
-  rslora: boolean;
-  /** lora_dropout (0 for MoRA files, which do not record it). */
-  dropout: number;
-  /** MoRA's type (1 sharing, 6 rotation); null for LoRA/DoRA. */
-  moraType: MoraType | null;
-  /** Adapted module kinds, in LINEAR_MODULES order (every layer has each). */
-  targets: LinearModule[];
-  /** Adapted linear modules: layers × targets. */
-  moduleCount: number;
-  /** Values in the adapter's tensors (A, B and DoRA's m, or MoRA's M): what training it further would update. */
-  trainableCount: number;
-  /** base_model_name_or_path as the file has it ('' when absent). */
-  baseModelName: string;
-  /** The files read, e.g. "adapter.zip/adapter_config.json". */
-  files: string[];
-  /** Things worth knowing that do not stop the import (e.g. a different base model name). */
-  warnings: string[];
-}
 
 /** A checked adapter with its host tensors, ready to attach to a model of the config it was checked against. */
 export type CheckedAdapter =

@@ -6,7 +6,8 @@
  */
 import { attachAdapterDir } from './adapter-dir.ts';
 import { readModelPath } from '../io/fs-node.ts';
-import { moduleSpectrum, type ModuleSpectrum } from '../spectra/module-spectrum.ts';
+import { moduleSpectrum } from '../spectra/module-spectrum.ts';
+import { type ModuleSpectrum } from '../schema/metrics.ts';
 import { rank90 } from '../linalg/spectra.ts';
 import { LlamaModel } from '../model/llama.ts';
 import { ModelFileError } from '../io/errors.ts';

@@ -22,7 +22,8 @@ import {
 } from '../schema/train-config.ts';
 import { methodDefaults } from '../schema/method-defaults.ts';
 import { countTargets, type PackedWindow } from '../train/packing.ts';
-import { runTraining, type RunStep } from '../train/run-loop.ts';
+import { runTraining } from '../train/run-loop.ts';
+import { type RunStep } from '../schema/metrics.ts';
 import { Trainer } from '../train/trainer.ts';
 import { FieldError } from '../schema/field-error.ts';
 import { isSchedule, SCHEDULES, type ScheduleKind } from '../schema/schedule.ts';

@@ -6,7 +6,7 @@
  * site uses and may use.
  */
 import type { TrainerCheckpoint } from '../train/checkpoint.ts';
-import type { StoredRun } from './stored-run.ts';
+import type { StorageProblemCode, StoredRun } from '../schema/stored-run.ts';
 
 const DB_NAME = 'subspace';
 const DB_VERSION = 2;
@@ -15,7 +15,6 @@ const CHECKPOINTS = 'checkpoints';
 /** Small key → value records; 'nextRunId' hands out run ids (version 2). */
 const META = 'meta';
 
-export type StorageProblemCode = 'quota' | 'unavailable' | 'failed';
 
 /** Storage refused a write (quota), or there is no IndexedDB here; the message explains it. */
 export class StorageError extends Error {

@@ -40,27 +40,10 @@ import { axpy } from '../kernels/axpy.ts';
 import { addInPlace } from '../kernels/elementwise.ts';
 import type { LlamaModel } from '../model/llama.ts';
 import { linearName, moduleName, type LinearModule, type LlamaWeights } from '../schema/tensors.ts';
+import type { ModuleSpectrum } from '../schema/metrics.ts';
 import { lowRankSpectrum } from '../linalg/low-rank.ts';
 import { rank90, updateOverlaps } from '../linalg/spectra.ts';
 import { svdFull, svdValues, type SvdOptions } from '../linalg/svd.ts';
-
-/** One module's record, with the issue's keys (and the extra sigma_merged / overlap_r). */
-export interface ModuleSpectrum {
-  /** HF tensor name without ".weight", e.g. "model.layers.0.self_attn.q_proj". */
-  name: string;
-  /** [out, in]. */
-  shape: [number, number];
-  /** All singular values of W₀, descending. */
-  sigma: number[];
-  /** Singular values of W₀ + ΔW, descending (adapter and opts.merged only). */
-  sigma_merged?: number[];
-  delta_sigma?: number[];
-  delta_rank90?: number;
-  overlap_principal?: number;
-  overlap_minor?: number;
-  /** The subspace size r the overlaps compare (see the file comment). */
-  overlap_r?: number;
-}
 
 /** W₀'s SVD on the host, reusable across calls while W₀ does not change (e.g. during adapter training). */
 export interface BaseSvd {

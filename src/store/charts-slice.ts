@@ -3,13 +3,13 @@
  * `metricsRevision` counts the appends: charts watch it with a transient subscription
  * (useAppStore.subscribe) and redraw themselves, so a step never re-renders the rest of the app.
  */
-import type { EvalPoint, StepPoint } from '../workers/protocol.ts';
+import type { EvalPoint, RunStep } from '../schema/metrics.ts';
 import type { SliceCreator } from './app-state.ts';
 
 export interface MetricsLog {
   runId: number;
   totalSteps: number;
-  train: StepPoint[];
+  train: RunStep[];
   eval: EvalPoint[];
 }
 
@@ -28,8 +28,8 @@ export interface ChartsSlice {
   chartOptions: ChartOptions;
   setChartOption<K extends keyof ChartOptions>(key: K, value: ChartOptions[K]): void;
   /** Start the log of run `runId`: empty, or with a resumed run's points up to its checkpoint. */
-  resetMetrics(runId: number, totalSteps: number, history?: { train: StepPoint[]; eval: EvalPoint[] }): void;
-  addStep(point: StepPoint): void;
+  resetMetrics(runId: number, totalSteps: number, history?: { train: RunStep[]; eval: EvalPoint[] }): void;
+  addStep(point: RunStep): void;
   addEval(point: EvalPoint): void;
 }
 

@@ -2,7 +2,7 @@
  * Importing an adapter: the engine applies it to a fresh copy of the base weights and records it as
  * a 0-step run, which becomes the run slice's `tuned` model, so generate, compare and export use it.
  */
-import type { ImportedAdapter } from '../adapters/import-check.ts';
+import type { ImportedAdapter } from '../schema/imported-adapter.ts';
 import { EngineError } from '../workers/engine-client.ts';
 import type { AppState, SliceCreator } from './app-state.ts';
 import { engine } from './engine.ts';

@@ -1,7 +1,7 @@
 /** The loaded model: its summary, the load in progress, and the last load error (naming the file). */
 import { EngineError } from '../workers/engine-client.ts';
 import type { DemoId } from '../schema/data.ts';
-import type { ModelOrigin } from '../persist/stored-run.ts';
+import type { ModelOrigin } from '../schema/stored-run.ts';
 import type { EventOf, ModelSummary } from '../workers/protocol.ts';
 import type { AppState, SliceCreator } from './app-state.ts';
 import { fetchDefaultModel, type ModelCard } from './default-model.ts';

@@ -5,7 +5,8 @@
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../schema/train-config.ts';
 import type { LinearModule } from '../schema/tensors.ts';
 import { LINEAR_MODULES } from '../schema/tensors.ts';
-import type { DataSource, EngineEvent, EventOf, ExportKind, FinishReason, RunInfo, RunSaveSettings, StepPoint } from '../workers/protocol.ts';
+import type { DataSource, EngineEvent, EventOf, ExportKind, FinishReason, RunInfo, RunSaveSettings } from '../workers/protocol.ts';
+import type { RunStep } from '../schema/metrics.ts';
 import type { AppState, SliceCreator } from './app-state.ts';
 import { dataBlocker } from './data-slice.ts';
 import { engine } from './engine.ts';
@@ -107,7 +108,7 @@ export const STUDIO_TRAIN_DEFAULTS: TrainConfig = {
 /** Fields whose change re-cuts the data into windows. */
 const SPLIT_FIELDS: readonly (keyof TrainConfig)[] = ['seq', 'seed'];
 
-function progressOf(p: StepPoint, totalSteps: number): RunProgress {
+function progressOf(p: RunStep, totalSteps: number): RunProgress {
   const perStep = p.elapsedMs / p.step;
   return {
     step: p.step,

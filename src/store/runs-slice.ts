@@ -6,7 +6,8 @@
  */
 import type { TrainConfig } from '../schema/train-config.ts';
 import type { DataIdentity } from '../schema/data-identity.ts';
-import type { EvalPoint, FinishReason, StepPoint } from '../workers/protocol.ts';
+import type { FinishReason } from '../workers/protocol.ts';
+import type { EvalPoint, RunStep } from '../schema/metrics.ts';
 import type { SliceCreator } from './app-state.ts';
 import { loadTicks, saveTicks } from './compare-ticks.ts';
 import { methodRow, type MethodId } from './methods.ts';
@@ -21,7 +22,7 @@ export interface RunRecord {
   label: string;
   config: TrainConfig;
   trainableCount: number;
-  train: StepPoint[];
+  train: RunStep[];
   eval: EvalPoint[];
   reason: FinishReason;
   steps: number;

@@ -4,8 +4,8 @@
  * written and any storage problem (a full quota is explained, never silent). Finished saved runs
  * also join the compare list. Resuming lives in run-slice (resumeSavedRun).
  */
-import type { SavedRunSummary } from '../persist/stored-run.ts';
-import type { StorageProblemCode } from '../persist/run-db.ts';
+import type { SavedRunSummary } from '../schema/stored-run.ts';
+import type { StorageProblemCode } from '../schema/stored-run.ts';
 import type { SliceCreator } from './app-state.ts';
 import { engine } from './engine.ts';
 import { isMethodId } from './methods.ts';

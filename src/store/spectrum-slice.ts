@@ -6,10 +6,10 @@
  * when a module has fewer points). The module on screen is told to the engine, whose rounds
  * compute it first.
  */
-import type { ModuleSpectrum } from '../spectra/module-spectrum.ts';
+import type { ModuleSpectrum } from '../schema/metrics.ts';
 import { moduleName, type LinearModule } from '../schema/tensors.ts';
-import type { SpectraRound } from '../persist/stored-run.ts';
-import type { SpectraEntry } from '../workers/protocol.ts';
+import type { SpectraRound } from '../schema/metrics.ts';
+import type { SpectraEntry } from '../schema/metrics.ts';
 import type { AppState, SliceCreator } from './app-state.ts';
 import { engine } from './engine.ts';
 

@@ -4,8 +4,8 @@
  * update is high-rank at LoRA's parameter count) and the mean overlap of ΔW with W₀'s principal and
  * minor subspaces (MiLoRA updates the minor ones, PiSSA the principal ones).
  */
-import type { SpectraRound } from '../persist/stored-run.ts';
-import type { SpectraEntry } from '../workers/protocol.ts';
+import type { SpectraRound } from '../schema/metrics.ts';
+import type { SpectraEntry } from '../schema/metrics.ts';
 
 export interface UpdateSummary {
   rank90: number;

@@ -10,23 +10,10 @@
  * something is shown or written (an eval, spectra, a checkpoint, a pause, the end), so a step is one
  * submission with no readback on the way.
  */
+import type { RunStep } from '../schema/metrics.ts';
 import { batchesServed } from './checkpoint.ts';
 import { BatchIterator, orderedBatches, type Batch, type PackedWindow } from './packing.ts';
 import type { StepMetrics, Trainer } from './trainer.ts';
-
-/** One optimizer step as the run reports it. */
-export interface RunStep {
-  step: number;
-  loss: number;
-  lr: number;
-  gradNorm: number;
-  /** Trained tokens (batch · seq · grad-accum) per second, averaged over the readback's span of steps. */
-  tokensPerSec: number;
-  /** Training wall time since the run began (pauses, evals, spectra and checkpoints excluded), in ms. */
-  elapsedMs: number;
-  /** Passes over the training windows completed when this step's last micro-batch was drawn. */
-  epoch: number;
-}
 
 /** Losses measured at one step: on the eval split (NaN when it has none) and on the forgetting probe. */
 export interface RunEval {
@@ -95,6 +82,8 @@ export interface RunOutcome {
   /** The last eval this loop measured. */
   lastEval: RunEval | null;
   elapsedMs: number;
+  /** The most GPU bytes the buffer pool held at once during the loop (weights, state and every step's transients). */
+  peakGpuBytes: number;
 }
 
 const DEFAULT_READ_EVERY = 16;
@@ -106,6 +95,8 @@ export async function runTraining(plan: RunPlan, sink: RunSink): Promise<RunOutc
   const readEvery = Math.min(255, Math.max(1, plan.readEvery ?? DEFAULT_READ_EVERY));
   const tokensPerStep = config.batch * config.seq * config.gradAccum;
   const startStep = trainer.step;
+  const pool = trainer.model.gpu.pool;
+  pool.resetPeak(); // the run's own peak: what is live now (weights, trainer state) and what its steps add
 
   const batches = new BatchIterator(plan.train, config.batch, config.seed);
   for (let i = 0; i < batchesServed({ step: startStep, config }); i++) batches.next(); // replay the batches already trained on
@@ -137,6 +128,7 @@ export async function runTraining(plan: RunPlan, sink: RunSink): Promise<RunOutc
       tokensPerSec: (tokensPerStep * 1000) / perStep,
       elapsedMs: elapsedMs + perStep * (i + 1),
       epoch: pendingEpochs[i]!,
+      peakGpuBytes: pool.stats().peakBytes,
     }));
     elapsedMs += spanMs;
     pendingEpochs = [];
@@ -209,5 +201,5 @@ export async function runTraining(plan: RunPlan, sink: RunSink): Promise<RunOutc
     if (sink.afterStep) await sink.afterStep(steps, true);
   }
   await sink.checkpoint?.('end', steps, elapsedMs);
-  return { steps, stopped, lastLoss, lastEval, elapsedMs };
+  return { steps, stopped, lastLoss, lastEval, elapsedMs, peakGpuBytes: pool.stats().peakBytes };
 }

@@ -4,17 +4,18 @@
  * event answering or streaming for a command carries the same `id` (0 for events nobody asked for,
  * such as a lost device). A request ends with exactly one terminal event (see ResultOf) or `error`.
  */
-import type { ImportedAdapter } from '../adapters/import-check.ts';
+import type { ImportedAdapter } from '../schema/imported-adapter.ts';
 import type { DataSplit, DemoId } from '../schema/data.ts';
 import type { LlamaConfig } from '../schema/llama-config.ts';
 import type { TrainConfig } from '../schema/train-config.ts';
 import type { DataFormat, DataProblem, DataStats, DataWarning, DataWarningKind } from '../schema/data.ts';
-import type { ModuleSpectrum } from '../spectra/module-spectrum.ts';
+import type { ModuleSpectrum } from '../schema/metrics.ts';
 import type { LinearModule } from '../schema/tensors.ts';
-import type { StorageProblemCode } from '../persist/run-db.ts';
-import type { ModelOrigin, SavedRunSummary, SpectraRound } from '../persist/stored-run.ts';
+import type { StorageProblemCode } from '../schema/stored-run.ts';
+import type { ModelOrigin, SavedRunSummary } from '../schema/stored-run.ts';
+import type { EvalPoint, SpectraEntry, SpectraRound } from '../schema/metrics.ts';
 import type { DataIdentity } from '../schema/data-identity.ts';
-import type { RunStep } from '../train/run-loop.ts';
+import type { RunStep } from '../schema/metrics.ts';
 
 /** The WebGPU adapter the engine found. */
 export interface AdapterSummary {
@@ -91,17 +92,6 @@ export interface DataSummary {
   split: DataSplit;
 }
 
-/** One optimizer step's numbers, as the run streams them (the run loop's record). */
-export type StepPoint = RunStep;
-
-export interface EvalPoint {
-  step: number;
-  /** Mean loss on the held-out split of the training data (NaN when the data has none). */
-  loss: number;
-  /** Mean loss on the forgetting probe (held-out base-distribution text), when the run has one. */
-  forget?: number;
-}
-
 export type RunState = 'running' | 'paused' | 'stopping';
 export type RunControl = 'pause' | 'resume' | 'stop';
 export type FinishReason = 'completed' | 'stopped';
@@ -120,7 +110,7 @@ export interface RunInfo {
   dataId?: DataIdentity;
   probeId?: DataIdentity;
   /** A resumed run: the step its checkpoint was taken at and the metrics up to it. */
-  resumed?: { fromStep: number; train: StepPoint[]; eval: EvalPoint[]; spectra: SpectraRound[]; activeMs: number };
+  resumed?: { fromStep: number; train: RunStep[]; eval: EvalPoint[]; spectra: SpectraRound[]; activeMs: number };
 }
 
 /** How the engine keeps a run in the browser's storage (see persist/). */
@@ -135,15 +125,6 @@ export interface RunSaveSettings {
 }
 
 export type ExportKind = 'peft' | 'mora' | 'merged';
-
-/** One module's spectra numbers from a round during training (see linalg/module-spectrum.ts). */
-export interface SpectraEntry {
-  /** e.g. "model.layers.0.self_attn.q_proj". */
-  name: string;
-  delta_rank90: number;
-  overlap_principal: number;
-  overlap_minor: number;
-}
 
 // ---- commands (UI → worker) -----------------------------------------------------------------
 
@@ -229,7 +210,7 @@ export type EngineEvent =
   | { type: 'demos'; id: number; demos: DemoSummary[] }
   | { type: 'dataPrepared'; id: number; data: DataSummary }
   | { type: 'trainStarted'; id: number; run: RunInfo }
-  | { type: 'trainStep'; id: number; point: StepPoint }
+  | { type: 'trainStep'; id: number; point: RunStep }
   | { type: 'trainEval'; id: number; point: EvalPoint }
   /** The run's state changed; `id` is the run's request, or the trainControl that asked. */
   | { type: 'trainState'; id: number; runId: number; state: RunState; step: number }

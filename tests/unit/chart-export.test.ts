@@ -4,7 +4,7 @@ import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, test } from 'vitest';
 import { runLabel, type RunRecord } from '../../src/store/runs-slice.ts';
 import { DEFAULT_TRAIN_CONFIG } from '../../src/schema/train-config.ts';
-import { dataIdentity } from '../../src/train/data-identity.ts';
+import { dataIdentity } from '../../src/schema/data-identity.ts';
 import { framedSvg, wrapText, xmlEscape } from '../../src/ui/charts/chart-frame.ts';
 import { learnForgetDots, learnForgetExportInfo } from '../../src/ui/compare-runs/learn-forget-chart.tsx';
 import { runsExportInfo, RunsChart } from '../../src/ui/compare-runs/runs-chart.tsx';

@@ -9,7 +9,8 @@ import { dataIdentity, textHash, type DataIdentity } from '../../src/schema/data
 import { comparability } from '../../src/ui/compare-runs/run-data.ts';
 import { RunsTable } from '../../src/ui/compare-runs/runs-table.tsx';
 import { dataLabel, runSettingsLine } from '../../src/ui/shared/run-caption.ts';
-import type { DemoSummary, EvalPoint } from '../../src/workers/protocol.ts';
+import type { DemoSummary } from '../../src/workers/protocol.ts';
+import type { EvalPoint } from '../../src/schema/metrics.ts';
 
 const demos: DemoSummary[] = [
   { id: 'new-facts', title: 'New facts', description: '', fileName: 'new-facts.jsonl', records: 10, bytes: 100 },

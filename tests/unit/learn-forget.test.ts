@@ -9,7 +9,7 @@ import { RunsChart } from '../../src/ui/compare-runs/runs-chart.tsx';
 import { RunsTable } from '../../src/ui/compare-runs/runs-table.tsx';
 import { runLabel, type RunRecord } from '../../src/store/runs-slice.ts';
 import { DEFAULT_TRAIN_CONFIG } from '../../src/schema/train-config.ts';
-import type { EvalPoint, StepPoint } from '../../src/workers/protocol.ts';
+import type { EvalPoint, RunStep } from '../../src/schema/metrics.ts';
 
 const close = (v: number | null, want: number) => {
   expect(v).not.toBeNull();
@@ -76,7 +76,7 @@ describe('learnForget', () => {
   });
 });
 
-const step = (s: number, loss: number): StepPoint => ({ step: s, loss, lr: 1e-3, gradNorm: 1, tokensPerSec: 100, elapsedMs: s * 10, epoch: s / 10 });
+const step = (s: number, loss: number): RunStep => ({ step: s, loss, lr: 1e-3, gradNorm: 1, tokensPerSec: 100, elapsedMs: s * 10, epoch: s / 10 });
 
 describe('loss chart summary', () => {
   test('without a probe it reads as before', () => {

@@ -1,6 +1,6 @@
 /** The spectrum view's choices: which runs are on screen, which can be picked, each run's rounds, and why a module has fewer points. */
 import { describe, expect, test } from 'vitest';
-import type { SavedRunSummary } from '../../src/persist/stored-run.ts';
+import type { SavedRunSummary } from '../../src/schema/stored-run.ts';
 import { runLabel, type RunRecord } from '../../src/store/runs-slice.ts';
 import { missingRoundsNote, shownRunIds, viewedRunId } from '../../src/store/spectrum-slice.ts';
 import { DEFAULT_TRAIN_CONFIG } from '../../src/schema/train-config.ts';

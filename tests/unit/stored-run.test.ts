@@ -2,7 +2,7 @@
 import { describe, expect, test } from 'vitest';
 import { parseLlama2c } from '../../src/io/llama2c.ts';
 import { modelFingerprint } from '../../src/model/fingerprint.ts';
-import { metricsUpTo, resumable, summarizeRun, type StoredRun } from '../../src/persist/stored-run.ts';
+import { metricsUpTo, resumable, summarizeRun, type StoredRun } from '../../src/schema/stored-run.ts';
 import { DEFAULT_TRAIN_CONFIG } from '../../src/schema/train-config.ts';
 import { readFixture, STORIES_BIN } from '../helpers/fixtures.ts';
 

@@ -1,5 +1,5 @@
 /** The loss chart's one-line text summary (also its accessible description), and the series' latest values. */
-import type { EvalPoint, StepPoint } from '../../workers/protocol.ts';
+import type { EvalPoint, RunStep } from '../../schema/metrics.ts';
 
 /** The last point whose `value` is finite, as { step, value }; undefined when there is none. */
 export function lastFinite<P extends { step: number }>(points: readonly P[], value: (p: P) => number | undefined): { step: number; value: number } | undefined {
@@ -15,7 +15,7 @@ export function lastFinite<P extends { step: number }>(points: readonly P[], val
  * at step 3 (1.8000 at step 0)". Eval and probe losses are their last finite values (a run with a
  * forgetting probe but no eval split has NaN eval losses); the probe's step-0 value is the base model's.
  */
-export function lossSummary(train: readonly StepPoint[], evals: readonly EvalPoint[]): string {
+export function lossSummary(train: readonly RunStep[], evals: readonly EvalPoint[]): string {
   const last = train.at(-1);
   const lastEval = lastFinite(evals, (p) => p.loss);
   const lastProbe = lastFinite(evals, (p) => p.forget);

@@ -8,7 +8,7 @@
  * "Final" is the last point after step 0 with a finite value; either number is null when the run has
  * no step-0 value or no later one for it (no probe, no eval split, or stopped before a later eval).
  */
-import type { EvalPoint } from '../../workers/protocol.ts';
+import type { EvalPoint } from '../../schema/metrics.ts';
 
 export interface LearnForget {
   learning: number | null;

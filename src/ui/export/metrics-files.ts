@@ -3,7 +3,8 @@
  * (with the run's settings; eval points keep their `forget` field, the probe loss, when the run has a probe).
  */
 import type { MetricsLog } from '../../store/charts-slice.ts';
-import type { EvalPoint, RunInfo } from '../../workers/protocol.ts';
+import type { RunInfo } from '../../workers/protocol.ts';
+import type { EvalPoint } from '../../schema/metrics.ts';
 
 /** probe_loss is last: the columns before it keep the places they had before probes existed. */
 const CSV_COLUMNS = ['step', 'loss', 'eval_loss', 'lr', 'grad_norm', 'tokens_per_s', 'elapsed_ms', 'epoch', 'probe_loss'] as const;

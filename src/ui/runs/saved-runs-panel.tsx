@@ -3,8 +3,8 @@
  * stopped run resumes from its checkpoint, a finished one loads as the fine-tuned model (for
  * generation and export), any can be deleted. Shows how much of the site's storage they use.
  */
-import type { SavedRunSummary } from '../../persist/stored-run.ts';
-import { resumable } from '../../persist/stored-run.ts';
+import type { SavedRunSummary } from '../../schema/stored-run.ts';
+import { resumable } from '../../schema/stored-run.ts';
 import { isMethodId } from '../../store/methods.ts';
 import { runLabel } from '../../store/runs-slice.ts';
 import { useAppStore } from '../../store/store.ts';

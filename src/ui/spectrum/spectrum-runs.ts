@@ -7,7 +7,7 @@ import type { AppState } from '../../store/app-state.ts';
 import { runLabel } from '../../store/runs-slice.ts';
 import type { SpectraPoint } from '../../store/spectrum-slice.ts';
 import type { TrainConfig } from '../../schema/train-config.ts';
-import type { SpectraRound } from '../../persist/stored-run.ts';
+import type { SpectraRound } from '../../schema/metrics.ts';
 import { methodRow, type MethodId } from '../../store/methods.ts';
 
 export interface SpectrumRunOption {

@@ -1,5 +1,5 @@
 /** In the Train panel after a reload or a lost device: the newest interrupted or failed run, with Resume at hand. */
-import { resumable } from '../../persist/stored-run.ts';
+import { resumable } from '../../schema/stored-run.ts';
 import { isMethodId } from '../../store/methods.ts';
 import { runLabel } from '../../store/runs-slice.ts';
 import { useAppStore } from '../../store/store.ts';

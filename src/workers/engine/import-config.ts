@@ -3,7 +3,7 @@
  * leave that adapter behind. Exports read rank, α, dropout and rsLoRA from it, so a re-export of an
  * imported adapter writes the same adapter_config.json. Pure (no worker state), for unit tests.
  */
-import type { ImportedAdapter } from '../../adapters/import-check.ts';
+import type { ImportedAdapter } from '../../schema/imported-adapter.ts';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../../schema/train-config.ts';
 
 /** DEFAULT_TRAIN_CONFIG with the adapter's method, rank, α, rsLoRA, dropout, targets and MoRA type. */

@@ -6,10 +6,11 @@
  */
 import { RunDb, StorageError } from '../../persist/run-db.ts';
 import { storageEstimate } from '../../persist/run-db.ts';
-import { metricsUpTo, runLockName, summarizeRun, type SpectraRound, type StoredRun, type StoredRunStatus } from '../../persist/stored-run.ts';
+import { metricsUpTo, runLockName, summarizeRun, type StoredRun, type StoredRunStatus } from '../../schema/stored-run.ts';
+import { type SpectraRound } from '../../schema/metrics.ts';
 import { checkpointBytes } from '../../train/checkpoint.ts';
 import type { Trainer } from '../../train/trainer.ts';
-import type { EvalPoint, StepPoint } from '../protocol.ts';
+import type { EvalPoint, RunStep } from '../../schema/metrics.ts';
 import { EngineRefusal, engine, errorEvent, post } from './state.ts';
 
 let opening: Promise<RunDb> | null = null;
@@ -43,7 +44,7 @@ export class RunSaver {
     readonly every: number,
   ) {}
 
-  addStep(p: StepPoint): void {
+  addStep(p: RunStep): void {
     this.record.train.push(p);
   }
 

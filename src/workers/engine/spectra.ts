@@ -17,7 +17,7 @@ import type { LinearModule, LlamaWeights } from '../../schema/tensors.ts';
 import type { AdapterTensors } from '../../io/peft.ts';
 import type { Method } from '../../schema/train-config.ts';
 import { Trainer } from '../../train/trainer.ts';
-import type { SpectraEntry } from '../protocol.ts';
+import type { SpectraEntry } from '../../schema/metrics.ts';
 import { runDb } from './persist.ts';
 import { EngineRefusal, engine, errorEvent, post, requireGpu, requireModel, type Loaded } from './state.ts';
 

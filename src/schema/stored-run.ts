@@ -3,11 +3,11 @@
  * data it trained on, its metrics up to the last checkpoint, and its outcome. The checkpoint itself
  * (TrainerCheckpoint) is stored beside it under the same run id.
  */
-import type { TrainConfig } from '../schema/train-config.ts';
-import type { DataFormat } from '../schema/data.ts';
-import { dataIdentity, type DataIdentity } from '../schema/data-identity.ts';
-import type { EvalPoint, SpectraEntry, StepPoint } from '../workers/protocol.ts';
-import type { DataSplit } from '../schema/data.ts';
+import type { TrainConfig } from './train-config.ts';
+import type { DataFormat } from './data.ts';
+import { dataIdentity, type DataIdentity } from './data-identity.ts';
+import type { EvalPoint, RunStep, SpectraRound } from './metrics.ts';
+import type { DataSplit } from './data.ts';
 
 /** Where the base model came from, so a resume can load it again. */
 export type ModelOrigin =
@@ -40,11 +40,6 @@ export interface StoredData {
  */
 export type StoredRunStatus = 'running' | 'paused' | 'completed' | 'stopped' | 'failed';
 
-export interface SpectraRound {
-  step: number;
-  entries: SpectraEntry[];
-}
-
 export interface StoredRun {
   /** The engine's run id, unique in this browser profile. */
   runId: number;
@@ -64,7 +59,7 @@ export interface StoredRun {
   updatedAt: number;
   status: StoredRunStatus;
   /** Metrics up to `checkpointStep` (what a resume continues from). */
-  train: StepPoint[];
+  train: RunStep[];
   eval: EvalPoint[];
   spectra: SpectraRound[];
   /** The step of the stored checkpoint (0: none yet). */
@@ -121,3 +116,5 @@ export function metricsUpTo(run: Pick<StoredRun, 'train' | 'eval' | 'spectra'>, 
     spectra: run.spectra.filter((p) => p.step <= step),
   };
 }
+
+export type StorageProblemCode = 'quota' | 'unavailable' | 'failed';
