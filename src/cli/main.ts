@@ -2,7 +2,9 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError, type Values } from './args.ts';
 import { runConvert } from './convert.ts';
+import { EXPORT_LORA_OPTIONS, EXPORT_ONNX_OPTIONS, runExportLora, runExportOnnx } from './export.ts';
 import { runGenerate } from './generate.ts';
+import { REPRODUCE_OPTIONS, runReproduce } from './reproduce.ts';
 import { runSpectrum, SPECTRUM_OPTIONS } from './spectrum.ts';
 import { INIT_OPTIONS, runInit, runTrain, TRAIN_OPTIONS } from './train.ts';
 
@@ -54,10 +56,25 @@ Commands:
       weight and ΔW = W − W₀ (r = max(1, delta_rank90)).
   convert  --model <llama2.c .bin> --tokenizer <tokenizer.bin> --out <dir>
       Write the model in Hugging Face layout (config.json, model.safetensors, tokenizer.json).
+  export-onnx --model <file or dir> [--tokenizer <file>] [--adapter <dir>] [--dtype fp32|fp16] --out <dir>
+      Write the folder transformers.js and onnxruntime-web load: config.json, generation_config.json,
+      tokenizer.json, tokenizer_config.json and onnx/model.onnx (onnx/model_fp16.onnx for fp16; weights in
+      onnx/<model>_data above 2 GB), the adapter merged in. Inputs input_ids, attention_mask, position_ids,
+      past_key_values.N.key/value; outputs logits, present.N.key/value (opset 17, standard ops).
+  export-lora --model <file or dir> [--tokenizer <file>] --adapter <dir> | --tuned <merged dir> (--rank R | --energy E) --out <dir>
+      Turn a MoRA or DoRA adapter, or a full fine-tune (ΔW = W − W₀ against --model), into a peft LoRA by SVD of
+      each module's ΔW: the top R triplets, or the fewest holding fraction E of Σσ². Writes adapter_config.json,
+      adapter_model.safetensors and conversion.json (rank, relative error ‖ΔW − BA‖/‖ΔW‖ and energy kept per module).
+  reproduce mora-memory|milora|learn-forget|intruders [--model <file or dir>] [--tokenizer <file>] [--quick] [--seed S] --out <dir>
+      A paper's finding reproduced (the studio's Lab presets): its runs in sequence, then <dir>/results.json
+      ({"experiment", "paper", "runs": [{"name", "method", "settings", "trainable", "metrics"}], "findings":
+      [{"claim", "paper", "ours", "held"}]}), <dir>/report.md and the charts (SVG). --model defaults to the
+      built-in model; --quick runs a few steps on tiny shapes. The same --seed gives the same results.json.
 `;
 
 type Options = NonNullable<ParseArgsConfig['options']>;
-const commands: Record<string, { options: Options; run: (v: Values) => Promise<void> }> = {
+/** `positional`: the option a command's one positional argument fills (e.g. reproduce's experiment). */
+const commands: Record<string, { options: Options; run: (v: Values) => Promise<void>; positional?: string }> = {
   generate: {
     options: {
       model: { type: 'string' }, tokenizer: { type: 'string' }, prompt: { type: 'string' },
@@ -73,6 +90,9 @@ const commands: Record<string, { options: Options; run: (v: Values) => Promise<v
     options: { model: { type: 'string' }, tokenizer: { type: 'string' }, out: { type: 'string' } },
     run: runConvert,
   },
+  'export-onnx': { options: EXPORT_ONNX_OPTIONS, run: runExportOnnx },
+  'export-lora': { options: EXPORT_LORA_OPTIONS, run: runExportLora },
+  reproduce: { options: REPRODUCE_OPTIONS, run: runReproduce, positional: 'experiment' },
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -85,7 +105,12 @@ async function main(argv: string[]): Promise<number> {
   if (!command) throw new UsageError(`unknown command "${name}"`);
   let values: Values;
   try {
-    values = parseArgs({ args: rest, options: command.options, strict: true, allowPositionals: false }).values as Values;
+    const parsed = parseArgs({ args: rest, options: command.options, strict: true, allowPositionals: command.positional !== undefined });
+    values = parsed.values as Values;
+    if (command.positional) {
+      if (parsed.positionals.length > 1) throw new UsageError(`${name} takes one ${command.positional}, got ${parsed.positionals.join(' ')}`);
+      if (parsed.positionals[0] !== undefined) values[command.positional] = parsed.positionals[0];
+    }
   } catch (e) {
     throw new UsageError((e as Error).message);
   }

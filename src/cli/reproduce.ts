@@ -1,0 +1,90 @@
+/**
+ * `cli reproduce mora-memory|milora|learn-forget|intruders [--model <path>] [--quick] [--seed S] --out <dir>`:
+ * one of the Lab's paper reproductions on the same engine as the studio. Writes <dir>/report.md,
+ * <dir>/results.json and the charts (SVG). The same seed gives the same results.json.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { forgetProbeDemo, newFactsDemo } from '../corpus/demos.ts';
+import { readModelPath } from '../io/fs-node.ts';
+import { sampledBaseText } from '../lab/base-text.ts';
+import { EXPERIMENT_IDS, type ExperimentId } from '../lab/types.ts';
+import { experimentById } from '../lab/experiments.ts';
+import { reportFiles } from '../lab/report.ts';
+import { reproduce, scaleOf, type LabModelInfo } from '../lab/reproduce.ts';
+import { LlamaModel } from '../model/llama.ts';
+import type { LlamaWeights } from '../schema/tensors.ts';
+import { optionalNumber, optionalString, requireString, UsageError, type Values } from './args.ts';
+import { openGpu } from '../kernels/node-gpu.ts';
+
+export const REPRODUCE_OPTIONS = {
+  experiment: { type: 'string' }, model: { type: 'string' }, tokenizer: { type: 'string' }, quick: { type: 'boolean' },
+  seed: { type: 'string' }, out: { type: 'string' },
+} as const;
+
+/** The built-in model's directory: its held-out corpus text is the forgetting probe. */
+export const BUILT_IN_MODEL = fileURLToPath(new URL('../../public/models/tinyworld', import.meta.url));
+
+/** Held-out documents of the built-in model's corpus (the studio's forget-probe demo). */
+function builtInBaseText(): string {
+  return forgetProbeDemo().jsonl.trim().split('\n').map((l) => (JSON.parse(l) as { text: string }).text).join('\n\n');
+}
+
+function modelInfo(weights: LlamaWeights, builtIn: boolean, modelPath: string): LabModelInfo {
+  const c = weights.config;
+  let n = 0;
+  for (const t of weights.tensors.values()) n += t.data.length;
+  const what = builtIn ? 'the built-in model' : path.basename(modelPath);
+  return { name: `${what} (${n.toLocaleString('en-US')} parameters, dim ${c.dim}, ${c.nLayers} layers)`, width: Math.min(c.dim, c.hiddenDim) };
+}
+
+export async function runReproduce(v: Values): Promise<void> {
+  const id = optionalString(v, 'experiment');
+  if (!id) throw new UsageError(`reproduce needs an experiment: ${EXPERIMENT_IDS.join(', ')}`);
+  if (!EXPERIMENT_IDS.includes(id as ExperimentId)) throw new UsageError(`unknown experiment "${id}": use ${EXPERIMENT_IDS.join(', ')}`);
+  const out = requireString(v, 'out');
+  const quick = v.quick === true;
+  const seed = optionalNumber(v, 'seed', { integer: true }) ?? 0;
+  const modelPath = optionalString(v, 'model') ?? BUILT_IN_MODEL;
+  const builtIn = path.resolve(modelPath) === path.resolve(BUILT_IN_MODEL);
+  const loaded = await readModelPath(modelPath, optionalString(v, 'tokenizer'));
+  if (!loaded.tokenizer) throw new UsageError(`no tokenizer found for ${modelPath}: pass --tokenizer <tokenizer.bin or tokenizer.json>`);
+  const tokenizer = loaded.tokenizer;
+  const exp = experimentById(id);
+  const info = modelInfo(loaded.weights, builtIn, modelPath);
+
+  const gpu = await openGpu();
+  try {
+    let baseText: string;
+    if (builtIn) baseText = builtInBaseText();
+    else {
+      // No held-out corpus: the base model's own samples are the text it already knew.
+      const model = LlamaModel.upload(gpu, loaded.weights);
+      try {
+        baseText = await sampledBaseText(model, tokenizer, { documents: quick ? 2 : 24, tokens: Math.min(128, model.config.maxSeqLen - 1), seed });
+      } finally {
+        model.dispose();
+      }
+    }
+    const t0 = performance.now();
+    let lastLine = 0;
+    const results = await reproduce(id as ExperimentId, quick, {
+      gpu, weights: loaded.weights, tokenizer, seed, texts: { facts: newFactsDemo().jsonl, baseText },
+      onProgress(p) {
+        const now = performance.now();
+        if (p.step === 0 || p.step === p.steps || now - lastLine > 2000) {
+          lastLine = now;
+          process.stderr.write(`run ${p.run + 1}/${p.runs} ${p.name}: step ${p.step}/${p.steps} (${((now - t0) / 1000).toFixed(0)} s)\n`);
+        }
+      },
+    }, info);
+    const files = reportFiles(exp, results, scaleOf(exp, info, quick));
+    await mkdir(out, { recursive: true });
+    for (const [name, text] of files) await writeFile(path.join(out, name), text);
+    for (const f of results.findings) process.stderr.write(`${f.held ? 'held' : 'did not hold'}: ${f.claim}\n  paper: ${f.paper}\n  ours: ${f.ours}\n`);
+    process.stderr.write(`wrote ${[...files.keys()].map((f) => path.join(out, f)).join(', ')} in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+  } finally {
+    gpu.destroy();
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * `cli reproduce <experiment> --quick`: each Lab experiment's quick version on the real engine. The
+ * assertions are on the numbers' consistency, not on whether a paper's claim holds: accuracies
+ * recomputed from the saved generations, rank90 from the saved ΔW spectra, intruder counts from the
+ * saved cosines, learning and forgetting from the curve, the findings' verdicts from the runs; and the
+ * same seed gives the same results.json, byte for byte.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { INTRUDER_EPSILONS } from '../../src/spectra/intruders.ts';
+import { rank90 } from '../../src/linalg/spectra.ts';
+import type { LabResults, RunResult } from '../../src/lab/types.ts';
+import { cli } from '../helpers/cli.ts';
+import { STORIES_BIN } from '../helpers/fixtures.ts';
+
+const work = mkdtempSync(path.join(tmpdir(), 'subspace-reproduce-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+const runs = new Map<string, Promise<{ dir: string; results: LabResults }>>();
+/** Run `reproduce <exp> --quick` once per name. */
+function reproduce(name: string, exp: string, ...args: string[]): Promise<{ dir: string; results: LabResults }> {
+  if (!runs.has(name)) {
+    runs.set(name, (async () => {
+      const dir = path.join(work, name);
+      const r = await cli('reproduce', exp, '--quick', ...args, '--out', dir);
+      expect(r.code, r.stderr).toBe(0);
+      return { dir, results: JSON.parse(readFileSync(path.join(dir, 'results.json'), 'utf8')) as LabResults };
+    })());
+  }
+  return runs.get(name)!;
+}
+
+const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+/** The issue's results.json shape, and report.md + charts beside it. */
+function checkShape(dir: string, res: LabResults, experiment: string, runNames: string[]): void {
+  expect(Object.keys(res)).toEqual(['experiment', 'paper', 'runs', 'findings']);
+  expect(res.experiment).toBe(experiment);
+  expect(res.paper.url).toMatch(/^https:\/\/arxiv\.org\/abs\/\d{4}\.\d{5}$/);
+  expect(res.runs.map((r) => r.name)).toEqual(runNames);
+  for (const r of res.runs) {
+    expect(Object.keys(r)).toEqual(['name', 'method', 'settings', 'trainable', 'metrics']);
+    expect(r.settings.method).toBe(r.method);
+    expect(r.trainable).toBeGreaterThan(0);
+    expect(r.metrics.loss.length).toBe(r.settings.steps);
+    expect(r.metrics.curve.map((p) => p.step)).toEqual([0, r.settings.steps]); // quick: measured before and after
+    expect(r.metrics.curve.at(-1)!.train_loss).toBe(r.metrics.loss.at(-1));
+  }
+  expect(res.findings.length).toBeGreaterThan(0);
+  for (const f of res.findings) expect(Object.keys(f)).toEqual(['claim', 'paper', 'ours', 'held']);
+  const md = readFileSync(path.join(dir, 'report.md'), 'utf8');
+  for (const f of res.findings) expect(md).toContain(f.claim.replace(/\|/g, '\\|'));
+  for (const img of md.matchAll(/!\[([^\]]+)\]\(([^)]+\.svg)\)/g)) {
+    const svg = readFileSync(path.join(dir, img[2]!), 'utf8');
+    expect(svg).toContain(`<title>${img[1]!.replace(/'/g, "'")}</title>`);
+    for (const r of res.runs) expect(svg).toContain(r.name); // the legend names every run
+  }
+  expect([...md.matchAll(/\.svg\)/g)].length).toBeGreaterThanOrEqual(3);
+}
+
+/** Learning and forgetting as the curve gives them (first to last point with the loss). */
+function checkLearnForget(r: RunResult): void {
+  const c = r.metrics.curve;
+  expect(r.metrics.learning).toBeCloseTo(c[0]!.eval_loss! - c.at(-1)!.eval_loss!, 12);
+  expect(r.metrics.forgetting).toBeCloseTo(c.at(-1)!.probe_loss! - c[0]!.probe_loss!, 12);
+}
+
+describe('cli reproduce --quick', () => {
+  it('mora-memory: accuracies recomputed from the saved generations; LoRA and MoRA at the same parameter count', async () => {
+    const { dir, results } = await reproduce('mora', 'mora-memory');
+    checkShape(dir, results, 'mora-memory', ['LoRA r2', 'MoRA type 1 r2', 'MoRA type 6 r2']);
+    const keys = results.runs[0]!.metrics.generations![0]!.items.map((g) => g.prompt);
+    expect(keys.length).toBe(3);
+    for (const r of results.runs) {
+      expect(r.trainable).toBe(results.runs[0]!.trainable); // r̂² = (in + out)·r exactly at these shapes (16² = 128·2)
+      expect(r.metrics.generations!.map((g) => g.step)).toEqual(r.metrics.curve.map((p) => p.step));
+      for (const [i, g] of r.metrics.generations!.entries()) {
+        expect(g.items.map((x) => x.prompt)).toEqual(keys); // the same pairs for every run
+        const exact = g.items.filter((x) => x.generated === x.expected).length / g.items.length;
+        let right = 0, all = 0;
+        for (const x of g.items) {
+          expect(x.expected).toMatch(/^[0-9a-f]{4}$/);
+          for (let j = 0; j < x.expected.length; j++) right += x.generated[j] === x.expected[j] ? 1 : 0;
+          all += x.expected.length;
+        }
+        expect(r.metrics.curve[i]!.exact_match).toBe(exact);
+        expect(r.metrics.curve[i]!.char_accuracy).toBe(right / all);
+      }
+    }
+    const acc = results.runs.map((r) => r.metrics.curve.at(-1)!.char_accuracy!);
+    expect(results.findings[0]!.held).toBe(Math.max(acc[1]!, acc[2]!) > acc[0]!);
+  }, 120_000);
+
+  it('milora: the same base distribution at step 0 for all three, overlaps and learning/forgetting recomputed from the runs', async () => {
+    const { dir, results } = await reproduce('milora', 'milora');
+    checkShape(dir, results, 'milora', ['LoRA r2', 'PiSSA r2', 'MiLoRA r2']);
+    const ce0 = results.runs.map((r) => r.metrics.curve[0]!.forgetting_ce!);
+    // Step 0: every model is the base model (PiSSA/MiLoRA: W_res + s·B₀·A₀ in f32), so CE is the base entropy for all three.
+    for (const ce of ce0) expect(ce).toBeCloseTo(ce0[0]!, 3);
+    for (const r of results.runs) {
+      expect(r.metrics.curve.at(-1)!.forgetting_ce!).toBeGreaterThanOrEqual(ce0[0]! - 1e-3); // CE ≥ H(p): KL ≥ 0
+      checkLearnForget(r);
+      const last = r.metrics.spectra!.at(-1)!.modules;
+      expect(last.map((m) => m.name)).toEqual(['model.layers.0.self_attn.q_proj', 'model.layers.0.self_attn.v_proj']);
+      expect(r.metrics.overlap_principal_mean).toBeCloseTo(mean(last.map((m) => m.overlap_principal)), 12);
+      expect(r.metrics.overlap_minor_mean).toBeCloseTo(mean(last.map((m) => m.overlap_minor)), 12);
+      for (const m of last) expect(m.delta_rank90).toBe(rank90(m.delta_sigma));
+    }
+    const ce = results.runs.map((r) => r.metrics.curve.at(-1)!.forgetting_ce!);
+    expect(results.findings[0]!.held).toBe(ce[2]! < ce[0]! && ce[0]! < ce[1]!);
+  }, 120_000);
+
+  it('learn-forget: every rank90 equals the saved ΔW spectrum\'s, LoRA\'s is at most its rank, full fine-tuning covers every module', async () => {
+    const { dir, results } = await reproduce('learn-forget', 'learn-forget');
+    checkShape(dir, results, 'learn-forget', ['Full fine-tuning', 'LoRA r2', 'LoRA r4']);
+    for (const r of results.runs) {
+      checkLearnForget(r);
+      const last = r.metrics.spectra!.at(-1)!.modules;
+      expect(last.length).toBe(r.method === 'full' ? 7 : 2); // layer 0: every module for full fine-tuning, the targets for LoRA
+      for (const m of last) {
+        expect(m.delta_rank90).toBe(rank90(m.delta_sigma));
+        if (r.method === 'lora') expect(m.delta_rank90).toBeLessThanOrEqual(r.settings.rank);
+      }
+      expect(r.metrics.delta_rank90_mean).toBeCloseTo(mean(last.map((m) => m.delta_rank90)), 12);
+      expect(r.metrics.spectra![0]!.modules.every((m) => m.delta_rank90 === 0)).toBe(true); // ΔW = 0 before the first step
+    }
+    const [full, ...loras] = results.runs;
+    expect(results.findings[1]!.held).toBe(loras.every((r) => r.metrics.forgetting! < full!.metrics.forgetting!));
+  }, 120_000);
+
+  it('the same seed gives the same results.json, byte for byte', async () => {
+    const a = await reproduce('learn-forget', 'learn-forget');
+    const b = await reproduce('learn-forget-again', 'learn-forget', '--seed', '0');
+    expect(readFileSync(path.join(b.dir, 'results.json'), 'utf8')).toBe(readFileSync(path.join(a.dir, 'results.json'), 'utf8'));
+  }, 120_000);
+
+  it('intruders on stories260K (held-out text sampled from the base model): counts recomputed from the saved cosines', async () => {
+    const { dir, results } = await reproduce('intruders', 'intruders', '--model', STORIES_BIN);
+    checkShape(dir, results, 'intruders', ['LoRA r2', 'Full fine-tuning']);
+    for (const r of results.runs) {
+      checkLearnForget(r);
+      const points = r.metrics.intruders!;
+      expect(points.map((p) => p.step)).toEqual([0, r.settings.steps]);
+      for (const p of points) {
+        expect(p.modules.length).toBe(r.method === 'full' ? 7 : 2);
+        for (const m of p.modules) {
+          expect(m.max_cos.length).toBe(10);
+          for (const c of m.max_cos) expect(c).toBeGreaterThan(0), expect(c).toBeLessThanOrEqual(1 + 1e-5);
+          for (const e of INTRUDER_EPSILONS) expect(m.intruders[String(e)]).toBe(m.max_cos.filter((c) => c < e).length);
+          // Before the first step W = W₀: each top vector is one of W₀'s own (|cos| = 1 up to f32 SVD error), no intruder.
+          if (p.step === 0) for (const c of m.max_cos) expect(c).toBeGreaterThan(0.99);
+        }
+      }
+      const last = points.at(-1)!.modules;
+      for (const e of INTRUDER_EPSILONS) expect(r.metrics.intruders_mean![String(e)]).toBeCloseTo(mean(last.map((m) => m.intruders[String(e)]!)), 12);
+    }
+    expect(existsSync(path.join(dir, 'intruders-steps.svg'))).toBe(true);
+  }, 120_000);
+});
