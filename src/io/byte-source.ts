@@ -11,6 +11,9 @@ export interface ByteSource {
   read(offset: number, length: number, into?: Uint8Array): Promise<Uint8Array>;
 }
 
+/** The last part of a path ("dir/config.json" → "config.json"), for either separator. */
+export const baseName = (name: string): string => name.slice(Math.max(name.lastIndexOf('/'), name.lastIndexOf('\\')) + 1);
+
 /** Check a read's range against the source, naming the file. */
 export function checkRange(src: ByteSource, offset: number, length: number): void {
   if (!(Number.isSafeInteger(offset) && Number.isSafeInteger(length) && offset >= 0 && length >= 0 && offset + length <= src.size)) {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { LlamaWeights } from '../schema/tensors.ts';
 import { checkRange, type ByteSource } from './byte-source.ts';
 import { ModelFileError } from './errors.ts';
+import { INDEX_FILE } from './hf-checkpoint.ts';
 import { isLlama2cCheckpoint } from './llama2c.ts';
 import { loadModelFromFiles, loadTokenizerFile, type ModelFile } from './load-model.ts';
 import type { Tokenizer } from './tokenizer.ts';
@@ -112,7 +113,8 @@ export async function readModelPath(modelPath: string, tokenizerPath?: string): 
     if (st.length > 0 || entries.includes('config.json')) {
       if (!entries.includes('config.json')) throw new ModelFileError(path.join(dir, 'config.json'), `missing: ${st[0]} needs a config.json in ${dir}`, 'missing-file');
       if (st.length === 0) throw new ModelFileError(path.join(dir, 'model.safetensors'), `missing: ${dir} has config.json but no .safetensors weights`, 'missing-file');
-      files = await Promise.all(inDir(['config.json', ...st]).concat(hfExtras).map(read));
+      const index = entries.filter((n) => n === INDEX_FILE); // a sharded checkpoint's map of tensors to shards
+      files = await Promise.all(inDir(['config.json', ...index, ...st]).concat(hfExtras).map(read));
     } else {
       const bins = entries.filter((n) => lower(n).endsWith('.bin'));
       if (bins.length === 0) {

@@ -6,8 +6,7 @@
  */
 import type { LlamaConfig } from '../schema/llama-config.ts';
 import type { HostTensor, LlamaWeights } from '../schema/tensors.ts';
-import { baseName } from './load-model.ts';
-import type { ByteSource } from './byte-source.ts';
+import { baseName, type ByteSource } from './byte-source.ts';
 import { ModelFileError } from './errors.ts';
 import { parseHfConfig } from './hf-config.ts';
 import { expectedEntries } from './hf-model.ts';

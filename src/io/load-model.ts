@@ -5,7 +5,9 @@
  */
 import type { LlamaConfig } from '../schema/llama-config.ts';
 import type { LlamaWeights } from '../schema/tensors.ts';
+import { baseName, bytesSource } from './byte-source.ts';
 import { ModelFileError } from './errors.ts';
+import { INDEX_FILE, openHfCheckpoint, readCheckpointWeights } from './hf-checkpoint.ts';
 import { loadHfModel } from './hf-model.ts';
 import { isLlama2cCheckpoint, parseLlama2c } from './llama2c.ts';
 import type { Tokenizer } from './tokenizer.ts';
@@ -30,7 +32,7 @@ export interface LoadedModel {
   configFile: string;
 }
 
-export const baseName = (name: string): string => name.slice(Math.max(name.lastIndexOf('/'), name.lastIndexOf('\\')) + 1);
+export { baseName };
 const ext = (name: string): string => {
   const b = baseName(name).toLowerCase();
   const i = b.lastIndexOf('.');
@@ -56,23 +58,27 @@ export async function loadModelFromFiles(files: ModelFile[]): Promise<LoadedMode
 
   const shards = files.filter((f) => ext(f.name) === 'safetensors' && !baseName(f.name).startsWith('adapter_'));
   if (shards.length > 0) {
-    let st = byName('model.safetensors') ?? (shards.length === 1 ? shards[0] : undefined);
-    if (!st) {
+    const index = byName(INDEX_FILE);
+    const st = index ? undefined : byName('model.safetensors') ?? (shards.length === 1 ? shards[0] : undefined);
+    if (!index && !st) {
       const sharded = shards.some((f) => /-\d+-of-\d+\.safetensors$/.test(f.name));
       throw new ModelFileError(
         shards[0]!.name,
-        sharded ? 'sharded checkpoints are not supported: save the model as a single model.safetensors'
+        sharded ? `a sharded checkpoint needs its ${INDEX_FILE} (files given: ${listed})`
           : `several .safetensors files (${shards.map((f) => baseName(f.name)).join(', ')}); expected one model.safetensors`,
         'format',
       );
     }
     const cfg = byName('config.json');
-    if (!cfg) throw new ModelFileError('config.json', `missing: ${baseName(st.name)} needs the config.json next to it (files given: ${listed})`, 'missing-file');
-    const weights = loadHfModel(text(cfg), st.bytes, { config: cfg.name, weights: st.name });
+    const weightsName = index?.name ?? st!.name;
+    if (!cfg) throw new ModelFileError('config.json', `missing: ${baseName(weightsName)} needs the config.json next to it (files given: ${listed})`, 'missing-file');
+    const weights = index
+      ? await readCheckpointWeights(await openHfCheckpoint({ name: cfg.name, text: text(cfg) }, shards.map((f) => bytesSource(f.name, f.bytes)), { name: index.name, text: text(index) }))
+      : loadHfModel(text(cfg), st!.bytes, { config: cfg.name, weights: st!.name });
     // Only tokenizer files by name: an HF directory may also hold e.g. pytorch_model.bin.
     const tokFiles = files.filter((f) => ['tokenizer.json', 'tokenizer_config.json', 'tokenizer.bin'].includes(baseName(f.name).toLowerCase()));
     const tok = await tokenizerFromFiles(tokFiles, weights.config, cfg.name);
-    return { weights, format: 'hf', modelFile: st.name, configFile: cfg.name, ...tok };
+    return { weights, format: 'hf', modelFile: weightsName, configFile: cfg.name, ...tok };
   }
 
   const bins = files.filter((f) => ext(f.name) === 'bin');

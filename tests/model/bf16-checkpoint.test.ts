@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openFileSource, type FileSource } from '../../src/io/fs-node.ts';
+import { openFileSource, readModelPath, type FileSource } from '../../src/io/fs-node.ts';
 import { INDEX_FILE, openHfCheckpoint, readCheckpointWeights, type HfCheckpoint } from '../../src/io/hf-checkpoint.ts';
 import { modelFingerprint } from '../../src/model/fingerprint.ts';
 import { loadCheckpointModel } from '../../src/model/load-checkpoint.ts';
@@ -85,6 +85,8 @@ describe('sharded checkpoints from disk', () => {
     const gpu = await testGpu();
     const [ma, mb] = [await loadCheckpointModel(gpu, a), await loadCheckpointModel(gpu, b)];
     expect(mb.fingerprint).toBe(ma.fingerprint);
+    // The bytes path (readModelPath → loadModelFromFiles) reads the sharded directory to the same host weights.
+    expect(modelFingerprint((await readModelPath(three)).weights)).toBe(ma.fingerprint);
     expect(Array.from(await mb.model.logits([1, 2, 3]))).toEqual(Array.from(await ma.model.logits([1, 2, 3])));
     ma.model.dispose();
     mb.model.dispose();

@@ -7,6 +7,7 @@ import { ModelFileError } from '../../src/io/errors.ts';
 import { exportHfModel } from '../../src/io/export-hf.ts';
 import { readModelPath, writeFiles } from '../../src/io/fs-node.ts';
 import { loadModelFromFiles, type ModelFile } from '../../src/io/load-model.ts';
+import { parseSafetensors, writeSafetensors } from '../../src/io/safetensors.ts';
 import { HfTokenizer, llama2cToTokenizerJson, llama2cTokenizerConfig } from '../../src/io/tokenizer-hf.ts';
 import { Llama2cTokenizer } from '../../src/io/tokenizer-llama2c.ts';
 import type { LlamaWeights } from '../../src/schema/tensors.ts';
@@ -101,15 +102,32 @@ describe('loadModelFromFiles (bytes, browser and Node)', async () => {
     await expectFileErrorAsync(loadModelFromFiles([modelBin, cut]), 'truncated', 'tokenizer.bin');
   });
 
-  it('sharded safetensors → format error', async () => {
-    const st = hfFiles.get('model.safetensors')!;
-    const files = [
+  /** model.safetensors split in two shards (tensors in order, half each) with their index. */
+  function shardFiles(): ModelFile[] {
+    const { tensors } = parseSafetensors(hfFiles.get('model.safetensors')!);
+    const names = [...tensors.keys()];
+    const halves = [names.slice(0, names.length / 2), names.slice(names.length / 2)];
+    const shardName = (i: number) => `model-0000${i + 1}-of-00002.safetensors`;
+    const weightMap = Object.fromEntries(halves.flatMap((h, i) => h.map((n) => [n, shardName(i)])));
+    return [
       { name: 'config.json', bytes: hfFiles.get('config.json')! },
-      { name: 'model-00001-of-00002.safetensors', bytes: st },
-      { name: 'model-00002-of-00002.safetensors', bytes: st },
+      ...halves.map((h, i) => ({ name: shardName(i), bytes: writeSafetensors(new Map(h.map((n) => [n, tensors.get(n)!]))) })),
+      { name: 'model.safetensors.index.json', bytes: new TextEncoder().encode(JSON.stringify({ metadata: {}, weight_map: weightMap })) },
+      { name: 'tokenizer.json', bytes: hfFiles.get('tokenizer.json')! },
     ];
+  }
+
+  it('a sharded checkpoint (index + shards) loads the same weights as one model.safetensors', async () => {
+    const m = await loadModelFromFiles(shardFiles());
+    expectSameWeights(base.weights, m.weights);
+    expect(m.modelFile).toBe('model.safetensors.index.json');
+    expect(m.tokenizer?.encode(golden)).toEqual(base.tokenizer!.encode(golden));
+  });
+
+  it('shards without their index → format error naming the index', async () => {
+    const files = shardFiles().filter((f) => !f.name.endsWith('.index.json'));
     const e = await expectFileErrorAsync(loadModelFromFiles(files), 'format', 'model-00001-of-00002.safetensors');
-    expect(e.message).toContain('sharded');
+    expect(e.message).toContain('a sharded checkpoint needs its model.safetensors.index.json');
   });
 });
 
