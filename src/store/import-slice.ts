@@ -7,6 +7,7 @@ import { EngineError } from '../workers/engine-client.ts';
 import type { AppState, SliceCreator } from './app-state.ts';
 import { engine } from './engine.ts';
 import { modelName } from './run-slice.ts';
+import { runActive } from './run-status.ts';
 import type { MethodId } from './methods.ts';
 import type { TunedModel } from './run-slice.ts';
 
@@ -52,7 +53,7 @@ export const createImportSlice: SliceCreator<ImportSlice> = (set, get) => ({
     const s = get();
     if (files.length === 0 || s.importStatus !== 'idle') return;
     const run = s.runStatus;
-    if (run === 'starting' || run === 'running' || run === 'paused' || run === 'stopping') {
+    if (runActive(run)) {
       set({ importError: { message: 'A training run holds the model: let it finish or stop it before importing an adapter.', code: 'busy' } });
       return;
     }

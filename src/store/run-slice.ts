@@ -8,6 +8,7 @@ import { LINEAR_MODULES } from '../schema/tensors.ts';
 import type { DataSource, EngineEvent, EventOf, ExportKind, FinishReason, RunInfo, RunSaveSettings } from '../workers/protocol.ts';
 import type { RunStep } from '../schema/metrics.ts';
 import type { AppState, SliceCreator } from './app-state.ts';
+import { runActive } from './run-status.ts';
 import { dataBlocker } from './data-slice.ts';
 import { engine } from './engine.ts';
 import { isMethodId, methodRow, switchMethod, type MethodId } from './methods.ts';
@@ -120,8 +121,6 @@ function progressOf(p: RunStep, totalSteps: number): RunProgress {
   };
 }
 
-/** Whether a run holds the engine (starting, stepping, paused or stopping). */
-export const runActive = (status: RunStatus): boolean => status === 'starting' || status === 'running' || status === 'paused' || status === 'stopping';
 
 /** The base model's name for labels, saved runs and an export's base_model_name_or_path. */
 export function modelName(s: AppState): string {

@@ -6,12 +6,11 @@
  * when a module has fewer points). The module on screen is told to the engine, whose rounds
  * compute it first.
  */
-import type { ModuleSpectrum } from '../schema/metrics.ts';
+import type { ModuleSpectrum, SpectraEntry, SpectraRound } from '../schema/metrics.ts';
 import { moduleName, type LinearModule } from '../schema/tensors.ts';
-import type { SpectraRound } from '../schema/metrics.ts';
-import type { SpectraEntry } from '../schema/metrics.ts';
 import type { AppState, SliceCreator } from './app-state.ts';
 import { engine } from './engine.ts';
+import { runActive } from './run-status.ts';
 
 /** One module's numbers at one step. */
 export interface SpectraPoint {
@@ -116,9 +115,6 @@ function pointOf(step: number, e: SpectraEntry): SpectraPoint {
 
 const withStep = (steps: readonly number[], step: number): number[] => (steps.includes(step) ? [...steps] : [...steps, step].sort((a, b) => a - b));
 
-const runActive = (s: Pick<AppState, 'runStatus'>): boolean =>
-  s.runStatus === 'starting' || s.runStatus === 'running' || s.runStatus === 'paused' || s.runStatus === 'stopping';
-
 /** The requests in flight, by key: one per record at a time. */
 const inFlight = new Set<string>();
 
@@ -192,7 +188,7 @@ export const createSpectrumSlice: SliceCreator<SpectrumSlice> = (set, get) => {
         if (force) return true;
         const kept = s.spectrumRecords[key];
         // The current run moves on while it trains: its record is redone once it is behind.
-        return !kept || (runId === current && kept.step < (s.tuned?.steps ?? 0) && !runActive(s));
+        return !kept || (runId === current && kept.step < (s.tuned?.steps ?? 0) && !runActive(s.runStatus));
       });
       if (wanted.length === 0) return;
       set({ spectrumStatus: 'computing', spectrumError: null });

@@ -1,6 +1,7 @@
 /** Base vs fine-tuned, side by side: the generate panel's prompt and settings on both models. */
 import { importIsCurrent } from '../../store/import-slice.ts';
 import { useAppStore } from '../../store/store.ts';
+import { runBusy } from '../../store/run-status.ts';
 
 function Side({ title, text, testId, active }: { title: string; text: string; testId: string; active: boolean }) {
   return (
@@ -18,7 +19,7 @@ function Side({ title, text, testId, active }: { title: string; text: string; te
 export function CompareView() {
   // A run's steps, or an imported adapter (0 steps), make a fine-tuned model to compare.
   const hasTuned = useAppStore((s) => s.tuned !== null && (s.tuned.steps > 0 || importIsCurrent(s)));
-  const runActive = useAppStore((s) => s.runStatus === 'starting' || s.runStatus === 'running' || s.runStatus === 'stopping');
+  const runActive = useAppStore((s) => runBusy(s.runStatus));
   const status = useAppStore((s) => s.compareStatus);
   const side = useAppStore((s) => s.compareSide);
   const base = useAppStore((s) => s.compareBase);

@@ -2,7 +2,7 @@
 import { useId } from 'react';
 import { useAppStore } from '../../store/store.ts';
 import type { DataMode } from '../../store/data-slice.ts';
-import { runActive } from '../../store/run-slice.ts';
+import { runActive } from '../../store/run-status.ts';
 import { FIELD_LABELS } from '../method/config-problem.ts';
 import { NumberField } from '../shared/number-field.tsx';
 import { DataErrorView } from './data-error.tsx';

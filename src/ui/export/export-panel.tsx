@@ -2,6 +2,7 @@
 import { useState } from 'react';
 import { methodRow } from '../../store/methods.ts';
 import { useAppStore } from '../../store/store.ts';
+import { runBusy } from '../../store/run-status.ts';
 import type { ExportKind } from '../../workers/protocol.ts';
 import { downloadBlob } from '../shared/download.ts';
 import { formatBytes } from '../method/estimate.ts';
@@ -18,7 +19,7 @@ export function ExportPanel() {
   const [busy, setBusy] = useState<ExportKind | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
-  const stepping = status === 'starting' || status === 'running' || status === 'stopping';
+  const stepping = runBusy(status);
   const method = tuned ? methodRow(tuned.methodId) : null;
   const adapterKind: ExportKind | null = method?.engine === 'lora' || method?.engine === 'dora' ? 'peft' : method?.engine === 'mora' ? 'mora' : null;
   const blocked = stepping || generating || busy !== null;

@@ -6,6 +6,7 @@
 import { importedMethodId, importIsCurrent, type ImportedRun } from '../../store/import-slice.ts';
 import { methodRow } from '../../store/methods.ts';
 import { useAppStore } from '../../store/store.ts';
+import { runActive } from '../../store/run-status.ts';
 import { FileDropZone } from '../model/file-drop-zone.tsx';
 import { formatInt } from '../shared/format.ts';
 
@@ -53,10 +54,10 @@ export function ImportAdapter() {
   const hasTuned = useAppStore((s) => s.tuned !== null);
   // An import stays the current model until a run or a model load replaces it.
   const current = useAppStore(importIsCurrent);
-  const runActive = useAppStore((s) => ['starting', 'running', 'paused', 'stopping'].includes(s.runStatus));
+  const running = useAppStore((s) => runActive(s.runStatus));
   const generating = useAppStore((s) => s.generateStatus !== 'idle' || s.compareStatus !== 'idle');
   const importAdapter = useAppStore((s) => s.importAdapter);
-  const disabled = !hasModel || loading || runActive || generating || status !== 'idle';
+  const disabled = !hasModel || loading || running || generating || status !== 'idle';
   const problem = error?.file && error.message.startsWith(`${error.file}: `) ? error.message.slice(error.file.length + 2) : error?.message;
 
   return (
@@ -65,7 +66,7 @@ export function ImportAdapter() {
       <p className="hint">
         A peft LoRA/DoRA adapter (one .zip, or adapter_config.json with adapter_model.safetensors) or a MoRA adapter exported
         here, for the loaded model: it replaces the current fine-tuned model.
-        {!hasModel ? ' Load its base model first.' : runActive ? ' Finish or stop the run first.' : ''}
+        {!hasModel ? ' Load its base model first.' : running ? ' Finish or stop the run first.' : ''}
       </p>
       <FileDropZone
         disabled={disabled}

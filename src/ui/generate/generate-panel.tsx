@@ -3,6 +3,7 @@ import { useId, useState, type FormEvent, type KeyboardEvent } from 'react';
 import { importIsCurrent } from '../../store/import-slice.ts';
 import { methodRow } from '../../store/methods.ts';
 import { useAppStore } from '../../store/store.ts';
+import { runBusy } from '../../store/run-status.ts';
 import { NumberField } from '../shared/number-field.tsx';
 import { CompareView } from '../compare/compare-view.tsx';
 import { OutputView } from './output-view.tsx';
@@ -20,7 +21,7 @@ export function GeneratePanel() {
   const loading = useAppStore((s) => s.modelLoading);
   const tunedSteps = useAppStore((s) => s.tuned?.steps ?? 0);
   const importedMethod = useAppStore((s) => (s.tuned && importIsCurrent(s) ? methodRow(s.tuned.methodId).label : null));
-  const trainingBusy = useAppStore((s) => s.runStatus === 'starting' || s.runStatus === 'running' || s.runStatus === 'stopping');
+  const trainingBusy = useAppStore((s) => runBusy(s.runStatus));
   const comparing = useAppStore((s) => s.compareStatus !== 'idle');
   const [invalid, setInvalid] = useState<ReadonlySet<string>>(new Set());
 

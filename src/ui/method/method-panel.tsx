@@ -1,6 +1,6 @@
 /** The fine-tuning method, its hyperparameters, Start at their end, and what the run will cost before it starts. */
 import { useId } from 'react';
-import { runActive } from '../../store/run-slice.ts';
+import { runActive } from '../../store/run-status.ts';
 import { useAppStore } from '../../store/store.ts';
 import { StartButton } from '../train/start-button.tsx';
 import { useStartBlocker } from '../train/start-blocker.ts';

@@ -8,6 +8,7 @@ import { resumable } from '../../schema/stored-run.ts';
 import { isMethodId } from '../../store/methods.ts';
 import { runLabel } from '../../store/runs-slice.ts';
 import { useAppStore } from '../../store/store.ts';
+import { runActive } from '../../store/run-status.ts';
 import { formatBytes } from '../method/estimate.ts';
 
 /** "interrupted at step 23, checkpoint at step 20" and the like. */
@@ -41,7 +42,7 @@ export function SavedRunsPanel() {
   const currentRun = useAppStore((s) => s.runInfo?.runId ?? null);
   const resume = useAppStore((s) => s.resumeSavedRun);
   const remove = useAppStore((s) => s.deleteSavedRun);
-  const busy = status === 'starting' || status === 'running' || status === 'paused' || status === 'stopping';
+  const busy = runActive(status);
   if (runs === null && !error) return null;
 
   return (

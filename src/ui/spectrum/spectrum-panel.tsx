@@ -9,6 +9,7 @@ import { useEffect, useId, useMemo } from 'react';
 import { LINEAR_MODULES, moduleName, type LinearModule } from '../../schema/tensors.ts';
 import { missingRoundsNote, shownRunIds, viewedRunId, type SpectraPoint } from '../../store/spectrum-slice.ts';
 import { useAppStore } from '../../store/store.ts';
+import { runBusy } from '../../store/run-status.ts';
 import { runSettingsLine } from '../shared/run-caption.ts';
 import { LinePlot } from './line-plot.tsx';
 import { RankHeatmap } from './rank-heatmap.tsx';
@@ -140,7 +141,7 @@ export function SpectrumPanel() {
   const shown = useMemo(() => shownRunIds({ tuned, spectrumRunId: runPick, spectrumCompareRunId: besidePick }), [tuned, runPick, besidePick]);
   const viewedOption = options.find((o) => o.runId === viewed);
   const history = useViewedHistory(viewed);
-  const training = runStatus === 'starting' || runStatus === 'running' || runStatus === 'stopping';
+  const training = runBusy(runStatus);
   const latest = options.find((o) => o.runId === (tuned?.runId ?? 0))?.label ?? 'Base model';
 
   return (

@@ -1,6 +1,6 @@
 /** Start, pause, resume and stop a run; its exact status, progress, result and the live loss chart. */
 import { useId } from 'react';
-import { runActive } from '../../store/run-slice.ts';
+import { runActive } from '../../store/run-status.ts';
 import { useAppStore } from '../../store/store.ts';
 import { LossChart } from '../charts/loss-chart.tsx';
 import { formatMs } from '../shared/format.ts';

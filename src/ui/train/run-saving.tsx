@@ -1,5 +1,5 @@
 /** How often the run is checkpointed in the browser, the last checkpoint saved, and any storage problem. */
-import { runActive } from '../../store/run-slice.ts';
+import { runActive } from '../../store/run-status.ts';
 import { useAppStore } from '../../store/store.ts';
 import { SPECTRAL_METHODS } from '../../schema/train-config.ts';
 import { FIELD_LABELS } from '../method/config-problem.ts';

@@ -1,5 +1,5 @@
 /** "Start training": disabled while a run is active or `blocker` (useStartBlocker) says what the page shows is not what would train. */
-import { runActive } from '../../store/run-slice.ts';
+import { runActive } from '../../store/run-status.ts';
 import { useAppStore } from '../../store/store.ts';
 
 export function StartButton({ blocker, blockerId, testId }: { blocker: string | null; blockerId: string; testId: string }) {
