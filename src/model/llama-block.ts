@@ -5,7 +5,7 @@
  *   xOut = xMid + down(silu(gate(h2)) · up(h2)),            h2 = rmsnorm(xMid)
  * The linear modules go through LlamaModel.linear (adapters fused there).
  */
-import type { Saved } from '../adapters/adapter.ts';
+import type { Saved } from './linear-adapter.ts';
 import type { Gpu } from '../gpu/gpu.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { attention, attentionBackward } from '../kernels/attention.ts';

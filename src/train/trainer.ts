@@ -3,11 +3,11 @@
  * adapters otherwise), gradients and AdamW state, and records whole optimizer steps on the GPU.
  * Losses and gradient norms are copied into a GPU ring and read back only when asked for.
  */
-import type { LinearAdapter, TrainableParam } from '../adapters/adapter.ts';
+import type { LinearAdapter, TrainableParam } from '../model/linear-adapter.ts';
 import { DoraAdapter } from '../adapters/dora.ts';
 import { LoraAdapter } from '../adapters/lora.ts';
 import { MoraAdapter } from '../adapters/mora.ts';
-import { initSpectralAdapters, restoreSpectralAdapters, type SpectralInit } from '../adapters/pissa.ts';
+import { initSpectralAdapters, restoreSpectralAdapters, type SpectralInit } from './spectral-init.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { axpy } from '../kernels/axpy.ts';
 import { adamwStep, clipGradNorm } from '../kernels/optimizer.ts';
