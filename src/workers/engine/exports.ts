@@ -5,35 +5,17 @@
  */
 import { adapterTargets, readLoraTensors } from '../../adapters/lora-io.ts';
 import { moraConfigOf, readMoraTensors } from '../../adapters/mora-io.ts';
+import { mergedWeights } from '../../export/merged.ts';
 import { exportHfModel } from '../../io/export-hf.ts';
 import { writeMoraAdapter } from '../../io/mora-file.ts';
 import { convertPissaToLora, writePeftAdapter, type PeftAdapterConfig } from '../../io/peft.ts';
 import { llama2cToTokenizerJson, llama2cTokenizerConfig } from '../../io/tokenizer-hf.ts';
 import { Llama2cTokenizer } from '../../io/tokenizer-llama2c.ts';
 import { writeZip } from '../../io/zip.ts';
-import type { LlamaWeights } from '../../schema/tensors.ts';
 import type { ExportKind } from '../protocol.ts';
 import { EngineRefusal, engine, errorEvent, post, refuseWhileTraining, requireModel, type Loaded } from './state.ts';
 
 const json = (o: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(o, null, 2) + '\n');
-
-/** The base weights with every adapter's ΔW added on the host (the GPU model is left as it is). */
-async function foldedWeights(loaded: Loaded): Promise<LlamaWeights> {
-  const { model } = loaded;
-  const weights = await model.readWeights();
-  for (const [name, adapter] of model.adapters) {
-    const W = model.param(`${name}.weight`);
-    const delta = adapter.deltaWeight(model.gpu, W); // (out, in)
-    try {
-      const d = await model.gpu.read(delta);
-      const w = weights.tensors.get(`${name}.weight`)!.data;
-      for (let i = 0; i < w.length; i++) w[i]! += d[i]!;
-    } finally {
-      model.gpu.release(delta);
-    }
-  }
-  return weights;
-}
 
 /** tokenizer.json and tokenizer_config.json for the export: converted from llama2.c, or as loaded. */
 function tokenizerFiles(loaded: Loaded): Map<string, Uint8Array> {
@@ -50,7 +32,7 @@ async function exportFiles(loaded: Loaded, kind: ExportKind, baseModelName: stri
   const { model, tuned } = loaded;
   const run = tuned ? `run${tuned.runId}` : 'base';
   if (kind === 'merged') {
-    const files = exportHfModel(await foldedWeights(loaded));
+    const files = exportHfModel(await mergedWeights(loaded.model));
     for (const [name, bytes] of tokenizerFiles(loaded)) files.set(name, bytes);
     return { files, fileName: `subspace-merged-${run}.zip` };
   }
