@@ -42,30 +42,25 @@ export interface LayerInput {
   dropoutCalls: Map<string, number>; // adapter module name → its dropoutCalls before the layer ran
 }
 
-/** One linear module's call: its input and what its forward kept. */
-interface LinearCall {
-  x: Tensor;
-  saved: Saved;
-}
-
-/** Activations of one layer kept for backward (R = B·T rows). */
+/**
+ * Activations of one layer kept for backward (R = B·T rows). The linear modules' inputs that are
+ * cheap to recompute are not kept: backward recomputes h1 = rmsnorm(xIn), h2 = rmsnorm(xMid) and
+ * s = silu(g)·u (bit for bit: the same kernels on the same inputs).
+ */
 export interface LayerActs {
   xIn: Tensor; // (R, D) residual entering the layer
-  h1: Tensor; // (R, D) rmsnorm(xIn)
   q: Tensor; // (R, D) after RoPE
   k: Tensor; // (R, kv) after RoPE
   v: Tensor; // (R, kv)
-  att: Tensor; // (R, D) attention output
+  att: Tensor; // (R, D) attention output, o's input
   lse: Tensor; // (R·nHeads)
   xMid: Tensor; // (R, D) xIn + o(att)
-  h2: Tensor; // (R, D) rmsnorm(xMid)
   g: Tensor; // (R, H) gate(h2)
   u: Tensor; // (R, H) up(h2)
-  s: Tensor; // (R, H) silu(g)·u
-  calls: Map<LinearModule, LinearCall>;
+  /** What each linear module's forward kept for its backward (adapters' dropout masks, x·Aᵀ, ...). */
+  saved: Map<LinearModule, Saved>;
 }
 
-/** HF names of layer l's two RMSNorm weights. */
 
 /**
  * Record block `l` on the residual xIn (B·T, D) and return the residual leaving it: xIn itself,
@@ -82,11 +77,11 @@ export function recordBlock(
   const keepInput = dropout; // xIn outlives the layer
   if (mode.kind === 'cached' && B !== 1) throw new Error(`a KV-cached forward runs one sequence, got B = ${B}`);
   const pos0 = mode.kind === 'cached' ? mode.pos0 : 0;
-  const calls = new Map<LinearModule, LinearCall>();
+  const calls = new Map<LinearModule, Saved>();
   const linear = (m: LinearModule, x: Tensor): Tensor => {
     if (!dropout) return model.linear(l, m, x, R);
     const saved: Saved = { tensors: [] };
-    calls.set(m, { x, saved });
+    calls.set(m, saved);
     return model.linear(l, m, x, R, saved);
   };
 
@@ -96,6 +91,7 @@ export function recordBlock(
   const q = linear('q', h1); // (R, D)
   const k = linear('k', h1); // (R, kv)
   const v = linear('v', h1); // (R, kv)
+  gpu.release(h1); // work recorded later on a reused buffer runs after this
   const rope = { B, T, headDim: hd, pos0, theta: c.ropeTheta };
   ropeInPlace(gpu, q, { ...rope, nHeads: c.nHeads });
   ropeInPlace(gpu, k, { ...rope, nHeads: c.nKvHeads });
@@ -110,13 +106,15 @@ export function recordBlock(
   rmsnorm(gpu, xMid, model.param(ffnNormName(l)), h2, c.normEps);
   const g = linear('gate', h2); // (R, H)
   const u = linear('up', h2); // (R, H)
+  gpu.release(h2);
   const s = gpu.tensor(`L${l}.s`, [R, c.hiddenDim]);
   swiglu(gpu, g, u, s);
   const xOut = residual(gpu, xMid, linear('down', s), train, `L${l}.xOut`);
+  gpu.release(s);
 
-  if (train) return { x: xOut, acts: { xIn, h1, q, k, v, att, lse: lse!, xMid, h2, g, u, s, calls } };
-  for (const call of calls.values()) gpu.release(...call.saved.tensors);
-  gpu.release(h1, q, k, v, att, h2, g, u, s); // work recorded later on these buffers runs after this
+  if (train) return { x: xOut, acts: { xIn, q, k, v, att, lse: lse!, xMid, g, u, saved: calls } };
+  for (const saved of calls.values()) gpu.release(...saved.tensors);
+  gpu.release(q, k, v, att, g, u);
   return { x: xOut, acts: null };
 }
 
@@ -166,8 +164,8 @@ function residual(gpu: Gpu, x: Tensor, y: Tensor, keep: boolean, label: string):
 
 /** Return a layer's kept activations and its adapters' saved tensors to the pool. */
 export function releaseLayer(gpu: Gpu, a: LayerActs): void {
-  for (const call of a.calls.values()) gpu.release(...call.saved.tensors);
-  gpu.release(a.xIn, a.h1, a.q, a.k, a.v, a.att, a.lse, a.xMid, a.h2, a.g, a.u, a.s);
+  for (const saved of a.saved.values()) gpu.release(...saved.tensors);
+  gpu.release(a.xIn, a.q, a.k, a.v, a.att, a.lse, a.xMid, a.g, a.u);
 }
 
 // ---- backward ---------------------------------------------------------------------------------
@@ -175,8 +173,9 @@ export function releaseLayer(gpu: Gpu, a: LayerActs): void {
 /** Gradient scratch every layer's backward reuses, allocated once per pass. */
 export interface BlockGrads {
   dH: Tensor; // (R, H) d s
-  dg: Tensor; // (R, H)
+  dg: Tensor; // (R, H) s recomputed, then d g
   du: Tensor; // (R, H)
+  xn: Tensor; // (R, D) h2 recomputed, then h1
   dh: Tensor; // (R, D) d h2, then d att, then d h1
   dq: Tensor; // (R, D)
   dk: Tensor; // (R, kv)
@@ -187,7 +186,8 @@ export interface BlockGrads {
 export function blockGrads(gpu: Gpu, c: LlamaConfig, R: number): BlockGrads {
   const D = c.dim, H = c.hiddenDim, kv = kvDim(c);
   return {
-    dH: gpu.tensor('dH', [R, H]), dg: gpu.tensor('dg', [R, H]), du: gpu.tensor('du', [R, H]), dh: gpu.tensor('dh', [R, D]),
+    dH: gpu.tensor('dH', [R, H]), dg: gpu.tensor('dg', [R, H]), du: gpu.tensor('du', [R, H]), xn: gpu.tensor('xn', [R, D]),
+    dh: gpu.tensor('dh', [R, D]),
     dq: gpu.tensor('dq', [R, D]), dk: gpu.tensor('dk', [R, kv]), dv: gpu.tensor('dv', [R, kv]),
   };
 }
@@ -202,17 +202,21 @@ export function recordBlockBackward(
 ): void {
   const { gpu, config: c } = model;
   const R = B * T, hd = headDim(c);
-  const back = (m: LinearModule, dy: Tensor, dIn: Tensor, accumulate: boolean) =>
-    linearBackward(model, grads, l, m, a.calls.get(m)!, dy, dIn, R, accumulate);
+  const back = (m: LinearModule, x: Tensor, dy: Tensor, dIn: Tensor, accumulate: boolean) =>
+    linearBackward(model, grads, l, m, a.saved.get(m)!, x, dy, dIn, R, accumulate);
   // xOut = xMid + down(silu(gate(h2))·up(h2)), h2 = rmsnorm(xMid)
-  back('down', dx, d.dH, false); // dH = d s
+  const s = d.dg; // s = silu(g)·u again, down's input, until dg is written
+  swiglu(gpu, a.g, a.u, s);
+  back('down', s, dx, d.dH, false); // dH = d s
   swigluBackward(gpu, a.g, a.u, d.dH, d.dg, d.du);
-  back('gate', d.dg, d.dh, false);
-  back('up', d.du, d.dh, true); // dh = d h2
+  const h2 = d.xn;
+  rmsnorm(gpu, a.xMid, model.param(ffnNormName(l)), h2, c.normEps);
+  back('gate', h2, d.dg, d.dh, false);
+  back('up', h2, d.du, d.dh, true); // dh = d h2
   rmsnormBackward(gpu, a.xMid, model.param(ffnNormName(l)), d.dh, dx, grads.get(ffnNormName(l)) ?? null, c.normEps); // dx = d xMid
   // xMid = xIn + o(attn(rope(q(h1)), rope(k(h1)), v(h1))), h1 = rmsnorm(xIn)
   const dAtt = d.dh; // reuse: (R, D)
-  back('o', dx, dAtt, false);
+  back('o', a.att, dx, dAtt, false);
   attentionBackward(gpu, a.q, a.k, a.v, a.att, a.lse, dAtt, d.dq, d.dk, d.dv, {
     B, T, nHeads: c.nHeads, nKvHeads: c.nKvHeads, headDim: hd,
   });
@@ -220,23 +224,25 @@ export function recordBlockBackward(
   ropeInPlace(gpu, d.dq, { ...rope, nHeads: c.nHeads }); // RoPE is a rotation: its transpose rotates back
   ropeInPlace(gpu, d.dk, { ...rope, nHeads: c.nKvHeads });
   const dh1 = d.dh; // dAtt is consumed: reuse for d h1
-  back('q', d.dq, dh1, false);
-  back('k', d.dk, dh1, true);
-  back('v', d.dv, dh1, true);
+  const h1 = d.xn; // h2 is consumed
+  rmsnorm(gpu, a.xIn, model.param(attentionNormName(l)), h1, c.normEps);
+  back('q', h1, d.dq, dh1, false);
+  back('k', h1, d.dk, dh1, true);
+  back('v', h1, d.dv, dh1, true);
   rmsnormBackward(gpu, a.xIn, model.param(attentionNormName(l)), dh1, dx, grads.get(attentionNormName(l)) ?? null, c.normEps); // dx = d xIn
 }
 
-/** y = x·Wᵀ: dx (=, or += with `accumulate`) dy·W; dW += dyᵀ·x when W itself is trained. */
+/** y = x·Wᵀ: dx (=, or += with `accumulate`) dy·W; dW += dyᵀ·x when W itself is trained. `saved`: what its forward kept. */
 function linearBackward(
-  model: LlamaModel, grads: ReadonlyMap<string, Tensor>, l: number, m: LinearModule, call: LinearCall,
-  dy: Tensor, dx: Tensor, R: number, accumulate: boolean,
+  model: LlamaModel, grads: ReadonlyMap<string, Tensor>, l: number, m: LinearModule, saved: Saved,
+  x: Tensor, dy: Tensor, dx: Tensor, R: number, accumulate: boolean,
 ): void {
   const { gpu } = model;
   const W = model.param(linearName(l, m));
   const [out, inF] = W.shape as [number, number];
   const adapter = model.adapters.get(moduleName(l, m));
-  if (adapter) adapter.backward(gpu, W, call.x, dy, R, call.saved, dx, accumulate);
+  if (adapter) adapter.backward(gpu, W, x, dy, R, saved, dx, accumulate);
   else matmul(gpu, dy, W, dx, R, inF, out, { bKN: true, accumulate });
   const dW = grads.get(linearName(l, m));
-  if (dW) matmul(gpu, dy, call.x, dW, out, inF, R, { aKM: true, bKN: true, accumulate: true });
+  if (dW) matmul(gpu, dy, x, dW, out, inF, R, { aKM: true, bKN: true, accumulate: true });
 }

@@ -23,7 +23,7 @@ export interface TrainPassOptions {
   backward?: boolean;
   /** Keep only each layer's input and recompute the layer in backward (less memory, one more forward). */
   recompute?: boolean;
-  /** Bytes the logits of one row chunk may take (default lm-head-loss.ts LOGITS_CHUNK_BYTES). */
+  /** Bytes the logits of one row chunk may take (default schema/estimate.ts LOGITS_CHUNK_BYTES). */
   logitsChunkBytes?: number;
 }
 

@@ -9,9 +9,7 @@ import type { Gpu } from '../gpu/gpu.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { crossEntropy, crossEntropyCount, crossEntropyMean, crossEntropyRows } from '../kernels/cross-entropy.ts';
 import { matmul } from '../kernels/matmul.ts';
-
-/** Bytes the logits of one chunk may take by default. */
-export const LOGITS_CHUNK_BYTES = 64 * 1024 * 1024;
+import { logitsChunkRows } from '../schema/estimate.ts';
 
 export interface HeadLossOptions {
   rows: number;
@@ -19,14 +17,8 @@ export interface HeadLossOptions {
   dim: number;
   /** Multiplies the gradients (1/accumulation steps); the loss is not scaled. */
   gradScale: number;
-  /** Bytes one chunk's logits may take (default LOGITS_CHUNK_BYTES). */
+  /** Bytes one chunk's logits may take (default schema/estimate.ts LOGITS_CHUNK_BYTES). */
   chunkBytes?: number;
-}
-
-/** Rows per chunk: as many (V floats each) as fit `chunkBytes`, at least 1, at most `rows`. */
-export function logitsChunkRows(rows: number, vocab: number, chunkBytes = LOGITS_CHUNK_BYTES): number {
-  if (!(chunkBytes >= 4)) throw new Error(`logits chunk of ${chunkBytes} bytes cannot hold one logit`);
-  return Math.max(1, Math.min(rows, Math.floor(chunkBytes / (4 * vocab))));
 }
 
 /**

@@ -107,7 +107,8 @@ export class Trainer {
    */
   static async restore(model: LlamaModel, checkpoint: TrainerCheckpoint): Promise<Trainer> {
     checkCheckpoint(checkpoint);
-    const config: TrainConfig = { ...checkpoint.config, targets: [...checkpoint.config.targets] };
+    // recompute: false for checkpoints written before the setting existed (it changes memory, not results).
+    const config: TrainConfig = { ...checkpoint.config, recompute: checkpoint.config.recompute ?? false, targets: [...checkpoint.config.targets] };
     validateTrainConfig(config, model.config);
     if (model.adapters.size > 0) throw new Error('a checkpoint is restored onto the base weights: load the model without an adapter');
     let spectral: SpectralInit | undefined;
@@ -228,7 +229,9 @@ export class Trainer {
     for (let i = 0; i < microBatches.length; i++) {
       gpu.copy(this.stagedInputs, this.inputs, n * 4, i * n * 4);
       gpu.copy(this.stagedTargets, this.targets, n * 4, i * n * 4);
-      recordTrainPass(model, this.baseGrads, this.inputs, this.targets, this.loss, { B: c.batch, T: c.seq, gradScale: 1 / c.gradAccum });
+      recordTrainPass(model, this.baseGrads, this.inputs, this.targets, this.loss, {
+        B: c.batch, T: c.seq, gradScale: 1 / c.gradAccum, recompute: c.recompute,
+      });
       axpy(gpu, this.loss, this.ring, 1 / c.gradAccum, slot);
     }
     const grads = this.params.map((p) => p.grad);

@@ -10,7 +10,7 @@ import { parseLlama2c } from '../../src/io/llama2c.ts';
 import { LlamaModel } from '../../src/model/llama.ts';
 import { recordTrainPass, type TrainPassOptions } from '../../src/model/llama-train.ts';
 import { recordHeadLoss } from '../../src/model/lm-head-loss.ts';
-import { LOGITS_CHUNK_BYTES, logitsChunkRows } from '../../src/model/lm-head-loss.ts';
+import { LOGITS_CHUNK_BYTES, logitsChunkRows } from '../../src/schema/estimate.ts';
 import { DEFAULT_TRAIN_CONFIG, type Method } from '../../src/schema/train-config.ts';
 import { Trainer } from '../../src/train/trainer.ts';
 import { readFixture, STORIES_BIN } from '../helpers/fixtures.ts';
