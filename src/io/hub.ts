@@ -1,11 +1,16 @@
 /**
  * Download a LLaMA model from the Hugging Face Hub by repo id (browser and Node, fetch only):
- * config.json first (checked before any weights move), then model.safetensors streamed with
- * progress, then tokenizer.json and tokenizer_config.json when the repo has them. Files are cached
- * by their resolved URL (Cache API in the browser), so a reload does not download again.
+ * config.json first (checked before any weights move), then model.safetensors — or, when the repo is
+ * sharded, model.safetensors.index.json and every shard it names — streamed with progress, then
+ * tokenizer.json and tokenizer_config.json when the repo has them. Files are cached by their resolved
+ * URL (Cache API in the browser), so a reload does not download again. A gated or private repo needs
+ * an access token: it is sent as `Authorization: Bearer` to the Hub endpoint only (fetch drops it on a
+ * redirect to another origin, such as the Hub's file CDN) and is never put in a URL, a cache key, a
+ * log or an error message.
  */
 import type { LlamaConfig } from '../schema/llama-config.ts';
 import { ModelFileError } from './errors.ts';
+import { INDEX_FILE } from './hf-checkpoint.ts';
 import { parseHfConfig } from './hf-config.ts';
 import type { ModelFile } from './load-model.ts';
 import { llamaWeightCount } from './weight-count.ts';
@@ -17,13 +22,13 @@ export const HUB_CACHE_NAME = 'subspace-hub-v1';
 export type HubErrorCode =
   | 'invalid-repo' // the repo id is not "owner/name"
   | 'not-found' // the repo, revision or a required file does not exist
-  | 'gated' // 401/403: a gated or private repo (tokens are not supported yet)
+  | 'gated' // 401/403: a gated or private repo without a token, or with one the Hub refused
   | 'network' // the Hub could not be reached
   | 'http' // any other HTTP failure
   | 'not-llama' // config.json describes another architecture
   | 'config' // config.json is LLaMA but unusable (bad numbers, unsupported feature)
   | 'too-big' // the weights exceed the GPU's limit
-  | 'sharded' // model.safetensors.index.json: several weight shards
+  | 'sharded' // model.safetensors.index.json is unusable (not JSON, no weight_map, a bad shard name)
   | 'aborted'; // the download was cancelled
 
 export class HubError extends Error {
@@ -63,12 +68,14 @@ export interface HubDownloadOptions {
   cache?: HubCache | null;
   /** The largest model.safetensors the GPU can take, in bytes. */
   maxBytes?: number;
+  /** A Hugging Face access token for gated and private repos (kept by the caller in memory only). */
+  token?: string;
   /** A downloaded file could not be kept in the cache (e.g. storage full): the load goes on without it. */
   onCacheError?: (file: string, bytes: number, error: unknown) => void;
 }
 
 export interface HubModel {
-  /** config.json, model.safetensors and the tokenizer files the repo has, ready for loadModelFromFiles. */
+  /** config.json, the weights (model.safetensors, or the index and its shards) and the tokenizer files the repo has, ready for loadModelFromFiles. */
   files: ModelFile[];
   config: LlamaConfig;
   /** Names of the files that came from the cache rather than the network. */
@@ -139,15 +146,22 @@ export async function downloadHubModel(repo: string, opts: HubDownloadOptions = 
   checkSize(ctx, params * 4, `${(params / 1e6).toFixed(1)}M parameters × 4 bytes`);
 
   const weights = await getFile(ctx, 'model.safetensors', { required: false, checkSize: true });
-  if (!weights.bytes) {
-    const index = await getFile(ctx, 'model.safetensors.index.json', { required: false, probe: true });
-    if (index.exists) {
-      throw new HubError('sharded', `${repo} stores its weights in several shards (model.safetensors.index.json); sharded checkpoints are not supported yet. Pick a model with a single model.safetensors.`, 'model.safetensors.index.json');
+  if (weights.bytes) {
+    if (weights.cached) cachedFiles.push('model.safetensors');
+    files.push({ name: 'model.safetensors', bytes: weights.bytes });
+  } else {
+    const index = await getFile(ctx, INDEX_FILE, { required: false });
+    if (!index.bytes) throw new HubError('not-found', `${repo} has no model.safetensors (nor a sharded ${INDEX_FILE}) at revision "${revision}" (only safetensors weights can be loaded).`, 'model.safetensors');
+    if (index.cached) cachedFiles.push(INDEX_FILE);
+    files.push({ name: INDEX_FILE, bytes: index.bytes });
+    let total = 0;
+    for (const shard of shardNames(ctx, index.bytes)) {
+      const got = await getFile(ctx, shard, { required: true, checkSize: true, sizeSoFar: total });
+      total += got.bytes!.byteLength;
+      if (got.cached) cachedFiles.push(shard);
+      files.push({ name: shard, bytes: got.bytes! });
     }
-    throw new HubError('not-found', `${repo} has no model.safetensors at revision "${revision}" (only safetensors weights can be loaded).`, 'model.safetensors');
   }
-  if (weights.cached) cachedFiles.push('model.safetensors');
-  files.push({ name: 'model.safetensors', bytes: weights.bytes });
 
   for (const name of ['tokenizer.json', 'tokenizer_config.json']) {
     const f = await getFile(ctx, name, { required: false });
@@ -156,6 +170,25 @@ export async function downloadHubModel(repo: string, opts: HubDownloadOptions = 
     files.push({ name, bytes: f.bytes });
   }
   return { files, config, cachedFiles };
+}
+
+const SHARD_NAME = /^[\w.-]+\.safetensors$/;
+
+/** The shard files a model.safetensors.index.json maps tensors to, in first-seen order. */
+function shardNames(ctx: Ctx, bytes: Uint8Array): string[] {
+  const bad = (why: string): never => { throw new HubError('sharded', `${ctx.repo}/${INDEX_FILE} ${why}`, INDEX_FILE); };
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder().decode(bytes));
+  } catch (e) {
+    return bad(`is not valid JSON (${(e as Error).message})`);
+  }
+  const map = (json as { weight_map?: unknown } | null)?.weight_map;
+  if (typeof map !== 'object' || map === null || Array.isArray(map)) return bad('has no "weight_map" object (tensor name → shard file)');
+  const names = [...new Set(Object.values(map as Record<string, unknown>))];
+  for (const n of names) if (typeof n !== 'string' || !SHARD_NAME.test(n)) bad(`names a shard ${JSON.stringify(n)} that is not a .safetensors file in the repo`);
+  if (names.length === 0) bad('maps no tensors to shards');
+  return names as string[];
 }
 
 interface Ctx {
@@ -187,7 +220,7 @@ interface Got {
  * One file: from the cache, else the network (stored in the cache once complete). A 404 for an
  * optional file returns without bytes; `probe` only checks that the file exists.
  */
-async function getFile(ctx: Ctx, file: string, how: { required: boolean; checkSize?: boolean; probe?: boolean }): Promise<Got> {
+async function getFile(ctx: Ctx, file: string, how: { required: boolean; checkSize?: boolean; probe?: boolean; sizeSoFar?: number }): Promise<Got> {
   const url = hubUrl(ctx.repo, file, ctx.revision, ctx.endpoint);
   const { onProgress, signal } = ctx.opts;
   const hit = await ctx.cache?.get(url);
@@ -197,7 +230,7 @@ async function getFile(ctx: Ctx, file: string, how: { required: boolean; checkSi
   }
   let res: Response;
   try {
-    res = await fetchRetryingReset(url, signal);
+    res = await fetchRetryingReset(url, signal, ctx.opts.token);
   } catch (e) {
     if (signal?.aborted) throw new HubError('aborted', `Download of ${ctx.repo} cancelled.`, file);
     if (isConnectionReset(e)) {
@@ -208,12 +241,15 @@ async function getFile(ctx: Ctx, file: string, how: { required: boolean; checkSi
   if (!res.ok) {
     await res.body?.cancel().catch(() => {});
     const why = res.headers.get('x-error-code');
-    if (why === 'RepoNotFound') throw new HubError('not-found', `Repository "${ctx.repo}" was not found on the Hub (check the spelling; private repos are not supported yet).`);
+    const token = !!ctx.opts.token;
+    if (why === 'RepoNotFound') throw new HubError('not-found', `Repository "${ctx.repo}" was not found on the Hub (check the spelling${token ? '' : '; a private repo needs an access token'}).`);
     if (why === 'RevisionNotFound') throw new HubError('not-found', `Revision "${ctx.revision}" was not found in ${ctx.repo}.`);
     if (why === 'GatedRepo' || res.status === 401 || res.status === 403) {
       throw new HubError(
         'gated',
-        `${ctx.repo} is gated or private (HTTP ${res.status}): access tokens are not supported yet. Accept its terms on huggingface.co, download config.json, model.safetensors and tokenizer.json, and load them from disk instead.`,
+        token
+          ? `The Hub refused the access token for ${ctx.repo} (HTTP ${res.status}): check that it has read access and that you accepted the repo's terms on huggingface.co.`
+          : `${ctx.repo} is gated or private (HTTP ${res.status}): give a Hugging Face access token (huggingface.co/settings/tokens) with access to it, or download its files and load them from disk.`,
         file,
       );
     }
@@ -230,13 +266,13 @@ async function getFile(ctx: Ctx, file: string, how: { required: boolean; checkSi
   const total = Number(res.headers.get('content-length') ?? 0) || 0;
   if (how.checkSize && total > 0) {
     try {
-      checkSize(ctx, total, `${file} from its Content-Length`);
+      checkSize(ctx, (how.sizeSoFar ?? 0) + total, how.sizeSoFar ? `${file} from its Content-Length, with the shards before it` : `${file} from its Content-Length`);
     } catch (e) {
       await res.body?.cancel().catch(() => {});
       throw e;
     }
   }
-  const bytes = await readBody(ctx, res, file, total);
+  const bytes = await readBody(ctx, res, file, total, how.checkSize ? how.sizeSoFar ?? 0 : undefined);
   // A full disk must not fail the load; it is reported, and the next load downloads the file again.
   await ctx.cache?.put(url, bytes).catch((e: unknown) => ctx.opts.onCacheError?.(file, bytes.byteLength, e));
   return { bytes, cached: false, exists: true };
@@ -269,17 +305,22 @@ function fetchFailure(e: unknown): string {
  * GET `url`; when the connection is reset before a response (a kept-alive socket the server had just
  * closed), send it once more, as browsers do for idempotent requests. A second reset is thrown.
  */
-async function fetchRetryingReset(url: string, signal: AbortSignal | undefined): Promise<Response> {
+async function fetchRetryingReset(url: string, signal: AbortSignal | undefined, token: string | undefined): Promise<Response> {
+  // The token goes to the Hub's own URL only; fetch removes Authorization when a redirect leaves its origin.
+  const init: RequestInit = { method: 'GET', signal, headers: token ? { Authorization: `Bearer ${token}` } : undefined };
   try {
-    return await fetch(url, { method: 'GET', signal });
+    return await fetch(url, init);
   } catch (e) {
     if (signal?.aborted || !isConnectionReset(e)) throw e;
-    return await fetch(url, { method: 'GET', signal });
+    return await fetch(url, init);
   }
 }
 
-/** Stream a response body, reporting progress; checks the size as it grows when there was no Content-Length. */
-async function readBody(ctx: Ctx, res: Response, file: string, total: number): Promise<Uint8Array> {
+/**
+ * Stream a response body, reporting progress. A weights file (`weightsBefore` defined: the weight bytes
+ * of earlier shards) has its size checked as it grows when there was no Content-Length, and must be complete.
+ */
+async function readBody(ctx: Ctx, res: Response, file: string, total: number, weightsBefore?: number): Promise<Uint8Array> {
   const { onProgress, signal } = ctx.opts;
   const started = performance.now();
   const report = (loaded: number) =>
@@ -298,7 +339,7 @@ async function readBody(ctx: Ctx, res: Response, file: string, total: number): P
       if (done) break;
       chunks.push(value);
       loaded += value.byteLength;
-      if (file === 'model.safetensors' && total === 0) checkSize(ctx, loaded, `${file} so far`);
+      if (weightsBefore !== undefined && total === 0) checkSize(ctx, weightsBefore + loaded, `${file} so far`);
       report(loaded);
     }
   } catch (e) {
@@ -308,7 +349,7 @@ async function readBody(ctx: Ctx, res: Response, file: string, total: number): P
     throw new HubError('network', `The download of ${ctx.repo}/${file} broke off after ${formatBytes(loaded)} (${(e as Error).message}).`, file);
   }
   // Only a short weights file is an error: a compressed text file may decode to more than its Content-Length.
-  if (file === 'model.safetensors' && total > 0 && loaded < total) {
+  if (weightsBefore !== undefined && total > 0 && loaded < total) {
     throw new HubError('network', `The download of ${ctx.repo}/${file} ended after ${formatBytes(loaded)} of ${formatBytes(total)}.`, file);
   }
   const out = new Uint8Array(loaded);

@@ -72,7 +72,7 @@ describe('Hugging Face Hub loading (Chromium + SwiftShader)', () => {
     await loadFromHub(w, 'meta-llama/Llama-gated', false);
     const err = page.getByTestId('hub-error');
     await err.waitFor({ timeout: 30_000 });
-    expect(await err.textContent()).toMatch(/meta-llama\/Llama-gated is gated or private \(HTTP 401\): access tokens are not supported yet/);
+    expect(await err.textContent()).toMatch(/meta-llama\/Llama-gated is gated or private \(HTTP 401\): give a Hugging Face access token/);
     await screenshot(page, 'hub-gated');
   });
 

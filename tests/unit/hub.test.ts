@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportHfModel } from '../../src/io/export-hf.ts';
 import { downloadHubModel, HubError, hubUrl, isConnectionReset, memoryHubCache, type HubErrorCode, type HubProgress } from '../../src/io/hub.ts';
 import { parseLlama2c } from '../../src/io/llama2c.ts';
+import { writeSafetensors } from '../../src/io/safetensors.ts';
+import type { HostTensor } from '../../src/schema/tensors.ts';
 import { loadModelFromFiles } from '../../src/io/load-model.ts';
 import { llama2cToTokenizerJson, llama2cTokenizerConfig } from '../../src/io/tokenizer-hf.ts';
 import { Llama2cTokenizer } from '../../src/io/tokenizer-llama2c.ts';
@@ -27,8 +29,23 @@ const enc = (o: unknown) => new TextEncoder().encode(JSON.stringify(o));
 const files = new Map<string, Uint8Array>();
 for (const [name, bytes] of hf) files.set(`/${REPO}/resolve/main/${name}`, bytes);
 files.set('/openai-community/gpt2/resolve/main/config.json', enc({ model_type: 'gpt2', architectures: ['GPT2LMHeadModel'], n_embd: 768 }));
-files.set('/big/shards/resolve/main/config.json', hf.get('config.json')!);
-files.set('/big/shards/resolve/main/model.safetensors.index.json', enc({ metadata: {}, weight_map: {} }));
+files.set('/empty/index/resolve/main/config.json', hf.get('config.json')!);
+files.set('/empty/index/resolve/main/model.safetensors.index.json', enc({ metadata: {}, weight_map: {} }));
+/** stories260K in two BF16 shards with their index, as the Hub stores larger models; behind a token. */
+const SHARDED = 'acme/private-sharded';
+const TOKEN = 'hf_secret_token_123';
+const shards: Map<string, HostTensor>[] = [new Map(), new Map()];
+[...weights.tensors].forEach(([name, t], i) => shards[i < 4 ? 0 : 1]!.set(name, t));
+const shardNames = ['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors'];
+const weightMap: Record<string, string> = {};
+shards.forEach((m, i) => {
+  files.set(`/${SHARDED}/resolve/main/${shardNames[i]}`, writeSafetensors(m, { format: 'pt' }, () => 'BF16'));
+  for (const name of m.keys()) weightMap[name] = shardNames[i]!;
+});
+files.set(`/${SHARDED}/resolve/main/model.safetensors.index.json`, enc({ metadata: {}, weight_map: weightMap }));
+for (const name of ['config.json', 'tokenizer.json', 'tokenizer_config.json']) files.set(`/${SHARDED}/resolve/main/${name}`, hf.get(name)!);
+/** The Authorization header of every request, by path (a token must never appear anywhere else). */
+const authorization = new Map<string, string | undefined>();
 const errors = new Map<string, [number, string]>([
   ['meta-llama/Llama-gated', [401, 'GatedRepo']],
   ['nobody/missing', [404, 'RepoNotFound']],
@@ -50,7 +67,10 @@ beforeAll(async () => {
       return;
     }
     const repo = path.split('/').slice(1, 3).join('/');
-    const err = errors.get(repo);
+    authorization.set(req.url ?? '', req.headers.authorization);
+    // The private repo answers like the Hub: 401 without a token, 403 with a wrong one.
+    const auth = req.headers.authorization;
+    const err = repo === SHARDED && auth !== `Bearer ${TOKEN}` ? ([auth ? 403 : 401, 'GatedRepo'] as [number, string]) : errors.get(repo);
     const body = files.get(path);
     if (err) {
       res.writeHead(err[0], { 'X-Error-Code': err[1] }).end('error');
@@ -107,6 +127,31 @@ describe('Hugging Face Hub download', () => {
     expect(GOLDEN_TEXT.startsWith(r.text)).toBe(true);
   });
 
+  it('a private sharded repo loads with a token sent only as Authorization to the Hub, and generates the golden text', async () => {
+    const before = requests.length;
+    const got = await downloadHubModel(SHARDED, { endpoint, cache: null, token: TOKEN });
+    expect(got.files.map((f) => f.name)).toEqual(['config.json', 'model.safetensors.index.json', ...shardNames, 'tokenizer.json', 'tokenizer_config.json']);
+    const paths = requests.slice(before);
+    expect(paths.every((p) => !p.includes(TOKEN))).toBe(true);
+    expect(paths.filter((p) => p.includes(SHARDED)).every((p) => authorization.get(p) === `Bearer ${TOKEN}`)).toBe(true);
+    const loaded = await loadModelFromFiles(got.files);
+    const model = LlamaModel.upload(await testGpu(), loaded.weights);
+    const r = await generate(model, loaded.tokenizer!, { maxTokens: 19, temperature: 0 });
+    model.dispose();
+    // BF16-rounded weights: the greedy text of the golden first sentence survives the rounding.
+    expect(r.text.startsWith('Once upon a time, there was a little girl named Lily.')).toBe(true);
+  });
+
+  it('the token is in no error message and no request to another repo', async () => {
+    const e = await hubError('nobody/missing', { token: TOKEN });
+    expect(e.message).not.toContain(TOKEN);
+    const refused = await hubError(SHARDED, { token: 'hf_wrong' });
+    expect(refused.message).not.toContain('hf_wrong');
+    const noToken = await hubError(SHARDED);
+    expect(noToken.code).toBe('gated');
+    expect(authorization.get(`/${SHARDED}/resolve/main/config.json`)).toBeUndefined();
+  });
+
   it('a second download of the same repo comes from the cache: no new requests', async () => {
     const cache = memoryHubCache();
     const before = requests.length;
@@ -137,9 +182,10 @@ describe('Hugging Face Hub download', () => {
   const cases: [string, string, Parameters<typeof downloadHubModel>[1], HubErrorCode, RegExp][] = [
     ['a missing repo', 'nobody/missing', {}, 'not-found', /Repository "nobody\/missing" was not found/],
     ['a missing file', 'nobody-else/empty', {}, 'not-found', /nobody-else\/empty has no config\.json at revision "main"/],
-    ['a gated repo', 'meta-llama/Llama-gated', {}, 'gated', /is gated or private \(HTTP 401\): access tokens are not supported yet.*load them from disk/],
+    ['a gated repo', 'meta-llama/Llama-gated', {}, 'gated', /is gated or private \(HTTP 401\): give a Hugging Face access token.*or download its files and load them from disk/],
+    ['a private repo with a wrong token', SHARDED, { token: 'hf_wrong' }, 'gated', /The Hub refused the access token for acme\/private-sharded \(HTTP 403\)/],
     ['a non-LLaMA config', 'openai-community/gpt2', {}, 'not-llama', /not a LLaMA model \(architectures \["GPT2LMHeadModel"\], model_type "gpt2"\)/],
-    ['a sharded checkpoint', 'big/shards', {}, 'sharded', /several shards \(model\.safetensors\.index\.json\); sharded checkpoints are not supported yet/],
+    ['an index naming no shards', 'empty/index', {}, 'sharded', /^empty\/index\/model\.safetensors\.index\.json maps no tensors to shards$/],
     ['an invalid repo id', 'not a repo', {}, 'invalid-repo', /is not a Hugging Face repo id/],
   ];
   it.each(cases)('%s gives a clear error', async (_what, repo, opts, code, message) => {
