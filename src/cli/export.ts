@@ -3,13 +3,19 @@
  * onnxruntime-web load. `cli export-lora`: a MoRA/DoRA adapter or a full fine-tune as a peft LoRA.
  * Both write to a temporary folder renamed to --out at the end, and refuse an --out that exists.
  */
+import { open, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { adapterUpdates, weightUpdates } from '../export/updates.ts';
 import { convertedLoraFiles, convertToLora, CONVERSION_FILE, type Truncation } from '../export/lora-conversion.ts';
 import { mergedWeights } from '../export/merged.ts';
 import { onnxFolderFiles } from '../export/onnx-folder.ts';
 import { tokenizerFiles } from '../export/tokenizer-files.ts';
+import { ModelFileError } from '../io/errors.ts';
 import { readModelPath } from '../io/fs-node.ts';
+import { parseHfConfig } from '../io/hf-config.ts';
+import { llama2cConfig, readLlama2cHeader } from '../io/llama2c.ts';
+import { checkOneOnnxFile } from '../io/onnx/model-file.ts';
+import type { LlamaConfig } from '../schema/llama-config.ts';
 import { LlamaModel } from '../model/llama.ts';
 import { attachAdapterDir } from './adapter-dir.ts';
 import { optionalNumber, optionalString, requireString, UsageError, type Values } from './args.ts';
@@ -19,6 +25,7 @@ import { refuseExisting, writeDirAtomic } from './write-dir.ts';
 
 export const EXPORT_ONNX_OPTIONS = {
   model: { type: 'string' }, tokenizer: { type: 'string' }, adapter: { type: 'string' }, dtype: { type: 'string' }, out: { type: 'string' },
+  'single-file': { type: 'boolean' },
 } as const;
 
 export const EXPORT_LORA_OPTIONS = {
@@ -32,6 +39,19 @@ export async function runExportOnnx(v: Values): Promise<void> {
   const dtypeFlag = optionalString(v, 'dtype') ?? 'fp32';
   if (dtypeFlag !== 'fp32' && dtypeFlag !== 'fp16') throw new UsageError(`--dtype must be fp32 or fp16, got "${dtypeFlag}"`);
   await refuseExisting(out);
+  const onnxOptions = { dtype: dtypeFlag === 'fp32' ? 'float32' : 'float16', allowExternalData: v['single-file'] !== true } as const;
+  /** A too-big refusal names the file in --out it would have been, and the model. */
+  const inOut = (e: unknown): unknown => e instanceof ModelFileError && e.code === 'too-big'
+    ? new ModelFileError(path.join(path.resolve(out), e.file), `${e.problem} (the model ${path.resolve(modelPath)}; without --single-file the weights go to ${e.file}_data)`, e.code)
+    : e;
+  if (!onnxOptions.allowExternalData) {
+    const config = await configOnly(modelPath);
+    try {
+      if (config) checkOneOnnxFile(config, onnxOptions); // refused before the weights are read
+    } catch (e) {
+      throw inOut(e);
+    }
+  }
   const loaded = await readModelPath(modelPath, optionalString(v, 'tokenizer'));
   if (!loaded.tokenizer) throw new UsageError(`no tokenizer found for ${modelPath}: pass --tokenizer <tokenizer.bin or tokenizer.json>`);
   let weights = loaded.weights;
@@ -48,9 +68,33 @@ export async function runExportOnnx(v: Values): Promise<void> {
     }
   }
   const tok = tokenizerFiles(loaded.tokenizer, await tokenizerJsonFiles(loaded.tokenizerFile), weights.config.maxSeqLen);
-  const files = onnxFolderFiles(weights, tok, { dtype: dtypeFlag === 'fp32' ? 'float32' : 'float16' });
+  let files;
+  try {
+    files = onnxFolderFiles(weights, tok, onnxOptions);
+  } catch (e) {
+    throw inOut(e);
+  }
   await writeDirAtomic(out, files);
   process.stderr.write(`wrote ${path.resolve(out)}: ${[...files.keys()].join(', ')}\n`);
+}
+
+/** The config of a model path from its config.json or llama2.c header alone (no weights read); undefined when there is neither. */
+async function configOnly(modelPath: string): Promise<LlamaConfig | undefined> {
+  const p = path.resolve(modelPath);
+  const s = await stat(p).catch(() => undefined);
+  if (!s) return undefined; // readModelPath names what is missing
+  if (s.isFile() && p.toLowerCase().endsWith('.bin')) {
+    const f = await open(p, 'r');
+    try {
+      const { buffer, bytesRead } = await f.read(new Uint8Array(28), 0, 28, 0);
+      return llama2cConfig(readLlama2cHeader(buffer.subarray(0, bytesRead), p));
+    } finally {
+      await f.close();
+    }
+  }
+  const cfg = path.join(s.isDirectory() ? p : path.dirname(p), 'config.json');
+  const text = await readFile(cfg, 'utf8').catch(() => undefined);
+  return text === undefined ? undefined : parseHfConfig(text, cfg);
 }
 
 export async function runExportLora(v: Values): Promise<void> {

@@ -56,10 +56,10 @@ Commands:
       weight and ΔW = W − W₀ (r = max(1, delta_rank90)).
   convert  --model <llama2.c .bin> --tokenizer <tokenizer.bin> --out <dir>
       Write the model in Hugging Face layout (config.json, model.safetensors, tokenizer.json).
-  export-onnx --model <file or dir> [--tokenizer <file>] [--adapter <dir>] [--dtype fp32|fp16] --out <dir>
+  export-onnx --model <file or dir> [--tokenizer <file>] [--adapter <dir>] [--dtype fp32|fp16] [--single-file] --out <dir>
       Write the folder transformers.js and onnxruntime-web load: config.json, generation_config.json,
       tokenizer.json, tokenizer_config.json and onnx/model.onnx (onnx/model_fp16.onnx for fp16; weights in
-      onnx/<model>_data above 2 GB), the adapter merged in. Inputs input_ids, attention_mask, position_ids,
+      onnx/<model>_data above 2 GB, or refused with --single-file), the adapter merged in. Inputs input_ids, attention_mask, position_ids,
       past_key_values.N.key/value; outputs logits, present.N.key/value (opset 17, standard ops).
   export-lora --model <file or dir> [--tokenizer <file>] --adapter <dir> | --tuned <merged dir> (--rank R | --energy E) --out <dir>
       Turn a MoRA or DoRA adapter, or a full fine-tune (ΔW = W − W₀ against --model), into a peft LoRA by SVD of

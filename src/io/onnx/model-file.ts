@@ -3,7 +3,9 @@
  * would push the protobuf past its 2 GB limit, model.onnx_data holding them (ONNX external data).
  */
 import { ModelFileError } from '../errors.ts';
+import type { LlamaConfig } from '../../schema/llama-config.ts';
 import type { LlamaWeights } from '../../schema/tensors.ts';
+import { llamaWeightCount } from '../weight-count.ts';
 import { llamaDecoderGraph, OPSET } from './llama-graph.ts';
 import { onnx, type ElemType, type TensorProto } from './proto.ts';
 
@@ -34,21 +36,38 @@ export interface OnnxWriteOptions {
 
 export const onnxModelName = (dtype: ElemType): string => (dtype === 'float32' ? 'model.onnx' : 'model_fp16.onnx');
 
+const fileLimit = (o: OnnxWriteOptions): number => Math.min(o.maxFileBytes ?? PROTOBUF_LIMIT, PROTOBUF_LIMIT);
+const graphRoom = (limit: number): number => Math.min(GRAPH_ROOM, limit / 2);
+
+function tooBig(weightBytes: number, o: OnnxWriteOptions): ModelFileError {
+  const gib = (n: number): string => (n / 2 ** 30).toFixed(2);
+  return new ModelFileError(
+    `onnx/${onnxModelName(o.dtype)}`,
+    `the weights take ${gib(weightBytes)} GiB, more than one ONNX file holds (${gib(fileLimit(o))} GiB) without external data`,
+    'too-big',
+  );
+}
+
+/**
+ * Refuse, from the config alone (nothing built or read), a model whose weights in `o.dtype` cannot fit
+ * one ONNX file; a no-op when external data is allowed.
+ */
+export function checkOneOnnxFile(c: LlamaConfig, o: OnnxWriteOptions): void {
+  if (o.allowExternalData !== false) return;
+  const bytes = llamaWeightCount(c) * (o.dtype === 'float32' ? 4 : 2); // a lower bound of the initializers' bytes
+  if (bytes + graphRoom(fileLimit(o)) > fileLimit(o)) throw tooBig(bytes, o);
+}
+
 /** Build and serialise the decoder of `weights`. */
 export function writeOnnxModel(weights: LlamaWeights, o: OnnxWriteOptions): OnnxFiles {
+  checkOneOnnxFile(weights.config, o);
   const g = llamaDecoderGraph(weights, o.dtype);
   const modelName = onnxModelName(o.dtype);
-  const limit = Math.min(o.maxFileBytes ?? PROTOBUF_LIMIT, PROTOBUF_LIMIT);
+  const limit = fileLimit(o);
   const weightBytes = g.initializers.reduce((a, t) => a + (t.rawData?.byteLength ?? 0), 0);
   let external: OnnxFiles['external'];
-  if (weightBytes + Math.min(GRAPH_ROOM, limit / 2) > limit) {
-    if (o.allowExternalData === false) {
-      throw new ModelFileError(
-        `onnx/${modelName}`,
-        `the weights take ${(weightBytes / 2 ** 30).toFixed(2)} GiB, more than one ONNX file holds (${(limit / 2 ** 30).toFixed(2)} GiB) without external data`,
-        'too-big',
-      );
-    }
+  if (weightBytes + graphRoom(limit) > limit) {
+    if (o.allowExternalData === false) throw tooBig(weightBytes, o);
     external = { name: `${modelName}_data`, chunks: moveToExternal(g.initializers, `${modelName}_data`) };
   }
   const model = onnx.ModelProto.create({
