@@ -6,15 +6,12 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { forgetProbeDemo, newFactsDemo } from '../corpus/demos.ts';
 import { readModelPath } from '../io/fs-node.ts';
-import { sampledBaseText } from '../lab/base-text.ts';
+import { labTexts } from '../lab/base-text.ts';
 import { EXPERIMENT_IDS, type ExperimentId } from '../lab/types.ts';
 import { experimentById } from '../lab/experiments.ts';
 import { reportFiles } from '../lab/report.ts';
-import { reproduce, scaleOf, type LabModelInfo } from '../lab/reproduce.ts';
-import { LlamaModel } from '../model/llama.ts';
-import type { LlamaWeights } from '../schema/tensors.ts';
+import { labModelInfo, reproduce, scaleOf } from '../lab/reproduce.ts';
 import { optionalNumber, optionalString, requireString, UsageError, type Values } from './args.ts';
 import { openGpu } from '../kernels/node-gpu.ts';
 
@@ -25,19 +22,6 @@ export const REPRODUCE_OPTIONS = {
 
 /** The built-in model's directory: its held-out corpus text is the forgetting probe. */
 export const BUILT_IN_MODEL = fileURLToPath(new URL('../../public/models/tinyworld', import.meta.url));
-
-/** Held-out documents of the built-in model's corpus (the studio's forget-probe demo). */
-function builtInBaseText(): string {
-  return forgetProbeDemo().jsonl.trim().split('\n').map((l) => (JSON.parse(l) as { text: string }).text).join('\n\n');
-}
-
-function modelInfo(weights: LlamaWeights, builtIn: boolean, modelPath: string): LabModelInfo {
-  const c = weights.config;
-  let n = 0;
-  for (const t of weights.tensors.values()) n += t.data.length;
-  const what = builtIn ? 'the built-in model' : path.basename(modelPath);
-  return { name: `${what} (${n.toLocaleString('en-US')} parameters, dim ${c.dim}, ${c.nLayers} layers)`, width: Math.min(c.dim, c.hiddenDim) };
-}
 
 export async function runReproduce(v: Values): Promise<void> {
   const id = optionalString(v, 'experiment');
@@ -52,25 +36,15 @@ export async function runReproduce(v: Values): Promise<void> {
   if (!loaded.tokenizer) throw new UsageError(`no tokenizer found for ${modelPath}: pass --tokenizer <tokenizer.bin or tokenizer.json>`);
   const tokenizer = loaded.tokenizer;
   const exp = experimentById(id);
-  const info = modelInfo(loaded.weights, builtIn, modelPath);
+  const info = labModelInfo(loaded.weights, builtIn ? 'the built-in model' : path.basename(modelPath));
 
   const gpu = await openGpu();
   try {
-    let baseText: string;
-    if (builtIn) baseText = builtInBaseText();
-    else {
-      // No held-out corpus: the base model's own samples are the text it already knew.
-      const model = LlamaModel.upload(gpu, loaded.weights);
-      try {
-        baseText = await sampledBaseText(model, tokenizer, { documents: quick ? 2 : 24, tokens: Math.min(128, model.config.maxSeqLen - 1), seed });
-      } finally {
-        model.dispose();
-      }
-    }
+    const texts = await labTexts({ gpu, weights: loaded.weights, tokenizer, builtIn, quick, seed });
     const t0 = performance.now();
     let lastLine = 0;
     const results = await reproduce(id as ExperimentId, quick, {
-      gpu, weights: loaded.weights, tokenizer, seed, texts: { facts: newFactsDemo().jsonl, baseText },
+      gpu, weights: loaded.weights, tokenizer, seed, texts,
       onProgress(p) {
         const now = performance.now();
         if (p.step === 0 || p.step === p.steps || now - lastLine > 2000) {

@@ -4,9 +4,13 @@
  * model itself (temperature 1, no nucleus cut, seeded), one per paragraph. Measured before training,
  * so they are text the base model already "knew".
  */
+import { forgetProbeDemo, newFactsDemo } from '../corpus/demos.ts';
+import type { Gpu } from '../gpu/gpu.ts';
 import type { Tokenizer } from '../io/tokenizer.ts';
 import { generate } from '../model/generate.ts';
-import type { LlamaModel } from '../model/llama.ts';
+import { LlamaModel } from '../model/llama.ts';
+import type { LlamaWeights } from '../schema/tensors.ts';
+import type { LabTexts } from './run-experiment.ts';
 
 export async function sampledBaseText(
   model: LlamaModel, tokenizer: Tokenizer, o: { documents: number; tokens: number; seed: number },
@@ -19,4 +23,31 @@ export async function sampledBaseText(
   }
   if (docs.length === 0) throw new Error('the base model generated only empty documents: no held-out base text to measure forgetting on');
   return docs.join('\n\n');
+}
+
+/** Held-out documents of the built-in model's corpus (the studio's forget-probe demo), one per paragraph. */
+export function builtInBaseText(): string {
+  return forgetProbeDemo().jsonl.trim().split('\n').map((l) => (JSON.parse(l) as { text: string }).text).join('\n\n');
+}
+
+/** The new-facts demo as JSONL: what the facts presets train on. */
+export const labFacts = (): string => newFactsDemo().jsonl;
+
+/**
+ * The texts a preset trains and measures on, as the CLI and the studio both get them: the new-facts
+ * demo, and the built-in model's held-out corpus text — or, for another model, documents sampled from
+ * it (2 for a quick version, 24 for a full one, up to 128 tokens each).
+ */
+export async function labTexts(
+  o: { gpu: Gpu; weights: LlamaWeights; tokenizer: Tokenizer; builtIn: boolean; quick: boolean; seed: number },
+): Promise<LabTexts> {
+  const facts = labFacts();
+  if (o.builtIn) return { facts, baseText: builtInBaseText() };
+  const model = LlamaModel.upload(o.gpu, o.weights);
+  try {
+    const baseText = await sampledBaseText(model, o.tokenizer, { documents: o.quick ? 2 : 24, tokens: Math.min(128, model.config.maxSeqLen - 1), seed: o.seed });
+    return { facts, baseText };
+  } finally {
+    model.dispose();
+  }
 }

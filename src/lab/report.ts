@@ -2,7 +2,7 @@
 import { INTRUDER_EPSILONS } from '../spectra/intruders.ts';
 import type { Experiment } from './experiments.ts';
 import { learnForget } from './summary.ts';
-import { svgChart, type ChartSpec } from './svg-chart.ts';
+import { svgChart, type ChartSpec } from '../schema/svg-chart.ts';
 import type { CurvePoint, LabResults, RunResult } from './types.ts';
 
 /** One chart of the report: its file name and what it draws. */

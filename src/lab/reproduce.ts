@@ -1,6 +1,7 @@
 /** One experiment from start to results: its runs (run-experiment.ts), then the paper's findings against them. */
 import { experimentById, type Experiment } from './experiments.ts';
 import { runExperiment, type LabHost } from './run-experiment.ts';
+import type { LlamaWeights } from '../schema/tensors.ts';
 import type { ExperimentId, LabResults } from './types.ts';
 
 /** Our side of the comparison: the model named as the report states it, and its smallest layer side. */
@@ -8,6 +9,14 @@ export interface LabModelInfo {
   /** e.g. "the built-in model (264,320 parameters, dim 64, 4 layers)". */
   name: string;
   width: number;
+}
+
+/** Our model as the report names it: `what` (e.g. "the built-in model") with its parameter count and shape. */
+export function labModelInfo(weights: LlamaWeights, what: string): LabModelInfo {
+  const c = weights.config;
+  let n = 0;
+  for (const t of weights.tensors.values()) n += t.data.length;
+  return { name: `${what} (${n.toLocaleString('en-US')} parameters, dim ${c.dim}, ${c.nLayers} layers)`, width: Math.min(c.dim, c.hiddenDim) };
 }
 
 /** The scale sentence stated beside the paper's. */

@@ -11,6 +11,7 @@ import { moduleIntruders, type ModuleIntruders } from '../spectra/intruders.ts';
 import { spectraSummary, type BaseSvd } from '../spectra/module-spectrum.ts';
 import { LlamaModel } from '../model/llama.ts';
 import { LINEAR_MODULES, type LinearModule, type LlamaWeights } from '../schema/tensors.ts';
+import type { RunStep } from '../schema/metrics.ts';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../schema/train-config.ts';
 import { prepareData } from '../train/data.ts';
 import { runTraining } from '../train/run-loop.ts';
@@ -52,8 +53,14 @@ export interface LabHost {
   onPoint?(run: number, point: CurvePoint): void;
   /** Run `run` finished with `result` (persist it here). */
   onRunDone?(run: number, result: RunResult): void | Promise<void>;
+  /** Every step of run `run` as the loop reads it back (live loss; the studio's stored runs). */
+  onSteps?(run: number, points: readonly RunStep[]): void;
+  /** Run `run` trained: its trainer (still on the GPU, between steps) and result, before both are let go. */
+  onTrained?(run: number, trained: { trainer: Trainer; result: RunResult }): void | Promise<void>;
   /** Asked between steps: true stops the preset (the run in progress is dropped). */
-  shouldStop?(): boolean;
+  shouldStop?(): boolean | Promise<boolean>;
+  /** Read the step metrics back at least every this many steps (the run loop's default otherwise; results do not change). */
+  readEvery?: number;
 }
 
 /** The preset was stopped before its last run finished. */
@@ -71,6 +78,11 @@ export function runSettings(plan: LabPlan, spec: LabRunSpec, seed: number): Trai
 export function planPairs(plan: LabPlan, seed: number): KeyValuePair[] {
   if (plan.data.kind !== 'uuid') throw new Error('planPairs: the plan trains on the facts demo, not UUID pairs');
   return uuidPairs({ pairs: plan.data.pairs, groups: plan.data.groups, seed });
+}
+
+/** The file name and text a plan's runs train on (UUID pairs as prompt/completion JSONL, or the facts demo). */
+export function targetText(plan: LabPlan, seed: number, texts: Pick<LabTexts, 'facts'>): { fileName: string; text: string } {
+  return plan.data.kind === 'uuid' ? { fileName: 'uuid-pairs.jsonl', text: uuidJsonl(planPairs(plan, seed)) } : { fileName: 'new-facts.jsonl', text: texts.facts };
 }
 
 /** Every run of `plan`, in order (see the file comment). */
@@ -94,9 +106,8 @@ async function runOne(plan: LabPlan, index: number, host: LabHost): Promise<RunR
   const { tokenizer } = host;
   const m = plan.measures;
   const pairs = plan.data.kind === 'uuid' ? planPairs(plan, host.seed) : [];
-  const target = plan.data.kind === 'uuid'
-    ? prepareData('uuid-pairs.jsonl', uuidJsonl(pairs), tokenizer, { seqLen: config.seq, evalFraction: 0, seed: host.seed })
-    : prepareData('new-facts.jsonl', host.texts.facts, tokenizer, { seqLen: config.seq, evalFraction: 0.1, seed: host.seed });
+  const data = targetText(plan, host.seed, host.texts);
+  const target = prepareData(data.fileName, data.text, tokenizer, { seqLen: config.seq, evalFraction: plan.data.kind === 'uuid' ? 0 : 0.1, seed: host.seed });
   const probe = m.losses || m.forgettingWindows
     ? prepareData('base-text.txt', host.texts.baseText, tokenizer, { seqLen: config.seq, evalFraction: 0, seed: 0 }).train
     : [];
@@ -154,10 +165,14 @@ async function runOne(plan: LabPlan, index: number, host: LabHost): Promise<RunR
     await measure(0); // before the first step; the run loop's step-0 eval adds the losses
     let measuredAt = 0;
     const outcome = await runTraining(
-      { trainer: t, train: target.train, eval: m.losses ? target.eval : [], probe: m.losses ? probe : [], padId: tokenizer.eosId, evalAtStart: true },
+      {
+        trainer: t, train: target.train, eval: m.losses ? target.eval : [], probe: m.losses ? probe : [], padId: tokenizer.eosId, evalAtStart: true,
+        ...(host.readEvery ? { readEvery: host.readEvery } : {}),
+      },
       {
         steps(points) {
           for (const s of points) metrics.loss.push(s.loss);
+          host.onSteps?.(index, points);
           progress(points.at(-1)!.step);
         },
         eval(e) {
@@ -172,13 +187,15 @@ async function runOne(plan: LabPlan, index: number, host: LabHost): Promise<RunR
             await measure(step);
           }
         },
-        boundary: () => (host.shouldStop?.() ? 'stop' : 'go'),
+        boundary: async () => ((await host.shouldStop?.()) ? 'stop' : 'go'),
       },
     );
     if (outcome.stopped) throw new LabStopped(`stopped during run ${index + 1} (${spec.name}) at step ${outcome.steps}`);
     metrics.curve = [...curve.values()].sort((a, b) => a.step - b.step);
     summarise(metrics);
-    return { name: spec.name, method: config.method, settings: config, trainable: t.trainableCount, metrics };
+    const result: RunResult = { name: spec.name, method: config.method, settings: config, trainable: t.trainableCount, metrics };
+    await host.onTrained?.(index, { trainer: t, result });
+    return result;
   } finally {
     trainer?.dispose();
     model.dispose();

@@ -150,6 +150,24 @@ export class RunDb {
     return id;
   }
 
+  /** A record of the meta store (e.g. the Lab's preset in progress, see workers/engine/lab.ts); undefined when absent. */
+  async meta<T>(key: string): Promise<T | undefined> {
+    return request(this.db.transaction(META).objectStore(META).get(key) as IDBRequest<T | undefined>);
+  }
+
+  /** Write (or, with undefined, delete) a record of the meta store. */
+  async putMeta(key: string, value: unknown): Promise<void> {
+    try {
+      const tx = this.db.transaction(META, 'readwrite');
+      const finished = done(tx);
+      if (value === undefined) tx.objectStore(META).delete(key);
+      else tx.objectStore(META).put(value, key);
+      await finished;
+    } catch (e) {
+      throw await writeError(e as DOMException, `the record "${key}"`, 0);
+    }
+  }
+
   /** Remove a run and its checkpoint. */
   async delete(runId: number): Promise<void> {
     const tx = this.db.transaction([RUNS, CHECKPOINTS], 'readwrite');

@@ -6,13 +6,14 @@ import type { DataSlice } from './data-slice.ts';
 import type { GenerateSlice } from './generate-slice.ts';
 import type { GpuSlice } from './gpu-slice.ts';
 import type { ImportSlice } from './import-slice.ts';
+import type { LabSlice } from './lab-slice.ts';
 import type { ModelSlice } from './model-slice.ts';
 import type { RunSlice } from './run-slice.ts';
 import type { RunsSlice } from './runs-slice.ts';
 import type { SavedRunsSlice } from './saved-runs-slice.ts';
 import type { SpectrumSlice } from './spectrum-slice.ts';
 
-export type AppState = GpuSlice & ModelSlice & GenerateSlice & DataSlice & RunSlice & RunsSlice & SavedRunsSlice & ChartsSlice & CompareSlice & SpectrumSlice & ImportSlice;
+export type AppState = GpuSlice & ModelSlice & GenerateSlice & DataSlice & RunSlice & RunsSlice & SavedRunsSlice & ChartsSlice & CompareSlice & SpectrumSlice & ImportSlice & LabSlice;
 
 /** A slice creator that can read and write the whole state. */
 export type SliceCreator<S> = StateCreator<AppState, [], [], S>;

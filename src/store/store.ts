@@ -10,6 +10,7 @@ import { createDataSlice } from './data-slice.ts';
 import { createGenerateSlice } from './generate-slice.ts';
 import { createGpuSlice } from './gpu-slice.ts';
 import { createImportSlice } from './import-slice.ts';
+import { createLabSlice } from './lab-slice.ts';
 import { createModelSlice } from './model-slice.ts';
 import { createRunSlice } from './run-slice.ts';
 import { createRunsSlice } from './runs-slice.ts';
@@ -28,4 +29,5 @@ export const useAppStore = create<AppState>()((...a) => ({
   ...createCompareSlice(...a),
   ...createSpectrumSlice(...a),
   ...createImportSlice(...a),
+  ...createLabSlice(...a),
 }));

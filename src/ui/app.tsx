@@ -7,6 +7,7 @@ import { CompareRunsPanel } from './compare-runs/compare-runs-panel.tsx';
 import { DataPanel } from './data/data-panel.tsx';
 import { ExportPanel } from './export/export-panel.tsx';
 import { GeneratePanel } from './generate/generate-panel.tsx';
+import { LabPanel } from './lab/lab-panel.tsx';
 import { AdapterBadge } from './gpu/adapter-badge.tsx';
 import { EngineBanner } from './gpu/engine-banner.tsx';
 import { WebGpuMissing } from './gpu/webgpu-missing.tsx';
@@ -44,6 +45,7 @@ export function App() {
               <SpectrumPanel />
               <GeneratePanel />
               <ExportPanel />
+              <LabPanel />
             </div>
           </div>
         )}

@@ -23,6 +23,8 @@ import { handleResumeRun, handleStartTraining, handleTrainControl, stopTraining 
 import { handleDeleteRun, handleListRuns } from './engine/persist.ts';
 import { modelFingerprint } from '../model/fingerprint.ts';
 import { handleSpectraSettings, handleSpectrum } from './engine/spectra.ts';
+import { handleLabCancel, handleLabDiscard, handleLabEstimate, handleLabList, handleLabRun } from './engine/lab.ts';
+import { handleIntruders } from './engine/intruders.ts';
 import type { EngineCommand, EventOf, GenerateSettings, ModelSummary, ModelVariant } from './protocol.ts';
 
 async function initGpu(): Promise<EventOf<'ready'> | EventOf<'unavailable'>> {
@@ -241,6 +243,20 @@ function handle(cmd: EngineCommand): Promise<void> | void {
       return handleExportRun(cmd.id, cmd.kind, cmd.baseModelName);
     case 'importAdapter':
       return handleImportAdapter(cmd.id, cmd.files, cmd.baseModelName);
+    case 'labList':
+      return handleLabList(cmd.id);
+    case 'labEstimate':
+      return handleLabEstimate(cmd.id, cmd.experiment, cmd.quick, cmd.seed);
+    case 'labRun': {
+      const { id, type: _type, ...req } = cmd;
+      return handleLabRun(id, req);
+    }
+    case 'labCancel':
+      return handleLabCancel(cmd.id);
+    case 'labDiscard':
+      return handleLabDiscard(cmd.id);
+    case 'intruders':
+      return handleIntruders(cmd.id, cmd.runId);
     default: {
       const unknown: never = cmd;
       post({ type: 'error', id: (unknown as { id?: number }).id ?? 0, message: `Unknown command ${JSON.stringify(unknown)}`, code: 'protocol' });

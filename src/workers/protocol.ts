@@ -16,6 +16,8 @@ import type { ModelOrigin, SavedRunSummary } from '../schema/stored-run.ts';
 import type { EvalPoint, SpectraEntry, SpectraRound } from '../schema/metrics.ts';
 import type { DataIdentity } from '../schema/data-identity.ts';
 import type { RunStep } from '../schema/metrics.ts';
+import type { LabListing, LabProgressInfo, LabRunRequest, LabResults, CurvePoint, ExperimentId, RunResult, LabReport, ModuleIntruders, PlanEstimate } from './lab-protocol.ts';
+export type * from './lab-protocol.ts';
 
 /** The WebGPU adapter the engine found. */
 export interface AdapterSummary {
@@ -181,7 +183,19 @@ export type EngineCommand =
    * adapter_config.json + adapter_model.safetensors (peft LoRA/DoRA or our MoRA file). `baseModelName`
    * (as exportRun's) is compared with the adapter's base_model_name_or_path.
    */
-  | { type: 'importAdapter'; id: number; files: FilePayload[]; baseModelName?: string };
+  | { type: 'importAdapter'; id: number; files: FilePayload[]; baseModelName?: string }
+  /** The Lab's experiments with their settings, and the preset a reload interrupted (lab-protocol.ts). */
+  | { type: 'labList'; id: number }
+  /** Time each run of an experiment's preset on this GPU (a few steps each). */
+  | { type: 'labEstimate'; id: number; experiment: ExperimentId; quick: boolean; seed: number }
+  /** Run (or resume) a preset: streams labProgress, labSteps, labPoint, labRunDone; ends with labFinished or labStopped. */
+  | ({ type: 'labRun'; id: number } & LabRunRequest)
+  /** Stop the running preset at the next step boundary (its finished runs stay saved). */
+  | { type: 'labCancel'; id: number }
+  /** Forget the interrupted preset (its finished runs stay in Saved runs). */
+  | { type: 'labDiscard'; id: number }
+  /** Intruder dimensions of every trained module of the current model's run, or of saved run `runId`. */
+  | { type: 'intruders'; id: number; runId?: number };
 
 export type CommandType = EngineCommand['type'];
 
@@ -263,7 +277,21 @@ export type EngineEvent =
   /** Bytes of one Hub file so far (`total` 0 when unknown); `cached` when it came from the browser's cache. */
   | { type: 'hubProgress'; id: number; file: string; loaded: number; total: number; bytesPerSecond: number; cached: boolean }
   /** A downloaded Hub file could not be cached (the load goes on): why, and what it means. */
-  | { type: 'hubCacheProblem'; id: number; file: string; message: string };
+  | { type: 'hubCacheProblem'; id: number; file: string; message: string }
+  | { type: 'labList'; id: number; listing: LabListing }
+  | { type: 'labEstimate'; id: number; experiment: ExperimentId; quick: boolean; estimate: PlanEstimate }
+  | { type: 'labProgress'; id: number; progress: LabProgressInfo }
+  /** Training losses of run `run` of the preset, [step, loss], as read back. */
+  | { type: 'labSteps'; id: number; run: number; losses: [number, number][] }
+  | { type: 'labPoint'; id: number; run: number; point: CurvePoint }
+  /** Run `run` finished, saved as run `runId` (0: it could not be saved). */
+  | { type: 'labRunDone'; id: number; run: number; result: RunResult; runId: number }
+  | { type: 'labFinished'; id: number; results: LabResults; report: LabReport; runIds: number[]; ms: number }
+  /** Stopped (labCancel) after `done` finished runs. */
+  | { type: 'labStopped'; id: number; done: number }
+  | { type: 'labDiscarded'; id: number }
+  /** The trained modules' intruder records of run `runId` (0: the base model, none) after step `step`. */
+  | { type: 'intruders'; id: number; runId: number; step: number; modules: ModuleIntruders[]; ms: number };
 
 export type EventType = EngineEvent['type'];
 /** 'finishing': after the last step (or a stop), the final eval, spectra and checkpoint. */
@@ -288,6 +316,12 @@ export interface ResultTypes {
   spectraSettings: 'spectraSettings';
   exportRun: 'exported';
   importAdapter: 'adapterImported';
+  labList: 'labList';
+  labEstimate: 'labEstimate';
+  labRun: 'labFinished' | 'labStopped';
+  labCancel: 'cancelled';
+  labDiscard: 'labDiscarded';
+  intruders: 'intruders';
 }
 
 export type EventOf<T extends EventType> = Extract<EngineEvent, { type: T }>;
@@ -314,6 +348,12 @@ const TERMINAL: Record<CommandType, readonly EventType[]> = {
   spectraSettings: ['spectraSettings'],
   exportRun: ['exported'],
   importAdapter: ['adapterImported'],
+  labList: ['labList'],
+  labEstimate: ['labEstimate'],
+  labRun: ['labFinished', 'labStopped'],
+  labCancel: ['cancelled'],
+  labDiscard: ['labDiscarded'],
+  intruders: ['intruders'],
 };
 
 /** Whether `event` ends a request of type `command` successfully. */

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { correlation, EXPERIMENTS } from '../../src/lab/experiments.ts';
 import { crossEntropyRow, logSoftmax } from '../../src/lab/forgetting.ts';
 import { generatedValue, scoreGenerations } from '../../src/lab/generations.ts';
-import { svgChart, ticks } from '../../src/lab/svg-chart.ts';
+import { svgChart, ticks } from '../../src/schema/svg-chart.ts';
 import { uuidJsonl, uuidPairs } from '../../src/lab/uuid-task.ts';
 import { countIntruders, maxCosines } from '../../src/spectra/intruders.ts';
 

@@ -12,6 +12,7 @@ import { useAppStore } from '../../store/store.ts';
 import { runBusy } from '../../store/run-status.ts';
 import { runSettingsLine } from '../shared/run-caption.ts';
 import { LinePlot } from './line-plot.tsx';
+import { IntrudersView } from './intruders-view.tsx';
 import { RankHeatmap } from './rank-heatmap.tsx';
 import { SigmaViews } from './sigma-views.tsx';
 import { runHistory, spectrumRunOptions, trainsModule, type RunHistory, type SpectrumRunOption } from './spectrum-runs.ts';
@@ -225,6 +226,8 @@ export function SpectrumPanel() {
           <HistoryPlots history={history} option={viewedOption} />
           <h3>rank90 of ΔW by layer and module</h3>
           <RankHeatmap nLayers={nLayers} history={history.history} />
+          <h3>Intruder dimensions</h3>
+          <IntrudersView runId={viewed} nLayers={nLayers} label={viewedOption?.label ?? `Run ${viewed}`} />
         </>
       )}
     </section>

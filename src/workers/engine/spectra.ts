@@ -33,7 +33,7 @@ let focus: string | null = null;
 /** W₀'s SVDs for one model object and run (PiSSA/MiLoRA change what W₀ is): reused while both stay. */
 let cacheOwner: { model: LlamaModel; runId: number; cache: Map<string, BaseSvd> } | null = null;
 
-function baseCache(model: LlamaModel): Map<string, BaseSvd> {
+export function baseCache(model: LlamaModel): Map<string, BaseSvd> {
   const runId = engine.loaded?.tuned?.runId ?? 0;
   if (!cacheOwner || cacheOwner.model !== model || cacheOwner.runId !== runId) cacheOwner = { model, runId, cache: new Map() };
   return cacheOwner.cache;
@@ -65,7 +65,7 @@ export function handleSpectraSettings(id: number, stepsBetween: number, roundMs?
 }
 
 /** An earlier run's trained model, restored from its checkpoint for its spectra. */
-interface SavedRunModel {
+export interface SavedRunModel {
   loaded: Loaded;
   runId: number;
   model: LlamaModel;
@@ -82,7 +82,7 @@ function dropSavedView(): void {
 }
 
 /** Saved run `runId` on a copy of the loaded base model (kept for the next request of the same run). */
-async function savedRunModel(loaded: Loaded, runId: number): Promise<SavedRunModel> {
+export async function savedRunModel(loaded: Loaded, runId: number): Promise<SavedRunModel> {
   if (savedView && savedView.runId === runId && savedView.loaded === loaded && savedView.model.gpu === engine.gpu) return savedView;
   dropSavedView();
   let db;

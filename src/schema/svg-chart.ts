@@ -1,4 +1,4 @@
-/** A small SVG line/scatter chart with a title, axis labels, ticks and a legend (the Lab's report charts). */
+/** A small SVG line/scatter chart with a title, axis labels, ticks and a legend (the Lab's report charts and its live charts in the studio; no dependencies). */
 
 export interface ChartSeries {
   name: string;
