@@ -4,6 +4,10 @@ import react from '@vitejs/plugin-react';
 export default defineConfig({
   plugins: [react()],
   worker: { format: 'es' },
+  // The engine worker's imports are found only when it runs: pre-bundle them up front (a cold start otherwise
+  // re-bundles mid-load and the page's first imports fail with 504). onnxruntime-web is served as published,
+  // so its bundle finds its WASM binary next to itself.
+  optimizeDeps: { include: ['@huggingface/transformers', 'fflate', 'onnx-proto'], exclude: ['onnxruntime-web'] },
   server: { host: '127.0.0.1', fs: { allow: ['.', '../shared'] } },
   test: {
     include: ['tests/**/*.test.ts'],

@@ -112,11 +112,13 @@ export function convertedLoraFiles(conv: LoraConversion, c: LlamaConfig, baseMod
     { r: conv.r, loraAlpha: conv.r, loraDropout: 0, targetModules: conv.targets, useRslora: false, useDora: false, baseModelName },
     conv.tensors, c,
   );
-  const worst = Math.max(0, ...conv.modules.map((m) => m.relative_error));
-  const report = { ...source, r: conv.r, lora_alpha: conv.r, max_relative_error: worst, modules: conv.modules };
+  const report = { ...source, r: conv.r, lora_alpha: conv.r, max_relative_error: maxRelativeError(conv), modules: conv.modules };
   files.set(CONVERSION_FILE, new TextEncoder().encode(JSON.stringify(report, null, 2) + '\n'));
   return files;
 }
+
+/** The worst module's relative error (0 without modules). */
+export const maxRelativeError = (conv: LoraConversion): number => Math.max(0, ...conv.modules.map((m) => m.relative_error));
 
 /** ‖ΔW − B·A‖_F / ‖ΔW‖_F in float64. */
 function relativeError(d: DenseUpdate, B: Float32Array, A: Float32Array, rank: number): number {

@@ -5,7 +5,7 @@
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../schema/train-config.ts';
 import type { LinearModule } from '../schema/tensors.ts';
 import { LINEAR_MODULES } from '../schema/tensors.ts';
-import type { DataSource, EngineEvent, EventOf, ExportKind, FinishReason, RunInfo, RunSaveSettings } from '../workers/protocol.ts';
+import type { CommandBody, DataSource, EngineEvent, EventOf, ExportKind, ExportOptions, FinishReason, RunInfo, RunSaveSettings } from '../workers/protocol.ts';
 import type { RunStep } from '../schema/metrics.ts';
 import type { AppState, SliceCreator } from './app-state.ts';
 import { runActive } from './run-status.ts';
@@ -92,7 +92,9 @@ export interface RunSlice {
   /** Forget the run state (a new model was loaded: the engine dropped the fine-tuned weights). */
   clearRun(): void;
   /** The last run's adapter or merged model as a ZIP from the engine. */
-  exportRun(kind: ExportKind): Promise<EventOf<'exported'>>;
+  exportRun(kind: ExportKind, options?: ExportOptions): Promise<EventOf<'exported'>>;
+  /** "Run the export here" (protocol.ts runOnnx); `onProgress` gets each progress message. */
+  runOnnxExport(req: Omit<CommandBody<'runOnnx'>, 'type'>, onProgress?: (message: string) => void): Promise<EventOf<'onnxRan'>>;
 }
 
 /**
@@ -322,8 +324,13 @@ export const createRunSlice: SliceCreator<RunSlice> = (set, get) => ({
       set({ runError: (e as Error).message });
     }
   },
-  exportRun(kind) {
-    return engine().exportRun(kind, modelName(get()));
+  exportRun(kind, options) {
+    return engine().exportRun(kind, modelName(get()), options);
+  },
+  runOnnxExport(req, onProgress) {
+    return engine().runOnnx(req, (e) => {
+      if (e.type === 'progress') onProgress?.(e.message);
+    }).result;
   },
   clearRun() {
     set({ runStatus: 'idle', runInfo: null, runProgress: null, runFinishing: null, runResult: null, runError: null, runStage: null, tuned: null, runMethodId: null });

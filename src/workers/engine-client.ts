@@ -3,7 +3,7 @@
  * reject with EngineError), and a subscription to every event (tokens, progress, device loss).
  */
 import { BROWSER_HELP } from '../gpu/errors.ts';
-import { isResultOf, type CommandBody, type CommandType, type EngineCommand, type EngineEvent, type EventOf, type DataSource, type ExportKind, type GenerateSettings, type ModelVariant, type ResultOf, type RunControl, type RunSaveSettings } from './protocol.ts';
+import { isResultOf, type CommandBody, type CommandType, type EngineCommand, type EngineEvent, type EventOf, type DataSource, type ExportKind, type ExportOptions, type GenerateSettings, type ModelVariant, type ResultOf, type RunControl, type RunSaveSettings } from './protocol.ts';
 import { type DataSplit } from '../schema/data.ts';
 import type { TrainConfig } from '../schema/train-config.ts';
 import type { DataProblem } from '../schema/data.ts';
@@ -182,9 +182,14 @@ export class EngineClient {
     return this.request({ type: 'trainControl', action }).result;
   }
 
-  /** The last run's adapter or merged model as a ZIP (its bytes transferred). */
-  exportRun(kind: ExportKind, baseModelName: string): Promise<ResultOf<'exportRun'>> {
-    return this.request({ type: 'exportRun', kind, baseModelName }).result;
+  /** The last run's adapter, merged model, ONNX folder or converted LoRA as a ZIP (its bytes transferred). */
+  exportRun(kind: ExportKind, baseModelName: string, options?: ExportOptions): Promise<ResultOf<'exportRun'>> {
+    return this.request({ type: 'exportRun', kind, baseModelName, ...(options ? { options } : {}) }).result;
+  }
+
+  /** "Run the export here" (see protocol.ts runOnnx); `onEvent` receives its progress events. */
+  runOnnx(body: Omit<CommandBody<'runOnnx'>, 'type'>, onEvent?: (event: EngineEvent) => void): Pending<'runOnnx'> {
+    return this.streamed(this.request({ type: 'runOnnx', ...body }), onEvent);
   }
 
   /** Apply an adapter (one .zip, or adapter_config.json + adapter_model.safetensors) to a fresh copy of the base weights. */

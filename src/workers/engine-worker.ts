@@ -14,6 +14,7 @@ import { LlamaModel } from '../model/llama.ts';
 import type { LinearAdapter } from '../model/linear-adapter.ts';
 import { handleListDemos, handlePrepareData } from './engine/data.ts';
 import { handleExportRun } from './engine/exports.ts';
+import { handleRunOnnx } from './engine/onnx-run.ts';
 import { handleLoadHubModel } from './engine/hub.ts';
 import { handleImportAdapter } from './engine/imports.ts';
 import {
@@ -240,7 +241,9 @@ function handle(cmd: EngineCommand): Promise<void> | void {
     case 'spectraSettings':
       return handleSpectraSettings(cmd.id, cmd.every, cmd.budgetMs, cmd.focus);
     case 'exportRun':
-      return handleExportRun(cmd.id, cmd.kind, cmd.baseModelName);
+      return handleExportRun(cmd.id, cmd.kind, cmd.baseModelName, cmd.options);
+    case 'runOnnx':
+      return handleRunOnnx(cmd.id, cmd);
     case 'importAdapter':
       return handleImportAdapter(cmd.id, cmd.files, cmd.baseModelName);
     case 'labList':

@@ -126,7 +126,36 @@ export interface RunSaveSettings {
   checkpointEvery: number;
 }
 
-export type ExportKind = 'peft' | 'mora' | 'merged';
+/** 'onnx': the transformers.js folder (adapter merged in); 'lora': a MoRA, DoRA or full run's update as a peft LoRA by SVD. */
+export type ExportKind = 'peft' | 'mora' | 'merged' | 'onnx' | 'lora';
+
+/** Weights of the exported ONNX model: onnx/model.onnx (float32) or onnx/model_fp16.onnx. */
+export type OnnxDtype = 'fp32' | 'fp16';
+/** "Run the export here" on onnxruntime-web's WebGPU execution provider (WASM when it is missing or fails), or on WASM. */
+export type OnnxProvider = 'webgpu' | 'wasm';
+
+/** The 'onnx' export's dtype (default fp32); the 'lora' conversion's truncation: the top `rank` triplets, or the fewest holding `energy` of Σσ². */
+export interface ExportOptions {
+  dtype?: OnnxDtype;
+  rank?: number;
+  energy?: number;
+}
+
+/** What a 'lora' conversion kept, as its conversion.json says: per module, its rank, ‖ΔW − BA‖/‖ΔW‖ and Σσ² kept. */
+export interface ConversionSummary {
+  r: number;
+  maxRelativeError: number;
+  modules: { name: string; rank: number; relative_error: number; energy_kept: number }[];
+}
+
+/** One side of "Run the export here": its greedy ids (prompt included), text, and speed over the whole generation. */
+export interface GreedyRun {
+  ids: number[];
+  text: string;
+  newTokens: number;
+  ms: number;
+  tokensPerSecond: number;
+}
 
 // ---- commands (UI → worker) -----------------------------------------------------------------
 
@@ -177,7 +206,12 @@ export type EngineCommand =
    */
   | { type: 'spectraSettings'; id: number; every: number; budgetMs?: number; focus?: string | null }
   /** Files of the last run as one ZIP: its adapter (peft or MoRA) or the merged model in HF layout. */
-  | { type: 'exportRun'; id: number; kind: ExportKind; baseModelName: string }
+  | { type: 'exportRun'; id: number; kind: ExportKind; baseModelName: string; options?: ExportOptions }
+  /**
+   * "Run the export here": the current model (adapter merged) exported to ONNX in `dtype`, loaded into
+   * onnxruntime-web on `provider`, and greedy generation of `maxTokens` from `prompt` by it and by the engine.
+   */
+  | { type: 'runOnnx'; id: number; prompt: string; maxTokens: number; dtype: OnnxDtype; provider: OnnxProvider }
   /**
    * Apply an adapter to a fresh copy of the base weights, as if a run had left it: one .zip or the loose
    * adapter_config.json + adapter_model.safetensors (peft LoRA/DoRA or our MoRA file). `baseModelName`
@@ -253,7 +287,15 @@ export type EngineEvent =
   /** Saving run `runId` failed (training goes on): quota, no storage, or another failure, explained. */
   | { type: 'storageProblem'; id: number; runId: number; code: StorageProblemCode; message: string }
   /** A ZIP archive (transferred): `fileName` is the suggested download name. */
-  | { type: 'exported'; id: number; fileName: string; bytes: ArrayBuffer; entries: string[] }
+  | { type: 'exported'; id: number; fileName: string; bytes: ArrayBuffer; entries: string[]; conversion?: ConversionSummary }
+  /**
+   * runOnnx's answer: both generations, the execution provider that ran (`fallback`: why WebGPU did not),
+   * the session's load time and the model file's size, and whether the ids are the same.
+   */
+  | {
+      type: 'onnxRan'; id: number; engine: GreedyRun; onnx: GreedyRun; provider: OnnxProvider; fallback?: string;
+      loadMs: number; modelBytes: number; identical: boolean;
+    }
   /** An adapter now on the model as run `runId` (0 steps): 'tuned' generation, spectra and exports use it. */
   | { type: 'adapterImported'; id: number; runId: number; adapter: ImportedAdapter }
   | {
@@ -315,6 +357,7 @@ export interface ResultTypes {
   spectrum: 'spectrum';
   spectraSettings: 'spectraSettings';
   exportRun: 'exported';
+  runOnnx: 'onnxRan';
   importAdapter: 'adapterImported';
   labList: 'labList';
   labEstimate: 'labEstimate';
@@ -347,6 +390,7 @@ const TERMINAL: Record<CommandType, readonly EventType[]> = {
   spectrum: ['spectrum'],
   spectraSettings: ['spectraSettings'],
   exportRun: ['exported'],
+  runOnnx: ['onnxRan'],
   importAdapter: ['adapterImported'],
   labList: ['labList'],
   labEstimate: ['labEstimate'],

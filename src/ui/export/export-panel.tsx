@@ -7,6 +7,8 @@ import type { ExportKind } from '../../workers/protocol.ts';
 import { downloadBlob } from '../shared/download.ts';
 import { formatBytes } from '../method/estimate.ts';
 import { ImportAdapter } from './import-adapter.tsx';
+import { LoraConversion } from './lora-conversion.tsx';
+import { OnnxExport } from './onnx-export.tsx';
 import { metricsCsv, metricsJson } from './metrics-files.ts';
 
 export function ExportPanel() {
@@ -23,6 +25,7 @@ export function ExportPanel() {
   const method = tuned ? methodRow(tuned.methodId) : null;
   const adapterKind: ExportKind | null = method?.engine === 'lora' || method?.engine === 'dora' ? 'peft' : method?.engine === 'mora' ? 'mora' : null;
   const blocked = stepping || generating || busy !== null;
+  const convertible = method?.engine === 'mora' || method?.engine === 'dora' || method?.engine === 'full';
 
   const exportZip = async (kind: ExportKind) => {
     setBusy(kind);
@@ -87,6 +90,8 @@ export function ExportPanel() {
           {error}
         </p>
       )}
+      {convertible && <LoraConversion blocked={blocked} />}
+      <OnnxExport blocked={stepping || generating} />
       <ImportAdapter />
     </section>
   );

@@ -12,7 +12,8 @@ import { convertPissaToLora, writePeftAdapter, type PeftAdapterConfig } from '..
 import { llama2cToTokenizerJson, llama2cTokenizerConfig } from '../../io/tokenizer-hf.ts';
 import { Llama2cTokenizer } from '../../io/tokenizer-llama2c.ts';
 import { writeZip } from '../../io/zip.ts';
-import type { ExportKind } from '../protocol.ts';
+import type { ConversionSummary, ExportKind, ExportOptions } from '../protocol.ts';
+import { loraConversionFiles, onnxExportFiles } from './converted-exports.ts';
 import { EngineRefusal, engine, errorEvent, post, refuseWhileTraining, requireModel, type Loaded } from './state.ts';
 
 const json = (o: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(o, null, 2) + '\n');
@@ -28,8 +29,12 @@ function tokenizerFiles(loaded: Loaded): Map<string, Uint8Array> {
   return new Map(loaded.tokenizerFiles);
 }
 
-async function exportFiles(loaded: Loaded, kind: ExportKind, baseModelName: string): Promise<{ files: Map<string, Uint8Array>; fileName: string }> {
+async function exportFiles(
+  loaded: Loaded, kind: ExportKind, baseModelName: string, options: ExportOptions,
+): Promise<{ files: Map<string, Uint8Array>; fileName: string; conversion?: ConversionSummary }> {
   const { model, tuned } = loaded;
+  if (kind === 'onnx') return onnxExportFiles(loaded, options.dtype);
+  if (kind === 'lora') return loraConversionFiles(loaded, options, baseModelName);
   const run = tuned ? `run${tuned.runId}` : 'base';
   if (kind === 'merged') {
     const files = exportHfModel(await mergedWeights(loaded.model));
@@ -63,16 +68,21 @@ async function exportFiles(loaded: Loaded, kind: ExportKind, baseModelName: stri
   return { files, fileName: `subspace-mora-adapter-${run}.zip` };
 }
 
-export async function handleExportRun(id: number, kind: ExportKind, baseModelName: string): Promise<void> {
+const EXPORT_STAGE: Record<ExportKind, string> = {
+  peft: 'Reading the adapter', mora: 'Reading the adapter', merged: 'Folding the training into the weights',
+  onnx: 'Folding the training into the weights and writing the ONNX model', lora: 'Factoring each update by SVD',
+};
+
+export async function handleExportRun(id: number, kind: ExportKind, baseModelName: string, options: ExportOptions = {}): Promise<void> {
   try {
     const loaded = requireModel();
     refuseWhileTraining('Exporting');
     if (engine.generation) throw new EngineRefusal('A generation is running: wait for it to finish before exporting.', 'busy');
-    post({ type: 'progress', id, stage: 'export', message: kind === 'merged' ? 'Folding the training into the weights' : 'Reading the adapter' });
-    const { files, fileName } = await exportFiles(loaded, kind, baseModelName);
+    post({ type: 'progress', id, stage: 'export', message: EXPORT_STAGE[kind] });
+    const { files, fileName, conversion } = await exportFiles(loaded, kind, baseModelName, options);
     const zip = writeZip([...files].map(([name, bytes]) => ({ name, bytes })));
     const bytes = zip.buffer as ArrayBuffer;
-    post({ type: 'exported', id, fileName, bytes, entries: [...files.keys()] }, [bytes]);
+    post({ type: 'exported', id, fileName, bytes, entries: [...files.keys()], ...(conversion ? { conversion } : {}) }, [bytes]);
   } catch (e) {
     post(errorEvent(id, e));
   }
