@@ -13,9 +13,10 @@ import { setupTfjs } from './tfjs.ts';
 import { trainingBench } from './training.ts';
 import { moraBench } from './mora.ts';
 import { runLoopBench } from './run-loop.ts';
+import { onnxGenerateBench } from './onnx-generate.ts';
 
 /** Add a suite here to add its rows to the report. */
-const SUITES: BenchSuite[] = [matmulBench, trainingBench, runLoopBench, moraBench, svdBench];
+const SUITES: BenchSuite[] = [matmulBench, trainingBench, runLoopBench, moraBench, svdBench, onnxGenerateBench];
 
 interface Args {
   json?: string;
