@@ -12,7 +12,7 @@ import { runSettings, targetText, type LabHost } from './run-experiment.ts';
 import type { LabPlan } from './types.ts';
 
 /** Steps trained to time a run: one warm-up, then the timed ones. */
-export const ESTIMATE_STEPS = 3;
+export const ESTIMATE_STEPS = 5;
 
 export interface RunEstimate {
   name: string;

@@ -143,6 +143,7 @@ describe('the Lab panel (Chromium + SwiftShader)', () => {
     await page.getByTestId('lab-quick').check();
     await page.getByTestId('lab-run-mora-memory').click();
     await page.locator('[data-testid="lab-progress-line"][data-run="0"]').waitFor({ timeout: 60_000 });
+    expect(await page.getByTestId('train-start').isDisabled()).toBe(true); // the preset holds the engine
     await page.getByTestId('lab-stop').click();
     const message = page.getByTestId('lab-message');
     await message.waitFor({ timeout: 60_000 });

@@ -10,6 +10,7 @@ export function useStartBlocker(): string | null {
   const drafts = useAppStore((s) => s.fieldDrafts);
   const data = useAppStore(dataBlocker);
   const generating = useAppStore((s) => s.generateStatus !== 'idle' || s.compareStatus !== 'idle');
+  const lab = useAppStore((s) => s.labStatus !== 'idle');
   const problem = useConfigProblem();
   if (!ready) return 'The engine is not ready.';
   if (!model || loading) return 'Load a model first.';
@@ -19,5 +20,6 @@ export function useStartBlocker(): string | null {
   if (problem) return `${FIELD_LABELS[problem.field] ?? 'Settings'}: ${problem.message}`;
   if (data) return data;
   if (generating) return 'Wait for the generation to finish.';
+  if (lab) return 'A Lab preset is running: wait for it, or stop it in the Lab panel.';
   return null;
 }
