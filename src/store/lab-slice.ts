@@ -73,6 +73,13 @@ export interface LabSlice {
 /** The estimate the engine is measuring now (it holds the engine meanwhile). */
 let estimating: Promise<void> = Promise.resolve();
 
+/** Why the Lab holds the engine now (a preset, or the few steps of a time estimate), or null. */
+export function labBusy(s: Pick<LabSlice, 'labStatus' | 'labEstimates'>): string | null {
+  if (s.labStatus !== 'idle') return 'A Lab preset is running: wait for it, or stop it in the Lab panel.';
+  if (Object.values(s.labEstimates).some((e) => e.state === 'measuring')) return 'The Lab is timing a few steps for its estimates: a moment.';
+  return null;
+}
+
 export const labEstimateKey = (id: ExperimentId, quick: boolean): string => `${id}/${quick ? 'quick' : 'full'}`;
 
 export const createLabSlice: SliceCreator<LabSlice> = (set, get) => ({
@@ -106,7 +113,10 @@ export const createLabSlice: SliceCreator<LabSlice> = (set, get) => ({
   async loadLab() {
     try {
       const { listing } = await engine().request({ type: 'labList' }).result;
-      set({ labExperiments: listing.experiments, labPending: listing.pending, labError: null });
+      set({
+        labExperiments: listing.experiments, labPending: listing.pending,
+        labError: null, labMessage: listing.elsewhere ? 'A Lab preset is running in another tab of this browser.' : get().labMessage,
+      });
       if (listing.pending) set({ labQuick: listing.pending.quick, labSeed: listing.pending.seed });
       if (get().labOpen && !listing.running) await get().estimateLabAll();
     } catch (e) {

@@ -59,8 +59,10 @@ export interface LabListing {
   experiments: LabExperimentSummary[];
   /** An interrupted preset, or null. */
   pending: LabPending | null;
-  /** A preset running now in this engine (a second tab of the page sees it). */
+  /** A preset running now in this engine. */
   running: boolean;
+  /** A preset running in another tab of this browser (its progress is not offered for resume here). */
+  elsewhere: boolean;
 }
 
 /** What labRun asks for. */

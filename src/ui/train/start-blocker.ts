@@ -1,5 +1,6 @@
 /** Why Start is disabled — the first thing that keeps what the page shows from being what would train — or null. */
 import { dataBlocker } from '../../store/data-slice.ts';
+import { labBusy } from '../../store/lab-slice.ts';
 import { useAppStore } from '../../store/store.ts';
 import { FIELD_LABELS, useConfigProblem } from '../method/config-problem.ts';
 
@@ -10,7 +11,7 @@ export function useStartBlocker(): string | null {
   const drafts = useAppStore((s) => s.fieldDrafts);
   const data = useAppStore(dataBlocker);
   const generating = useAppStore((s) => s.generateStatus !== 'idle' || s.compareStatus !== 'idle');
-  const lab = useAppStore((s) => s.labStatus !== 'idle');
+  const lab = useAppStore(labBusy);
   const problem = useConfigProblem();
   if (!ready) return 'The engine is not ready.';
   if (!model || loading) return 'Load a model first.';
@@ -20,6 +21,6 @@ export function useStartBlocker(): string | null {
   if (problem) return `${FIELD_LABELS[problem.field] ?? 'Settings'}: ${problem.message}`;
   if (data) return data;
   if (generating) return 'Wait for the generation to finish.';
-  if (lab) return 'A Lab preset is running: wait for it, or stop it in the Lab panel.';
+  if (lab) return lab;
   return null;
 }

@@ -40,6 +40,29 @@ interface LabActive extends ActiveRun {
 }
 let active: LabActive | null = null;
 
+/** The Web Lock a tab's engine holds while it runs a preset (so another tab neither resumes nor repeats it). */
+const LAB_LOCK = 'subspace-lab';
+const locks = (): LockManager | undefined => (globalThis.navigator as Navigator | undefined)?.locks;
+
+/** Hold LAB_LOCK until `done` settles; false when another tab holds it. Without Web Locks, always true. */
+function lockLab(done: Promise<void>): Promise<boolean> {
+  const manager = locks();
+  if (!manager) return Promise.resolve(true);
+  return new Promise<boolean>((resolve) => {
+    void manager.request(LAB_LOCK, { ifAvailable: true }, (lock) => {
+      resolve(lock !== null);
+      return lock ? done : undefined;
+    });
+  });
+}
+
+/** Whether a preset runs in another tab of this browser now. */
+async function runningElsewhere(): Promise<boolean> {
+  if (active) return false;
+  const held = (await locks()?.query())?.held ?? [];
+  return held.some((l) => l.name === LAB_LOCK);
+}
+
 /** Steps between loss readbacks in the studio (live charts; results do not depend on it). */
 const READ_EVERY = 4;
 /** Write where the preset stands at most this often. */
@@ -92,7 +115,11 @@ const pendingOf = (s: LabState): LabPending => {
 export async function handleLabList(id: number): Promise<void> {
   try {
     const state = await readState();
-    post({ type: 'labList', id, listing: { experiments: EXPERIMENTS.map(summary), pending: state ? pendingOf(state) : null, running: active !== null } });
+    const elsewhere = await runningElsewhere();
+    post({
+      type: 'labList', id,
+      listing: { experiments: EXPERIMENTS.map(summary), pending: state && !elsewhere ? pendingOf(state) : null, running: active !== null, elsewhere },
+    });
   } catch (e) {
     post(errorEvent(id, e));
   }
@@ -216,6 +243,7 @@ export async function handleLabRun(id: number, req: LabRunRequest): Promise<void
     }
     const t0 = performance.now();
     const outcome = await asLab(id, async (lab) => {
+      if (!(await lockLab(lab.done))) throw new EngineRefusal('A Lab preset is running in another tab of this browser: stop it there first.', 'busy');
       await writeState(state);
       const gpu = requireGpu();
       const builtIn = req.origin.kind === 'builtin';
