@@ -49,6 +49,7 @@ describe('ONNX export in the studio (Chromium + SwiftShader)', () => {
     const tuned = (await page.getByTestId('compare-tuned').textContent()) ?? '';
     const base = (await page.getByTestId('compare-base').textContent()) ?? '';
     expect(tuned).not.toBe(base); // the 2 steps show in the greedy text
+    expect(await page.getByTestId('lora-conversion').count()).toBe(0); // a LoRA run exports its peft adapter as it is
 
     await page.getByTestId('onnx-prompt').fill(PROMPT);
     await page.getByTestId('onnx-tokens').fill(TOKENS);
@@ -76,7 +77,7 @@ describe('ONNX export in the studio (Chromium + SwiftShader)', () => {
     expect(config).toMatchObject({ model_type: 'llama', architectures: ['LlamaForCausalLM'], torch_dtype: 'float32', num_hidden_layers: 4 });
   });
 
-  test('a 2-step MoRA run converts to a standard LoRA by SVD, showing each module\'s error', { timeout: 300_000 }, async () => {
+  test('a 2-step MoRA run and a 2-step full fine-tune convert to a standard LoRA by SVD, showing each module\'s error', { timeout: 300_000 }, async () => {
     const { page } = await studio.openWithBuiltIn();
     await page.getByTestId('method-mora').check();
     await tinySettings(page, { steps: 2, lr: '0.01' });
@@ -96,5 +97,19 @@ describe('ONNX export in the studio (Chromium + SwiftShader)', () => {
     await page.getByTestId('lora-conversion-value').fill('1.5');
     await page.getByTestId('export-lora-conversion').click();
     await expect.poll(() => page.getByTestId('lora-conversion-error').textContent(), { timeout: 30_000 }).toBe('The energy to keep must be in (0, 1], got 1.5.');
+
+    // Full fine-tuning: ΔW = W − W₀ of every linear module, at a fixed rank; the embeddings' change cannot travel.
+    await page.getByTestId('method-full').check();
+    await page.getByTestId('lr').fill('0.001'); // the other settings stay (2 steps of 1 × 32 tokens)
+    await expect.poll(() => page.getByTestId('train-start').isEnabled(), { timeout: 30_000 }).toBe(true);
+    await trainToCompletion(page);
+    await page.getByTestId('lora-conversion-by').selectOption('rank');
+    await page.getByTestId('lora-conversion-value').fill('2');
+    const full = JSON.parse(new TextDecoder().decode(readZip((await download(page, 'export-lora-conversion')).bytes).find((e) => e.name === 'conversion.json')!.bytes));
+    expect(full.r).toBe(2);
+    expect(full.modules).toHaveLength(28); // 4 layers × 7 linear modules
+    expect(full.not_carried).toContain('model.embed_tokens.weight');
+    expect(await rows.count()).toBe(28);
+    for (const m of full.modules) expect(m.relative_error, m.name).toBeGreaterThan(0);
   });
 });

@@ -6,6 +6,7 @@ import { runBusy } from '../../store/run-status.ts';
 import type { ExportKind } from '../../workers/protocol.ts';
 import { downloadBlob } from '../shared/download.ts';
 import { formatBytes } from '../method/estimate.ts';
+import { ExportStatus } from './export-status.tsx';
 import { ImportAdapter } from './import-adapter.tsx';
 import { LoraConversion } from './lora-conversion.tsx';
 import { OnnxExport } from './onnx-export.tsx';
@@ -75,21 +76,7 @@ export function ExportPanel() {
           Metrics JSON
         </button>
       </div>
-      {busy && (
-        <p className="status" role="status">
-          <span className="spinner" aria-hidden="true" /> Preparing the {busy === 'merged' ? 'merged model' : 'adapter'}…
-        </p>
-      )}
-      {done && (
-        <p className="status" role="status" data-testid="export-done">
-          Saved {done}
-        </p>
-      )}
-      {error && (
-        <p className="inline-error" role="alert" data-testid="export-error">
-          {error}
-        </p>
-      )}
+      <ExportStatus busy={busy && `Preparing the ${busy === 'merged' ? 'merged model' : 'adapter'}…`} saved={done} error={error} savedId="export-done" errorId="export-error" />
       {convertible && <LoraConversion blocked={blocked} />}
       <OnnxExport blocked={stepping || generating} />
       <ImportAdapter />

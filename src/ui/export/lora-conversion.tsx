@@ -7,6 +7,7 @@ import { useState } from 'react';
 import { useAppStore } from '../../store/store.ts';
 import type { ConversionSummary } from '../../workers/protocol.ts';
 import { downloadBlob } from '../shared/download.ts';
+import { ExportStatus, useExportTask } from './export-status.tsx';
 
 type By = 'energy' | 'rank';
 
@@ -14,24 +15,17 @@ export function LoraConversion({ blocked }: { blocked: boolean }) {
   const exportRun = useAppStore((s) => s.exportRun);
   const [by, setBy] = useState<By>('energy');
   const [value, setValue] = useState('0.99');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, error, run } = useExportTask();
   const [result, setResult] = useState<{ fileName: string; conversion: ConversionSummary } | null>(null);
 
-  const convert = async () => {
-    setBusy(true);
-    setError(null);
+  const convert = () => {
     setResult(null);
-    try {
+    return run('Factoring each update by SVD…', async () => {
       const n = Number(value);
       const r = await exportRun('lora', by === 'rank' ? { rank: n } : { energy: n });
       downloadBlob(r.fileName, r.bytes, 'application/zip');
       if (r.conversion) setResult({ fileName: r.fileName, conversion: r.conversion });
-    } catch (e) {
-      setError((e as Error).message);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (
@@ -54,20 +48,11 @@ export function LoraConversion({ blocked }: { blocked: boolean }) {
         </label>
         <input type="number" value={value} step={by === 'rank' ? 1 : 0.01} min={by === 'rank' ? 1 : 0.01} max={by === 'rank' ? undefined : 1}
           onChange={(e) => setValue(e.target.value)} aria-label={by === 'rank' ? 'Rank' : 'Energy'} data-testid="lora-conversion-value" />
-        <button type="button" disabled={blocked || busy} onClick={() => void convert()} data-testid="export-lora-conversion">
+        <button type="button" disabled={blocked || busy !== null} onClick={() => void convert()} data-testid="export-lora-conversion">
           As a standard LoRA by SVD (.zip)
         </button>
       </div>
-      {busy && (
-        <p className="status" role="status">
-          <span className="spinner" aria-hidden="true" /> Factoring each update by SVD…
-        </p>
-      )}
-      {error && (
-        <p className="inline-error" role="alert" data-testid="lora-conversion-error">
-          {error}
-        </p>
-      )}
+      <ExportStatus busy={busy} saved={null} error={error} savedId="lora-conversion-done" errorId="lora-conversion-error" />
       {result && (
         <div data-testid="lora-conversion-result">
           <p>

@@ -8,6 +8,7 @@ import { useAppStore } from '../../store/store.ts';
 import type { EventOf, OnnxDtype, OnnxProvider } from '../../workers/protocol.ts';
 import { downloadBlob } from '../shared/download.ts';
 import { formatBytes } from '../method/estimate.ts';
+import { ExportStatus, useExportTask } from './export-status.tsx';
 
 const PROVIDER_NAME: Record<OnnxProvider, string> = { webgpu: 'WebGPU', wasm: 'WASM' };
 
@@ -19,38 +20,25 @@ export function OnnxExport({ blocked }: { blocked: boolean }) {
   const [prompt, setPrompt] = useState('Once upon a time');
   const [tokens, setTokens] = useState('60');
   const [provider, setProvider] = useState<OnnxProvider>('webgpu');
-  const [busy, setBusy] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, error, run: runTask } = useExportTask();
   const [saved, setSaved] = useState<string | null>(null);
   const [ran, setRan] = useState<EventOf<'onnxRan'> | null>(null);
   const disabled = blocked || busy !== null || !hasModel;
 
-  const download = async () => {
-    setBusy('Exporting the ONNX model…');
-    setError(null);
+  const download = () => {
     setSaved(null);
-    try {
+    return runTask('Exporting the ONNX model…', async () => {
       const r = await exportRun('onnx', { dtype });
       downloadBlob(r.fileName, r.bytes, 'application/zip');
       setSaved(`${r.fileName} (${formatBytes(r.bytes.byteLength)}): ${r.entries.join(', ')}`);
-    } catch (e) {
-      setError((e as Error).message);
-    } finally {
-      setBusy(null);
-    }
+    });
   };
 
-  const run = async () => {
-    setBusy('Exporting the model…');
-    setError(null);
+  const run = () => {
     setRan(null);
-    try {
-      setRan(await runOnnxExport({ prompt, maxTokens: Number(tokens), dtype, provider }, (m) => setBusy(`${m}…`)));
-    } catch (e) {
-      setError((e as Error).message);
-    } finally {
-      setBusy(null);
-    }
+    return runTask('Exporting the model…', async (progress) => {
+      setRan(await runOnnxExport({ prompt, maxTokens: Number(tokens), dtype, provider }, (m) => progress(`${m}…`)));
+    });
   };
 
   return (
@@ -86,21 +74,7 @@ export function OnnxExport({ blocked }: { blocked: boolean }) {
           Run the export here
         </button>
       </div>
-      {busy && (
-        <p className="status" role="status">
-          <span className="spinner" aria-hidden="true" /> {busy}
-        </p>
-      )}
-      {saved && (
-        <p className="status" role="status" data-testid="onnx-export-done">
-          Saved {saved}
-        </p>
-      )}
-      {error && (
-        <p className="inline-error" role="alert" data-testid="onnx-error">
-          {error}
-        </p>
-      )}
+      <ExportStatus busy={busy} saved={saved} error={error} savedId="onnx-export-done" errorId="onnx-error" />
       {ran && <OnnxRunResult ran={ran} />}
     </div>
   );
