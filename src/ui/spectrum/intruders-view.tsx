@@ -28,6 +28,7 @@ export function IntrudersView({ runId, nLayers, label }: { runId: number; nLayer
   const record = mine?.modules.find((m) => m.name === name);
   const cos = record?.max_cos ?? [];
   const below = cos.map((c, i) => ({ x: i + 1, y: c })).filter((p) => p.y < Number(eps));
+  const total = mine?.modules.reduce((a, m) => a + (m.intruders[eps] ?? 0), 0) ?? 0;
   const countOf = (l: number, m: LinearModule) => mine?.modules.find((r) => r.name === moduleName(l, m))?.intruders[eps];
   return (
     <div className="intruders" data-testid="intruders-view">
@@ -50,7 +51,7 @@ export function IntrudersView({ runId, nLayers, label }: { runId: number; nLayer
       {mine && (
         <>
           <p className="hint" data-testid="intruders-summary">
-            {`${label}, after step ${mine.step}: ${mine.modules.length} trained modules, ${mine.modules.reduce((a, m) => a + (m.intruders[eps] ?? 0), 0)} intruders among their top ${cos.length || 10} singular vectors at ε ${eps} (${formatMs(mine.ms)}).`}
+            {`${label}, after step ${mine.step}: ${mine.modules.length} trained modules, ${total} intruder${total === 1 ? '' : 's'} among their top ${cos.length || 10} singular vectors at ε ${eps} (${formatMs(mine.ms)}).`}
           </p>
           {record ? (
             <LinePlot
