@@ -1,33 +1,17 @@
 /**
- * Exports of the last run as ZIP archives: the peft LoRA adapter (adapter_config.json +
- * adapter_model.safetensors), the MoRA adapter file, or the model with the training folded in,
- * in Hugging Face layout with its tokenizer files.
+ * Exports of the last run as ZIP archives, built by src/export: the peft LoRA adapter
+ * (adapter_config.json + adapter_model.safetensors), the MoRA adapter file, the model with the
+ * training folded in (Hugging Face layout with its tokenizer files), the ONNX folder and a standard
+ * LoRA converted by SVD (./converted-exports.ts).
  */
-import { adapterTargets, readLoraTensors } from '../../adapters/lora-io.ts';
-import { moraConfigOf, readMoraTensors } from '../../adapters/mora-io.ts';
+import { adapterFiles, PEFT_METHODS } from '../../export/adapter-files.ts';
 import { mergedWeights } from '../../export/merged.ts';
+import { tokenizerFiles } from '../../export/tokenizer-files.ts';
 import { exportHfModel } from '../../io/export-hf.ts';
-import { writeMoraAdapter } from '../../io/mora-file.ts';
-import { convertPissaToLora, writePeftAdapter, type PeftAdapterConfig } from '../../io/peft.ts';
-import { llama2cToTokenizerJson, llama2cTokenizerConfig } from '../../io/tokenizer-hf.ts';
-import { Llama2cTokenizer } from '../../io/tokenizer-llama2c.ts';
 import { writeZip } from '../../io/zip.ts';
 import type { ConversionSummary, ExportKind, ExportOptions } from '../protocol.ts';
-import { loraConversionFiles, onnxExportFiles } from './converted-exports.ts';
+import { loraConversionFiles, onnxExportFiles, runLabel } from './converted-exports.ts';
 import { EngineRefusal, engine, errorEvent, post, refuseWhileTraining, requireModel, type Loaded } from './state.ts';
-
-const json = (o: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(o, null, 2) + '\n');
-
-/** tokenizer.json and tokenizer_config.json for the export: converted from llama2.c, or as loaded. */
-function tokenizerFiles(loaded: Loaded): Map<string, Uint8Array> {
-  if (loaded.tokenizer instanceof Llama2cTokenizer) {
-    return new Map([
-      ['tokenizer.json', json(llama2cToTokenizerJson(loaded.tokenizer))],
-      ['tokenizer_config.json', json(llama2cTokenizerConfig({ modelMaxLength: loaded.model.config.maxSeqLen }))],
-    ]);
-  }
-  return new Map(loaded.tokenizerFiles);
-}
 
 async function exportFiles(
   loaded: Loaded, kind: ExportKind, baseModelName: string, options: ExportOptions,
@@ -35,37 +19,22 @@ async function exportFiles(
   const { model, tuned } = loaded;
   if (kind === 'onnx') return onnxExportFiles(loaded, options.dtype);
   if (kind === 'lora') return loraConversionFiles(loaded, options, baseModelName);
-  const run = tuned ? `run${tuned.runId}` : 'base';
+  const run = runLabel(loaded);
   if (kind === 'merged') {
     const files = exportHfModel(await mergedWeights(loaded.model));
-    for (const [name, bytes] of tokenizerFiles(loaded)) files.set(name, bytes);
+    for (const [name, bytes] of tokenizerFiles(loaded.tokenizer, loaded.tokenizerFiles, loaded.model.config.maxSeqLen)) files.set(name, bytes);
     return { files, fileName: `subspace-merged-${run}.zip` };
   }
   if (!tuned) throw new EngineRefusal('Nothing to export yet: train a run first.', 'no-run');
-  if (kind === 'peft') {
-    const method = tuned.method;
-    if (method !== 'lora' && method !== 'dora' && method !== 'pissa' && method !== 'milora') {
-      throw new EngineRefusal(
-        tuned.method === 'full' ? 'Full fine-tuning has no adapter: export the merged model instead.' : `A ${tuned.method} run has no peft LoRA adapter.`,
-        'no-adapter',
-      );
-    }
-    const c = tuned.config;
-    let config: PeftAdapterConfig = {
-      r: c.rank, loraAlpha: c.alpha, loraDropout: c.dropout, targetModules: adapterTargets(model),
-      useRslora: c.rslora, useDora: method === 'dora', baseModelName,
-    };
-    let tensors = await readLoraTensors(model);
-    if (tuned.spectralInitial) {
-      // PiSSA/MiLoRA trained on W_res: [A; A₀], [B, −B₀] applies to the ORIGINAL base weights.
-      ({ config, tensors } = convertPissaToLora(config, tensors, tuned.spectralInitial));
-    }
-    const files = writePeftAdapter(config, tensors, model.config);
-    return { files, fileName: `subspace-${method === 'lora' ? (c.rslora ? 'rslora' : 'lora') : method}-adapter-${run}.zip` };
+  const method = tuned.method;
+  if (kind === 'peft' && !(PEFT_METHODS as readonly string[]).includes(method)) {
+    throw new EngineRefusal(method === 'full' ? 'Full fine-tuning has no adapter: export the merged model instead.' : `A ${method} run has no peft LoRA adapter.`, 'no-adapter');
   }
-  if (tuned.method !== 'mora') throw new EngineRefusal(`A ${tuned.method} run has no MoRA adapter.`, 'no-adapter');
-  const files = writeMoraAdapter(moraConfigOf(model, baseModelName), await readMoraTensors(model), model.config);
-  return { files, fileName: `subspace-mora-adapter-${run}.zip` };
+  if (kind === 'mora' && method !== 'mora') throw new EngineRefusal(`A ${method} run has no MoRA adapter.`, 'no-adapter');
+  // PiSSA/MiLoRA trained on W_res: with their initial A₀, B₀ the adapter applies to the ORIGINAL base weights.
+  const files = (await adapterFiles(model, { ...tuned.config, method }, baseModelName, tuned.spectralInitial))!;
+  const label = method === 'lora' ? (tuned.config.rslora ? 'rslora' : 'lora') : method;
+  return { files, fileName: `subspace-${label}-adapter-${run}.zip` };
 }
 
 const EXPORT_STAGE: Record<ExportKind, string> = {
