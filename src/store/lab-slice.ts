@@ -12,6 +12,7 @@ import type {
 import type { SliceCreator } from './app-state.ts';
 import { engine } from './engine.ts';
 import { modelName } from './run-slice.ts';
+import { runActive } from './run-status.ts';
 
 /** One run of the preset on screen: its name, losses [step, loss] and measurement points. */
 export interface LabLiveRun {
@@ -53,7 +54,7 @@ export interface LabSlice {
   setLabOpen(open: boolean): void;
   setLabQuick(quick: boolean): void;
   setLabSeed(seed: number): void;
-  /** List the experiments and the interrupted preset (estimates follow when the panel is open). */
+  /** List the experiments and the interrupted preset. */
   loadLab(): Promise<void>;
   estimateLab(id: ExperimentId): Promise<void>;
   /** Estimate every experiment at the chosen size, one after another. */
@@ -101,8 +102,7 @@ export const createLabSlice: SliceCreator<LabSlice> = (set, get) => ({
   },
   labOpen: false,
   setLabOpen(open) {
-    set({ labOpen: open });
-    if (open) void get().estimateLabAll();
+    set({ labOpen: open }); // the panel then measures the estimates (and again whenever the engine is free)
   },
   async estimateLabAll() {
     for (const e of get().labExperiments ?? []) await get().estimateLab(e.id);
@@ -118,7 +118,6 @@ export const createLabSlice: SliceCreator<LabSlice> = (set, get) => ({
         labError: null, labMessage: listing.elsewhere ? 'A Lab preset is running in another tab of this browser.' : get().labMessage,
       });
       if (listing.pending) set({ labQuick: listing.pending.quick, labSeed: listing.pending.seed });
-      if (get().labOpen && !listing.running) await get().estimateLabAll();
     } catch (e) {
       set({ labError: (e as Error).message });
     }
@@ -133,7 +132,8 @@ export const createLabSlice: SliceCreator<LabSlice> = (set, get) => ({
       const quick = get().labQuick;
       const key = labEstimateKey(id, quick);
       const kept = get().labEstimates[key];
-      if (kept?.state === 'done' || get().labStatus !== 'idle') return;
+      // Not while a preset or a training run holds the engine: the panel asks again once it is free.
+      if (kept?.state === 'done' || get().labStatus !== 'idle' || runActive(get().runStatus)) return;
       set((s) => ({ labEstimates: { ...s.labEstimates, [key]: { state: 'measuring' } } }));
       try {
         const r = await engine().request({ type: 'labEstimate', experiment: id, quick, seed: get().labSeed }).result;

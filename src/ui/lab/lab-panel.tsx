@@ -97,9 +97,15 @@ export function LabPanel() {
   const result = useAppStore((s) => s.labResult);
   const message = useAppStore((s) => s.labMessage);
   const error = useAppStore((s) => s.labError);
+  const estimateAll = useAppStore((s) => s.estimateLabAll);
+  const engineFree = useAppStore((s) => s.labStatus === 'idle' && !runActive(s.runStatus));
   useEffect(() => {
     if (hasModel && experiments === null) void load();
   }, [hasModel, experiments, load]);
+  // Estimates left out while the engine was busy are measured once it is free again.
+  useEffect(() => {
+    if (open && engineFree && experiments !== null) void estimateAll();
+  }, [open, engineFree, experiments, estimateAll]);
 
   return (
     <section className="panel" aria-labelledby="lab-title" data-testid="lab-panel">
