@@ -150,12 +150,10 @@ describe("onnxruntime-web's WASM build (in Node) runs the export like the engine
       const ids = testIds(w.config);
       const { logits } = await engine(w, ids);
       const session = await ortWeb.InferenceSession.create(writeOnnxModel(w, { dtype: 'float32' }).model, { executionProviders: ['wasm'] });
-      const ort = ortWeb as unknown as typeof ortNode;
-      const s = session as unknown as ortNode.InferenceSession;
-      const full = await runDecoder(ort, s, w.config, ids);
+      const full = await runDecoder(ortWeb, session, w.config, ids);
       expect(closeness(full.logits, logits, 1e-4, 0).maxAbs).toBeLessThan(1e-4);
-      const first = await runDecoder(ort, s, w.config, ids.slice(0, 31));
-      const last = await runDecoder(ort, s, w.config, ids.slice(31), first.past);
+      const first = await runDecoder(ortWeb, session, w.config, ids.slice(0, 31));
+      const last = await runDecoder(ortWeb, session, w.config, ids.slice(31), first.past);
       const V = w.config.vocabSize;
       // 1e-5 of the largest logit: WASM's matmul sums a 1-row product in another order than a 31-row one
       expect(relMax(last.logits, full.logits.subarray(31 * V))).toBeLessThan(1e-5);
