@@ -2,7 +2,8 @@
  * The Lab panel (Chromium + SwiftShader, the built-in model): the quick "LoRA Learns Less and Forgets
  * Less" preset (full fine-tuning, LoRA r2 and r4, 3 steps each) run from the panel, with a reload
  * after its first run: the reload offers to resume, and Resume keeps the finished run and runs the
- * other two. The result card's exported results.json is checked for consistency — each run's
+ * others. The result card's exported results.json is the one `cli reproduce` writes for the same
+ * preset and seed, byte for byte, and is checked for consistency — each run's
  * learning and forgetting recomputed from its curve, its rank90 from its saved ΔW spectra, the
  * findings from the runs — and against what Compare runs shows for the same runs once "Open these
  * runs in Compare" ticks them. The report exports as Markdown and the charts as SVG and PNG. The
@@ -10,12 +11,18 @@
  * preset, stopped during its first run, is offered for resume; resumed, its reported character
  * accuracy and exact match are recomputed from the generations its results.json saved.
  */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { describe, expect, test } from 'vitest';
+import { afterAll, describe, expect, test } from 'vitest';
+import { cli } from '../helpers/cli.ts';
 import { screenshot } from './harness.ts';
 import { download, useStudio, waitForBuiltIn } from './studio.ts';
 
 const studio = useStudio();
+const work = mkdtempSync(path.join(tmpdir(), 'subspace-lab-e2e-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 interface SpectrumPoint { name: string; delta_rank90: number }
 interface Generation { prompt: string; expected: string; generated: string }
@@ -37,6 +44,8 @@ const text = async (page: Page, testId: string) => (await page.getByTestId(testI
 
 describe('the Lab panel (Chromium + SwiftShader)', () => {
   test('a quick preset survives a reload, its results are consistent, open in Compare and export; a Lab run\'s intruders show in the spectrum view', { timeout: 300_000 }, async () => {
+    // The CLI runs the same preset meanwhile (its own process, the same src/lab code on Dawn).
+    const cliRun = cli('reproduce', 'learn-forget', '--quick', '--out', work);
     const { page } = await studio.openWithBuiltIn();
     const lab = page.getByTestId('lab-panel');
     await lab.getByText('The experiments (4)').click();
@@ -70,8 +79,13 @@ describe('the Lab panel (Chromium + SwiftShader)', () => {
     expect(await card.getByTestId('lab-finding').count()).toBe(3);
 
     // results.json: every number recomputed from what the file itself saved.
-    const results = JSON.parse(new TextDecoder().decode((await download(page, 'lab-export-json')).bytes)) as ResultsJson;
+    const json = new TextDecoder().decode((await download(page, 'lab-export-json')).bytes);
+    const results = JSON.parse(json) as ResultsJson;
     expect(results.experiment).toBe('learn-forget');
+    // Interrupted and resumed in the browser, it is the CLI's uninterrupted results.json, byte for byte.
+    const fromCli = await cliRun;
+    expect(fromCli.code, fromCli.stderr).toBe(0);
+    expect(json).toBe(readFileSync(path.join(work, 'results.json'), 'utf8'));
     expect(results.runs.map((r) => r.name)).toEqual(['Full fine-tuning', 'LoRA r2', 'LoRA r4']);
     for (const r of results.runs) {
       const c = r.metrics.curve;
