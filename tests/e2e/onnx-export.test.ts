@@ -2,8 +2,9 @@
  * The studio's ONNX export (Chromium + SwiftShader), on the built-in model after a 2-step LoRA run:
  * "Run the export here" loads the exported model into onnxruntime-web in the engine worker and its
  * greedy text equals the engine's (and the tuned model's, not the base's), on the WebGPU execution
- * provider and on WASM; the downloaded zip holds the transformers.js layout. A 2-step MoRA run
- * converts to a standard LoRA with each module's error shown.
+ * provider and on WASM, with no request leaving the app's server (the WASM binary comes from Vite);
+ * the downloaded zip holds the transformers.js layout. A 2-step MoRA run and a 2-step full fine-tune
+ * convert to a standard LoRA with each module's error shown.
  */
 import type { Page } from 'playwright-core';
 import { describe, expect, test } from 'vitest';
@@ -36,7 +37,20 @@ async function runHere(page: Page, provider: 'webgpu' | 'wasm') {
 
 describe('ONNX export in the studio (Chromium + SwiftShader)', () => {
   test('after 2 LoRA steps, onnxruntime-web on WebGPU and on WASM generates the engine\'s greedy text; the zip is the transformers.js folder', { timeout: 300_000 }, async () => {
-    const { page } = await studio.openWithBuiltIn();
+    // Offline: any request off the app's server is refused and remembered; onnxruntime-web's WASM comes from Vite.
+    const offsite: string[] = [];
+    const wasm: string[] = [];
+    const { page } = await studio.openWithBuiltIn({
+      init: (context) => context.route('**/*', (route) => {
+        const url = route.request().url();
+        if (!url.startsWith(studio.url)) {
+          offsite.push(url);
+          return route.abort();
+        }
+        if (url.includes('.wasm')) wasm.push(url);
+        return route.continue();
+      }),
+    });
     await tinySettings(page, { steps: 2, lr: '0.05' });
     await trainToCompletion(page);
 
@@ -63,11 +77,13 @@ describe('ONNX export in the studio (Chromium + SwiftShader)', () => {
     for (const t of gpu.tps) expect(t).toBeGreaterThan(0);
     await screenshot(page, 'onnx-run-webgpu');
 
-    const wasm = await runHere(page, 'wasm');
-    console.log(`WASM EP: ${wasm.used} engine ${wasm.tps[0]} tok/s, onnxruntime-web ${wasm.tps[1]} tok/s`);
-    expect(wasm.provider).toBe('wasm');
-    expect(wasm.identical).toBe('true');
-    expect(wasm.ort).toBe(tuned);
+    const onWasm = await runHere(page, 'wasm');
+    console.log(`WASM EP: ${onWasm.used} engine ${onWasm.tps[0]} tok/s, onnxruntime-web ${onWasm.tps[1]} tok/s`);
+    expect(onWasm.provider).toBe('wasm');
+    expect(onWasm.identical).toBe('true');
+    expect(onWasm.ort).toBe(tuned);
+    expect(offsite).toEqual([]);
+    expect(wasm.some((u) => u.includes('/node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded'))).toBe(true);
 
     const zip = await download(page, 'export-onnx');
     expect(zip.name).toMatch(/^subspace-onnx-run\d+\.zip$/);
