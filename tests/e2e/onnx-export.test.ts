@@ -41,15 +41,17 @@ describe('ONNX export in the studio (Chromium + SwiftShader)', () => {
     const offsite: string[] = [];
     const wasm: string[] = [];
     const { page } = await studio.openWithBuiltIn({
-      init: (context) => context.route('**/*', (route) => {
-        const url = route.request().url();
-        if (!url.startsWith(studio.url)) {
-          offsite.push(url);
-          return route.abort();
-        }
-        if (url.includes('.wasm')) wasm.push(url);
-        return route.continue();
-      }),
+      init: async (context) => {
+        await context.route('**/*', (route) => {
+          const url = route.request().url();
+          if (!url.startsWith(studio.url)) {
+            offsite.push(url);
+            return route.abort();
+          }
+          if (url.includes('.wasm')) wasm.push(url);
+          return route.continue();
+        });
+      },
     });
     await tinySettings(page, { steps: 2, lr: '0.05' });
     await trainToCompletion(page);
