@@ -30,9 +30,6 @@ export function builtInBaseText(): string {
   return forgetProbeDemo().jsonl.trim().split('\n').map((l) => (JSON.parse(l) as { text: string }).text).join('\n\n');
 }
 
-/** The new-facts demo as JSONL: what the facts presets train on. */
-export const labFacts = (): string => newFactsDemo().jsonl;
-
 /**
  * The texts a preset trains and measures on, as the CLI and the studio both get them: the new-facts
  * demo, and the built-in model's held-out corpus text — or, for another model, documents sampled from
@@ -41,7 +38,7 @@ export const labFacts = (): string => newFactsDemo().jsonl;
 export async function labTexts(
   o: { gpu: Gpu; weights: LlamaWeights; tokenizer: Tokenizer; builtIn: boolean; quick: boolean; seed: number },
 ): Promise<LabTexts> {
-  const facts = labFacts();
+  const facts = newFactsDemo().jsonl;
   if (o.builtIn) return { facts, baseText: builtInBaseText() };
   const model = LlamaModel.upload(o.gpu, o.weights);
   try {

@@ -81,7 +81,7 @@ export function planPairs(plan: LabPlan, seed: number): KeyValuePair[] {
 }
 
 /** The file name and text a plan's runs train on (UUID pairs as prompt/completion JSONL, or the facts demo). */
-export function targetText(plan: LabPlan, seed: number, texts: Pick<LabTexts, 'facts'>): { fileName: string; text: string } {
+export function targetText(plan: LabPlan, seed: number, texts: LabTexts): { fileName: string; text: string } {
   return plan.data.kind === 'uuid' ? { fileName: 'uuid-pairs.jsonl', text: uuidJsonl(planPairs(plan, seed)) } : { fileName: 'new-facts.jsonl', text: texts.facts };
 }
 

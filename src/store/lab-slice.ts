@@ -136,10 +136,17 @@ export const createLabSlice: SliceCreator<LabSlice> = (set, get) => ({
       if (kept?.state === 'done' || get().labStatus !== 'idle' || runActive(get().runStatus)) return;
       set((s) => ({ labEstimates: { ...s.labEstimates, [key]: { state: 'measuring' } } }));
       try {
-        const r = await engine().request({ type: 'labEstimate', experiment: id, quick, seed: get().labSeed }).result;
+        const s0 = get();
+        const origin = s0.modelOrigin ?? { kind: 'files' as const, files: s0.model?.files ?? [] };
+        const r = await engine().request({ type: 'labEstimate', experiment: id, quick, seed: s0.labSeed, origin }).result;
         set((s) => ({ labEstimates: { ...s.labEstimates, [key]: { state: 'done', estimate: r.estimate } } }));
       } catch (e) {
-        set((s) => ({ labEstimates: { ...s.labEstimates, [key]: { state: 'failed', message: (e as Error).message } } }));
+        // A stopped estimate (a preset was started) is measured again later; a failure is shown.
+        const stopped = (e as { code?: string }).code === 'stopped';
+        set((s) => {
+          const { [key]: _dropped, ...rest } = s.labEstimates;
+          return { labEstimates: stopped ? rest : { ...rest, [key]: { state: 'failed', message: (e as Error).message } } };
+        });
       }
     } finally {
       release();
@@ -157,7 +164,9 @@ export const createLabSlice: SliceCreator<LabSlice> = (set, get) => ({
       labStatus: 'running', labExperiment: id, labProgress: null, labResult: null, labMessage: null, labError: null,
       labLive: runs.map((r) => ({ name: r.name, losses: [], points: [], runId: null })),
     });
-    await estimating; // an estimate holds the engine for a few steps: let it finish
+    // An estimate holds the engine: stop it (it is measured again afterwards), then wait for it to let go.
+    if (Object.values(get().labEstimates).some((e) => e.state === 'measuring')) await engine().request({ type: 'labCancel' }).result.catch(() => undefined);
+    await estimating;
     const pending = engine().request({
       type: 'labRun', experiment: id, quick, seed, resume,
       modelName: modelName(s0), origin: s0.modelOrigin ?? { kind: 'files', files: s0.model.files },

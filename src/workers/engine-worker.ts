@@ -249,7 +249,7 @@ function handle(cmd: EngineCommand): Promise<void> | void {
     case 'labList':
       return handleLabList(cmd.id);
     case 'labEstimate':
-      return handleLabEstimate(cmd.id, cmd.experiment, cmd.quick, cmd.seed);
+      return handleLabEstimate(cmd.id, cmd.experiment, cmd.quick, cmd.seed, cmd.origin);
     case 'labRun': {
       const { id, type: _type, ...req } = cmd;
       return handleLabRun(id, req);

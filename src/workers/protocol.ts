@@ -220,8 +220,8 @@ export type EngineCommand =
   | { type: 'importAdapter'; id: number; files: FilePayload[]; baseModelName?: string }
   /** The Lab's experiments with their settings, and the preset a reload interrupted (lab-protocol.ts). */
   | { type: 'labList'; id: number }
-  /** Time each run of an experiment's preset on this GPU (a few steps each). */
-  | { type: 'labEstimate'; id: number; experiment: ExperimentId; quick: boolean; seed: number }
+  /** Time each run of an experiment's preset on this GPU (a few steps each); `origin` says which held-out text it measures on. */
+  | { type: 'labEstimate'; id: number; experiment: ExperimentId; quick: boolean; seed: number; origin: ModelOrigin }
   /** Run (or resume) a preset: streams labProgress, labSteps, labPoint, labRunDone; ends with labFinished or labStopped. */
   | ({ type: 'labRun'; id: number } & LabRunRequest)
   /** Stop the running preset at the next step boundary (its finished runs stay saved). */

@@ -53,7 +53,7 @@ describe('the Lab panel (Chromium + SwiftShader)', () => {
     // The first estimate is measured on this GPU: a few steps of each of its runs.
     const estimate = page.locator('[data-testid="lab-estimate-mora-memory"][data-state="done"]');
     await estimate.waitFor({ timeout: 60_000 });
-    expect(await estimate.textContent()).toMatch(/^About [\d.]+ m?s of training on this GPU \(estimate from a few measured steps of each run: LoRA r2: .+ \+ 3 × [\d.]+ m?s;/);
+    expect(await estimate.textContent()).toMatch(/^About [\d.]+ m?s on this GPU \(an estimate from running each run for a few steps with a measurement before and after: LoRA r2: [\d.]+ m?s set-up \+ 3 steps × [\d.]+ m?s \+ 2 measurements × [\d.]+ m?s;/);
     expect(await page.getByTestId('lab-exp-learn-forget').textContent()).toContain('arXiv 2405.09673');
 
     await page.getByTestId('lab-run-learn-forget').click();

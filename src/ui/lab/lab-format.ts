@@ -9,10 +9,10 @@ export function runSettingsText(r: LabRunSummary): string {
   return `${s.method} · ${adapter} · lr ${s.lr} · ${s.steps} steps of ${s.batch} × ${s.seq} tokens · ${s.schedule} lr · seed ${s.seed}`;
 }
 
-/** "about 12.3 s" with how it was measured. */
+/** "About 52.1 s on this GPU, …" with how it was measured. */
 export function estimateText(e: PlanEstimate): string {
-  const parts = e.runs.map((r) => `${r.name}: ${formatMs(r.setupMs)} set-up + ${r.steps} × ${formatMs(r.stepMs)}`);
-  return `About ${formatMs(e.totalMs)} of training on this GPU (estimate from a few measured steps of each run: ${parts.join('; ')}); the measurements between steps add to it.`;
+  const parts = e.runs.map((r) => `${r.name}: ${formatMs(r.setupMs)} set-up + ${r.steps} steps × ${formatMs(r.stepMs)} + ${r.points} measurements × ${formatMs(r.pointMs)}`);
+  return `About ${formatMs(e.totalMs)} on this GPU (an estimate from running each run for a few steps with a measurement before and after: ${parts.join('; ')}).`;
 }
 
 const n2 = (x: number | undefined): string => (x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(2));

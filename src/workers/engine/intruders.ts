@@ -6,11 +6,13 @@
  */
 import { moduleIntruders, type ModuleIntruders } from '../../spectra/intruders.ts';
 import { LINEAR_MODULES } from '../../schema/tensors.ts';
+import { labIdle } from './lab.ts';
 import { baseCache, savedRunModel } from './spectra.ts';
 import { errorEvent, post, refuseWhileTraining, requireModel } from './state.ts';
 
 export async function handleIntruders(id: number, runId?: number): Promise<void> {
   try {
+    await labIdle();
     const loaded = requireModel();
     refuseWhileTraining('Finding intruder dimensions');
     const current = loaded.tuned?.runId ?? 0;

@@ -9,7 +9,7 @@
  * can resume it (the finished runs are kept, the run in progress starts again). `labCancel` stops a
  * preset between two steps.
  */
-import { labFacts, labTexts } from '../../lab/base-text.ts';
+import { labTexts } from '../../lab/base-text.ts';
 import { estimatePlan } from '../../lab/estimate.ts';
 import { EXPERIMENTS, experimentById, type Experiment } from '../../lab/experiments.ts';
 import { reportCharts, reportFiles } from '../../lab/report.ts';
@@ -18,7 +18,7 @@ import { LabStopped, runSettings, targetText, type LabHost } from '../../lab/run
 import type { ExperimentId, LabPlan, RunResult } from '../../lab/types.ts';
 import { dataIdentity } from '../../schema/data-identity.ts';
 import type { EvalPoint, RunStep, SpectraRound } from '../../schema/metrics.ts';
-import type { StoredData, StoredRun } from '../../schema/stored-run.ts';
+import type { ModelOrigin, StoredData, StoredRun } from '../../schema/stored-run.ts';
 import { validateTrainConfig } from '../../schema/train-config.ts';
 import type { Trainer } from '../../train/trainer.ts';
 import type { LabExperimentSummary, LabPending, LabProgressInfo, LabRunRequest, LabSizeSummary } from '../protocol.ts';
@@ -61,6 +61,11 @@ async function runningElsewhere(): Promise<boolean> {
   if (active) return false;
   const held = (await locks()?.query())?.held ?? [];
   return held.some((l) => l.name === LAB_LOCK);
+}
+
+/** Resolves once no preset or estimate holds the engine (an estimate takes seconds: others wait for it). */
+export async function labIdle(): Promise<void> {
+  while (active) await active.done;
 }
 
 /** Steps between loss readbacks in the studio (live charts; results do not depend on it). */
@@ -171,16 +176,25 @@ function checkPlan(exp: Experiment, plan: LabPlan, seed: number, loaded: Loaded)
   }
 }
 
-export async function handleLabEstimate(id: number, experiment: ExperimentId, quick: boolean, seed: number): Promise<void> {
+export async function handleLabEstimate(id: number, experiment: ExperimentId, quick: boolean, seed: number, origin: ModelOrigin): Promise<void> {
   try {
     const exp = experimentById(experiment);
     const loaded = requireModel();
     const tokenizer = requireTokenizer(loaded);
     const plan = exp.plan(quick);
     checkPlan(exp, plan, seed, loaded);
-    const estimate = await asLab(id, async () => {
-      // Timing trains on the target data only: no held-out text is needed.
-      return estimatePlan(plan, { gpu: requireGpu(), weights: loaded.weights, tokenizer, texts: { facts: labFacts() }, seed });
+    const estimate = await asLab(id, async (lab) => {
+      const gpu = requireGpu();
+      const texts = await labTexts({ gpu, weights: loaded.weights, tokenizer, builtIn: origin.kind === 'builtin', quick, seed });
+      const shouldStop = async () => {
+        await yieldToEvents(); // let labCancel in
+        return lab.stop;
+      };
+      try {
+        return await estimatePlan(plan, { gpu, weights: loaded.weights, tokenizer, texts, seed, shouldStop });
+      } catch (e) {
+        throw e instanceof LabStopped ? new EngineRefusal('The time estimate was stopped before it finished.', 'stopped') : e;
+      }
     });
     post({ type: 'labEstimate', id, experiment, quick, estimate });
   } catch (e) {
