@@ -99,12 +99,14 @@ describe('cli export-onnx', () => {
   });
 
   it('refuses an output folder that exists and an adapter for another model, naming the file, leaving nothing behind', async () => {
-    const exists = await cli('export-onnx', ...stories, '--out', path.join(work, 'stories-onnx'));
-    expect(exists.code).toBe(1);
-    expect(exists.stderr).toContain(`${path.join(work, 'stories-onnx')}: the output folder already exists`);
     const run = path.join(work, 'tw-lora', 'adapter'); // trained on the built-in model, not stories260K
     const out = path.join(work, 'wrong-adapter');
-    const wrong = await cli('export-onnx', ...stories, '--adapter', run, '--out', out);
+    const [exists, wrong] = await Promise.all([
+      cli('export-onnx', ...stories, '--out', path.join(work, 'stories-onnx')),
+      cli('export-onnx', ...stories, '--adapter', run, '--out', out),
+    ]);
+    expect(exists.code).toBe(1);
+    expect(exists.stderr).toContain(`${path.join(work, 'stories-onnx')}: the output folder already exists`);
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toMatch(new RegExp(`error: ${run.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/adapter_\\w+\\.(json|safetensors): `));
     expect(readdirSync(work).filter((n) => n.startsWith('wrong-adapter'))).toEqual([]);
@@ -174,19 +176,39 @@ describe('cli export-lora', () => {
     expect(dist(lora, tuned) / dist(tuned, base)).toBeLessThanOrEqual(report.max_relative_error);
   });
 
+  it('a DoRA adapter (ΔW = its merged change, magnitudes included) at --energy 0.99: ≥ 99% of each ΔW, loadable as a plain LoRA', async () => {
+    const run = path.join(work, 'dora');
+    const t = await cli('train', ...stories, '--data', data, '--method', 'dora', '--rank', '4', '--targets', 'q,v', '--lr', '1e-2', '--steps', '3',
+      '--batch', '2', '--seq', '32', '--out', run);
+    expect(t.code, t.stderr).toBe(0);
+    const out = path.join(work, 'dora-lora');
+    const r = await cli('export-lora', ...stories, '--adapter', path.join(run, 'adapter'), '--energy', '0.99', '--out', out);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(readFileSync(path.join(out, 'conversion.json'), 'utf8'));
+    expect(report.modules).toHaveLength(10); // 5 layers × q, v
+    for (const m of report.modules) {
+      expect(m.energy_kept, m.name).toBeGreaterThanOrEqual(0.99);
+      expect(m.relative_error, m.name).toBeCloseTo(Math.sqrt(1 - m.energy_kept), 3);
+    }
+    const stored = await readPeftAdapterDir(out, (await readModelPath(STORIES_BIN)).weights.config);
+    expect(stored.config).toMatchObject({ r: report.r, loraAlpha: report.r, useDora: false, targetModules: ['q', 'v'] });
+  });
+
   it('a full fine-tune (--tuned, ΔW = W − W₀) at --rank 4, and another architecture refused naming the tuned folder', async () => {
     const run = path.join(work, 'full');
     const t = await cli('train', ...stories, '--data', data, '--method', 'full', '--lr', '1e-3', '--steps', '3', '--batch', '2', '--seq', '32', '--out', run);
     expect(t.code, t.stderr).toBe(0);
     const out = path.join(work, 'full-lora');
-    const r = await cli('export-lora', ...stories, '--tuned', path.join(run, 'merged'), '--rank', '4', '--out', out);
+    const [r, wrong] = await Promise.all([
+      cli('export-lora', ...stories, '--tuned', path.join(run, 'merged'), '--rank', '4', '--out', out),
+      cli('export-lora', ...stories, '--tuned', TINYWORLD, '--rank', '4', '--out', path.join(work, 'wrong-arch')),
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(readFileSync(path.join(out, 'conversion.json'), 'utf8'));
     expect(report.r).toBe(4);
     expect(report.modules).toHaveLength(35); // every linear module changes in full fine-tuning
     expect(report.not_carried).toContain('model.embed_tokens.weight');
     for (const m of report.modules) expect(m.relative_error).toBeGreaterThan(0);
-    const wrong = await cli('export-lora', ...stories, '--tuned', TINYWORLD, '--rank', '4', '--out', path.join(work, 'wrong-arch'));
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toContain(`error: ${TINYWORLD}: another architecture than the base model: nLayers is 4, the base has 5`);
     expect(existsSync(path.join(work, 'wrong-arch'))).toBe(false);
