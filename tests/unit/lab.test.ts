@@ -1,6 +1,7 @@
 /** The Lab's pure parts: the UUID task, generation scoring, the forgetting CE's maths, intruder cosines, charts, findings' helpers. */
 import { describe, expect, it } from 'vitest';
 import { correlation, EXPERIMENTS } from '../../src/lab/experiments.ts';
+import { measurementPoints } from '../../src/lab/estimate.ts';
 import { crossEntropyRow, logSoftmax } from '../../src/lab/forgetting.ts';
 import { generatedValue, scoreGenerations } from '../../src/lab/generations.ts';
 import { svgChart, ticks } from '../../src/schema/svg-chart.ts';
@@ -127,5 +128,15 @@ describe('charts and findings helpers', () => {
         expect(p.every).toBeLessThanOrEqual(p.base.steps!);
       }
     }
+  });
+});
+
+describe('time estimate', () => {
+  it('counts a run\'s measurement points as runExperiment takes them: step 0, every N steps, and the last', () => {
+    expect(measurementPoints(60, 15)).toBe(5); // 0 15 30 45 60
+    expect(measurementPoints(3, 3)).toBe(2); // 0 3
+    expect(measurementPoints(7, 3)).toBe(4); // 0 3 6 7
+    expect(measurementPoints(40, 10)).toBe(5);
+    expect(measurementPoints(2, 5)).toBe(2); // 0 2
   });
 });
