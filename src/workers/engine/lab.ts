@@ -14,12 +14,13 @@ import { estimatePlan } from '../../lab/estimate.ts';
 import { EXPERIMENTS, experimentById, type Experiment } from '../../lab/experiments.ts';
 import { reportCharts, reportFiles } from '../../lab/report.ts';
 import { labModelInfo, reproduce, scaleOf } from '../../lab/reproduce.ts';
-import { LabStopped, runSettings, targetText, type LabHost } from '../../lab/run-experiment.ts';
+import { LabStopped, runSettings, targetText, type LabHost, type LabTexts } from '../../lab/run-experiment.ts';
 import type { ExperimentId, LabPlan, RunResult } from '../../lab/types.ts';
 import { dataIdentity } from '../../schema/data-identity.ts';
 import type { EvalPoint, RunStep, SpectraRound } from '../../schema/metrics.ts';
 import type { ModelOrigin, StoredData, StoredRun } from '../../schema/stored-run.ts';
 import { validateTrainConfig } from '../../schema/train-config.ts';
+import type { Tokenizer } from '../../io/tokenizer.ts';
 import type { Trainer } from '../../train/trainer.ts';
 import type { LabExperimentSummary, LabPending, LabProgressInfo, LabRunRequest, LabSizeSummary } from '../protocol.ts';
 import { newRunId, RunSaver, runDb } from './persist.ts';
@@ -61,6 +62,21 @@ async function runningElsewhere(): Promise<boolean> {
   if (active) return false;
   const held = (await locks()?.query())?.held ?? [];
   return held.some((l) => l.name === LAB_LOCK);
+}
+
+/** The texts of the last (model, size, seed) asked for: another model's held-out text is sampled from it, which takes seconds. */
+let textsCache: { key: string; texts: Promise<LabTexts> } | null = null;
+
+function texts(loaded: Loaded, tokenizer: Tokenizer, builtIn: boolean, quick: boolean, seed: number): Promise<LabTexts> {
+  const key = `${loaded.summary.fingerprint}/${builtIn}/${quick}/${seed}`;
+  if (textsCache?.key !== key) {
+    const made = labTexts({ gpu: requireGpu(), weights: loaded.weights, tokenizer, builtIn, quick, seed });
+    textsCache = { key, texts: made };
+    made.catch(() => {
+      if (textsCache?.texts === made) textsCache = null; // a failure is not kept
+    });
+  }
+  return textsCache.texts;
 }
 
 /** Resolves once no preset or estimate holds the engine (an estimate takes seconds: others wait for it). */
@@ -185,13 +201,13 @@ export async function handleLabEstimate(id: number, experiment: ExperimentId, qu
     checkPlan(exp, plan, seed, loaded);
     const estimate = await asLab(id, async (lab) => {
       const gpu = requireGpu();
-      const texts = await labTexts({ gpu, weights: loaded.weights, tokenizer, builtIn: origin.kind === 'builtin', quick, seed });
+      const held = await texts(loaded, tokenizer, origin.kind === 'builtin', quick, seed);
       const shouldStop = async () => {
         await yieldToEvents(); // let labCancel in
         return lab.stop;
       };
       try {
-        return await estimatePlan(plan, { gpu, weights: loaded.weights, tokenizer, texts, seed, shouldStop });
+        return await estimatePlan(plan, { gpu, weights: loaded.weights, tokenizer, texts: held, seed, shouldStop });
       } catch (e) {
         throw e instanceof LabStopped ? new EngineRefusal('The time estimate was stopped before it finished.', 'stopped') : e;
       }
@@ -261,22 +277,22 @@ export async function handleLabRun(id: number, req: LabRunRequest): Promise<void
       await writeState(state);
       const gpu = requireGpu();
       const builtIn = req.origin.kind === 'builtin';
-      const texts = await labTexts({ gpu, weights: loaded.weights, tokenizer, builtIn, quick: req.quick, seed: req.seed });
+      const held = await texts(loaded, tokenizer, builtIn, req.quick, req.seed);
       const info = labModelInfo(loaded.weights, builtIn ? 'the built-in model' : req.modelName);
       const totalSteps = plan.runs.reduce((a, r) => a + runSettings(plan, r, req.seed).steps, 0);
       const stepsBefore = (run: number) => plan.runs.slice(0, run).reduce((a, r) => a + runSettings(plan, r, req.seed).steps, 0);
       const resumed = state.done.map((d) => d.run);
       const done = new Map<number, RunResult>(Object.entries(state.results).map(([k, v]) => [Number(k), v]));
-      const target = targetText(plan, req.seed, texts);
+      const target = targetText(plan, req.seed, held);
       const data = { ...target, source: plan.data.kind === 'uuid' ? ('text' as const) : ('demo' as const) };
       const probe: StoredData | undefined = plan.measures.losses
-        ? { fileName: builtIn ? 'held-out base text (forget-probe documents)' : 'held-out base text (sampled from the model)', text: texts.baseText, format: 'text', source: 'text', split: { seqLen: runSettings(plan, plan.runs[0]!, req.seed).seq, evalFraction: 0, seed: 0 } }
+        ? { fileName: builtIn ? 'held-out base text (forget-probe documents)' : 'held-out base text (sampled from the model)', text: held.baseText, format: 'text', source: 'text', split: { seqLen: runSettings(plan, plan.runs[0]!, req.seed).seq, evalFraction: 0, seed: 0 } }
         : undefined;
       let steps: RunStep[] = [];
       let lastWrite = 0;
       const runIds = new Map<number, number>(state.done.map((d) => [d.run, d.runId]));
       const host: LabHost = {
-        gpu, weights: loaded.weights, tokenizer, texts, seed: req.seed, done, readEvery: READ_EVERY,
+        gpu, weights: loaded.weights, tokenizer, texts: held, seed: req.seed, done, readEvery: READ_EVERY,
         onProgress(p) {
           if (p.step === 0) steps = [];
           const progress: LabProgressInfo = { experiment: req.experiment, ...p, fraction: (stepsBefore(p.run) + p.step) / totalSteps, resumed };
