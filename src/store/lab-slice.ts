@@ -181,6 +181,7 @@ export const createLabSlice: SliceCreator<LabSlice> = (set, get) => ({
       } else if (e.type === 'labSteps') live(e.run, (r) => ({ ...r, losses: [...r.losses, ...e.losses] }));
       else if (e.type === 'labPoint') live(e.run, (r) => ({ ...r, points: [...r.points.filter((p) => p.step !== e.point.step), e.point] }));
       else if (e.type === 'labRunDone') {
+        void get().refreshSavedRuns(); // the finished run is a saved run now: Saved runs and Compare list it
         live(e.run, (r) => ({
           ...r, runId: e.runId,
           losses: e.result.metrics.loss.map((l, i): [number, number] => [i + 1, l]), points: e.result.metrics.curve,
