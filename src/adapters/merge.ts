@@ -23,7 +23,7 @@ export function unmergeAdapters(model: LlamaModel, merged: MergedAdapters): void
 }
 
 function applyDelta(model: LlamaModel, name: string, adapter: LinearAdapter, sign: 1 | -1): void {
-  const W = model.param(`${name}.weight`);
+  const W = model.promoteToF32(`${name}.weight`); // merged in place: f32
   const delta = adapter.deltaWeight(model.gpu, W);
   axpy(model.gpu, delta, W, sign);
   model.gpu.release(delta);

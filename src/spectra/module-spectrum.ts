@@ -37,6 +37,7 @@ import type { Tensor } from '../gpu/tensor.ts';
 import type { AdapterTensors } from '../io/peft.ts';
 import { matmul } from '../kernels/matmul.ts';
 import { axpy } from '../kernels/axpy.ts';
+import { toF32 } from '../kernels/cast.ts';
 import { addInPlace } from '../kernels/elementwise.ts';
 import type { LlamaModel } from '../model/llama.ts';
 import { linearName, moduleName, type LinearModule, type LlamaWeights } from '../schema/tensors.ts';
@@ -87,10 +88,21 @@ export async function moduleSpectrum(
   gpu: Gpu, model: LlamaModel, layer: number, module: LinearModule, opts: ModuleSpectrumOptions = {},
 ): Promise<ModuleSpectrum> {
   const name = moduleName(layer, module);
-  const W = model.param(linearName(layer, module));
+  const W = toF32(gpu, model.param(linearName(layer, module))); // a 16-bit base: a temporary f32 copy
+  try {
+    return await spectrumOf(gpu, model, name, linearName(layer, module), W, opts);
+  } finally {
+    if (W !== model.param(linearName(layer, module))) gpu.release(W);
+  }
+}
+
+/** moduleSpectrum on W (out, in), the f32 weight `weightName` of module `name`. */
+async function spectrumOf(
+  gpu: Gpu, model: LlamaModel, name: string, weightName: string, W: Tensor, opts: ModuleSpectrumOptions,
+): Promise<ModuleSpectrum> {
   const [out, inF] = W.shape as [number, number];
   const adapter = opts.baseOnly ? undefined : model.adapters.get(name);
-  const original = adapter || opts.baseOnly ? undefined : opts.original?.tensors.get(linearName(layer, module));
+  const original = adapter || opts.baseOnly ? undefined : opts.original?.tensors.get(weightName);
   if (original) return fullSpectrum(gpu, name, W, original.data, opts);
   const low = adapter?.lowRank() ?? null;
   const init = low ? opts.initial?.get(name) : undefined;

@@ -85,7 +85,7 @@ export function restoreSpectralAdapters(
       const name = moduleName(l, m);
       const saved = initial.get(name);
       if (!saved) throw new Error(`the checkpoint has no initial A₀, B₀ for ${name}`);
-      const W = model.param(linearName(l, m));
+      const W = model.promoteToF32(linearName(l, m)); // W_res is written in place: f32
       const [out, inF] = W.shape as [number, number];
       const r = config.rank;
       if (saved.A.shape.join() !== `${r},${inF}` || saved.B.shape.join() !== `${out},${r}`) {
@@ -117,7 +117,7 @@ export async function initSpectralAdapters(
   const reports: SpectralInitReport[] = [];
   for (let l = 0; l < model.config.nLayers; l++) {
     for (const m of targets) {
-      const W = model.param(linearName(l, m));
+      const W = model.promoteToF32(linearName(l, m)); // W_res is written in place: f32
       const [out, inF] = W.shape as [number, number];
       const name = moduleName(l, m);
       const k = Math.min(out, inF);

@@ -146,7 +146,8 @@ export class Trainer {
     const gpu = model.gpu;
     const rng = new Rng(config.seed + 1);
     if (config.method === 'full') {
-      for (const [name, value] of model.params) {
+      for (const name of [...model.params.keys()]) {
+        const value = model.promoteToF32(name); // trained in place: an f32 master of a 16-bit weight
         const grad = gpu.tensor(`${name}.grad`, value.shape);
         gpu.clear(grad);
         t.baseGrads.set(name, grad);
@@ -167,7 +168,7 @@ export class Trainer {
           const adapter: LinearAdapter = config.method === 'mora'
             ? MoraAdapter.create(gpu, name, out, inF, mora, rng)
             : config.method === 'dora'
-              ? DoraAdapter.create(gpu, name, model.param(linearName(l, m)), lora, rng)
+              ? DoraAdapter.create(gpu, name, model.promoteToF32(linearName(l, m)), lora, rng) // its norm kernels read W in f32
               : LoraAdapter.create(gpu, name, out, inF, lora, rng);
           model.adapters.set(name, adapter);
           t.params.push(...adapter.params);

@@ -18,7 +18,7 @@ function run(runId: number, methodId: 'lora' | 'mora'): RunRecord {
   const config = { ...DEFAULT_TRAIN_CONFIG, method: methodId, steps: 6, lr: 0.01, batch: 2, seq: 32 };
   return {
     runId, index: runId, methodId, label: runLabel(runId, methodId, config), config, trainableCount: 8192,
-    train: [{ step: 1, loss: 3, lr: 0.01, gradNorm: 1, tokensPerSec: 10, elapsedMs: 5, epoch: 0 }, { step: 6, loss: 2, lr: 0.01, gradNorm: 1, tokensPerSec: 10, elapsedMs: 30, epoch: 0 }],
+    train: [{ step: 1, loss: 3, lr: 0.01, gradNorm: 1, tokensPerSec: 10, elapsedMs: 5, epoch: 0, peakGpuBytes: 1 << 20 }, { step: 6, loss: 2, lr: 0.01, gradNorm: 1, tokensPerSec: 10, elapsedMs: 30, epoch: 0, peakGpuBytes: 1 << 20 }],
     eval: [{ step: 0, loss: 3.5, forget: 2 }, { step: 6, loss: 2.5, forget: 2.25 }],
     reason: 'completed', steps: 6, finalLoss: 2, evalLoss: 2.5, tokensPerSec: 10, update: null, dataId: facts, probeId: null,
   };

@@ -76,7 +76,7 @@ describe('learnForget', () => {
   });
 });
 
-const step = (s: number, loss: number): RunStep => ({ step: s, loss, lr: 1e-3, gradNorm: 1, tokensPerSec: 100, elapsedMs: s * 10, epoch: s / 10 });
+const step = (s: number, loss: number): RunStep => ({ step: s, loss, lr: 1e-3, gradNorm: 1, tokensPerSec: 100, elapsedMs: s * 10, epoch: s / 10, peakGpuBytes: 1 << 20 });
 
 describe('loss chart summary', () => {
   test('without a probe it reads as before', () => {

@@ -7,7 +7,7 @@ import { useAppStore } from '../../src/store/store.ts';
 import { LossChart } from '../../src/ui/charts/loss-chart.tsx';
 import type { EvalPoint, RunStep } from '../../src/schema/metrics.ts';
 
-const step = (s: number): RunStep => ({ step: s, loss: 3 - s / 4, lr: 0.001, gradNorm: 0.5, tokensPerSec: 100, elapsedMs: s * 10, epoch: s / 3 });
+const step = (s: number): RunStep => ({ step: s, loss: 3 - s / 4, lr: 0.001, gradNorm: 0.5, tokensPerSec: 100, elapsedMs: s * 10, epoch: s / 3, peakGpuBytes: 1 << 20 });
 
 // A server render reads store selectors from the store's initial state (zustand's server snapshot), and
 // the metrics log through getState(): chart options are set on the initial state, restored after each test.

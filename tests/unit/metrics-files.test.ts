@@ -4,7 +4,7 @@ import type { MetricsLog } from '../../src/store/charts-slice.ts';
 import { metricsCsv, metricsJson } from '../../src/ui/export/metrics-files.ts';
 import type { EvalPoint, RunStep } from '../../src/schema/metrics.ts';
 
-const step = (s: number): RunStep => ({ step: s, loss: 3 - s / 4, lr: 0.001, gradNorm: 0.5, tokensPerSec: 123.45, elapsedMs: s * 10.4, epoch: s / 3 });
+const step = (s: number): RunStep => ({ step: s, loss: 3 - s / 4, lr: 0.001, gradNorm: 0.5, tokensPerSec: 123.45, elapsedMs: s * 10.4, epoch: s / 3, peakGpuBytes: 1 << 20 });
 const log = (evals: EvalPoint[], steps = [1, 2, 3]): MetricsLog => ({ runId: 1, totalSteps: 3, train: steps.map(step), eval: evals });
 const lines = (csv: string) => csv.trimEnd().split('\n');
 const column = (csv: string, name: string) => {

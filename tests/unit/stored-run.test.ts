@@ -6,7 +6,7 @@ import { metricsUpTo, resumable, summarizeRun, type StoredRun } from '../../src/
 import { DEFAULT_TRAIN_CONFIG } from '../../src/schema/train-config.ts';
 import { readFixture, STORIES_BIN } from '../helpers/fixtures.ts';
 
-const point = (step: number) => ({ step, loss: 3 - step / 10, lr: 1e-3, gradNorm: 1, tokensPerSec: 100, elapsedMs: step * 10, epoch: step / 5 });
+const point = (step: number) => ({ step, loss: 3 - step / 10, lr: 1e-3, gradNorm: 1, tokensPerSec: 100, elapsedMs: step * 10, epoch: step / 5, peakGpuBytes: 1 << 20 });
 
 function run(o: Partial<StoredRun>): StoredRun {
   return {
