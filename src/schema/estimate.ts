@@ -202,8 +202,11 @@ export function stepBufferProblem(config: TrainConfig, c: LlamaConfig, limits: B
   const cap = Math.min(limits.maxBufferSize, limits.maxStorageBufferBindingSize);
   const buffer = largestStepBuffer(config, c);
   if (buffer.bytes <= cap) return null;
-  const maxBatch = Math.floor(cap / (4 * c.hiddenDim * config.seq));
-  const fix = maxBatch >= 1 ? `use a batch of at most ${maxBatch}` : `shorten the sequence length to at most ${Math.floor(cap / (4 * c.hiddenDim))}`;
+  // Bytes per token of what must fit: the FFN activation, and the logits too when even a full chunk exceeds the cap.
+  const fullChunk = 4 * c.vocabSize * logitsChunkRows(Number.MAX_SAFE_INTEGER, c.vocabSize);
+  const perToken = 4 * (fullChunk > cap ? Math.max(c.hiddenDim, c.vocabSize) : c.hiddenDim);
+  const maxBatch = Math.floor(cap / (perToken * config.seq));
+  const fix = maxBatch >= 1 ? `use a batch of at most ${maxBatch}` : `shorten the sequence length to at most ${Math.floor(cap / perToken)}`;
   return (
     `a step of ${config.batch} × ${config.seq} tokens needs a ${formatBytes(buffer.bytes)} ${buffer.name} buffer, ` +
     `more than this GPU allows in one buffer (${formatBytes(cap)}): ${fix}.`

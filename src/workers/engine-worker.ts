@@ -6,6 +6,7 @@
  */
 import { acquireDevice } from '../gpu/device.ts';
 import { WebGpuUnavailableError } from '../gpu/errors.ts';
+import { isPacked16 } from '../gpu/tensor.ts';
 import { autotuneMatmul } from '../kernels/autotune.ts';
 import { Gpu } from '../gpu/gpu.ts';
 import { baseName, loadModelFromFiles } from '../io/load-model.ts';
@@ -126,6 +127,7 @@ async function handleLoadModel(id: number, files: { name: string; bytes: ArrayBu
       files: files.map((f) => f.name),
       config: { ...weights.config },
       paramCount: model.parameterCount,
+      weightStorage: [...model.params.values()].some(isPacked16) ? '16-bit' : 'f32',
       hasTokenizer: tokenizer !== undefined,
       loadMs: performance.now() - started,
       fingerprint: modelFingerprint(weights),

@@ -11,6 +11,7 @@ import type { TrainConfig } from '../schema/train-config.ts';
 import type { DataFormat, DataProblem, DataStats, DataWarning, DataWarningKind } from '../schema/data.ts';
 import type { ModuleSpectrum } from '../schema/metrics.ts';
 import type { LinearModule } from '../schema/tensors.ts';
+import type { WeightStorage } from '../schema/estimate.ts';
 import type { StorageProblemCode } from '../schema/stored-run.ts';
 import type { ModelOrigin, SavedRunSummary } from '../schema/stored-run.ts';
 import type { EvalPoint, SpectraEntry, SpectraRound } from '../schema/metrics.ts';
@@ -39,6 +40,8 @@ export interface ModelSummary {
   files: string[];
   config: LlamaConfig;
   paramCount: number;
+  /** How the weight matrices sit on the GPU: '16-bit' when any loaded matrix is bf16/f16, else 'f32' (the memory estimate uses it). */
+  weightStorage: WeightStorage;
   hasTokenizer: boolean;
   /** Wall time of reading, parsing and uploading, in milliseconds. */
   loadMs: number;

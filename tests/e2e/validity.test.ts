@@ -1,7 +1,7 @@
 /**
  * What you see is what trains (Chromium + SwiftShader, the built-in model): a field showing an error
  * blocks Start by name while the estimate says which last valid value it is for; a batch whose
- * logits exceed the GPU's buffer limit is refused; "Paste text" left empty blocks Start instead of
+ * FFN activation exceeds the GPU's buffer limit is refused (the logits are chunked); "Paste text" left empty blocks Start instead of
  * training the demo the engine still holds, and pasted text is what a 2-step run trains on, with
  * the status exact to the end. Also: the keyboard reaches Start right after the settings, and a
  * link carries the checkpoint and spectra cadence.
@@ -106,15 +106,16 @@ describe('what the page shows is what trains (Chromium + SwiftShader)', () => {
     await type(page, 'rank', '4');
     await expect.poll(() => startEnabled(page)).toBe(true);
 
-    // A batch whose logits (batch × 64 × vocabulary 1,024 × 4 bytes) exceed what Chromium's SwiftShader allows in one buffer (1 GiB).
+    // A batch whose FFN activation (batch × 64 × FFN 172 × 4 bytes) exceeds what Chromium's SwiftShader allows in one
+    // buffer (1 GiB); the logits are cut into 64 MiB row chunks, so they never do. 2³⁰ / (64 · 688) = 24,385.6.
     const limits = await page.evaluate(() => (window as unknown as { subspace: { store: { getState(): { adapter: { limits: Record<string, number> } } } } }).subspace.store.getState().adapter.limits);
     expect(Math.min(limits.maxBufferSize!, limits.maxStorageBufferBindingSize!)).toBe(1024 ** 3);
     await type(page, 'seq', '64');
-    await type(page, 'batch', '5000');
-    const tooBig = 'a step of 5000 × 64 tokens needs a 1.2 GiB logits buffer, more than this GPU allows in one buffer (1.0 GiB): use a batch of at most 4096.';
+    await type(page, 'batch', '30000');
+    const tooBig = 'a step of 30000 × 64 tokens needs a 1.2 GiB FFN activation buffer, more than this GPU allows in one buffer (1.0 GiB): use a batch of at most 24385.';
     expect(await text(page, 'batch-error')).toBe(tooBig);
     await blocked(page, `Batch: ${tooBig}`);
-    await type(page, 'batch', '4096');
+    await type(page, 'batch', '24385');
     expect(await page.getByTestId('batch-error').count()).toBe(0);
     await expect.poll(() => startEnabled(page), { timeout: 30_000 }).toBe(true);
   });

@@ -1,13 +1,13 @@
 /**
  * The model card's "Memory to train" rows on stories260K's shapes (dim 64, FFN 172, 5 layers,
  * 8 heads / 4 kv heads, vocabulary 512, 260,032 parameters), numbers worked out by hand from the
- * formulas in src/ui/method/estimate.ts.
+ * formulas in src/schema/estimate.ts.
  */
 import { describe, expect, test } from 'vitest';
 import type { LlamaConfig } from '../../src/schema/llama-config.ts';
 import { METHOD_ROWS, type MethodRow } from '../../src/store/methods.ts';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../../src/schema/train-config.ts';
-import { largestStepBuffer, stepBufferProblem } from '../../src/ui/method/estimate.ts';
+import { largestStepBuffer, stepBufferProblem } from '../../src/schema/estimate.ts';
 import { methodMemoryRows } from '../../src/ui/model/memory-rows.ts';
 
 const STORIES: LlamaConfig = {
@@ -35,14 +35,27 @@ describe('methodMemoryRows', () => {
     expect(t.full).toBe(260_032);
   });
 
-  test('GPU memory totals: weights + adapters + gradients + Adam + activations', () => {
+  test('GPU memory totals: weights + adapters + gradients + Adam + activations + transients', () => {
     const r = byId(methodMemoryRows(CONFIG, MODEL, 'lora'));
-    // Per token: 5·(7·64 + 2·32 + 3·172 + 8 + a·r) + 64 + 2·512; B·T = 64 tokens, 4 bytes each.
-    // LoRA (a·r = 16): 6348 per token → 1,625,088 B activations; 4·260032 weights; 16·8960 for adapter, grad, m, v.
-    expect(r.lora!.bytes).toBe(1_040_128 + 16 * 8960 + 1_625_088);
+    // B·T = 64 rows, 4 bytes a float. LoRA: weights 4·260,032 = 1,040,128; adapter, gradients, m, v 16·8960 = 143,360;
+    // activations 4·64·(5·(4·64 + 2·32 + 2·172 + 8 heads + 8 + 8 for x·Aᵀ of q, v) + 64) = 256·3504 = 897,024;
+    // transients: one layer's backward 4·64·(3·172 + 5·64 + 2·32 + 8) = 232,448 beats the loss 4·(2·64·64 + 64·512) = 163,840.
+    expect(r.lora!.bytes).toBe(1_040_128 + 143_360 + 897_024 + 232_448);
     expect(r.milora!.bytes).toBe(r.lora!.bytes);
-    // Full: no adapter activations (6268 per token → 1,604,608 B); gradients and Adam for all 260,032.
-    expect(r.full!.bytes).toBe(1_040_128 + 12 * 260_032 + 1_604_608);
+    // Full: gradients and Adam for all 260,032; nothing saved by adapters (256·3424), no adapter backward (256·900).
+    expect(r.full!.bytes).toBe(1_040_128 + 12 * 260_032 + 876_544 + 230_400);
+  });
+
+  test("the loaded model's weight storage: 16-bit matrices take 2 bytes, norms stay 4", () => {
+    const r = byId(methodMemoryRows(CONFIG, { ...MODEL, weightStorage: '16-bit' }, 'lora'));
+    // 11 norms of 64 (2 per layer + the final one) = 704 f32; the other 259,328 parameters 2 bytes each.
+    expect(r.lora!.bytes).toBe(4 * 704 + 2 * 259_328 + 143_360 + 897_024 + 232_448);
+  });
+
+  test('recompute keeps only each layer input and recomputes one layer in its backward', () => {
+    const r = byId(methodMemoryRows({ ...CONFIG, recompute: true }, MODEL, 'lora'));
+    // Activations 4·64·(5 + 1)·64 = 98,304; the layer backward gains that layer's 4·64·688 = 176,128.
+    expect(r.lora!.bytes).toBe(1_040_128 + 143_360 + 98_304 + 232_448 + 176_128);
   });
 
   test('marks the chosen row only', () => {
@@ -67,29 +80,34 @@ describe('methodMemoryRows', () => {
 describe('a step against the device buffer limits', () => {
   const MiB = 1024 * 1024;
   const SWIFTSHADER = { maxBufferSize: 256 * MiB, maxStorageBufferBindingSize: 128 * MiB };
-  // The built-in model's shapes: vocabulary 1024 is wider than its FFN (172), so the logits are the largest buffer.
+  // The built-in model's shapes: vocabulary 1024, FFN 172.
   const TINY: LlamaConfig = { ...STORIES, dim: 64, hiddenDim: 172, nLayers: 4, nHeads: 4, nKvHeads: 4, vocabSize: 1024, maxSeqLen: 256 };
 
-  test('the largest buffer is the logits, 4 · B · T · V bytes', () => {
+  test('the logits count while the batch fits one loss chunk; past it the FFN activation is the largest buffer', () => {
     expect(largestStepBuffer({ ...CONFIG, batch: 4, seq: 64 }, TINY)).toEqual({ name: 'logits', bytes: 4 * 4 * 64 * 1024, bytesPerToken: 4096 });
-    // An FFN wider than the vocabulary: one (B·T, H) activation is.
+    // 4096 × 64 tokens: logits chunked to 64 MiB (16,384 rows of 4 KiB), the FFN activation 4·262,144·172 = 172 MiB.
+    expect(largestStepBuffer({ ...CONFIG, batch: 4096, seq: 64 }, TINY)).toEqual({ name: 'FFN activation', bytes: 4 * 4096 * 64 * 172, bytesPerToken: 688 });
     expect(largestStepBuffer({ ...CONFIG, batch: 1, seq: 8 }, { ...TINY, hiddenDim: 4096 }).name).toBe('FFN activation');
   });
 
-  test('a batch whose logits exceed the binding limit is refused with the largest batch that fits', () => {
-    // 512 × 64 tokens × 4 KiB = 128 MiB exactly: fits; 513 does not.
-    expect(stepBufferProblem({ ...CONFIG, batch: 512, seq: 64 }, TINY, SWIFTSHADER)).toBeNull();
-    expect(stepBufferProblem({ ...CONFIG, batch: 600, seq: 64 }, TINY, SWIFTSHADER)).toBe(
-      'a step of 600 × 64 tokens needs a 150.0 MiB logits buffer, more than this GPU allows in one buffer (128.0 MiB): use a batch of at most 512.',
+  test('a batch whose FFN activation exceeds the binding limit is refused with the largest batch that fits', () => {
+    // 128 MiB / (64 tokens × 688 bytes) = 3048.2: batch 3048 fits, 3100 does not.
+    expect(stepBufferProblem({ ...CONFIG, batch: 3048, seq: 64 }, TINY, SWIFTSHADER)).toBeNull();
+    expect(stepBufferProblem({ ...CONFIG, batch: 3100, seq: 64 }, TINY, SWIFTSHADER)).toBe(
+      'a step of 3100 × 64 tokens needs a 130.2 MiB FFN activation buffer, more than this GPU allows in one buffer (128.0 MiB): use a batch of at most 3048.',
     );
     // The smaller of the two limits counts.
-    expect(stepBufferProblem({ ...CONFIG, batch: 512, seq: 64 }, TINY, { maxBufferSize: 64 * MiB, maxStorageBufferBindingSize: 128 * MiB })).toContain(
-      'use a batch of at most 256.',
+    expect(stepBufferProblem({ ...CONFIG, batch: 3048, seq: 64 }, TINY, { maxBufferSize: 64 * MiB, maxStorageBufferBindingSize: 128 * MiB })).toContain(
+      'use a batch of at most 1524.',
     );
   });
 
-  test('when even batch 1 is too long, the sequence length is what to shorten', () => {
+  test('under a limit smaller than a loss chunk the logits are what to fit; when even batch 1 is too long, the sequence length', () => {
     const tiny = { maxBufferSize: 64 * 1024, maxStorageBufferBindingSize: 64 * 1024 };
+    expect(stepBufferProblem({ ...CONFIG, batch: 1, seq: 16 }, TINY, tiny)).toBeNull();
+    expect(stepBufferProblem({ ...CONFIG, batch: 4, seq: 16 }, TINY, tiny)).toBe(
+      'a step of 4 × 16 tokens needs a 256.0 KiB logits buffer, more than this GPU allows in one buffer (64.0 KiB): use a batch of at most 1.',
+    );
     expect(stepBufferProblem({ ...CONFIG, batch: 1, seq: 32 }, TINY, tiny)).toBe(
       'a step of 1 × 32 tokens needs a 128.0 KiB logits buffer, more than this GPU allows in one buffer (64.0 KiB): shorten the sequence length to at most 16.',
     );

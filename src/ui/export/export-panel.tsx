@@ -5,7 +5,7 @@ import { useAppStore } from '../../store/store.ts';
 import { runBusy } from '../../store/run-status.ts';
 import type { ExportKind } from '../../workers/protocol.ts';
 import { downloadBlob } from '../shared/download.ts';
-import { formatBytes } from '../method/estimate.ts';
+import { formatBytes } from '../../schema/estimate.ts';
 import { ExportStatus } from './export-status.tsx';
 import { ImportAdapter } from './import-adapter.tsx';
 import { LoraConversion } from './lora-conversion.tsx';

@@ -7,7 +7,7 @@ import { useState } from 'react';
 import { useAppStore } from '../../store/store.ts';
 import type { EventOf, OnnxDtype, OnnxProvider } from '../../workers/protocol.ts';
 import { downloadBlob } from '../shared/download.ts';
-import { formatBytes } from '../method/estimate.ts';
+import { formatBytes } from '../../schema/estimate.ts';
 import { ExportStatus, useExportTask } from './export-status.tsx';
 
 const PROVIDER_NAME: Record<OnnxProvider, string> = { webgpu: 'WebGPU', wasm: 'WASM' };

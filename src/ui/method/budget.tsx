@@ -1,11 +1,11 @@
-/** Live trainable-parameter count and GPU memory estimate for the settings (formula in estimate.ts), and which values they are for. */
+/** Live trainable-parameter count and GPU memory estimate for the settings (formula in src/schema/estimate.ts), and which values they are for. */
 import { useMemo } from 'react';
 import type { FieldDraft } from '../../store/run-slice.ts';
 import { useAppStore } from '../../store/store.ts';
 import type { TrainConfig } from '../../schema/train-config.ts';
 import { FIELD_LABELS } from './config-problem.ts';
 import { formatCompact, formatInt } from '../shared/format.ts';
-import { formatBytes, memoryEstimate, trainableParams } from './estimate.ts';
+import { formatBytes, memoryEstimate, trainableParams } from '../../schema/estimate.ts';
 
 /** The fields the numbers depend on (besides the method and targets, which cannot be invalid). */
 const BUDGET_FIELDS = ['rank', 'batch', 'seq'] as const;
@@ -25,7 +25,7 @@ export function Budget() {
   const numbers = useMemo(() => {
     if (!model) return null;
     const trainable = trainableParams(config, model.config, model.paramCount);
-    return { trainable, memory: memoryEstimate(config, model.config, model.paramCount), share: trainable / model.paramCount };
+    return { trainable, memory: memoryEstimate(config, model.config, model.paramCount, model.weightStorage), share: trainable / model.paramCount };
   }, [config, model]);
   if (!numbers) return null;
   const { trainable, memory, share } = numbers;
@@ -35,6 +35,7 @@ export function Budget() {
     ['gradients', memory.gradients],
     ['Adam m, v', memory.adam],
     ['activations', memory.activations],
+    ['transients', memory.transients],
   ];
   return (
     <div className="budget" data-testid="budget" aria-live="polite">

@@ -3,7 +3,7 @@ import { useMemo } from 'react';
 import { FieldError } from '../../schema/field-error.ts';
 import { validateTrainConfig } from '../../schema/train-config.ts';
 import { useAppStore } from '../../store/store.ts';
-import { stepBufferProblem } from './estimate.ts';
+import { stepBufferProblem } from '../../schema/estimate.ts';
 
 export interface ConfigProblem {
   /** The TrainConfig field at fault ('betas' for beta1/beta2), or '' when the message names none. */

@@ -1,11 +1,12 @@
 /**
  * The "Memory to train" table's numbers: for every method the picker offers, what the current
- * settings would train and roughly how much GPU memory a step takes (estimate.ts does the arithmetic).
+ * settings would train and how much GPU memory the run takes (src/schema/estimate.ts does the arithmetic,
+ * for the weights' storage the loaded model has).
  */
 import type { LlamaConfig } from '../../schema/llama-config.ts';
 import { METHOD_ROWS, methodAvailable, withMethod, type MethodId, type MethodRow } from '../../store/methods.ts';
 import type { TrainConfig } from '../../schema/train-config.ts';
-import { memoryEstimate, trainableParams } from '../method/estimate.ts';
+import { memoryEstimate, trainableParams, type WeightStorage } from '../../schema/estimate.ts';
 
 /** One method's row. `trainable` and `bytes` are null for a method the engine lacks ("coming"). */
 export interface MethodMemoryRow {
@@ -24,7 +25,7 @@ export interface MethodMemoryRow {
  */
 export function methodMemoryRows(
   config: TrainConfig,
-  model: { config: LlamaConfig; paramCount: number },
+  model: { config: LlamaConfig; paramCount: number; weightStorage?: WeightStorage },
   chosen: MethodId,
   rows: readonly MethodRow[] = METHOD_ROWS,
 ): MethodMemoryRow[] {
@@ -32,6 +33,6 @@ export function methodMemoryRows(
     const base = { id: row.id, label: row.label, chosen: row.id === chosen };
     if (!methodAvailable(row)) return { ...base, trainable: null, bytes: null };
     const c = withMethod(config, row.id);
-    return { ...base, trainable: trainableParams(c, model.config, model.paramCount), bytes: memoryEstimate(c, model.config, model.paramCount).total };
+    return { ...base, trainable: trainableParams(c, model.config, model.paramCount), bytes: memoryEstimate(c, model.config, model.paramCount, model.weightStorage ?? 'f32').total };
   });
 }

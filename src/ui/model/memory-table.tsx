@@ -1,7 +1,7 @@
 /** "Memory to train": trainable parameters and GPU memory of each picker method for the current settings. */
 import { useMemo } from 'react';
 import { useAppStore } from '../../store/store.ts';
-import { formatBytes } from '../method/estimate.ts';
+import { formatBytes } from '../../schema/estimate.ts';
 import { formatInt } from '../shared/format.ts';
 import { methodMemoryRows } from './memory-rows.ts';
 
@@ -18,7 +18,7 @@ export function MemoryTable() {
         <caption>
           <strong>Memory to train</strong>{' '}
           <span className="muted">
-            (rank {config.rank} on {targets || 'no module'}, batch {config.batch} × {config.seq} tokens; estimates, real use is a little higher)
+            (rank {config.rank} on {targets || 'no module'}, batch {config.batch} × {config.seq} tokens; estimates of the engine's buffers for {model.weightStorage === '16-bit' ? '16-bit' : 'f32'} weights)
           </span>
         </caption>
         <thead>

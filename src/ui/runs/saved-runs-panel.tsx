@@ -9,7 +9,7 @@ import { isMethodId } from '../../store/methods.ts';
 import { runLabel } from '../../store/runs-slice.ts';
 import { useAppStore } from '../../store/store.ts';
 import { runActive } from '../../store/run-status.ts';
-import { formatBytes } from '../method/estimate.ts';
+import { formatBytes } from '../../schema/estimate.ts';
 
 /** "interrupted at step 23, checkpoint at step 20" and the like. */
 function statusText(r: SavedRunSummary): string {

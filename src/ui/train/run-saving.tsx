@@ -3,7 +3,7 @@ import { runActive } from '../../store/run-status.ts';
 import { useAppStore } from '../../store/store.ts';
 import { SPECTRAL_METHODS } from '../../schema/train-config.ts';
 import { FIELD_LABELS } from '../method/config-problem.ts';
-import { formatBytes, trainableParams } from '../method/estimate.ts';
+import { formatBytes, trainableParams } from '../../schema/estimate.ts';
 import { NumberField } from '../shared/number-field.tsx';
 
 /**
