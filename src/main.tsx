@@ -3,6 +3,7 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { engine } from './store/engine.ts';
 import { useAppStore } from './store/store.ts';
+import { syncAutoRecompute } from './store/auto-recompute.ts';
 import { applyQuery, syncUrl } from './store/url-sync.ts';
 import { App } from './ui/app.tsx';
 import { ErrorBoundary } from './ui/error-boundary.tsx';
@@ -14,6 +15,7 @@ if (import.meta.env.DEV) Object.assign(window, { subspace: { engine: engine(), s
 // A link's settings first, so the model load and data split already use them.
 applyQuery(location.search);
 syncUrl();
+syncAutoRecompute();
 
 void useAppStore
   .getState()

@@ -146,6 +146,15 @@ export function memoryEstimate(
 }
 
 /**
+ * The GPU memory a studio run is assumed to have when nobody says otherwise: 4 GiB. WebGPU tells no
+ * memory size (an adapter reports buffer limits, not how much VRAM or shared memory the tab may use),
+ * so the budget is a stated guess the user can change: 4 GiB is what integrated GPUs and browsers
+ * commonly leave a tab, and SmolLM2-135M with LoRA at 8 × 256 tokens fits it with room (about 1 GiB
+ * recomputing, 2 GiB storing the activations: issue 12's targets).
+ */
+export const DEFAULT_GPU_BUDGET_BYTES = 4 * 1024 ** 3;
+
+/**
  * Whether to recompute activations: the user's choice when given, else only when the stored-activation
  * estimate exceeds `budgetBytes` (the GPU memory the run may use) and recomputing brings it under.
  */

@@ -11,6 +11,7 @@ import { createGenerateSlice } from './generate-slice.ts';
 import { createGpuSlice } from './gpu-slice.ts';
 import { createImportSlice } from './import-slice.ts';
 import { createLabSlice } from './lab-slice.ts';
+import { createMemorySlice } from './memory-slice.ts';
 import { createModelSlice } from './model-slice.ts';
 import { createRunSlice } from './run-slice.ts';
 import { createRunsSlice } from './runs-slice.ts';
@@ -30,4 +31,5 @@ export const useAppStore = create<AppState>()((...a) => ({
   ...createSpectrumSlice(...a),
   ...createImportSlice(...a),
   ...createLabSlice(...a),
+  ...createMemorySlice(...a),
 }));

@@ -18,6 +18,8 @@ export interface UrlExtras {
   checkpointEvery?: number;
   /** Steps between spectra rounds during a run (0: off). */
   spectraEvery?: number;
+  /** The studio chooses activation recomputation from the memory estimate (recompute=auto); else config.recompute is the user's. */
+  recomputeAuto?: boolean;
 }
 
 export interface ParsedQuery {
@@ -57,7 +59,7 @@ const NUMBER_KEYS = Object.keys(NUMBER_FIELDS) as NumberField[];
 /** The run's saving and measuring cadence: whole numbers of steps, 0 = off. */
 const EVERY_KEYS = ['checkpointEvery', 'spectraEvery'] as const;
 const EVERY_RULE: NumberRule = { integer: true, min: 0 };
-const KNOWN_KEYS = new Set<string>(['method', 'rslora', 'targets', 'moraType', 'schedule', 'demo', 'probe', ...NUMBER_KEYS, ...EVERY_KEYS]);
+const KNOWN_KEYS = new Set<string>(['method', 'rslora', 'targets', 'moraType', 'schedule', 'recompute', 'demo', 'probe', ...NUMBER_KEYS, ...EVERY_KEYS]);
 
 /** The query string (without "?") for `config`; `extras.methodId` names the row (rsLoRA is LoRA + rslora). */
 export function configToQuery(config: TrainConfig, extras: UrlExtras = {}): string {
@@ -69,6 +71,7 @@ export function configToQuery(config: TrainConfig, extras: UrlExtras = {}): stri
   q.set('moraType', String(config.moraType));
   q.set('schedule', config.schedule);
   for (const key of NUMBER_KEYS.slice(3)) q.set(key, String(config[key]));
+  q.set('recompute', extras.recomputeAuto ? 'auto' : config.recompute ? '1' : '0');
   if (extras.demo) q.set('demo', extras.demo);
   if (extras.probe) q.set('probe', extras.probe);
   for (const key of EVERY_KEYS) if (extras[key] !== undefined) q.set(key, String(extras[key]));
@@ -139,6 +142,14 @@ export function queryToConfig(query: string): ParsedQuery {
   if (schedule !== null) {
     if (isSchedule(schedule)) config.schedule = schedule;
     else bad('schedule', schedule, `must be one of ${SCHEDULES.join(', ')}`);
+  }
+
+  const recompute = q.get('recompute');
+  if (recompute !== null) {
+    if (['1', 'true'].includes(recompute)) config.recompute = true;
+    else if (['0', 'false'].includes(recompute)) config.recompute = false;
+    else if (recompute === 'auto') extras.recomputeAuto = true;
+    else bad('recompute', recompute, 'must be 1, 0 or auto');
   }
 
   const demo = q.get('demo');

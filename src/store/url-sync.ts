@@ -16,7 +16,7 @@ const DEBOUNCE_MS = 250;
 export function currentQuery(s: AppState): string {
   const demo = s.dataSource?.kind === 'demo' ? s.dataSource.id : (s.dataSource ? undefined : (s.preferredDemo ?? undefined));
   const probe = s.model ? (s.probeDemo ?? 'none') : (s.probeFromLink ?? undefined);
-  return configToQuery(s.trainConfig, { methodId: s.methodId, demo, probe, checkpointEvery: s.checkpointEvery, spectraEvery: s.spectraEvery });
+  return configToQuery(s.trainConfig, { methodId: s.methodId, demo, probe, checkpointEvery: s.checkpointEvery, spectraEvery: s.spectraEvery, recomputeAuto: s.recomputeAuto });
 }
 
 /** A link to this page with the current settings. */
@@ -40,6 +40,8 @@ export function applyQuery(search: string): void {
       checkpointEvery: extras.checkpointEvery ?? s.checkpointEvery,
       // The engine is told once it is ready (gpu-slice).
       spectraEvery: extras.spectraEvery ?? s.spectraEvery,
+      // recompute=1/0 is a choice the studio keeps; recompute=auto (or none) leaves it to the estimate.
+      recomputeAuto: config.recompute === undefined,
       urlMessage: errors.length > 0 ? `The link's settings had problems: ${errors.join(' ')}` : null,
     };
   });
@@ -53,7 +55,7 @@ export function syncUrl(): () => void {
   const unsubscribe = useAppStore.subscribe((s, prev) => {
     const same =
       s.trainConfig === prev.trainConfig && s.methodId === prev.methodId && s.dataSource === prev.dataSource && s.probeDemo === prev.probeDemo &&
-      s.checkpointEvery === prev.checkpointEvery && s.spectraEvery === prev.spectraEvery;
+      s.checkpointEvery === prev.checkpointEvery && s.spectraEvery === prev.spectraEvery && s.recomputeAuto === prev.recomputeAuto;
     if (same) return;
     clearTimeout(timer);
     timer = setTimeout(() => {

@@ -22,11 +22,12 @@ const CHANGED: TrainConfig = {
   gradAccum: 3,
   weightDecay: 0.01,
   maxGradNorm: 0.5,
+  recompute: true,
   evalEvery: 2,
   evalBatches: 1,
 };
 
-const URL_FIELDS = ['rank', 'alpha', 'rslora', 'dropout', 'targets', 'moraType', 'lr', 'schedule', 'warmup', 'steps', 'batch', 'seq', 'seed', 'gradAccum', 'weightDecay', 'maxGradNorm', 'evalEvery', 'evalBatches'] as const;
+const URL_FIELDS = ['rank', 'alpha', 'rslora', 'dropout', 'targets', 'moraType', 'lr', 'schedule', 'warmup', 'steps', 'batch', 'seq', 'seed', 'gradAccum', 'weightDecay', 'maxGradNorm', 'evalEvery', 'evalBatches', 'recompute'] as const;
 
 describe('url-config', () => {
   test('round trip: every field, the method row, the demo and the probe come back unchanged', () => {
@@ -47,6 +48,17 @@ describe('url-config', () => {
     expect(rs.config.rslora).toBe(true);
     expect(queryToConfig('method=lora&rslora=1').extras.methodId).toBe('rslora');
     expect(queryToConfig('method=lora&rslora=0').extras.methodId).toBe('lora');
+  });
+
+  test('recompute: 1 and 0 are the user\'s choice, auto (what a studio deciding by the estimate writes) leaves it out of the config', () => {
+    expect(configToQuery({ ...STUDIO_TRAIN_DEFAULTS, recompute: true })).toContain('recompute=1');
+    expect(configToQuery({ ...STUDIO_TRAIN_DEFAULTS, recompute: false })).toContain('recompute=0');
+    expect(configToQuery({ ...STUDIO_TRAIN_DEFAULTS, recompute: true }, { recomputeAuto: true })).toContain('recompute=auto');
+    expect(queryToConfig('recompute=0').config).toEqual({ recompute: false });
+    const auto = queryToConfig('recompute=auto');
+    expect(auto.config).toEqual({});
+    expect(auto.extras).toEqual({ recomputeAuto: true });
+    expect(queryToConfig('recompute=yes').errors).toEqual(['recompute: "yes" must be 1, 0 or auto; the default is kept.']);
   });
 
   test('a partial query gives only its fields', () => {

@@ -7,6 +7,7 @@ import { SCHEDULES, type ScheduleKind } from '../../schema/schedule.ts';
 import { loraScale, type TrainConfig } from '../../schema/train-config.ts';
 import { NumberField } from '../shared/number-field.tsx';
 import { FIELD_LABELS, type ConfigProblem } from './config-problem.ts';
+import { GpuBudgetField, RecomputeToggle } from './memory-settings.tsx';
 
 const MODULE_LABELS: Record<(typeof LINEAR_MODULES)[number], string> = {
   q: 'q', k: 'k', v: 'v', o: 'o', gate: 'gate', up: 'up', down: 'down',
@@ -107,6 +108,7 @@ export function Hyperparameters({ problem }: { problem: ConfigProblem | null }) 
         <NumberField label="Seed" value={config.seed} min={0} step={1} integer testId="train-seed" problem={problemFor('seed')} onCommit={num('seed')} onDraft={draft('seed')} />
         <NumberField label="Eval every" value={config.evalEvery} min={0} step={1} integer hint="steps; 0 = at the end" testId="eval-every" problem={problemFor('evalEvery')} onCommit={num('evalEvery')} onDraft={draft('evalEvery')} />
       </div>
+      <RecomputeToggle />
       <details className="more-settings">
         <summary>More settings</summary>
         <div className="settings settings-3">
@@ -114,6 +116,7 @@ export function Hyperparameters({ problem }: { problem: ConfigProblem | null }) 
           <NumberField label="Eval batches" value={config.evalBatches} min={0} step={1} integer hint="0 = all" testId="eval-batches" problem={problemFor('evalBatches')} onCommit={num('evalBatches')} onDraft={draft('evalBatches')} />
           <NumberField label="Weight decay" value={config.weightDecay} min={0} step="any" testId="weight-decay" problem={problemFor('weightDecay')} onCommit={num('weightDecay')} onDraft={draft('weightDecay')} />
           <NumberField label="Max grad norm" value={config.maxGradNorm} min={0} step="any" hint="0 = no clipping" testId="max-grad-norm" problem={problemFor('maxGradNorm')} onCommit={num('maxGradNorm')} onDraft={draft('maxGradNorm')} />
+          <GpuBudgetField />
         </div>
       </details>
       {elsewhere && (

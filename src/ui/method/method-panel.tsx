@@ -7,6 +7,7 @@ import { useStartBlocker } from '../train/start-blocker.ts';
 import { Budget } from './budget.tsx';
 import { useConfigProblem } from './config-problem.ts';
 import { Hyperparameters } from './hyperparameters.tsx';
+import { MemoryWarning } from './memory-settings.tsx';
 import { MethodPapers, MethodPicker } from './method-picker.tsx';
 import { CopyLink, UrlMessage } from './share-link.tsx';
 
@@ -26,6 +27,7 @@ export function MethodPanel() {
         <MethodPicker />
         <Hyperparameters problem={problem} />
       </fieldset>
+      {hasModel && <MemoryWarning />}
       {/* Start right after the settings, so the keyboard reaches it without crossing the page. */}
       <div className="actions settings-start">
         <StartButton blocker={blocker} blockerId={blockerId} testId="settings-start" />
