@@ -4,6 +4,7 @@ import { runActive } from '../../store/run-status.ts';
 import { useAppStore } from '../../store/store.ts';
 import { LossChart } from '../charts/loss-chart.tsx';
 import { formatMs } from '../shared/format.ts';
+import { RunMemory } from './run-memory.tsx';
 import { RunProgressView } from './run-progress.tsx';
 import { statusState, statusText } from './run-status.ts';
 import { InterruptedNotice } from './interrupted-notice.tsx';
@@ -67,6 +68,7 @@ export function RunPanel() {
       <InterruptedNotice />
       <StageProgress />
       <RunProgressView />
+      <RunMemory />
       <RunSaving />
       {status === 'finished' && result && (
         <p className="status" data-testid="run-result" data-reason={result.reason}>
