@@ -21,7 +21,7 @@ Commands:
            [--schedule cosine|linear|constant] [--weight-decay WD] [--max-grad-norm G] [--seed S]
            [--eval-every N] [--eval-batches N] [--eval-fraction F] [--adapter <dir>]
            [--spectra-every N] [--spectra-layers 0,4] [--spectra-modules q,v] [--spectra-budget-ms MS]
-           [--pissa-niter K] [--checkpoint-every N] [--probe <file.txt|file.jsonl>] --out <dir>
+           [--pissa-niter K] [--checkpoint-every N] [--probe <file.txt|file.jsonl>] [--recompute] [--gpu-budget MiB] --out <dir>
   train    --resume <out> --model <file or dir> [--tokenizer <file>] --data <file> [--probe <file>] [--steps N] [--checkpoint-every N]
       Fine-tune. Writes <out>/metrics.jsonl, <out>/adapter/ (peft format for LoRA and DoRA; the project's
       MoRA file for MoRA) and <out>/merged/ (Hugging Face layout). --spectra-every N appends
@@ -38,6 +38,11 @@ Commands:
       same model and data (both checked), bit for bit as if it had not stopped; --steps N raises the total
       (e.g. to train a finished run further; the lr schedule then stretches to the new total). metrics.jsonl is
       cut back to the checkpoint and appended to.
+      GPU memory: the estimate is printed before training; --recompute keeps only each layer's input and recomputes
+      the layer in backward (same results, less memory, about a third more compute); --gpu-budget MiB turns it on
+      when storing the activations would exceed the budget, and warns when the run still does not fit. Every step
+      line of metrics.jsonl (and each spectra line) carries "peak_gpu_bytes", the buffer pool's peak so far;
+      run.json ends with "peak_gpu_bytes" and "estimated_gpu_bytes".
       --probe <file>: a forgetting probe, text the base model already knew, tokenised like --data (same --seq,
       nothing held out; at most --eval-batches batches). Its loss is measured at step 0 (before training) and with
       every eval: metrics.jsonl gets {"step": 0, "eval_loss", "probe_loss"} and "probe_loss" next to every

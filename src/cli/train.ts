@@ -10,6 +10,7 @@ import { mergeAdapters } from '../adapters/merge.ts';
 import { attachMoraTensors, moraConfigOf, readMoraTensors } from '../adapters/mora-io.ts';
 import { exportHfModel } from '../io/export-hf.ts';
 import { writeFiles, readModelPath } from '../io/fs-node.ts';
+import { planMemory } from './memory-plan.ts';
 import { readMoraAdapter } from '../io/mora-file.ts';
 import { adapterPeftType, convertPissaToLora, readPeftAdapter, writePeftAdapter, type AdapterTensors } from '../io/peft.ts';
 import { readAdapterDirFiles, writeMoraAdapterDir } from '../io/peft-node.ts';
@@ -45,7 +46,7 @@ export const TRAIN_OPTIONS = {
   'eval-batches': { type: 'string' }, 'eval-fraction': { type: 'string' }, 'mora-type': { type: 'string' }, 'pissa-niter': { type: 'string' },
   'spectra-every': { type: 'string' }, 'spectra-modules': { type: 'string' }, 'spectra-layers': { type: 'string' },
   'spectra-budget-ms': { type: 'string' }, resume: { type: 'string' }, 'checkpoint-every': { type: 'string' },
-  probe: { type: 'string' },
+  probe: { type: 'string' }, recompute: { type: 'boolean' }, 'gpu-budget': { type: 'string' },
 } as const;
 
 export const INIT_OPTIONS = {
@@ -100,6 +101,7 @@ export function trainConfigFromArgs(v: Values): TrainConfig {
     seed: optionalNumber(v, 'seed', { integer: true }) ?? d.seed,
     evalEvery: optionalNumber(v, 'eval-every', { min: 0, integer: true }) ?? d.evalEvery,
     evalBatches: optionalNumber(v, 'eval-batches', { min: 0, integer: true }) ?? d.evalBatches,
+    recompute: v.recompute === true,
   };
 }
 
@@ -295,11 +297,17 @@ export async function runTrain(v: Values): Promise<void> {
 
   const gpu = await openGpu();
   const model = LlamaModel.upload(gpu, loaded.weights);
+  // --recompute (it changes memory, not results: a resumed run may turn it on) and --gpu-budget's automatic choice.
+  const budgetMiB = optionalNumber(v, 'gpu-budget', { min: 1 });
+  const memory = planMemory(settings, model.config, model.parameterCount, 'f32', v.recompute === true || settings.recompute === true, budgetMiB && budgetMiB * 2 ** 20);
+  settings.recompute = memory.recompute;
+  for (const line of memory.lines) process.stderr.write(`${line}\n`);
   const adapterDir = saved ? saved.state.adapter : optionalString(v, 'adapter');
   let trainer: Trainer;
   if (saved) {
     try {
-      trainer = await Trainer.restore(model, saved.checkpoint); // PiSSA/MiLoRA: W_res rebuilt from A₀, B₀, no SVD
+      // PiSSA/MiLoRA: W_res rebuilt from A₀, B₀, no SVD.
+      trainer = await Trainer.restore(model, { ...saved.checkpoint, config: { ...saved.checkpoint.config, recompute: settings.recompute } });
     } catch (e) {
       throw new Error(`${path.join(checkpointDir, TENSORS_FILE)}: ${(e as Error).message}`);
     }
@@ -353,7 +361,9 @@ export async function runTrain(v: Values): Promise<void> {
       // Full fine-tuning: ΔW = W − W₀ against the weights as loaded (the GPU copy is the one that trains).
       original: config.method === 'full' ? loaded.weights : undefined,
     });
-    return `${JSON.stringify({ step, spectra, spectra_ms: performance.now() - t0, ...(pending > 0 ? { spectra_pending: pending } : {}) })}\n`;
+    const spectraMs = performance.now() - t0;
+    const peak = gpu.pool.stats().peakBytes; // the run's peak so far, spectra included
+    return `${JSON.stringify({ step, spectra, spectra_ms: spectraMs, ...(pending > 0 ? { spectra_pending: pending } : {}), peak_gpu_bytes: peak })}\n`;
   };
   process.stderr.write(
     `model: ${loaded.source}; ${model.parameterCount} parameters, training ${trainer.trainableCount} (${config.method})\n`,
@@ -432,7 +442,7 @@ export async function runTrain(v: Values): Promise<void> {
       async steps(points) {
         for (const p of points) {
           await writePending();
-          pendingLine = { step: p.step, loss: p.loss, lr: p.lr, grad_norm: p.gradNorm, tokens_per_s: p.tokensPerSec };
+          pendingLine = { step: p.step, loss: p.loss, lr: p.lr, grad_norm: p.gradNorm, tokens_per_s: p.tokensPerSec, peak_gpu_bytes: p.peakGpuBytes };
         }
         last = points.at(-1);
         const now = performance.now();
@@ -473,10 +483,11 @@ export async function runTrain(v: Values): Promise<void> {
       (last ? `; final loss ${last.loss.toFixed(4)}` : '') + (lastEval !== undefined ? `, eval loss ${lastEval.toFixed(4)}` : '') +
       (lastProbe !== undefined ? `, probe loss ${lastProbe.toFixed(4)}${probeAtStart !== undefined ? ` (step 0: ${probeAtStart.toFixed(4)})` : ''}` : ''),
   );
-  if (probeInfo) {
-    const probeLoss = lastProbe ?? lastMetric(keptMetrics, 'probe_loss') ?? null; // a resume with nothing to train: the checkpoint's last
-    await writeFile(runJsonFile, `${JSON.stringify({ ...runJson, probe_loss: probeLoss }, null, 2)}\n`);
-  }
+  // The final probe loss (a resume with nothing to train: the checkpoint's last) and the GPU memory: the pool's peak
+  // in this session beside the estimate.
+  const probeLoss = probeInfo ? { probe_loss: lastProbe ?? lastMetric(keptMetrics, 'probe_loss') ?? null } : {};
+  const gpuMemory = { peak_gpu_bytes: outcome.peakGpuBytes, estimated_gpu_bytes: memory.estimate.total };
+  await writeFile(runJsonFile, `${JSON.stringify({ ...runJson, ...probeLoss, ...gpuMemory }, null, 2)}\n`);
 
   // ---- outputs ------------------------------------------------------------------------------
   const tok = await tokenizerFilesFor(tokenizer, loaded.tokenizerFile, model.config.maxSeqLen);

@@ -74,7 +74,7 @@ describe('cli train --probe', () => {
     expect(m.map((l) => l.step)).toEqual([0, 1, 2, 3]);
     expect(Object.keys(m[0]!)).toEqual(['step', 'eval_loss', 'probe_loss']);
     for (const l of m.slice(1)) {
-      expect(Object.keys(l)).toEqual(['step', 'loss', 'lr', 'grad_norm', 'tokens_per_s', 'eval_loss', 'probe_loss']);
+      expect(Object.keys(l)).toEqual(['step', 'loss', 'lr', 'grad_norm', 'tokens_per_s', 'peak_gpu_bytes', 'eval_loss', 'probe_loss']);
     }
     for (const l of m) for (const k of ['eval_loss', 'probe_loss']) expect(Number.isFinite(l[k]), `step ${l.step} ${k}`).toBe(true);
     const windows = probeWindows();

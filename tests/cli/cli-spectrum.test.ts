@@ -44,14 +44,15 @@ describe('cli spectrum', () => {
   it('train --spectra-every 1 records spectra; spectrum --adapter adds ΔW\'s spectrum with rank90 ≤ r', async () => {
     const out = path.join(work, 'lora');
     const r = await cli('train', ...base, '--data', data, '--method', 'lora', '--rank', '4', '--targets', 'q,v,down',
-      '--lr', '1e-2', '--steps', '2', '--batch', '2', '--seq', '16', '--spectra-every', '1', '--out', out);
+      '--lr', '1e-2', '--steps', '2', '--batch', '2', '--seq', '16', '--spectra-every', '1',
+      '--spectra-budget-ms', '600000', '--out', out); // every round complete, however busy the machine
     expect(r.code, r.stderr).toBe(0);
     const metrics = readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     const spectra = metrics.filter((m) => 'spectra' in m);
     expect(metrics.filter((m) => 'loss' in m).map((m) => m.step)).toEqual([1, 2]);
     expect(spectra.map((m) => m.step)).toEqual([1, 2]);
     for (const s of spectra) {
-      expect(Object.keys(s).sort()).toEqual(['spectra', 'spectra_ms', 'step']);
+      expect(Object.keys(s).sort()).toEqual(['peak_gpu_bytes', 'spectra', 'spectra_ms', 'step']);
       expect(s.spectra_ms).toBeGreaterThan(0);
       // Default subset: the targets of the first and last layer.
       expect(s.spectra.map((x: { name: string }) => x.name)).toEqual(

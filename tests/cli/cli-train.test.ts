@@ -14,6 +14,32 @@ writeFileSync(data, Array.from({ length: 20 }, () => 'Zorbo the dragon lived in 
 const base = ['--model', STORIES_BIN, '--tokenizer', TOK512_BIN];
 
 describe('cli train', () => {
+  it('--recompute trains the same losses with less GPU memory; the peak and the estimate are in run.json and on the last line', async () => {
+    const run = async (name: string, ...flags: string[]) => {
+      const out = path.join(work, name);
+      const r = await cli('train', ...base, '--data', data, '--method', 'lora', '--rank', '4', '--steps', '2', '--batch', '4', '--seq', '64',
+        '--eval-every', '0', '--out', out, ...flags);
+      expect(r.code, r.stderr).toBe(0);
+      const lines = readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      return { r, lines, runJson: JSON.parse(readFileSync(path.join(out, 'run.json'), 'utf8')) };
+    };
+    // A budget of 1 MiB: storing the activations is over it, so recompute is chosen, and the run is still warned about.
+    const [stored, recomputed] = await Promise.all([run('stored'), run('recomputed', '--gpu-budget', '1')]);
+    expect(stored.r.stderr).toMatch(/memory: about [\d.]+ (KiB|MiB) of GPU memory \(weights/);
+    expect(recomputed.r.stderr).toMatch(/memory: recompute on: storing every layer's activations would take [\d.]+ MiB, over --gpu-budget 1\.0 MiB/);
+    expect(recomputed.r.stderr).toMatch(/warning: the estimate [\d.]+ MiB is over --gpu-budget 1\.0 MiB: lower --batch or --seq, or lower --rank/);
+    expect(recomputed.runJson.config.recompute).toBe(true);
+    expect(stored.runJson.config.recompute).toBe(false);
+    expect(recomputed.lines.map((l) => l.loss)).toEqual(stored.lines.map((l) => l.loss));
+    for (const { lines, runJson } of [stored, recomputed]) {
+      expect(lines.at(-1).peak_gpu_bytes).toBe(runJson.peak_gpu_bytes);
+      expect(runJson.peak_gpu_bytes).toBeGreaterThan(0);
+      // The estimate is validated on real widths in tests/model/memory-estimate.test.ts; here it is the run's own.
+      expect(Math.abs(runJson.estimated_gpu_bytes / runJson.peak_gpu_bytes - 1)).toBeLessThan(0.15);
+    }
+    expect(recomputed.runJson.peak_gpu_bytes).toBeLessThan(stored.runJson.peak_gpu_bytes);
+  });
+
   it('trains LoRA, writes metrics, the peft adapter and the merged model, which generate the same text', async () => {
     const out = path.join(work, 'lora');
     const r = await cli('train', ...base, '--data', data, '--method', 'lora', '--rank', '4', '--targets', 'q,v,down',
