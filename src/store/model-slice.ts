@@ -30,6 +30,12 @@ export interface ModelSlice {
   hubCacheProblems: string[];
   /** The Hub file being downloaded now (null when no Hub download runs). */
   hubProgress: Omit<EventOf<'hubProgress'>, 'type' | 'id'> | null;
+  /**
+   * The Hub access token typed into the page: in memory only (never in the URL, IndexedDB, the Cache API,
+   * logs or messages), so a reload forgets it. Sent with every Hub load while set, a resume's too.
+   */
+  hubToken: string;
+  setHubToken(token: string): void;
   /** Download `repo` from the Hugging Face Hub (or the browser's cache) and load it. */
   loadHubModel(repo: string, revision?: string): Promise<void>;
   /** Load the embedded default model (public/models). */
@@ -81,6 +87,10 @@ export const createModelSlice: SliceCreator<ModelSlice> = (set, get) => {
     modelOrigin: null,
     hubProgress: null,
     hubCacheProblems: [],
+    hubToken: '',
+    setHubToken(token) {
+      set({ hubToken: token });
+    },
     async loadModel(files, card) {
       if (files.length === 0) return;
       const origin: ModelOrigin = card ? { kind: 'builtin', name: card.name } : { kind: 'files', files: files.map((f) => f.name) };
@@ -93,7 +103,8 @@ export const createModelSlice: SliceCreator<ModelSlice> = (set, get) => {
         return;
       }
       await runLoad(`Fetching ${repo} from the Hugging Face Hub`, () => {
-        const pending = engine().request({ type: 'loadHubModel', repo, revision });
+        const token = get().hubToken.trim();
+        const pending = engine().request({ type: 'loadHubModel', repo, revision, ...(token ? { token } : {}) });
         set({ hubCacheProblems: [] });
         const off = engine().subscribe((e) => {
           if (e.type === 'hubCacheProblem' && e.id === pending.id) set((s) => ({ hubCacheProblems: [...s.hubCacheProblems, e.message] }));

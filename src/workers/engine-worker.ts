@@ -217,7 +217,7 @@ function handle(cmd: EngineCommand): Promise<void> | void {
     case 'loadModel':
       return handleLoadModel(cmd.id, cmd.files);
     case 'loadHubModel':
-      return handleLoadHubModel(cmd.id, cmd.repo, cmd.revision, cmd.endpoint, handleLoadModel);
+      return handleLoadHubModel(cmd.id, cmd.repo, cmd.revision, cmd.endpoint, handleLoadModel, cmd.token);
     case 'generate':
       return handleGenerate(cmd.id, cmd.settings, cmd.variant);
     case 'cancel':

@@ -168,8 +168,11 @@ export type EngineCommand =
   /** Destroy the GPU device as a driver reset would: for testing the recovery from a lost device. */
   | { type: 'loseDevice'; id: number }
   | { type: 'loadModel'; id: number; files: FilePayload[] }
-  /** Download a model from the Hugging Face Hub by repo id (cached), then load it like loadModel. Streams hubProgress. */
-  | { type: 'loadHubModel'; id: number; repo: string; revision?: string; endpoint?: string }
+  /**
+   * Download a model from the Hugging Face Hub by repo id (cached), then load it like loadModel. Streams hubProgress.
+   * `token`: an access token for gated and private repos, sent only as the Hub requests' Authorization header.
+   */
+  | { type: 'loadHubModel'; id: number; repo: string; revision?: string; endpoint?: string; token?: string }
   /** Generate with the current model (`variant` absent or 'tuned') or the base weights ('base'). */
   | { type: 'generate'; id: number; settings: GenerateSettings; variant?: ModelVariant }
   /** Stop the request `target` (a running generation) at the next token boundary. */

@@ -11,6 +11,8 @@ export function HubLoader() {
   const error = useAppStore((s) => s.modelError);
   const loadHubModel = useAppStore((s) => s.loadHubModel);
   const cacheProblems = useAppStore((s) => s.hubCacheProblems);
+  const token = useAppStore((s) => s.hubToken);
+  const setToken = useAppStore((s) => s.setHubToken);
   const [repo, setRepo] = useState('');
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -38,7 +40,21 @@ export function HubLoader() {
             Load
           </button>
         </div>
-        <span className="field-hint">A LLaMA-architecture model with a single model.safetensors; downloads are cached in the browser.</span>
+        <span className="field-hint">A LLaMA-architecture model (model.safetensors, or sharded with model.safetensors.index.json); downloads are cached in the browser.</span>
+      </div>
+      <div className="field">
+        <label htmlFor="hub-token">Access token (gated and private repos)</label>
+        <input
+          id="hub-token"
+          type="password"
+          placeholder="hf_…"
+          spellCheck={false}
+          autoComplete="off"
+          value={token}
+          onChange={(e) => setToken(e.target.value)}
+          data-testid="hub-token"
+        />
+        <span className="field-hint">Kept in this page's memory only and sent only to the Hub: a reload forgets it.</span>
       </div>
       {progress && (
         <div className="hub-progress" data-testid="hub-progress">

@@ -22,6 +22,8 @@ export async function handleLoadHubModel(
   revision: string | undefined,
   endpoint: string | undefined,
   load: (id: number, files: FilePayload[]) => Promise<void>,
+  /** The Hub access token (gated and private repos): passed to downloadHubModel, kept nowhere. */
+  token?: string,
 ): Promise<void> {
   let files: FilePayload[];
   try {
@@ -30,6 +32,7 @@ export async function handleLoadHubModel(
     const got = await downloadHubModel(repo, {
       endpoint: endpoint || hubEndpoint(),
       revision,
+      token,
       maxBytes: limits.maxBufferSize,
       onProgress: (p) => {
         const now = performance.now();
