@@ -206,14 +206,14 @@ describe('what the page shows is what trains (Chromium + SwiftShader)', () => {
     // One Tab leaves the radio group for the first setting (the papers come after the settings).
     await page.keyboard.press('Tab');
     expect(await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('rank');
-    // From the last field shown: "More settings", then Start.
+    // From the last field shown: the recompute checkbox, "More settings", then Start.
     await page.getByTestId('eval-every').focus();
     const stops: string[] = [];
-    for (let i = 0; i < 2; i++) {
+    for (let i = 0; i < 3; i++) {
       await page.keyboard.press('Tab');
       stops.push(await page.evaluate(() => document.activeElement?.getAttribute('data-testid') ?? document.activeElement?.textContent ?? ''));
     }
-    expect(stops).toEqual(['More settings', 'settings-start']);
+    expect(stops).toEqual(['recompute', 'More settings', 'settings-start']);
     // The papers come after Start and Copy link.
     await page.keyboard.press('Tab');
     expect(await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('copy-link');
