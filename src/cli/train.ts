@@ -299,7 +299,7 @@ export async function runTrain(v: Values): Promise<void> {
   const model = LlamaModel.upload(gpu, loaded.weights);
   // --recompute (it changes memory, not results: a resumed run may turn it on) and --gpu-budget's automatic choice.
   const budgetMiB = optionalNumber(v, 'gpu-budget', { min: 1 });
-  const memory = planMemory(settings, model.config, model.parameterCount, 'f32', v.recompute === true || settings.recompute === true, budgetMiB && budgetMiB * 2 ** 20);
+  const memory = planMemory(settings, model.config, model.parameterCount, loaded.weights.stored16?.size ? '16-bit' : 'f32', v.recompute === true || settings.recompute === true, budgetMiB && budgetMiB * 2 ** 20);
   settings.recompute = memory.recompute;
   for (const line of memory.lines) process.stderr.write(`${line}\n`);
   const adapterDir = saved ? saved.state.adapter : optionalString(v, 'adapter');

@@ -5,7 +5,7 @@
  * so loading never holds more than one tensor's bytes.
  */
 import type { LlamaConfig } from '../schema/llama-config.ts';
-import type { HostTensor, LlamaWeights } from '../schema/tensors.ts';
+import { storedHalf, type HostTensor, type LlamaWeights } from '../schema/tensors.ts';
 import { baseName, type ByteSource } from './byte-source.ts';
 import { ModelFileError } from './errors.ts';
 import { parseHfConfig } from './hf-config.ts';
@@ -112,6 +112,11 @@ export function decodeCheckpointTensor(t: CheckpointTensor, bytes: Uint8Array): 
 /** Every tensor decoded to float32 on the host (for code that needs host weights: W₀ of a full fine-tune, conversions). */
 export async function readCheckpointWeights(ck: HfCheckpoint): Promise<LlamaWeights> {
   const tensors = new Map<string, HostTensor>();
-  for (const t of ck.tensors) tensors.set(t.name, decodeCheckpointTensor(t, await readCheckpointTensor(t)));
-  return { config: ck.config, tensors };
+  const stored16 = new Map<string, 'bf16' | 'f16'>();
+  for (const t of ck.tensors) {
+    tensors.set(t.name, decodeCheckpointTensor(t, await readCheckpointTensor(t)));
+    const half = storedHalf(t.dtype, t.shape);
+    if (half) stored16.set(t.name, half);
+  }
+  return { config: ck.config, tensors, stored16 };
 }

@@ -1,6 +1,6 @@
 /** A Hugging Face LLaMA checkpoint (config.json + a single model.safetensors) → LlamaWeights, and the checks every HF checkpoint passes. */
 import type { LlamaConfig } from '../schema/llama-config.ts';
-import { EMBED_NAME, expectedTensors, type HostTensor, type LlamaWeights, LM_HEAD_NAME } from '../schema/tensors.ts';
+import { EMBED_NAME, expectedTensors, type HostTensor, type LlamaWeights, LM_HEAD_NAME, storedHalf } from '../schema/tensors.ts';
 import { ModelFileError } from './errors.ts';
 import { parseHfConfig } from './hf-config.ts';
 import { decodeEntry, parseSafetensorsHeader, type SafetensorsEntry } from './safetensors.ts';
@@ -23,8 +23,13 @@ export function loadHfModel(
   const config = parseHfConfig(configText, cfgFile);
   const { entries } = parseSafetensorsHeader(safetensorsBytes, file);
   const tensors = new Map<string, HostTensor>();
-  for (const [name, e] of expectedEntries(config, entries, cfgFile, file)) tensors.set(name, decodeEntry(safetensorsBytes, e, file, name));
-  return { config, tensors };
+  const stored16 = new Map<string, 'bf16' | 'f16'>();
+  for (const [name, e] of expectedEntries(config, entries, cfgFile, file)) {
+    tensors.set(name, decodeEntry(safetensorsBytes, e, file, name));
+    const half = storedHalf(e.dtype, e.shape);
+    if (half) stored16.set(name, half);
+  }
+  return { config, tensors, stored16 };
 }
 
 /**

@@ -3,6 +3,7 @@
  * Weights are in Hugging Face layout (RoPE rotates the halves of each head), whatever file they came from.
  */
 import type { Gpu } from '../gpu/gpu.ts';
+import { toHalfBits } from '../gpu/half.ts';
 import { isPacked16, type Tensor } from '../gpu/tensor.ts';
 import { toF32 } from '../kernels/cast.ts';
 import { embedding } from '../kernels/embedding.ts';
@@ -34,10 +35,14 @@ export class LlamaModel {
     readonly params: Map<string, Tensor>,
   ) {}
 
-  /** Copy `weights` to the GPU. */
+  /** Copy `weights` to the GPU: the matrices a file stored in 16 bits (weights.stored16) stay 16-bit, the rest f32. */
   static upload(gpu: Gpu, weights: LlamaWeights): LlamaModel {
     const params = new Map<string, Tensor>();
-    for (const [name, t] of weights.tensors) params.set(name, gpu.upload(name, t.shape, t.data));
+    for (const [name, t] of weights.tensors) {
+      const half = weights.stored16?.get(name);
+      // Exact: the values came from these 16 bits.
+      params.set(name, half ? gpu.uploadBytes(name, t.shape, half, bytesOf(toHalfBits(t.data, half))) : gpu.upload(name, t.shape, t.data));
+    }
     return new LlamaModel(gpu, weights.config, params);
   }
 
@@ -211,3 +216,5 @@ export class LlamaModel {
     this.params.clear();
   }
 }
+
+const bytesOf = (a: Uint16Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);

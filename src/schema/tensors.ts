@@ -14,6 +14,17 @@ export interface LlamaWeights {
   config: LlamaConfig;
   /** e.g. "model.layers.0.self_attn.q_proj.weight" → (dim, dim). No "lm_head.weight" when tied. */
   tensors: Map<string, HostTensor>;
+  /**
+   * Matrices the file stored in 16 bits (their `data` holds the exact f32 values): LlamaModel.upload keeps
+   * them 16-bit on the GPU. Absent or empty: everything is uploaded as f32.
+   */
+  stored16?: Map<string, 'bf16' | 'f16'>;
+}
+
+/** The 16-bit type a checkpoint matrix keeps on the GPU ("BF16"/"F16" 2-D tensors), or undefined for f32. */
+export function storedHalf(dtype: string, shape: readonly number[]): 'bf16' | 'f16' | undefined {
+  if (shape.length !== 2) return undefined;
+  return dtype === 'BF16' ? 'bf16' : dtype === 'F16' ? 'f16' : undefined;
 }
 
 export const LINEAR_MODULES = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] as const;

@@ -11,6 +11,7 @@ import { openFileSource, readModelPath, type FileSource } from '../../src/io/fs-
 import { INDEX_FILE, openHfCheckpoint, readCheckpointWeights, type HfCheckpoint } from '../../src/io/hf-checkpoint.ts';
 import { modelFingerprint } from '../../src/model/fingerprint.ts';
 import { loadCheckpointModel } from '../../src/model/load-checkpoint.ts';
+import { LlamaModel } from '../../src/model/llama.ts';
 import { llamaLogitsRef } from '../../src/reference/llama.ts';
 import { linearName } from '../../src/schema/tensors.ts';
 import { SMOLLM2_135M, TINYLLAMA_1_1B, writeSyntheticCheckpoint } from '../../scripts/synthetic-checkpoint.ts';
@@ -86,8 +87,15 @@ describe('sharded checkpoints from disk', () => {
     const [ma, mb] = [await loadCheckpointModel(gpu, a), await loadCheckpointModel(gpu, b)];
     expect(mb.fingerprint).toBe(ma.fingerprint);
     // The bytes path (readModelPath → loadModelFromFiles) reads the sharded directory to the same host weights.
-    expect(modelFingerprint((await readModelPath(three)).weights)).toBe(ma.fingerprint);
+    const viaBytes = await readModelPath(three);
+    expect(modelFingerprint(viaBytes.weights)).toBe(ma.fingerprint);
     expect(Array.from(await mb.model.logits([1, 2, 3]))).toEqual(Array.from(await ma.model.logits([1, 2, 3])));
+    // ... and LlamaModel.upload of those host weights keeps the file's 16 bits on the GPU: the same model.
+    const uploaded = LlamaModel.upload(gpu, viaBytes.weights);
+    expect(uploaded.param(linearName(1, 'down')).dtype).toBe('bf16');
+    expect(uploaded.param('model.norm.weight').dtype).toBeUndefined(); // f32
+    expect(Array.from(await uploaded.logits([1, 2, 3]))).toEqual(Array.from(await ma.model.logits([1, 2, 3])));
+    uploaded.dispose();
     ma.model.dispose();
     mb.model.dispose();
   });
