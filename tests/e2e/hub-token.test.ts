@@ -3,7 +3,7 @@
  * answers the Hub's URLs (https://huggingface.co/<repo>/resolve/main/<file>) with stories260K in two
  * BF16 shards and model.safetensors.index.json, 401 without `Authorization: Bearer <token>` and 403
  * with a wrong one, as the Hub does. Without a token the gated message shows; with it the model loads
- * and trains two steps, and the model card's memory estimate and the run panel's measured peak are
+ * (16-bit on the GPU) and trains two steps, and the model card's memory estimate and the run panel's measured peak are
  * both shown. The token is in no request URL, no console line, no Cache API key and no IndexedDB
  * record; a reload empties the field.
  */
@@ -100,6 +100,8 @@ describe('a private sharded Hub repo with an access token (Chromium + SwiftShade
       expect(hubHits.filter((h) => h.path.endsWith(shard)).map((h) => h.auth)).toContain(`Bearer ${TOKEN}`);
     }
 
+    // BF16 shards stay 16-bit on the GPU, and the estimate says it counts them so.
+    expect(await page.getByTestId('memory-table').locator('caption').textContent()).toContain("estimates of the engine's buffers for 16-bit weights");
     // The model card's estimate for the chosen method, in bytes and on screen.
     const chosen = page.locator('[data-testid="memory-table"] tr[data-chosen="true"]');
     const estimatedBytes = Number(await chosen.getAttribute('data-bytes'));
@@ -120,7 +122,7 @@ describe('a private sharded Hub repo with an access token (Chromium + SwiftShade
     expect(estimated).toBeGreaterThan(0);
     expect(Number(await memory.getAttribute('data-measured'))).toBeGreaterThan(0);
     console.log(
-      `stories260K (BF16 shards, f32 on the GPU), LoRA 1 × 32: ${line} (${await memory.getAttribute('data-measured')} B measured, ` +
+      `stories260K (BF16 shards, 16-bit on the GPU), LoRA 1 × 32: ${line} (${await memory.getAttribute('data-measured')} B measured, ` +
         `${await memory.getAttribute('data-estimated')} B estimated); model card ${estimatedText} at the settings before the run`,
     );
     await screenshot(page, 'hub-token-trained');
