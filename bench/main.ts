@@ -14,9 +14,10 @@ import { trainingBench } from './training.ts';
 import { moraBench } from './mora.ts';
 import { runLoopBench } from './run-loop.ts';
 import { onnxGenerateBench } from './onnx-generate.ts';
+import { realSizeBench } from './real-size.ts';
 
 /** Add a suite here to add its rows to the report. */
-const SUITES: BenchSuite[] = [matmulBench, trainingBench, runLoopBench, moraBench, svdBench, onnxGenerateBench];
+const SUITES: BenchSuite[] = [matmulBench, trainingBench, runLoopBench, moraBench, svdBench, onnxGenerateBench, realSizeBench];
 
 interface Args {
   json?: string;

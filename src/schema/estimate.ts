@@ -155,8 +155,8 @@ export function memoryEstimate(
 export const DEFAULT_GPU_BUDGET_BYTES = 4 * 1024 ** 3;
 
 /**
- * Whether to recompute activations: the user's choice when given, else only when the stored-activation
- * estimate exceeds `budgetBytes` (the GPU memory the run may use) and recomputing brings it under.
+ * Whether to recompute activations: only when the stored-activation estimate exceeds `budgetBytes` (the GPU
+ * memory the run may use) and recomputing lowers it (a run still over the budget is warned about by the caller).
  */
 export function chooseRecompute(
   config: TrainConfig, c: LlamaConfig, paramCount: number, storage: WeightStorage, budgetBytes: number,
