@@ -13,8 +13,10 @@ export default defineConfig({
     include: ['tests/**/*.test.ts'],
     // The JSON report is what .ci/run reads for its closing "N passed, N failed" line.
     reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
-    // GPU tests share one software adapter on two cores: run files one after another.
-    fileParallelism: false,
+    // Each test file's engine (Dawn on SwiftShader) keeps about one core busy: two files at a time on two cores.
+    // Every file opens its own device, browser and Vite server, so files share nothing but the machine.
+    fileParallelism: true,
+    maxWorkers: 2,
     testTimeout: 120_000,
     hookTimeout: 180_000,
   },
