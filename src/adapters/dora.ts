@@ -1,4 +1,12 @@
 /**
+ * The base weight W (out, in) of layer `l`'s module `m` for a DoRA adapter, in f32: DoRA's norm and
+ * ΔW kernels read W as f32, so a 16-bit weight is promoted (once) before an adapter is attached.
+ */
+export function doraBaseWeight(model: LlamaModel, l: number, m: LinearModule): Tensor {
+  return model.promoteToF32(linearName(l, m));
+}
+
+/**
  * DoRA (peft use_dora) on top of the fused LoRA matmul: A (r, in), B (out, r), s as LoRA, and a
  * trainable magnitude m (out), initialised to the row norms of W. With V = W + s·B·A and
  * n = ‖V‖ per output row, DETACHED (no gradient flows through n), g = m/n (out), xd = drop(x):
@@ -19,8 +27,10 @@ import { doraBackward, doraDelta, doraNorm, doraScale } from '../kernels/dora.ts
 import { dropout, dropoutBackwardAdd } from '../kernels/dropout.ts';
 import { loraMatmul } from '../kernels/lora-matmul.ts';
 import { matmul } from '../kernels/matmul.ts';
+import type { LlamaModel } from '../model/llama.ts';
 import type { Rng } from '../model/sampling.ts';
 import type { LinearAdapter, Saved, TrainableParam } from '../model/linear-adapter.ts';
+import { linearName, type LinearModule } from '../schema/tensors.ts';
 import { loraScale } from '../schema/train-config.ts';
 import { loraInitA, type LoraConfig } from './lora.ts';
 

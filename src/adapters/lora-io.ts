@@ -3,7 +3,7 @@ import type { PeftAdapterConfig, AdapterTensors } from '../io/peft.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import type { LlamaModel } from '../model/llama.ts';
 import { LINEAR_MODULES, linearName, moduleName, type LinearModule } from '../schema/tensors.ts';
-import { DoraAdapter } from './dora.ts';
+import { DoraAdapter, doraBaseWeight } from './dora.ts';
 import { LoraAdapter, type LoraConfig } from './lora.ts';
 
 /** Read a model's LoRA (or DoRA) adapters back as peft tensors (A (r, in), B (out, r), DoRA m (out) per module). */
@@ -45,8 +45,9 @@ export function attachLoraTensors(model: LlamaModel, config: PeftAdapterConfig, 
       model.adapters.get(name)?.dispose(gpu);
       if (config.useDora) {
         if (!t.magnitude || t.magnitude.shape[0] !== out) throw new Error(`${name}: DoRA adapter needs a magnitude vector of length ${out}`);
-        const m = gpu.upload(`${name}.lora_magnitude_vector`, t.magnitude.shape, t.magnitude.data);
-        model.adapters.set(name, new DoraAdapter(name, A, B, m, lora, (seed + i++) >>> 0, gpu));
+        doraBaseWeight(model, l, m); // its kernels read W in f32
+        const magnitude = gpu.upload(`${name}.lora_magnitude_vector`, t.magnitude.shape, t.magnitude.data);
+        model.adapters.set(name, new DoraAdapter(name, A, B, magnitude, lora, (seed + i++) >>> 0, gpu));
         continue;
       }
       model.adapters.set(name, new LoraAdapter(name, A, B, lora, (seed + i++) >>> 0, gpu));

@@ -36,11 +36,11 @@ export function toF32(gpu: Gpu, t: Tensor, label = `${t.label}.f32`): Tensor {
   return out;
 }
 
-/** Run `f` on an f32 view of `t` (a temporary copy when `t` is 16-bit, released after `f` is recorded). */
-export function withF32<R>(gpu: Gpu, t: Tensor, f: (t32: Tensor) => R): R {
+/** Run `f` on an f32 view of `t` (a temporary copy when `t` is 16-bit, released once `f` has settled). */
+export async function withF32<R>(gpu: Gpu, t: Tensor, f: (t32: Tensor) => Promise<R>): Promise<R> {
   const t32 = toF32(gpu, t);
   try {
-    return f(t32);
+    return await f(t32);
   } finally {
     if (t32 !== t) gpu.release(t32);
   }

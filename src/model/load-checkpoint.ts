@@ -10,6 +10,7 @@ import type { Tensor, TensorDtype } from '../gpu/tensor.ts';
 import { decodeCheckpointTensor, readCheckpointTensor, type CheckpointTensor, type HfCheckpoint } from '../io/hf-checkpoint.ts';
 import { fingerprintOf, sampleBits, sampledIndices, type TensorSamples } from './fingerprint.ts';
 import { LlamaModel } from './llama.ts';
+import { storedHalf } from '../schema/tensors.ts';
 
 export interface LoadCheckpointOptions {
   /** Keep every tensor in f32 (as before 16-bit storage); default false: 16-bit matrices stay 16-bit. */
@@ -26,8 +27,7 @@ export interface LoadedCheckpoint {
 
 /** The GPU storage a checkpoint tensor gets: its own 16 bits for a BF16/F16 matrix, else f32. */
 export function storageDtype(t: CheckpointTensor, f32 = false): TensorDtype {
-  if (f32 || t.shape.length !== 2) return 'f32';
-  return t.dtype === 'BF16' ? 'bf16' : t.dtype === 'F16' ? 'f16' : 'f32';
+  return f32 ? 'f32' : storedHalf(t.dtype, t.shape) ?? 'f32';
 }
 
 /** Upload every tensor of `ck`, one at a time. */

@@ -10,9 +10,9 @@
  * loaded and W the trained one. W₀'s SVD goes through the same cache as the spectra (same key, same W₀).
  */
 import type { Gpu } from '../gpu/gpu.ts';
-import { isPacked16, type Tensor } from '../gpu/tensor.ts';
+import type { Tensor } from '../gpu/tensor.ts';
 import type { AdapterTensors } from '../io/peft.ts';
-import { castToF32, toF32 } from '../kernels/cast.ts';
+import { withF32 } from '../kernels/cast.ts';
 import { addInPlace } from '../kernels/elementwise.ts';
 import { matmul } from '../kernels/matmul.ts';
 import type { LlamaModel } from '../model/llama.ts';
@@ -84,18 +84,19 @@ async function svdOf(gpu: Gpu, W: Tensor, out: number, inF: number, opts: SvdOpt
   }
 }
 
-/** W₀ of a module (see the file comment) as a new tensor the caller releases, or undefined when the module is not trained. */
-function baseWeight(model: LlamaModel, layer: number, module: LinearModule, opts: IntruderOptions): Tensor | undefined {
+/**
+ * W₀ of a module (see the file comment) as a new tensor the caller releases, or undefined when the module is
+ * not trained. W (out, in): the module's weight in f32.
+ */
+function baseWeight(model: LlamaModel, layer: number, module: LinearModule, W: Tensor, opts: IntruderOptions): Tensor | undefined {
   const gpu = model.gpu;
   const name = moduleName(layer, module);
-  const W = model.param(linearName(layer, module));
   const [out, inF] = W.shape as [number, number];
   const adapter = model.adapters.get(name);
   const original = opts.original?.tensors.get(linearName(layer, module));
   if (!adapter) return original ? gpu.upload(`${name}.W0`, [out, inF], original.data) : undefined;
   const W0 = gpu.tensor(`${name}.W0`, [out, inF]);
-  if (isPacked16(W)) castToF32(gpu, W, W0);
-  else gpu.copy(W, W0);
+  gpu.copy(W, W0);
   const low = adapter.lowRank();
   const init = low ? opts.initial?.get(name) : undefined;
   if (init && low) {
@@ -114,12 +115,8 @@ export async function moduleIntruders(
   model: LlamaModel, layer: number, module: LinearModule, opts: IntruderOptions = {},
 ): Promise<ModuleIntruders | undefined> {
   const gpu = model.gpu;
-  const W = toF32(gpu, model.param(linearName(layer, module))); // a 16-bit base: a temporary f32 copy
-  try {
-    return await intrudersOf(model, layer, module, W, opts);
-  } finally {
-    if (W !== model.param(linearName(layer, module))) gpu.release(W);
-  }
+  // A 16-bit base: its SVDs run on a temporary f32 copy.
+  return withF32(gpu, model.param(linearName(layer, module)), (W) => intrudersOf(model, layer, module, W, opts));
 }
 
 /** moduleIntruders with W (out, in), the module's weight in f32. */
@@ -132,7 +129,7 @@ async function intrudersOf(
   const adapter = model.adapters.get(name);
   let base = opts.baseCache?.get(name);
   if (!base) {
-    const W0 = baseWeight(model, layer, module, opts);
+    const W0 = baseWeight(model, layer, module, W, opts);
     if (!W0) return undefined;
     try {
       base = await svdOf(gpu, W0, out, inF, opts);

@@ -37,7 +37,7 @@ import type { Tensor } from '../gpu/tensor.ts';
 import type { AdapterTensors } from '../io/peft.ts';
 import { matmul } from '../kernels/matmul.ts';
 import { axpy } from '../kernels/axpy.ts';
-import { toF32 } from '../kernels/cast.ts';
+import { withF32 } from '../kernels/cast.ts';
 import { addInPlace } from '../kernels/elementwise.ts';
 import type { LlamaModel } from '../model/llama.ts';
 import { linearName, moduleName, type LinearModule, type LlamaWeights } from '../schema/tensors.ts';
@@ -87,13 +87,9 @@ async function baseSvd(gpu: Gpu, W: Tensor, out: number, inF: number, opts: SvdO
 export async function moduleSpectrum(
   gpu: Gpu, model: LlamaModel, layer: number, module: LinearModule, opts: ModuleSpectrumOptions = {},
 ): Promise<ModuleSpectrum> {
-  const name = moduleName(layer, module);
-  const W = toF32(gpu, model.param(linearName(layer, module))); // a 16-bit base: a temporary f32 copy
-  try {
-    return await spectrumOf(gpu, model, name, linearName(layer, module), W, opts);
-  } finally {
-    if (W !== model.param(linearName(layer, module))) gpu.release(W);
-  }
+  const weightName = linearName(layer, module);
+  // A 16-bit base: its SVDs run on a temporary f32 copy.
+  return withF32(gpu, model.param(weightName), (W) => spectrumOf(gpu, model, moduleName(layer, module), weightName, W, opts));
 }
 
 /** moduleSpectrum on W (out, in), the f32 weight `weightName` of module `name`. */

@@ -4,7 +4,7 @@
  * Losses and gradient norms are copied into a GPU ring and read back only when asked for.
  */
 import type { LinearAdapter, TrainableParam } from '../model/linear-adapter.ts';
-import { DoraAdapter } from '../adapters/dora.ts';
+import { DoraAdapter, doraBaseWeight } from '../adapters/dora.ts';
 import { LoraAdapter } from '../adapters/lora.ts';
 import { MoraAdapter } from '../adapters/mora.ts';
 import { initSpectralAdapters, restoreSpectralAdapters, type SpectralInit } from './spectral-init.ts';
@@ -168,7 +168,7 @@ export class Trainer {
           const adapter: LinearAdapter = config.method === 'mora'
             ? MoraAdapter.create(gpu, name, out, inF, mora, rng)
             : config.method === 'dora'
-              ? DoraAdapter.create(gpu, name, model.promoteToF32(linearName(l, m)), lora, rng) // its norm kernels read W in f32
+              ? DoraAdapter.create(gpu, name, doraBaseWeight(model, l, m), lora, rng)
               : LoraAdapter.create(gpu, name, out, inF, lora, rng);
           model.adapters.set(name, adapter);
           t.params.push(...adapter.params);

@@ -13,7 +13,8 @@ import { modelFingerprint } from '../../src/model/fingerprint.ts';
 import { loadCheckpointModel } from '../../src/model/load-checkpoint.ts';
 import { LlamaModel } from '../../src/model/llama.ts';
 import { llamaLogitsRef } from '../../src/reference/llama.ts';
-import { linearName } from '../../src/schema/tensors.ts';
+import { linearName, moduleName } from '../../src/schema/tensors.ts';
+import { attachLoraTensors } from '../../src/adapters/lora-io.ts';
 import { SMOLLM2_135M, TINYLLAMA_1_1B, writeSyntheticCheckpoint } from '../../scripts/synthetic-checkpoint.ts';
 import { relMax, testGpu } from '../helpers/gpu.ts';
 
@@ -95,6 +96,18 @@ describe('sharded checkpoints from disk', () => {
     expect(uploaded.param(linearName(1, 'down')).dtype).toBe('bf16');
     expect(uploaded.param('model.norm.weight').dtype).toBeUndefined(); // f32
     expect(Array.from(await uploaded.logits([1, 2, 3]))).toEqual(Array.from(await ma.model.logits([1, 2, 3])));
+    // A DoRA adapter attached to the 16-bit model (its weight promoted to f32) acts as on the f32 model.
+    const f32 = LlamaModel.upload(gpu, { ...viaBytes.weights, stored16: undefined });
+    const r = 4, D = config.dim;
+    const rand = (n: number, k: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 1.7 + k) * 0.05);
+    const dora = new Map([[moduleName(1, 'q'), {
+      A: { shape: [r, D], data: rand(r * D, 1) }, B: { shape: [D, r], data: rand(D * r, 2) }, magnitude: { shape: [D], data: rand(D, 3).map((v) => 1 + v) },
+    }]]);
+    const peft = { r, loraAlpha: 8, loraDropout: 0, targetModules: ['q' as const], useRslora: false, useDora: true, baseModelName: 'test' };
+    for (const m of [uploaded, f32]) attachLoraTensors(m, peft, dora);
+    expect(uploaded.param(linearName(1, 'q')).dtype).toBeUndefined(); // promoted
+    expect(relMax(await uploaded.logits([1, 2, 3]), await f32.logits([1, 2, 3]))).toBeLessThanOrEqual(1e-5);
+    f32.dispose();
     uploaded.dispose();
     ma.model.dispose();
     mb.model.dispose();
