@@ -2,17 +2,19 @@
  * Download a LLaMA model from the Hugging Face Hub by repo id (browser and Node, fetch only):
  * config.json first (checked before any weights move), then model.safetensors — or, when the repo is
  * sharded, model.safetensors.index.json and every shard it names — streamed with progress, then
- * tokenizer.json and tokenizer_config.json when the repo has them. Files are cached by their resolved
- * URL (Cache API in the browser), so a reload does not download again. A gated or private repo needs
- * an access token: it is sent as `Authorization: Bearer` to the Hub endpoint only (fetch drops it on a
- * redirect to another origin, such as the Hub's file CDN) and is never put in a URL, a cache key, a
- * log or an error message.
+ * tokenizer.json and tokenizer_config.json when the repo has them. Each file's body is streamed into its
+ * cache as it arrives — a Blob put in the Cache API in the browser (keyed by the resolve URL), a file in
+ * a directory in Node (hub-disk.ts) — or into a Blob without a cache, and comes back as a ByteSource:
+ * no whole-file ArrayBuffer of the weights is made, and a later load reads the cache instead of the
+ * network. A gated or private repo needs an access token: it is sent as `Authorization: Bearer` to the
+ * Hub endpoint only (fetch drops it on a redirect to another origin, such as the Hub's file CDN) and is
+ * never put in a URL, a cache key, a file name, a log or an error message.
  */
 import type { LlamaConfig } from '../schema/llama-config.ts';
+import { blobSource, type ByteSource } from './byte-source.ts';
 import { ModelFileError } from './errors.ts';
 import { INDEX_FILE } from './hf-checkpoint.ts';
 import { parseHfConfig } from './hf-config.ts';
-import type { ModelFile } from './load-model.ts';
 import { llamaWeightCount } from './weight-count.ts';
 
 export const DEFAULT_HUB_ENDPOINT = 'https://huggingface.co';
@@ -43,10 +45,38 @@ export class HubError extends Error {
   }
 }
 
-/** The small part of a cache the downloader needs: bytes by resolved URL. */
+/** One file of a repo at a revision on an endpoint: what a cache keys on (never the token). */
+export interface HubFileRef {
+  endpoint: string;
+  repo: string;
+  revision: string;
+  file: string;
+  /** The resolve URL (hubUrl): the browser cache's key. */
+  url: string;
+}
+
+/**
+ * Where downloaded files are kept: the browser's Cache API (browserHubCache) or a directory on disk
+ * (hub-disk.ts, Node). A file is written as its body arrives and read back through a ByteSource.
+ */
 export interface HubCache {
-  get(url: string): Promise<Uint8Array | undefined>;
-  put(url: string, bytes: Uint8Array): Promise<void>;
+  /** The cached file, or undefined when it is not (completely) in the cache. */
+  get(ref: HubFileRef): Promise<ByteSource | undefined>;
+  /** A writer for the file's body; `size` is its Content-Length, 0 when unknown. */
+  create(ref: HubFileRef, size: number): Promise<HubFileWriter>;
+  /** The Hub answered 404 for this optional file: remember it, so a later load need not ask again. */
+  markAbsent?(ref: HubFileRef): Promise<void>;
+  /** True when markAbsent was called for this file. */
+  isAbsent?(ref: HubFileRef): Promise<boolean>;
+}
+
+/** A file being downloaded: chunks in order, then finish() once the body is complete, or abort(). */
+export interface HubFileWriter {
+  write(chunk: Uint8Array): Promise<void>;
+  /** The whole file as a source; `cacheError` says why it could not be kept (the source is whole all the same). */
+  finish(): Promise<{ source: ByteSource; cacheError?: unknown }>;
+  /** The download broke off or was refused: nothing is kept. */
+  abort(): Promise<void>;
 }
 
 export interface HubProgress {
@@ -64,7 +94,7 @@ export interface HubDownloadOptions {
   revision?: string;
   onProgress?: (p: HubProgress) => void;
   signal?: AbortSignal;
-  /** Where downloaded files are kept; default the browser's Cache API when present, null for none. */
+  /** Where downloaded files are kept; default the browser's Cache API when present, null for none (each file a Blob). */
   cache?: HubCache | null;
   /** The largest model.safetensors the GPU can take, in bytes. */
   maxBytes?: number;
@@ -75,11 +105,16 @@ export interface HubDownloadOptions {
 }
 
 export interface HubModel {
-  /** config.json, the weights (model.safetensors, or the index and its shards) and the tokenizer files the repo has, ready for loadModelFromFiles. */
-  files: ModelFile[];
+  /**
+   * config.json, the weights (model.safetensors, or the index and its shards) and the tokenizer files
+   * the repo has, each a ByteSource named by its file name in the repo, ready for the loaders.
+   */
+  files: ByteSource[];
   config: LlamaConfig;
   /** Names of the files that came from the cache rather than the network. */
   cachedFiles: string[];
+  /** Release the files' handles (files of a disk cache); the sources cannot be read afterwards. */
+  close(): Promise<void>;
 }
 
 /** The Hub's download URL for one file of a repo. */
@@ -87,29 +122,72 @@ export function hubUrl(repo: string, file: string, revision = 'main', endpoint =
   return `${endpoint.replace(/\/+$/, '')}/${repo}/resolve/${encodeURIComponent(revision)}/${file}`;
 }
 
-/** The browser's Cache API as a HubCache, or undefined where there is none (Node, insecure origins). */
+/** Chunks are folded into the Blob once this many bytes are pending, so the page holds at most this much beside it. */
+const BLOB_FOLD_BYTES = 4 << 20;
+
+/**
+ * A file downloaded into a Blob (a browser may keep a large Blob on disk): the chunks are folded into
+ * it every few MiB, so no whole-file ArrayBuffer is ever made.
+ */
+export function blobWriter(file: string): HubFileWriter & { blob(): Blob } {
+  let blob = new Blob([]);
+  let pending: Uint8Array<ArrayBuffer>[] = [];
+  let pendingBytes = 0;
+  const fold = () => {
+    if (pending.length === 0) return;
+    blob = new Blob([blob, ...pending]);
+    pending = [];
+    pendingBytes = 0;
+  };
+  return {
+    async write(chunk) {
+      pending.push(chunk as Uint8Array<ArrayBuffer>);
+      pendingBytes += chunk.byteLength;
+      if (pendingBytes >= BLOB_FOLD_BYTES) fold();
+    },
+    async finish() {
+      fold();
+      return { source: blobSource(file, blob) };
+    },
+    async abort() {
+      pending = [];
+      blob = new Blob([]);
+    },
+    blob: () => (fold(), blob),
+  };
+}
+
+/**
+ * The browser's Cache API as a HubCache (keyed by the resolve URL), or undefined where there is none
+ * (Node, insecure origins). A hit is read back as a Blob; a download is a Blob put as `new Response(blob)`.
+ */
 export function browserHubCache(): HubCache | undefined {
   const storage = (globalThis as { caches?: CacheStorage }).caches;
   if (!storage) return undefined;
   const open = () => storage.open(HUB_CACHE_NAME);
   return {
-    async get(url) {
-      const hit = await (await open()).match(url);
-      return hit ? new Uint8Array(await hit.arrayBuffer()) : undefined;
+    async get(ref) {
+      const hit = await (await open()).match(ref.url);
+      return hit ? blobSource(ref.file, await hit.blob()) : undefined;
     },
-    async put(url, bytes) {
-      const headers = { 'Content-Type': 'application/octet-stream', 'Content-Length': String(bytes.byteLength) };
-      await (await open()).put(url, new Response(bytes as Uint8Array<ArrayBuffer>, { headers }));
+    async create(ref) {
+      const into = blobWriter(ref.file);
+      return {
+        write: into.write,
+        abort: into.abort,
+        async finish() {
+          const { source } = await into.finish();
+          const blob = into.blob();
+          const headers = { 'Content-Type': 'application/octet-stream', 'Content-Length': String(blob.size) };
+          try {
+            await (await open()).put(ref.url, new Response(blob, { headers }));
+          } catch (e) {
+            return { source, cacheError: e };
+          }
+          return { source };
+        },
+      };
     },
-  };
-}
-
-/** An in-memory HubCache (Node, tests). */
-export function memoryHubCache(map = new Map<string, Uint8Array>()): HubCache & { map: Map<string, Uint8Array> } {
-  return {
-    map,
-    get: async (url) => map.get(url),
-    put: async (url, bytes) => void map.set(url, bytes),
   };
 }
 
@@ -127,59 +205,68 @@ export async function downloadHubModel(repo: string, opts: HubDownloadOptions = 
   const cache = opts.cache === undefined ? browserHubCache() : opts.cache ?? undefined;
   const ctx: Ctx = { repo, revision, endpoint, cache, opts };
   const cachedFiles: string[] = [];
-  const files: ModelFile[] = [];
-
-  const cfgFile = await getFile(ctx, 'config.json', { required: true });
-  if (cfgFile.cached) cachedFiles.push('config.json');
-  let config: LlamaConfig;
+  const files: ByteSource[] = [];
+  const close = () => closeAll(files);
+  const add = (name: string, got: Got): ByteSource => {
+    if (got.cached) cachedFiles.push(name);
+    files.push(got.source!);
+    return got.source!;
+  };
   try {
-    config = parseHfConfig(new TextDecoder().decode(cfgFile.bytes), `${repo}/config.json`);
-  } catch (e) {
-    if (!(e instanceof ModelFileError)) throw e;
-    const code = e.problem.startsWith('not a LLaMA model') ? 'not-llama' : 'config';
-    throw new HubError(code, `${repo} cannot be loaded: ${e.message}`, 'config.json');
-  }
-  files.push({ name: 'config.json', bytes: cfgFile.bytes! });
-
-  // The estimate from the config refuses an oversized model before a single weight byte is requested.
-  const params = llamaWeightCount(config); // closed form: config.json may claim 2^24 layers
-  checkSize(ctx, params * 4, `${(params / 1e6).toFixed(1)}M parameters × 4 bytes`);
-
-  const weights = await getFile(ctx, 'model.safetensors', { required: false, checkSize: true });
-  if (weights.bytes) {
-    if (weights.cached) cachedFiles.push('model.safetensors');
-    files.push({ name: 'model.safetensors', bytes: weights.bytes });
-  } else {
-    const index = await getFile(ctx, INDEX_FILE, { required: false });
-    if (!index.bytes) throw new HubError('not-found', `${repo} has no model.safetensors (nor a sharded ${INDEX_FILE}) at revision "${revision}" (only safetensors weights can be loaded).`, 'model.safetensors');
-    if (index.cached) cachedFiles.push(INDEX_FILE);
-    files.push({ name: INDEX_FILE, bytes: index.bytes });
-    let total = 0;
-    for (const shard of shardNames(ctx, index.bytes)) {
-      const got = await getFile(ctx, shard, { required: true, checkSize: true, sizeSoFar: total });
-      total += got.bytes!.byteLength;
-      if (got.cached) cachedFiles.push(shard);
-      files.push({ name: shard, bytes: got.bytes! });
+    const cfgFile = add('config.json', await getFile(ctx, 'config.json', { required: true }));
+    let config: LlamaConfig;
+    try {
+      config = parseHfConfig(await readText(cfgFile), `${repo}/config.json`);
+    } catch (e) {
+      if (!(e instanceof ModelFileError)) throw e;
+      const code = e.problem.startsWith('not a LLaMA model') ? 'not-llama' : 'config';
+      throw new HubError(code, `${repo} cannot be loaded: ${e.message}`, 'config.json');
     }
-  }
 
-  for (const name of ['tokenizer.json', 'tokenizer_config.json']) {
-    const f = await getFile(ctx, name, { required: false });
-    if (!f.bytes) continue;
-    if (f.cached) cachedFiles.push(name);
-    files.push({ name, bytes: f.bytes });
+    // The estimate from the config refuses an oversized model before a single weight byte is requested.
+    const params = llamaWeightCount(config); // closed form: config.json may claim 2^24 layers
+    checkSize(ctx, params * 4, `${(params / 1e6).toFixed(1)}M parameters × 4 bytes`);
+
+    const weights = await getFile(ctx, 'model.safetensors', { required: false, checkSize: true });
+    if (weights.source) {
+      add('model.safetensors', weights);
+    } else {
+      const index = await getFile(ctx, INDEX_FILE, { required: false });
+      if (!index.source) throw new HubError('not-found', `${repo} has no model.safetensors (nor a sharded ${INDEX_FILE}) at revision "${revision}" (only safetensors weights can be loaded).`, 'model.safetensors');
+      const names = shardNames(ctx, await readText(add(INDEX_FILE, index)));
+      let total = 0;
+      for (const shard of names) total += add(shard, await getFile(ctx, shard, { required: true, checkSize: true, sizeSoFar: total })).size;
+    }
+
+    for (const name of ['tokenizer.json', 'tokenizer_config.json']) {
+      const f = await getFile(ctx, name, { required: false });
+      if (f.source) add(name, f);
+    }
+    return { files, config, cachedFiles, close };
+  } catch (e) {
+    await close();
+    throw e;
   }
-  return { files, config, cachedFiles };
+}
+
+/** A small file (config, index, tokenizer) read whole as UTF-8. */
+async function readText(src: ByteSource): Promise<string> {
+  return new TextDecoder().decode(await src.read(0, src.size));
+}
+
+/** Close the sources that hold a handle (a disk cache's files). */
+async function closeAll(files: readonly ByteSource[]): Promise<void> {
+  await Promise.all(files.map((f) => (f as Partial<{ close(): Promise<void> }>).close?.().catch(() => {})));
 }
 
 const SHARD_NAME = /^[\w.-]+\.safetensors$/;
 
 /** The shard files a model.safetensors.index.json maps tensors to, in first-seen order. */
-function shardNames(ctx: Ctx, bytes: Uint8Array): string[] {
+function shardNames(ctx: Ctx, text: string): string[] {
   const bad = (why: string): never => { throw new HubError('sharded', `${ctx.repo}/${INDEX_FILE} ${why}`, INDEX_FILE); };
   let json: unknown;
   try {
-    json = JSON.parse(new TextDecoder().decode(bytes));
+    json = JSON.parse(text);
   } catch (e) {
     return bad(`is not valid JSON (${(e as Error).message})`);
   }
@@ -211,23 +298,25 @@ function checkSize(ctx: Ctx, bytes: number, how: string): void {
 }
 
 interface Got {
-  bytes?: Uint8Array;
+  /** The file; absent for an optional file the repo does not have. */
+  source?: ByteSource;
   cached: boolean;
-  exists: boolean;
 }
 
 /**
- * One file: from the cache, else the network (stored in the cache once complete). A 404 for an
- * optional file returns without bytes; `probe` only checks that the file exists.
+ * One file: from the cache, else the network, its body written to the cache as it arrives (or to a
+ * Blob without one). A 404 for an optional file returns no source (and is remembered by a cache that can).
  */
-async function getFile(ctx: Ctx, file: string, how: { required: boolean; checkSize?: boolean; probe?: boolean; sizeSoFar?: number }): Promise<Got> {
+async function getFile(ctx: Ctx, file: string, how: { required: boolean; checkSize?: boolean; sizeSoFar?: number }): Promise<Got> {
   const url = hubUrl(ctx.repo, file, ctx.revision, ctx.endpoint);
+  const ref: HubFileRef = { endpoint: ctx.endpoint, repo: ctx.repo, revision: ctx.revision, file, url };
   const { onProgress, signal } = ctx.opts;
-  const hit = await ctx.cache?.get(url);
+  const hit = await ctx.cache?.get(ref);
   if (hit) {
-    onProgress?.({ file, loaded: hit.byteLength, total: hit.byteLength, bytesPerSecond: 0, cached: true });
-    return { bytes: hit, cached: true, exists: true };
+    onProgress?.({ file, loaded: hit.size, total: hit.size, bytesPerSecond: 0, cached: true });
+    return { source: hit, cached: true };
   }
+  if (!how.required && (await ctx.cache?.isAbsent?.(ref))) return { cached: true };
   let res: Response;
   try {
     res = await fetchRetryingReset(url, signal, ctx.opts.token);
@@ -254,14 +343,13 @@ async function getFile(ctx: Ctx, file: string, how: { required: boolean; checkSi
       );
     }
     if (res.status === 404) {
-      if (!how.required) return { cached: false, exists: false };
+      if (!how.required) {
+        await ctx.cache?.markAbsent?.(ref).catch(() => {}); // only saves a request next time
+        return { cached: false };
+      }
       throw new HubError('not-found', `${ctx.repo} has no ${file} at revision "${ctx.revision}" (repository or file not found).`, file);
     }
     throw new HubError('http', `The Hub answered HTTP ${res.status} ${res.statusText} for ${ctx.repo}/${file}.`, file);
-  }
-  if (how.probe) {
-    await res.body?.cancel().catch(() => {});
-    return { cached: false, exists: true };
   }
   const total = Number(res.headers.get('content-length') ?? 0) || 0;
   if (how.checkSize && total > 0) {
@@ -272,10 +360,20 @@ async function getFile(ctx: Ctx, file: string, how: { required: boolean; checkSi
       throw e;
     }
   }
-  const bytes = await readBody(ctx, res, file, total, how.checkSize ? how.sizeSoFar ?? 0 : undefined);
+  // A cache that cannot even start the file (e.g. an unwritable directory) is reported like a full one: the file goes to a Blob.
+  let writer: HubFileWriter;
+  let openError: unknown;
+  try {
+    writer = ctx.cache ? await ctx.cache.create(ref, total) : blobWriter(file);
+  } catch (e) {
+    openError = e;
+    writer = blobWriter(file);
+  }
+  const loaded = await readBody(ctx, res, file, total, writer, how.checkSize ? how.sizeSoFar ?? 0 : undefined);
+  const { source, cacheError = openError } = await writer.finish();
   // A full disk must not fail the load; it is reported, and the next load downloads the file again.
-  await ctx.cache?.put(url, bytes).catch((e: unknown) => ctx.opts.onCacheError?.(file, bytes.byteLength, e));
-  return { bytes, cached: false, exists: true };
+  if (cacheError !== undefined) ctx.opts.onCacheError?.(file, loaded, cacheError);
+  return { source, cached: false };
 }
 
 /** Error codes of a connection the other side closed or reset (Node's net and undici, which backs Node's fetch). */
@@ -317,46 +415,47 @@ async function fetchRetryingReset(url: string, signal: AbortSignal | undefined, 
 }
 
 /**
- * Stream a response body, reporting progress. A weights file (`weightsBefore` defined: the weight bytes
- * of earlier shards) has its size checked as it grows when there was no Content-Length, and must be complete.
+ * Stream a response body into `into`, chunk by chunk, reporting progress; returns the bytes written. A
+ * weights file (`weightsBefore` defined: the weight bytes of earlier shards) has its size checked as it
+ * grows when there was no Content-Length, and must be complete. On any failure `into` is aborted.
  */
-async function readBody(ctx: Ctx, res: Response, file: string, total: number, weightsBefore?: number): Promise<Uint8Array> {
+async function readBody(ctx: Ctx, res: Response, file: string, total: number, into: HubFileWriter, weightsBefore?: number): Promise<number> {
   const { onProgress, signal } = ctx.opts;
   const started = performance.now();
   const report = (loaded: number) =>
     onProgress?.({ file, loaded, total, bytesPerSecond: loaded / Math.max((performance.now() - started) / 1000, 1e-3), cached: false });
-  if (!res.body) {
-    const bytes = new Uint8Array(await res.arrayBuffer());
-    report(bytes.byteLength);
-    return bytes;
-  }
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
   let loaded = 0;
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      loaded += value.byteLength;
-      if (weightsBefore !== undefined && total === 0) checkSize(ctx, weightsBefore + loaded, `${file} so far`);
+    if (!res.body) {
+      const bytes = new Uint8Array(await res.arrayBuffer()); // no stream to read (old fetch implementations)
+      await into.write(bytes);
+      loaded = bytes.byteLength;
       report(loaded);
+    } else {
+      const reader = res.body.getReader();
+      try {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          loaded += value.byteLength;
+          if (weightsBefore !== undefined && total === 0) checkSize(ctx, weightsBefore + loaded, `${file} so far`);
+          await into.write(value);
+          report(loaded);
+        }
+      } catch (e) {
+        await reader.cancel().catch(() => {});
+        throw e;
+      }
+    }
+    // Only a short weights file is an error: a compressed text file may decode to more than its Content-Length.
+    if (weightsBefore !== undefined && total > 0 && loaded < total) {
+      throw new HubError('network', `The download of ${ctx.repo}/${file} ended after ${formatBytes(loaded)} of ${formatBytes(total)}.`, file);
     }
   } catch (e) {
-    await reader.cancel().catch(() => {});
+    await into.abort().catch(() => {});
     if (e instanceof HubError) throw e;
     if (signal?.aborted) throw new HubError('aborted', `Download of ${ctx.repo} cancelled.`, file);
     throw new HubError('network', `The download of ${ctx.repo}/${file} broke off after ${formatBytes(loaded)} (${(e as Error).message}).`, file);
   }
-  // Only a short weights file is an error: a compressed text file may decode to more than its Content-Length.
-  if (weightsBefore !== undefined && total > 0 && loaded < total) {
-    throw new HubError('network', `The download of ${ctx.repo}/${file} ended after ${formatBytes(loaded)} of ${formatBytes(total)}.`, file);
-  }
-  const out = new Uint8Array(loaded);
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.byteLength;
-  }
-  return out;
+  return loaded;
 }

@@ -1,6 +1,9 @@
-/** The loadHubModel command: download from the Hugging Face Hub (cached), then the ordinary load path. */
+/**
+ * The loadHubModel command: download from the Hugging Face Hub (each file streamed into a Blob kept in
+ * the Cache API), then the ordinary load path over those Blobs: the weights are read from them tensor by tensor.
+ */
+import type { ByteSource } from '../../io/byte-source.ts';
 import { DEFAULT_HUB_ENDPOINT, downloadHubModel, HubError } from '../../io/hub.ts';
-import type { FilePayload } from '../protocol.ts';
 import { isQuotaError, mb, storageUseSentence } from '../../persist/run-db.ts';
 import { errorEvent, post, requireGpu } from './state.ts';
 
@@ -21,11 +24,11 @@ export async function handleLoadHubModel(
   repo: string,
   revision: string | undefined,
   endpoint: string | undefined,
-  load: (id: number, files: FilePayload[]) => Promise<void>,
+  load: (id: number, files: ByteSource[]) => Promise<void>,
   /** The Hub access token (gated and private repos): passed to downloadHubModel, kept nowhere. */
   token?: string,
 ): Promise<void> {
-  let files: FilePayload[];
+  let files: ByteSource[];
   try {
     const limits = requireGpu().device.limits;
     let last = 0;
@@ -42,10 +45,7 @@ export async function handleLoadHubModel(
       },
       onCacheError: (file, bytes, e) => void cacheProblem(file, bytes, e).then((message) => post({ type: 'hubCacheProblem', id, file, message })),
     });
-    files = got.files.map((f) => ({
-      name: f.name,
-      bytes: f.bytes.byteOffset === 0 && f.bytes.byteLength === f.bytes.buffer.byteLength ? (f.bytes.buffer as ArrayBuffer) : (f.bytes.slice().buffer as ArrayBuffer),
-    }));
+    files = got.files; // Blobs (nothing to close): the engine keeps them to read its weights again
   } catch (e) {
     post(e instanceof HubError ? { type: 'error', id, message: e.message, code: `hub-${e.code}`, file: e.file } : errorEvent(id, e));
     return;
