@@ -4,6 +4,7 @@
  * same prompt and the same number of new tokens, prompt included in the time. A row is refused when
  * the two do not generate the same ids (then the speeds would not be of the same work).
  */
+import { readAllWeights } from '../src/io/weight-source.ts';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-web';
 import { onnxGreedy } from '../src/export/onnx-decode.ts';
@@ -28,7 +29,8 @@ export async function onnxGenerateBench(ctx: BenchContext): Promise<BenchRow[]> 
     const name = `greedy generation tokens/s, engine vs onnxruntime-web WASM in Node (${m.label}, ${TOKENS} tokens, fp32 export)`;
     if (!ctx.wanted(name)) continue;
     ctx.log(`onnx generate: ${m.label}`);
-    const { weights, tokenizer } = await readModelPath(m.model, m.tokenizer);
+    const { base, tokenizer } = await readModelPath(m.model, m.tokenizer);
+    const weights = await readAllWeights(base);
     const model = LlamaModel.upload(ctx.gpu, weights);
     const session = await ort.InferenceSession.create(writeOnnxModel(weights, { dtype: 'float32' }).model, { executionProviders: ['wasm'] });
     try {

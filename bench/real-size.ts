@@ -13,8 +13,8 @@ import path from 'node:path';
 import { SMOLLM2_135M, TINYLLAMA_1_1B, writeSyntheticCheckpoint } from '../scripts/synthetic-checkpoint.ts';
 import type { Gpu } from '../src/gpu/gpu.ts';
 import { openFileSource } from '../src/io/fs-node.ts';
-import { openHfCheckpoint, type HfCheckpoint } from '../src/io/hf-checkpoint.ts';
-import { loadCheckpointModel } from '../src/model/load-checkpoint.ts';
+import { checkpointWeights, openHfCheckpoint, type HfCheckpoint } from '../src/io/hf-checkpoint.ts';
+import { loadModel } from '../src/model/load-checkpoint.ts';
 import { recordHeadLoss } from '../src/model/lm-head-loss.ts';
 import type { LlamaModel } from '../src/model/llama.ts';
 import { llamaParamCount, memoryEstimate, type WeightStorage } from '../src/schema/estimate.ts';
@@ -84,7 +84,7 @@ export async function realSizeBench(ctx: BenchContext): Promise<BenchRow[]> {
         const runs: { storage: WeightStorage; f32: boolean }[] = [{ storage: '16-bit', f32: false }, { storage: 'f32', f32: true }];
         const measured: Record<string, { tokensPerSec: number; peak: number }> = {};
         for (const { storage, f32 } of runs) {
-          const { model } = await loadCheckpointModel(gpu, ck, { f32 });
+          const { model } = await loadModel(gpu, checkpointWeights(ck, { f32 }));
           for (const recompute of storage === '16-bit' ? [false, true] : [false]) {
             ctx.log(`${smolStep}: ${storage} base${recompute ? ', recompute' : ''}`);
             const cfg = loraR16(1, 128, recompute);

@@ -3,9 +3,9 @@
  * the CLI and the studio do) against reading them after every step (what they did before), measured
  * side by side as whole runs of LoRA r8 on q, v.
  */
+import { loadModel } from '../src/model/load-checkpoint.ts';
 import { fileURLToPath } from 'node:url';
 import { readModelPath } from '../src/io/fs-node.ts';
-import { LlamaModel } from '../src/model/llama.ts';
 import { DEFAULT_TRAIN_CONFIG } from '../src/schema/train-config.ts';
 import { prepareData } from '../src/train/data.ts';
 import { runTraining } from '../src/train/run-loop.ts';
@@ -25,7 +25,7 @@ export async function runLoopBench(ctx: BenchContext): Promise<BenchRow[]> {
   const config = { ...DEFAULT_TRAIN_CONFIG, method: 'lora' as const, rank: 8, alpha: 16, targets: ['q', 'v'] as ('q' | 'v')[], batch: 4, seq: 64, steps: STEPS };
   /** Steps per second of one whole run reading back every `readEvery` steps. */
   const run = async (readEvery: number): Promise<number> => {
-    const model = LlamaModel.upload(gpu, loaded.weights);
+    const { model } = await loadModel(gpu, loaded.base);
     const trainer = Trainer.create(model, { ...config, targets: [...config.targets] });
     const t0 = performance.now();
     await runTraining({ trainer, train: data.train, eval: [], padId: loaded.tokenizer!.eosId, readEvery }, { steps() {} });

@@ -13,6 +13,7 @@
  * completion starts with the taught fact; "pirate" (new style) is the share of pirate words
  * (th', an', be, arr, ye, matey, ...) among the words generated after the probe prompts.
  */
+import { readAllWeights } from '../src/io/weight-source.ts';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { openGpu } from '../src/kernels/node-gpu.ts';
@@ -78,7 +79,9 @@ const batch = Number(args.batch);
 const seq = Number(args.seq);
 const demoIds = list(args.demos) as DemoId[];
 
-const { weights, tokenizer } = await readModelPath(MODEL);
+const loadedModel = await readModelPath(MODEL);
+const { tokenizer } = loadedModel;
+const weights = await readAllWeights(loadedModel.base);
 if (!tokenizer) throw new Error(`${MODEL}: no tokenizer`);
 const demos = buildDemos();
 const demo = (id: DemoId): DemoDataset => {

@@ -16,21 +16,23 @@ import { parseHfConfig } from '../io/hf-config.ts';
 import { llama2cConfig, readLlama2cHeader } from '../io/llama2c.ts';
 import { checkOneOnnxFile } from '../io/onnx/model-file.ts';
 import type { LlamaConfig } from '../schema/llama-config.ts';
-import { LlamaModel } from '../model/llama.ts';
+import { loadModel } from '../model/load-checkpoint.ts';
+import { readAllWeights } from '../io/weight-source.ts';
 import { attachAdapterDir } from './adapter-dir.ts';
 import { optionalNumber, optionalString, requireString, UsageError, type Values } from './args.ts';
 import { openGpu } from '../kernels/node-gpu.ts';
 import { tokenizerJsonFiles } from './tokenizer-files.ts';
+import { HUB_OPTIONS, modelName, resolveModelArg } from './model-arg.ts';
 import { refuseExisting, writeDirAtomic } from './write-dir.ts';
 
 export const EXPORT_ONNX_OPTIONS = {
   model: { type: 'string' }, tokenizer: { type: 'string' }, adapter: { type: 'string' }, dtype: { type: 'string' }, out: { type: 'string' },
-  'single-file': { type: 'boolean' },
+  'single-file': { type: 'boolean' }, ...HUB_OPTIONS,
 } as const;
 
 export const EXPORT_LORA_OPTIONS = {
   model: { type: 'string' }, tokenizer: { type: 'string' }, adapter: { type: 'string' }, tuned: { type: 'string' },
-  rank: { type: 'string' }, energy: { type: 'string' }, out: { type: 'string' },
+  rank: { type: 'string' }, energy: { type: 'string' }, out: { type: 'string' }, ...HUB_OPTIONS,
 } as const;
 
 export async function runExportOnnx(v: Values): Promise<void> {
@@ -39,26 +41,28 @@ export async function runExportOnnx(v: Values): Promise<void> {
   const dtypeFlag = optionalString(v, 'dtype') ?? 'fp32';
   if (dtypeFlag !== 'fp32' && dtypeFlag !== 'fp16') throw new UsageError(`--dtype must be fp32 or fp16, got "${dtypeFlag}"`);
   await refuseExisting(out);
+  const modelDir = await resolveModelArg(v);
   const onnxOptions = { dtype: dtypeFlag === 'fp32' ? 'float32' : 'float16', allowExternalData: v['single-file'] !== true } as const;
   /** A too-big refusal names the file in --out it would have been, and the model. */
   const inOut = (e: unknown): unknown => e instanceof ModelFileError && e.code === 'too-big'
-    ? new ModelFileError(path.join(path.resolve(out), e.file), `${e.problem} (the model ${path.resolve(modelPath)}; without --single-file the weights go to ${e.file}_data)`, e.code)
+    ? new ModelFileError(path.join(path.resolve(out), e.file), `${e.problem} (the model ${modelName(modelPath)}; without --single-file the weights go to ${e.file}_data)`, e.code)
     : e;
   if (!onnxOptions.allowExternalData) {
-    const config = await configOnly(modelPath);
+    const config = await configOnly(modelDir);
     try {
       if (config) checkOneOnnxFile(config, onnxOptions); // refused before the weights are read
     } catch (e) {
       throw inOut(e);
     }
   }
-  const loaded = await readModelPath(modelPath, optionalString(v, 'tokenizer'));
+  const loaded = await readModelPath(modelDir, optionalString(v, 'tokenizer'));
   if (!loaded.tokenizer) throw new UsageError(`no tokenizer found for ${modelPath}: pass --tokenizer <tokenizer.bin or tokenizer.json>`);
-  let weights = loaded.weights;
+  let weights;
   const adapterDir = optionalString(v, 'adapter');
-  if (adapterDir) {
+  if (!adapterDir) weights = await readAllWeights(loaded.base); // an ONNX file is written whole
+  else {
     const gpu = await openGpu();
-    const model = LlamaModel.upload(gpu, weights);
+    const { model } = await loadModel(gpu, loaded.base);
     try {
       await attachAdapterDir(model, adapterDir); // refused, naming the file, when it is for another model
       weights = await mergedWeights(model);
@@ -109,9 +113,9 @@ export async function runExportLora(v: Values): Promise<void> {
   if (energy === 0) throw new UsageError('--energy must be greater than 0');
   const truncation: Truncation = rank !== undefined ? { rank } : { energy: energy! };
   await refuseExisting(out);
-  const loaded = await readModelPath(modelPath, optionalString(v, 'tokenizer'));
+  const loaded = await readModelPath(await resolveModelArg(v), optionalString(v, 'tokenizer'));
   const gpu = await openGpu();
-  const model = LlamaModel.upload(gpu, loaded.weights);
+  const { model } = await loadModel(gpu, loaded.base);
   try {
     let updates;
     let notCarried: string[] = [];
@@ -119,15 +123,15 @@ export async function runExportLora(v: Values): Promise<void> {
       await attachAdapterDir(model, adapterDir);
       updates = await adapterUpdates(model);
     } else {
-      const tuned = await readModelPath(tunedPath!);
-      ({ updates, notCarried } = weightUpdates(loaded.weights, tuned.weights, path.resolve(tunedPath!)));
+      const tuned = await readModelPath(await resolveModelArg(v, { flag: 'tuned' }));
+      ({ updates, notCarried } = await weightUpdates(loaded.base, tuned.base, path.resolve(tunedPath!)));
     }
     const conv = await convertToLora(gpu, model.config, updates, truncation);
     const source = {
       source: adapterDir ? { adapter: path.resolve(adapterDir) } : { tuned: path.resolve(tunedPath!) },
       truncation, not_carried: notCarried,
     };
-    await writeDirAtomic(out, convertedLoraFiles(conv, model.config, path.resolve(modelPath), source));
+    await writeDirAtomic(out, convertedLoraFiles(conv, model.config, modelName(modelPath), source));
     for (const m of conv.modules) {
       process.stdout.write(`${m.name}: rank ${m.rank}, relative error ${m.relative_error.toExponential(3)}, energy kept ${(100 * m.energy_kept).toFixed(2)}%\n`);
     }

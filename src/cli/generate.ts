@@ -2,9 +2,10 @@
 import { attachAdapterDir } from './adapter-dir.ts';
 import { readModelPath } from '../io/fs-node.ts';
 import { generate } from '../model/generate.ts';
-import { LlamaModel } from '../model/llama.ts';
+import { loadModel } from '../model/load-checkpoint.ts';
 import { optionalNumber, optionalString, requireString, UsageError, type Values } from './args.ts';
 import { openGpu } from '../kernels/node-gpu.ts';
+import { resolveModelArg } from './model-arg.ts';
 
 export async function runGenerate(v: Values): Promise<void> {
   const modelPath = requireString(v, 'model');
@@ -17,12 +18,12 @@ export async function runGenerate(v: Values): Promise<void> {
   };
   if (options.topP === 0) throw new UsageError('--top-p must be greater than 0');
   const json = v.json === true;
-  const { weights, tokenizer } = await readModelPath(modelPath, optionalString(v, 'tokenizer'));
+  const { base, tokenizer } = await readModelPath(await resolveModelArg(v), optionalString(v, 'tokenizer'));
   if (!tokenizer) {
     throw new UsageError(`no tokenizer found for ${modelPath}: pass --tokenizer <tokenizer.bin or tokenizer.json>`);
   }
   const gpu = await openGpu();
-  const model = LlamaModel.upload(gpu, weights);
+  const { model } = await loadModel(gpu, base);
   const adapterDir = optionalString(v, 'adapter');
   if (adapterDir) await attachAdapterDir(model, adapterDir); // peft LoRA/DoRA or the MoRA file
   const result = await generate(model, tokenizer, options, json ? undefined : (piece) => process.stdout.write(piece));

@@ -14,10 +14,11 @@ import { reportFiles } from '../lab/report.ts';
 import { labModelInfo, reproduce, scaleOf } from '../lab/reproduce.ts';
 import { optionalNumber, optionalString, requireString, UsageError, type Values } from './args.ts';
 import { openGpu } from '../kernels/node-gpu.ts';
+import { HUB_OPTIONS, parseHubModel, resolveModelArg } from './model-arg.ts';
 
 export const REPRODUCE_OPTIONS = {
   experiment: { type: 'string' }, model: { type: 'string' }, tokenizer: { type: 'string' }, quick: { type: 'boolean' },
-  seed: { type: 'string' }, out: { type: 'string' },
+  seed: { type: 'string' }, out: { type: 'string' }, ...HUB_OPTIONS,
 } as const;
 
 /** The built-in model's directory: its held-out corpus text is the forgetting probe. */
@@ -30,21 +31,21 @@ export async function runReproduce(v: Values): Promise<void> {
   const out = requireString(v, 'out');
   const quick = v.quick === true;
   const seed = optionalNumber(v, 'seed', { integer: true }) ?? 0;
-  const modelPath = optionalString(v, 'model') ?? BUILT_IN_MODEL;
+  const modelPath = await resolveModelArg(v, { fallback: BUILT_IN_MODEL });
   const builtIn = path.resolve(modelPath) === path.resolve(BUILT_IN_MODEL);
   const loaded = await readModelPath(modelPath, optionalString(v, 'tokenizer'));
   if (!loaded.tokenizer) throw new UsageError(`no tokenizer found for ${modelPath}: pass --tokenizer <tokenizer.bin or tokenizer.json>`);
   const tokenizer = loaded.tokenizer;
   const exp = experimentById(id);
-  const info = labModelInfo(loaded.weights, builtIn ? 'the built-in model' : path.basename(modelPath));
+  const info = labModelInfo(loaded.base, builtIn ? 'the built-in model' : parseHubModel(optionalString(v, 'model') ?? '')?.repo ?? path.basename(modelPath));
 
   const gpu = await openGpu();
   try {
-    const texts = await labTexts({ gpu, weights: loaded.weights, tokenizer, builtIn, quick, seed });
+    const texts = await labTexts({ gpu, base: loaded.base, tokenizer, builtIn, quick, seed });
     const t0 = performance.now();
     let lastLine = 0;
     const results = await reproduce(id as ExperimentId, quick, {
-      gpu, weights: loaded.weights, tokenizer, seed, texts,
+      gpu, base: loaded.base, tokenizer, seed, texts,
       onProgress(p) {
         const now = performance.now();
         if (p.step === 0 || p.step === p.steps || now - lastLine > 2000) {

@@ -9,17 +9,19 @@ import { readModelPath } from '../io/fs-node.ts';
 import { moduleSpectrum } from '../spectra/module-spectrum.ts';
 import { type ModuleSpectrum } from '../schema/metrics.ts';
 import { rank90 } from '../linalg/spectra.ts';
-import { LlamaModel } from '../model/llama.ts';
+import { loadModel } from '../model/load-checkpoint.ts';
 import { ModelFileError } from '../io/errors.ts';
-import { LINEAR_MODULES, type LinearModule, type LlamaWeights } from '../schema/tensors.ts';
+import { LINEAR_MODULES, type LinearModule } from '../schema/tensors.ts';
+import type { WeightSource } from '../io/weight-source.ts';
 import { FieldError } from '../schema/field-error.ts';
 import { parseTargets } from '../schema/train-config.ts';
-import { optionalString, requireString, UsageError, type Values } from './args.ts';
+import { optionalString, UsageError, type Values } from './args.ts';
 import { openGpu } from '../kernels/node-gpu.ts';
+import { HUB_OPTIONS, resolveModelArg } from './model-arg.ts';
 
 export const SPECTRUM_OPTIONS = {
   model: { type: 'string' }, tokenizer: { type: 'string' }, adapter: { type: 'string' }, json: { type: 'boolean' },
-  layers: { type: 'string' }, modules: { type: 'string' }, base: { type: 'string' },
+  layers: { type: 'string' }, modules: { type: 'string' }, base: { type: 'string' }, ...HUB_OPTIONS,
 } as const;
 
 /** "0,2,4" (or "all") → layer indices, checked against nLayers. */
@@ -63,31 +65,30 @@ function table(records: ModuleSpectrum[], withAdapter: boolean): string {
   return [line(head), ...rows.map(line)].join('\n') + '\n';
 }
 
-/** The --base model's weights, checked to be the same architecture as `tuned` (every linear weight's shape). */
-async function readBase(path: string, tuned: LlamaWeights): Promise<LlamaWeights> {
-  const { weights } = await readModelPath(path);
-  for (const [name, t] of tuned.tensors) {
-    const b = weights.tensors.get(name);
-    if (!b) throw new ModelFileError(path, `has no tensor ${name}, which --model has: not the model it was fine-tuned from`, 'missing-tensor');
+/** The --base model's weights, checked to be the same architecture as `tuned` (every tensor's shape). */
+async function readBase(path: string, tuned: WeightSource): Promise<WeightSource> {
+  const { base } = await readModelPath(path);
+  for (const t of tuned.entries) {
+    const b = base.entries.find((e) => e.name === t.name);
+    if (!b) throw new ModelFileError(path, `has no tensor ${t.name}, which --model has: not the model it was fine-tuned from`, 'missing-tensor');
     if (b.shape.join() !== t.shape.join()) {
-      throw new ModelFileError(path, `${name} is [${b.shape}], --model has [${t.shape}]: not the model it was fine-tuned from`, 'config');
+      throw new ModelFileError(path, `${t.name} is [${b.shape}], --model has [${t.shape}]: not the model it was fine-tuned from`, 'config');
     }
   }
-  return weights;
+  return base;
 }
 
 export async function runSpectrum(v: Values): Promise<void> {
-  const modelPath = requireString(v, 'model');
-  const { weights } = await readModelPath(modelPath, optionalString(v, 'tokenizer'));
-  const layers = parseLayers(optionalString(v, 'layers'), weights.config.nLayers);
+  const { base } = await readModelPath(await resolveModelArg(v), optionalString(v, 'tokenizer'));
+  const layers = parseLayers(optionalString(v, 'layers'), base.config.nLayers);
   const modules = parseModules(optionalString(v, 'modules'));
   const gpu = await openGpu();
-  const model = LlamaModel.upload(gpu, weights);
+  const { model } = await loadModel(gpu, base);
   const adapterDir = optionalString(v, 'adapter');
   const basePath = optionalString(v, 'base');
   if (adapterDir && basePath) throw new UsageError('give --adapter (an adapter on --model) or --base (the model --model was fully fine-tuned from), not both');
   if (adapterDir) await attachAdapterDir(model, adapterDir); // peft LoRA/DoRA or the MoRA file
-  const original = basePath ? await readBase(basePath, weights) : undefined;
+  const original = basePath ? await readBase(await resolveModelArg(v, { flag: 'base' }), base) : undefined;
   const json = v.json === true;
   const records: ModuleSpectrum[] = [];
   const start = performance.now();

@@ -14,8 +14,9 @@ import { planMemory } from './memory-plan.ts';
 import { readMoraAdapter } from '../io/mora-file.ts';
 import { adapterPeftType, convertPissaToLora, readPeftAdapter, writePeftAdapter, type AdapterTensors } from '../io/peft.ts';
 import { readAdapterDirFiles, writeMoraAdapterDir } from '../io/peft-node.ts';
-import { modelFingerprint } from '../model/fingerprint.ts';
-import { LlamaModel } from '../model/llama.ts';
+import type { LlamaModel } from '../model/llama.ts';
+import { loadModel } from '../model/load-checkpoint.ts';
+import { hasStored16 } from '../io/weight-source.ts';
 import { formatOf, prepareData, type PreparedData } from '../train/data.ts';
 import { decodeDataText } from '../train/utf8.ts';
 import {
@@ -31,6 +32,7 @@ import { isSchedule, SCHEDULES, type ScheduleKind } from '../schema/schedule.ts'
 import { optionalNumber, optionalString, requireString, UsageError, type Values } from './args.ts';
 import { readCheckpointDir, removeCheckpointDir, sha256Hex, TENSORS_FILE, writeCheckpointDir, writeFileAtomic, type RunState } from './checkpoint-dir.ts';
 import { openGpu } from '../kernels/node-gpu.ts';
+import { HUB_OPTIONS, modelName, resolveModelArg } from './model-arg.ts';
 import { ProgressBar } from './progress.ts';
 import { tokenizerFilesFor } from './tokenizer-files.ts';
 import { spectraRound, type BaseSvd } from '../spectra/module-spectrum.ts';
@@ -46,13 +48,13 @@ export const TRAIN_OPTIONS = {
   'eval-batches': { type: 'string' }, 'eval-fraction': { type: 'string' }, 'mora-type': { type: 'string' }, 'pissa-niter': { type: 'string' },
   'spectra-every': { type: 'string' }, 'spectra-modules': { type: 'string' }, 'spectra-layers': { type: 'string' },
   'spectra-budget-ms': { type: 'string' }, resume: { type: 'string' }, 'checkpoint-every': { type: 'string' },
-  probe: { type: 'string' }, recompute: { type: 'boolean' }, 'gpu-budget': { type: 'string' },
+  probe: { type: 'string' }, recompute: { type: 'boolean' }, 'gpu-budget': { type: 'string' }, ...HUB_OPTIONS,
 } as const;
 
 export const INIT_OPTIONS = {
   model: { type: 'string' }, tokenizer: { type: 'string' }, method: { type: 'string' }, rank: { type: 'string' },
   alpha: { type: 'string' }, rslora: { type: 'boolean' }, dropout: { type: 'string' }, targets: { type: 'string' },
-  seed: { type: 'string' }, 'mora-type': { type: 'string' }, 'pissa-niter': { type: 'string' }, out: { type: 'string' },
+  seed: { type: 'string' }, 'mora-type': { type: 'string' }, 'pissa-niter': { type: 'string' }, out: { type: 'string' }, ...HUB_OPTIONS,
 } as const;
 
 /** TrainConfig from command-line values, defaults filled in. */
@@ -220,17 +222,12 @@ export async function runTrain(v: Values): Promise<void> {
     evalFraction = optionalNumber(v, 'eval-fraction', { min: 0, max: 0.9 }) ?? 0.1;
   }
 
-  const loaded = await readModelPath(modelPath, optionalString(v, 'tokenizer'));
+  const loaded = await readModelPath(await resolveModelArg(v), optionalString(v, 'tokenizer'));
   const { tokenizer } = loaded;
   if (!tokenizer) throw new UsageError(`no tokenizer found for ${modelPath}: pass --tokenizer <tokenizer.bin or tokenizer.json>`);
-  const fingerprint = modelFingerprint(loaded.weights);
   if (saved) {
-    const want = saved.state.model_fingerprint;
-    if (fingerprint !== want) {
-      throw new Error(`${saved.stateFile}: model_fingerprint ${want} is not the loaded model's ${fingerprint} (--model ${modelPath}): resume with the model the run trained`);
-    }
     try {
-      validateTrainConfig(settings, loaded.weights.config);
+      validateTrainConfig(settings, loaded.base.config);
     } catch (e) {
       throw new Error(`${saved.stateFile}: config.${(e as Error).message}`);
     }
@@ -296,10 +293,13 @@ export async function runTrain(v: Values): Promise<void> {
   }
 
   const gpu = await openGpu();
-  const model = LlamaModel.upload(gpu, loaded.weights);
+  const { model, fingerprint } = await loadModel(gpu, loaded.base); // streamed from the files, one tensor at a time
+  if (saved && fingerprint !== saved.state.model_fingerprint) {
+    throw new Error(`${saved.stateFile}: model_fingerprint ${saved.state.model_fingerprint} is not the loaded model's ${fingerprint} (--model ${modelPath}): resume with the model the run trained`);
+  }
   // --recompute (it changes memory, not results: a resumed run may turn it on) and --gpu-budget's automatic choice.
   const budgetMiB = optionalNumber(v, 'gpu-budget', { min: 1 });
-  const memory = planMemory(settings, model.config, model.parameterCount, loaded.weights.stored16?.size ? '16-bit' : 'f32', v.recompute === true || settings.recompute === true, budgetMiB && budgetMiB * 2 ** 20);
+  const memory = planMemory(settings, model.config, model.parameterCount, hasStored16(loaded.base) ? '16-bit' : 'f32', v.recompute === true || settings.recompute === true, budgetMiB && budgetMiB * 2 ** 20);
   settings.recompute = memory.recompute;
   for (const line of memory.lines) process.stderr.write(`${line}\n`);
   const adapterDir = saved ? saved.state.adapter : optionalString(v, 'adapter');
@@ -358,8 +358,8 @@ export async function runTrain(v: Values): Promise<void> {
     const t0 = performance.now();
     const { spectra, pending } = await spectraRound(model, spectraLayers, spectraModules, spectraCursor, spectraBudget, {
       baseCache, initial: trainer.spectral?.initial,
-      // Full fine-tuning: ΔW = W − W₀ against the weights as loaded (the GPU copy is the one that trains).
-      original: config.method === 'full' ? loaded.weights : undefined,
+      // Full fine-tuning: ΔW = W − W₀ against the weights as loaded, read again from the files (the GPU copy trains).
+      original: config.method === 'full' ? loaded.base : undefined,
     });
     const spectraMs = performance.now() - t0;
     const peak = gpu.pool.stats().peakBytes; // the run's peak so far, spectra included
@@ -492,7 +492,7 @@ export async function runTrain(v: Values): Promise<void> {
   // ---- outputs ------------------------------------------------------------------------------
   const tok = await tokenizerFilesFor(tokenizer, loaded.tokenizerFile, model.config.maxSeqLen);
   // PiSSA/MiLoRA: the adapter is converted ([A; A₀], [B, −B₀]) so it applies to the ORIGINAL base; merged/ is W_res + s·B·A.
-  const wroteAdapter = await writeAdapterDir(model, config, path.resolve(modelPath), path.join(out, 'adapter'), trainer.spectral?.initial);
+  const wroteAdapter = await writeAdapterDir(model, config, modelName(modelPath), path.join(out, 'adapter'), trainer.spectral?.initial);
   mergeAdapters(model);
   await writeFiles(path.join(out, 'merged'), exportHfModel(await model.readWeights(), tok.json, tok.config));
   process.stderr.write(
@@ -541,13 +541,13 @@ export async function runInit(v: Values): Promise<void> {
   const out = requireString(v, 'out');
   const config = trainConfigFromArgs(v);
   if (config.method === 'full') throw new UsageError('init writes a fresh adapter: use --method lora, dora, mora, pissa or milora');
-  const loaded = await readModelPath(modelPath, optionalString(v, 'tokenizer'));
-  config.seq = Math.min(config.seq, loaded.weights.config.maxSeqLen); // no data: only the adapters matter
+  const loaded = await readModelPath(await resolveModelArg(v), optionalString(v, 'tokenizer'));
+  config.seq = Math.min(config.seq, loaded.base.config.maxSeqLen); // no data: only the adapters matter
   const gpu = await openGpu();
-  const model = LlamaModel.upload(gpu, loaded.weights);
+  const { model } = await loadModel(gpu, loaded.base);
   const trainer = await Trainer.init(model, config); // creates the adapters exactly as training would
   const dir = path.join(out, 'adapter');
-  await writeAdapterDir(model, config, path.resolve(modelPath), dir);
+  await writeAdapterDir(model, config, modelName(modelPath), dir);
   let residual = '';
   if (SPECTRAL_METHODS.includes(config.method)) {
     const tok = await tokenizerFilesFor(loaded.tokenizer, loaded.tokenizerFile, model.config.maxSeqLen);

@@ -2,7 +2,8 @@
 import { ModelFileError } from '../io/errors.ts';
 import type { LlamaModel } from '../model/llama.ts';
 import type { LlamaConfig } from '../schema/llama-config.ts';
-import { LINEAR_MODULES, linearName, moduleName, moduleShape, type LlamaWeights } from '../schema/tensors.ts';
+import type { WeightSource } from '../io/weight-source.ts';
+import { LINEAR_MODULES, linearName, moduleName, moduleShape } from '../schema/tensors.ts';
 import type { DenseUpdate } from './lora-conversion.ts';
 
 /** ΔW of every adapter on `model` (MoRA's, DoRA's merged change, LoRA's s·B·A), read back. */
@@ -25,9 +26,10 @@ const ARCH_FIELDS: (keyof LlamaConfig)[] = ['dim', 'hiddenDim', 'nLayers', 'nHea
 
 /**
  * W − W₀ of every linear module that changed, and the names of other tensors that changed (embeddings,
- * norms: a LoRA cannot carry them). `tunedFile` names the tuned model in errors.
+ * norms: a LoRA cannot carry them). Both models are read one tensor at a time. `tunedFile` names the
+ * tuned model in errors.
  */
-export function weightUpdates(base: LlamaWeights, tuned: LlamaWeights, tunedFile: string): { updates: Map<string, DenseUpdate>; notCarried: string[] } {
+export async function weightUpdates(base: WeightSource, tuned: WeightSource, tunedFile: string): Promise<{ updates: Map<string, DenseUpdate>; notCarried: string[] }> {
   for (const k of ARCH_FIELDS) {
     if (base.config[k] !== tuned.config[k]) {
       throw new ModelFileError(tunedFile, `another architecture than the base model: ${k} is ${String(tuned.config[k])}, the base has ${String(base.config[k])}`, 'config');
@@ -40,19 +42,18 @@ export function weightUpdates(base: LlamaWeights, tuned: LlamaWeights, tunedFile
       const name = linearName(l, m);
       linear.add(name);
       const [out, inF] = moduleShape(base.config, m);
-      const w0 = base.tensors.get(name)!.data;
-      const w = tuned.tensors.get(name)!.data;
-      const data = new Float32Array(w.length);
+      const w0 = (await base.read(name)).data;
+      const data = (await tuned.read(name)).data; // becomes W − W₀ in place
       let changed = false;
-      for (let i = 0; i < w.length; i++) if ((data[i] = w[i]! - w0[i]!) !== 0) changed = true;
+      for (let i = 0; i < data.length; i++) if ((data[i] = data[i]! - w0[i]!) !== 0) changed = true;
       if (changed) updates.set(moduleName(l, m), { out, in: inF, data });
     }
   }
   const notCarried: string[] = [];
-  for (const [name, t] of base.tensors) {
+  for (const { name } of base.entries) {
     if (linear.has(name)) continue;
-    const u = tuned.tensors.get(name)!.data;
-    if (t.data.some((v, i) => v !== u[i])) notCarried.push(name);
+    const [t, u] = [(await base.read(name)).data, (await tuned.read(name)).data];
+    if (t.some((v, i) => v !== u[i])) notCarried.push(name);
   }
   if (updates.size === 0) throw new ModelFileError(tunedFile, 'no linear module differs from the base model: nothing to convert', 'format');
   return { updates, notCarried };

@@ -1,12 +1,12 @@
-/** Node-only file helpers over the bytes-based loaders: read a model path, write exported files. */
+/** Node-only file helpers: open a model path (its weights read by positioned reads), write exported files. */
 import { mkdir, open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { LlamaWeights } from '../schema/tensors.ts';
 import { checkRange, type ByteSource } from './byte-source.ts';
 import { ModelFileError } from './errors.ts';
 import { INDEX_FILE } from './hf-checkpoint.ts';
 import { isLlama2cCheckpoint } from './llama2c.ts';
-import { loadModelFromFiles, loadTokenizerFile, type ModelFile } from './load-model.ts';
+import { loadTokenizerFile, openModelSources, type ModelFile, type OpenedModel } from './load-model.ts';
+import type { WeightSource } from './weight-source.ts';
 import type { Tokenizer } from './tokenizer.ts';
 import { Llama2cTokenizer } from './tokenizer-llama2c.ts';
 
@@ -54,12 +54,15 @@ export async function writeFiles(dir: string, files: Map<string, Uint8Array>): P
 }
 
 export interface ModelFromPath {
-  weights: LlamaWeights;
+  /** The weights, read from their files when uploaded (the files stay open until close()). */
+  base: WeightSource;
   tokenizer?: Tokenizer;
   /** Absolute path of the tokenizer file used, when there is one. */
   tokenizerFile?: string;
   /** What was loaded, for logs: format and absolute paths. */
   source: string;
+  /** Close the weights files (the base cannot be read after). */
+  close(): Promise<void>;
 }
 
 async function read(p: string): Promise<ModelFile> {
@@ -95,38 +98,47 @@ export async function readModelPath(modelPath: string, tokenizerPath?: string): 
   const inDir = (names: string[]): string[] => names.map((n) => path.join(dir, n));
   const lower = (n: string): string => n.toLowerCase();
 
-  let files: ModelFile[];
+  let files: string[];
   let tokenizerSearch = false;
   const base = path.basename(p);
   const hfExtras = inDir(entries.filter((n) => ['tokenizer.json', 'tokenizer_config.json'].includes(lower(n))));
   if (k === 'file' && lower(base).endsWith('.bin')) {
-    files = await Promise.all([p, ...hfExtras].map(read));
+    files = [p, ...hfExtras];
     tokenizerSearch = true;
   } else if (k === 'file' && (lower(base).endsWith('.safetensors') || lower(base) === 'config.json')) {
     const cfg = path.join(dir, 'config.json');
     if (!entries.includes('config.json')) throw new ModelFileError(cfg, `missing: ${base} needs the config.json next to it`, 'missing-file');
     const st = lower(base) === 'config.json' ? inDir(entries.filter((n) => lower(n) === 'model.safetensors')) : [p];
     if (st.length === 0) throw new ModelFileError(path.join(dir, 'model.safetensors'), 'missing: config.json needs model.safetensors next to it', 'missing-file');
-    files = await Promise.all([cfg, ...st, ...hfExtras].map(read));
+    files = [cfg, ...st, ...hfExtras];
   } else if (k === 'dir') {
     const st = entries.filter((n) => lower(n).endsWith('.safetensors') && !n.startsWith('adapter_'));
     if (st.length > 0 || entries.includes('config.json')) {
       if (!entries.includes('config.json')) throw new ModelFileError(path.join(dir, 'config.json'), `missing: ${st[0]} needs a config.json in ${dir}`, 'missing-file');
       if (st.length === 0) throw new ModelFileError(path.join(dir, 'model.safetensors'), `missing: ${dir} has config.json but no .safetensors weights`, 'missing-file');
       const index = entries.filter((n) => n === INDEX_FILE); // a sharded checkpoint's map of tensors to shards
-      files = await Promise.all(inDir(['config.json', ...index, ...st]).concat(hfExtras).map(read));
+      files = inDir(['config.json', ...index, ...st]).concat(hfExtras);
     } else {
       const bins = entries.filter((n) => lower(n).endsWith('.bin'));
       if (bins.length === 0) {
         throw new ModelFileError(dir, 'no model files: expected config.json + model.safetensors or a llama2.c .bin', 'missing-file');
       }
-      files = await Promise.all(inDir(bins).concat(hfExtras).map(read));
+      files = inDir(bins).concat(hfExtras);
     }
   } else {
     throw new ModelFileError(p, 'not a model file: expected a llama2.c .bin, a .safetensors next to config.json, or a directory', 'format');
   }
 
-  const loaded = await loadModelFromFiles(files);
+  const sources: FileSource[] = [];
+  const close = () => Promise.all(sources.map((f) => f.close())).then(() => {});
+  let loaded: OpenedModel;
+  try {
+    for (const f of files) sources.push(await openFileSource(f));
+    loaded = await openModelSources(sources);
+  } catch (e) {
+    await close();
+    throw e;
+  }
   let tokenizer = loaded.tokenizer;
   let tokenizerFile = loaded.tokenizerFile;
   if (tokenizerPath) {
@@ -134,15 +146,22 @@ export async function readModelPath(modelPath: string, tokenizerPath?: string): 
     const tf = await read(tp);
     const cfgPath = path.join(path.dirname(tp), 'tokenizer_config.json');
     const tcfg = lower(tp).endsWith('.json') && (await kind(cfgPath)) === 'file' ? await read(cfgPath) : undefined;
-    tokenizer = await loadTokenizerFile(tf, loaded.weights.config, tcfg, loaded.configFile);
+    tokenizer = await loadTokenizerFile(tf, loaded.base.config, tcfg, loaded.configFile);
     tokenizerFile = tp;
   } else if (!tokenizer && tokenizerSearch) {
     // A llama2.c tokenizer next to the checkpoint: tokenizer.bin, else the one small .bin that parses.
-    const found = await findSiblingTokenizer(dir, entries, p, loaded.weights.config.vocabSize);
+    const found = await findSiblingTokenizer(dir, entries, p, loaded.base.config.vocabSize);
     if (found) ({ tokenizer, file: tokenizerFile } = found);
   }
   const what = loaded.format === 'hf' ? 'Hugging Face model' : 'llama2.c checkpoint';
-  return { weights: loaded.weights, tokenizer, tokenizerFile, source: `${what} ${loaded.modelFile}${tokenizerFile ? `, tokenizer ${tokenizerFile}` : ''}` };
+  // Files the weights do not come from (the tokenizer, a llama2.c checkpoint read whole) need not stay open.
+  const kept = loaded.format === 'hf' ? new Set(files.filter((f) => f.toLowerCase().endsWith('.safetensors'))) : new Set<string>();
+  for (const s of sources) if (!kept.has(s.name)) await s.close();
+  return {
+    base: loaded.base, tokenizer, tokenizerFile,
+    source: `${what} ${loaded.modelFile}${tokenizerFile ? `, tokenizer ${tokenizerFile}` : ''}`,
+    close: () => Promise.all(sources.filter((s) => kept.has(s.name)).map((s) => s.close())).then(() => {}),
+  };
 }
 
 async function findSiblingTokenizer(

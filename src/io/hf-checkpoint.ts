@@ -5,12 +5,13 @@
  * so loading never holds more than one tensor's bytes.
  */
 import type { LlamaConfig } from '../schema/llama-config.ts';
-import { storedHalf, type HostTensor, type LlamaWeights } from '../schema/tensors.ts';
+import { storedHalf, type HostTensor } from '../schema/tensors.ts';
 import { baseName, type ByteSource } from './byte-source.ts';
 import { ModelFileError } from './errors.ts';
 import { parseHfConfig } from './hf-config.ts';
 import { expectedEntries } from './hf-model.ts';
 import { decodeEntry, readSafetensorsHeader, type SafetensorsEntry } from './safetensors.ts';
+import type { StoredAs, WeightSource } from './weight-source.ts';
 
 export const INDEX_FILE = 'model.safetensors.index.json';
 
@@ -109,14 +110,32 @@ export function decodeCheckpointTensor(t: CheckpointTensor, bytes: Uint8Array): 
   return decodeEntry(bytes, { dtype: t.dtype, shape: t.shape, begin: 0, end: bytes.length }, t.source.name, t.name);
 }
 
-/** Every tensor decoded to float32 on the host (for code that needs host weights: W₀ of a full fine-tune, conversions). */
-export async function readCheckpointWeights(ck: HfCheckpoint): Promise<LlamaWeights> {
-  const tensors = new Map<string, HostTensor>();
-  const stored16 = new Map<string, 'bf16' | 'f16'>();
-  for (const t of ck.tensors) {
-    tensors.set(t.name, decodeCheckpointTensor(t, await readCheckpointTensor(t)));
-    const half = storedHalf(t.dtype, t.shape);
-    if (half) stored16.set(t.name, half);
-  }
-  return { config: ck.config, tensors, stored16 };
+/**
+ * The checkpoint as a WeightSource: each read goes back to the tensor's file. BF16/F16 matrices stay
+ * 16-bit on the GPU unless `f32` (every tensor f32, as before 16-bit storage).
+ */
+export function checkpointWeights(ck: HfCheckpoint, o: { f32?: boolean } = {}): WeightSource {
+  const byName = new Map(ck.tensors.map((t) => [t.name, t]));
+  const tensor = (name: string): CheckpointTensor => {
+    const t = byName.get(name);
+    if (!t) throw new Error(`${ck.weightFiles.join(', ')} has no tensor "${name}"`);
+    return t;
+  };
+  const storedAs = (t: CheckpointTensor): StoredAs => (o.f32 ? undefined : storedHalf(t.dtype, t.shape)) ?? 'f32';
+  return {
+    config: ck.config,
+    entries: ck.tensors.map((t) => ({ name: t.name, shape: t.shape, stored: storedAs(t) })),
+    origin: ck.weightFiles.length === 1 ? ck.weightFiles[0]! : `${ck.weightFiles.length} shards (${ck.weightFiles.map(baseName).join(', ')})`,
+    async read(name) {
+      const t = tensor(name);
+      return decodeCheckpointTensor(t, await readCheckpointTensor(t));
+    },
+    async readStored(name, scratch) {
+      const t = tensor(name);
+      const stored = storedAs(t);
+      const fits = scratch && scratch.length >= t.end - t.begin ? scratch : undefined;
+      const bytes = await readCheckpointTensor(t, stored === 'f32' ? undefined : fits);
+      return stored === 'f32' ? { stored, data: decodeCheckpointTensor(t, bytes).data } : { stored, bytes };
+    },
+  };
 }

@@ -1,18 +1,19 @@
 /**
- * Recognise and load a model from files given as bytes (browser file picker, drag and drop, or
- * Node via fs-node.ts): a llama2.c checkpoint .bin (+ tokenizer .bin), or a Hugging Face directory's
- * config.json + model.safetensors (+ tokenizer.json + tokenizer_config.json).
+ * Recognise and open a model from its files, given as ByteSources (a browser File, a Node file read by
+ * positioned reads, a Hub download) or as bytes: a llama2.c checkpoint .bin (+ tokenizer .bin), or a
+ * Hugging Face directory's config.json + model.safetensors or its shards (+ tokenizer.json +
+ * tokenizer_config.json).
  */
 import type { LlamaConfig } from '../schema/llama-config.ts';
 import type { LlamaWeights } from '../schema/tensors.ts';
-import { baseName, bytesSource } from './byte-source.ts';
+import { baseName, bytesSource, type ByteSource } from './byte-source.ts';
 import { ModelFileError } from './errors.ts';
-import { INDEX_FILE, openHfCheckpoint, readCheckpointWeights } from './hf-checkpoint.ts';
-import { loadHfModel } from './hf-model.ts';
+import { checkpointWeights, INDEX_FILE, openHfCheckpoint } from './hf-checkpoint.ts';
 import { isLlama2cCheckpoint, parseLlama2c } from './llama2c.ts';
 import type { Tokenizer } from './tokenizer.ts';
 import { HfTokenizer } from './tokenizer-hf.ts';
 import { Llama2cTokenizer } from './tokenizer-llama2c.ts';
+import { memoryWeights, readAllWeights, type WeightSource } from './weight-source.ts';
 
 /** A file as bytes; `name` may carry a path ("dir/config.json"): only its last part is matched. */
 export interface ModelFile {
@@ -20,16 +21,24 @@ export interface ModelFile {
   bytes: Uint8Array;
 }
 
-export interface LoadedModel {
-  weights: LlamaWeights;
+/** A model opened for streaming: its weights stay in their files until uploaded (see WeightSource). */
+export interface OpenedModel {
+  base: WeightSource;
   tokenizer?: Tokenizer;
   format: 'llama2c' | 'hf';
-  /** Name of the weights file used. */
+  /** Name of the weights file used (a sharded checkpoint's index). */
   modelFile: string;
   /** Name of the tokenizer file used, if any. */
   tokenizerFile?: string;
   /** Name of the file that holds the architecture numbers (vocab_size ...): config.json, or the llama2.c checkpoint. */
   configFile: string;
+  /** tokenizer.json and tokenizer_config.json as given (lower-case names), when the tokenizer used is tokenizer.json. */
+  tokenizerJson: Map<string, Uint8Array>;
+}
+
+/** Weights (and tokenizer) of files already in memory, decoded to the host. */
+export interface LoadedModel extends Omit<OpenedModel, 'base' | 'tokenizerJson'> {
+  weights: LlamaWeights;
 }
 
 export { baseName };
@@ -39,6 +48,7 @@ const ext = (name: string): string => {
   return i < 0 ? '' : b.slice(i + 1);
 };
 const text = (f: ModelFile): string => new TextDecoder().decode(f.bytes);
+const TOKENIZER_JSON = ['tokenizer.json', 'tokenizer_config.json'];
 
 function parseJsonObject(f: ModelFile): Record<string, unknown> {
   let j: unknown;
@@ -51,10 +61,20 @@ function parseJsonObject(f: ModelFile): Record<string, unknown> {
   return j as Record<string, unknown>;
 }
 
-/** Load weights (and a tokenizer when one is among the files). Throws ModelFileError naming the file. */
-export async function loadModelFromFiles(files: ModelFile[]): Promise<LoadedModel> {
-  const byName = (n: string): ModelFile | undefined => files.find((f) => baseName(f.name).toLowerCase() === n);
+/** A small file (config, index, tokenizer, llama2.c checkpoint) read whole. */
+const whole = async (s: ByteSource): Promise<ModelFile> => ({ name: s.name, bytes: await s.read(0, s.size) });
+
+/**
+ * Open a model from its files: a Hugging Face directory's config.json + model.safetensors (or
+ * model.safetensors.index.json + shards), with tokenizer.json + tokenizer_config.json when given, or
+ * a llama2.c checkpoint .bin (+ tokenizer .bin). Safetensors weights are not read here: only their
+ * headers; the returned WeightSource reads each tensor from its file when it is uploaded. A llama2.c
+ * checkpoint is read whole. Throws ModelFileError naming the file.
+ */
+export async function openModelSources(files: readonly ByteSource[], o: { f32?: boolean } = {}): Promise<OpenedModel> {
+  const byName = (n: string): ByteSource | undefined => files.find((f) => baseName(f.name).toLowerCase() === n);
   const listed = files.map((f) => baseName(f.name)).join(', ') || 'none';
+  const tokenizerFiles = async (names: string[]) => Promise.all(files.filter((f) => names.includes(baseName(f.name).toLowerCase())).map(whole));
 
   const shards = files.filter((f) => ext(f.name) === 'safetensors' && !baseName(f.name).startsWith('adapter_'));
   if (shards.length > 0) {
@@ -69,19 +89,19 @@ export async function loadModelFromFiles(files: ModelFile[]): Promise<LoadedMode
         'format',
       );
     }
-    const cfg = byName('config.json');
+    const cfgSource = byName('config.json');
     const weightsName = index?.name ?? st!.name;
-    if (!cfg) throw new ModelFileError('config.json', `missing: ${baseName(weightsName)} needs the config.json next to it (files given: ${listed})`, 'missing-file');
-    const weights = index
-      ? await readCheckpointWeights(await openHfCheckpoint({ name: cfg.name, text: text(cfg) }, shards.map((f) => bytesSource(f.name, f.bytes)), { name: index.name, text: text(index) }))
-      : loadHfModel(text(cfg), st!.bytes, { config: cfg.name, weights: st!.name });
+    if (!cfgSource) throw new ModelFileError('config.json', `missing: ${baseName(weightsName)} needs the config.json next to it (files given: ${listed})`, 'missing-file');
+    const cfg = await whole(cfgSource);
+    const indexFile = index ? await whole(index) : undefined;
+    const ck = await openHfCheckpoint({ name: cfg.name, text: text(cfg) }, index ? shards : [st!], indexFile && { name: indexFile.name, text: text(indexFile) });
     // Only tokenizer files by name: an HF directory may also hold e.g. pytorch_model.bin.
-    const tokFiles = files.filter((f) => ['tokenizer.json', 'tokenizer_config.json', 'tokenizer.bin'].includes(baseName(f.name).toLowerCase()));
-    const tok = await tokenizerFromFiles(tokFiles, weights.config, cfg.name);
-    return { weights, format: 'hf', modelFile: weightsName, configFile: cfg.name, ...tok };
+    const tokFiles = await tokenizerFiles([...TOKENIZER_JSON, 'tokenizer.bin']);
+    const tok = await tokenizerFromFiles(tokFiles, ck.config, cfg.name);
+    return { base: checkpointWeights(ck, o), format: 'hf', modelFile: weightsName, configFile: cfg.name, ...tok, tokenizerJson: jsonOf(tokFiles, tok.tokenizerFile) };
   }
 
-  const bins = files.filter((f) => ext(f.name) === 'bin');
+  const bins = await Promise.all(files.filter((f) => ext(f.name) === 'bin').map(whole));
   const models = bins.filter((f) => isLlama2cCheckpoint(f.bytes));
   if (models.length > 1) {
     throw new ModelFileError(models[1]!.name, `several llama2.c checkpoints given (${models.map((f) => baseName(f.name)).join(', ')}); pick one`, 'format');
@@ -113,8 +133,24 @@ export async function loadModelFromFiles(files: ModelFile[]): Promise<LoadedMode
   }
   const model = models[0]!;
   const weights = parseLlama2c(model.bytes, model.name);
-  const tok = await tokenizerFromFiles(files.filter((f) => f !== model), weights.config, model.name);
-  return { weights, format: 'llama2c', modelFile: model.name, configFile: model.name, ...tok };
+  const tokFiles = [...bins.filter((f) => f !== model), ...(await tokenizerFiles(TOKENIZER_JSON))];
+  const tok = await tokenizerFromFiles(tokFiles, weights.config, model.name);
+  const base = memoryWeights(weights, model.name);
+  return { base, format: 'llama2c', modelFile: model.name, configFile: model.name, ...tok, tokenizerJson: jsonOf(tokFiles, tok.tokenizerFile) };
+}
+
+/** tokenizer.json / tokenizer_config.json by lower-case name, when `used` is a tokenizer.json. */
+function jsonOf(files: ModelFile[], used: string | undefined): Map<string, Uint8Array> {
+  const out = new Map<string, Uint8Array>();
+  if (!used?.toLowerCase().endsWith('.json')) return out;
+  for (const f of files) if (TOKENIZER_JSON.includes(baseName(f.name).toLowerCase())) out.set(baseName(f.name).toLowerCase(), f.bytes);
+  return out;
+}
+
+/** Load weights (and a tokenizer when one is among the files) from files in memory, decoded to the host. */
+export async function loadModelFromFiles(files: ModelFile[]): Promise<LoadedModel> {
+  const { base, tokenizerJson: _, ...rest } = await openModelSources(files.map((f) => bytesSource(f.name, f.bytes)));
+  return { ...rest, weights: await readAllWeights(base) };
 }
 
 /**

@@ -8,8 +8,9 @@ import { forgetProbeDemo, newFactsDemo } from '../corpus/demos.ts';
 import type { Gpu } from '../gpu/gpu.ts';
 import type { Tokenizer } from '../io/tokenizer.ts';
 import { generate } from '../model/generate.ts';
-import { LlamaModel } from '../model/llama.ts';
-import type { LlamaWeights } from '../schema/tensors.ts';
+import type { LlamaModel } from '../model/llama.ts';
+import { loadModel } from '../model/load-checkpoint.ts';
+import type { WeightSource } from '../io/weight-source.ts';
 import type { LabTexts } from './run-experiment.ts';
 
 export async function sampledBaseText(
@@ -36,11 +37,11 @@ export function builtInBaseText(): string {
  * it (2 for a quick version, 24 for a full one, up to 128 tokens each).
  */
 export async function labTexts(
-  o: { gpu: Gpu; weights: LlamaWeights; tokenizer: Tokenizer; builtIn: boolean; quick: boolean; seed: number },
+  o: { gpu: Gpu; base: WeightSource; tokenizer: Tokenizer; builtIn: boolean; quick: boolean; seed: number },
 ): Promise<LabTexts> {
   const facts = newFactsDemo().jsonl;
   if (o.builtIn) return { facts, baseText: builtInBaseText() };
-  const model = LlamaModel.upload(o.gpu, o.weights);
+  const { model } = await loadModel(o.gpu, o.base);
   try {
     const baseText = await sampledBaseText(model, o.tokenizer, { documents: o.quick ? 2 : 24, tokens: Math.min(128, model.config.maxSeqLen - 1), seed: o.seed });
     return { facts, baseText };

@@ -42,7 +42,7 @@ export function measurementPoints(steps: number, every: number): number {
 }
 
 /** Time every run of `plan` on `host.gpu` (see the file comment). */
-export async function estimatePlan(plan: LabPlan, host: Pick<LabHost, 'gpu' | 'weights' | 'tokenizer' | 'texts' | 'seed' | 'shouldStop'>): Promise<PlanEstimate> {
+export async function estimatePlan(plan: LabPlan, host: Pick<LabHost, 'gpu' | 'base' | 'tokenizer' | 'texts' | 'seed' | 'shouldStop'>): Promise<PlanEstimate> {
   const short: LabPlan = {
     ...plan,
     every: ESTIMATE_STEPS,

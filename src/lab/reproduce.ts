@@ -1,7 +1,7 @@
 /** One experiment from start to results: its runs (run-experiment.ts), then the paper's findings against them. */
 import { experimentById, type Experiment } from './experiments.ts';
 import { runExperiment, type LabHost } from './run-experiment.ts';
-import type { LlamaWeights } from '../schema/tensors.ts';
+import type { WeightSource } from '../io/weight-source.ts';
 import type { ExperimentId, LabResults } from './types.ts';
 
 /** Our side of the comparison: the model named as the report states it, and its smallest layer side. */
@@ -12,10 +12,10 @@ export interface LabModelInfo {
 }
 
 /** Our model as the report names it: `what` (e.g. "the built-in model") with its parameter count and shape. */
-export function labModelInfo(weights: LlamaWeights, what: string): LabModelInfo {
-  const c = weights.config;
+export function labModelInfo(base: WeightSource, what: string): LabModelInfo {
+  const c = base.config;
   let n = 0;
-  for (const t of weights.tensors.values()) n += t.data.length;
+  for (const e of base.entries) n += e.shape.reduce((a, d) => a * d, 1);
   return { name: `${what} (${n.toLocaleString('en-US')} parameters, dim ${c.dim}, ${c.nLayers} layers)`, width: Math.min(c.dim, c.hiddenDim) };
 }
 

@@ -9,8 +9,9 @@ import type { Gpu } from '../gpu/gpu.ts';
 import type { Tokenizer } from '../io/tokenizer.ts';
 import { moduleIntruders, type ModuleIntruders } from '../spectra/intruders.ts';
 import { spectraSummary, type BaseSvd } from '../spectra/module-spectrum.ts';
-import { LlamaModel } from '../model/llama.ts';
-import { LINEAR_MODULES, type LinearModule, type LlamaWeights } from '../schema/tensors.ts';
+import { loadModel } from '../model/load-checkpoint.ts';
+import { LINEAR_MODULES, type LinearModule } from '../schema/tensors.ts';
+import type { WeightSource } from '../io/weight-source.ts';
 import type { RunStep } from '../schema/metrics.ts';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../schema/train-config.ts';
 import { prepareData } from '../train/data.ts';
@@ -42,7 +43,7 @@ export interface LabProgress {
 export interface LabHost {
   gpu: Gpu;
   /** The base model (host copy; every run uploads it afresh). */
-  weights: LlamaWeights;
+  base: WeightSource;
   tokenizer: Tokenizer;
   texts: LabTexts;
   seed: number;
@@ -112,13 +113,13 @@ async function runOne(plan: LabPlan, index: number, host: LabHost): Promise<RunR
     ? prepareData('base-text.txt', host.texts.baseText, tokenizer, { seqLen: config.seq, evalFraction: 0, seed: 0 }).train
     : [];
 
-  const model = LlamaModel.upload(host.gpu, host.weights);
+  const { model } = await loadModel(host.gpu, host.base);
   let trainer: Trainer | undefined;
   try {
     const forgetBase: BaseDistribution | undefined = m.forgettingWindows ? await baseDistribution(model, probe, m.forgettingWindows) : undefined;
     trainer = await Trainer.init(model, config);
     const t = trainer;
-    const original = config.method === 'full' ? host.weights : undefined;
+    const original = config.method === 'full' ? host.base : undefined;
     const spectraLayers = layersOf(m.spectraLayers, model.config.nLayers);
     const intruderLayers = layersOf(m.intruderLayers, model.config.nLayers);
     const modules: readonly LinearModule[] = config.method === 'full' ? LINEAR_MODULES : config.targets;

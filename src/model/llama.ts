@@ -9,6 +9,7 @@ import { toF32 } from '../kernels/cast.ts';
 import { embedding } from '../kernels/embedding.ts';
 import { matmul } from '../kernels/matmul.ts';
 import { rmsnorm } from '../kernels/rmsnorm.ts';
+import type { WeightSource } from '../io/weight-source.ts';
 import { kvDim, type LlamaConfig } from '../schema/llama-config.ts';
 import type { LinearAdapter, Saved } from './linear-adapter.ts';
 import {
@@ -207,6 +208,16 @@ export class LlamaModel {
     const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
     for (const [name, t] of this.params) tensors.set(name, { shape: [...t.shape], data: await this.gpu.read(t) });
     return { config: { ...this.config }, tensors };
+  }
+
+  /**
+   * The parameters as a WeightSource read from the GPU, each tensor as f32 when asked for (the trained
+   * weights of a full fine-tune, compared module by module with the base they came from).
+   */
+  weightSource(origin = 'the model on the GPU'): WeightSource {
+    const entries = [...this.params].map(([name, t]) => ({ name, shape: [...t.shape], stored: 'f32' as const }));
+    const read = async (name: string) => ({ shape: [...this.param(name).shape], data: await this.gpu.read(this.param(name)) });
+    return { config: this.config, entries, origin, read, readStored: async (name) => ({ stored: 'f32', data: (await read(name)).data }) };
   }
 
   dispose(): void {

@@ -1,63 +1,51 @@
 /**
- * Streamed loading: a Hugging Face checkpoint's tensors read one at a time from their files into one
- * reused buffer and uploaded. BF16 and F16 matrices stay 16-bit on the GPU (their bytes uploaded as
- * stored); 1-D norm gains and F32/F64 tensors become f32. The host never holds more than the largest
- * tensor (twice for a tensor decoded to f32), and no LlamaWeights is built.
+ * Streamed loading: a model's tensors read one at a time from a WeightSource (a checkpoint's files, or
+ * weights in memory) and uploaded, 16-bit matrices through one reused buffer. BF16 and F16 matrices stay
+ * 16-bit on the GPU (their bytes uploaded as stored); 1-D norm gains and F32/F64 tensors become f32. The
+ * host never holds more than the largest tensor (twice for a tensor decoded to f32).
  */
 import type { Gpu } from '../gpu/gpu.ts';
 import { fromHalfBits } from '../gpu/half.ts';
-import type { Tensor, TensorDtype } from '../gpu/tensor.ts';
-import { decodeCheckpointTensor, readCheckpointTensor, type CheckpointTensor, type HfCheckpoint } from '../io/hf-checkpoint.ts';
+import type { Tensor } from '../gpu/tensor.ts';
+import { largestStoredBytes, type WeightSource } from '../io/weight-source.ts';
 import { fingerprintOf, sampleBits, sampledIndices, type TensorSamples } from './fingerprint.ts';
 import { LlamaModel } from './llama.ts';
-import { storedHalf } from '../schema/tensors.ts';
 
-export interface LoadCheckpointOptions {
-  /** Keep every tensor in f32 (as before 16-bit storage); default false: 16-bit matrices stay 16-bit. */
-  f32?: boolean;
-  /** Called after each tensor is uploaded: bytes read so far and in all. */
+export interface LoadModelOptions {
+  /** Called after each tensor is uploaded: tensors done and in all. */
   onProgress?: (done: number, total: number) => void;
 }
 
-export interface LoadedCheckpoint {
+export interface LoadedWeights {
   model: LlamaModel;
   /** modelFingerprint of the same weights, computed while streaming. */
   fingerprint: string;
 }
 
-/** The GPU storage a checkpoint tensor gets: its own 16 bits for a BF16/F16 matrix, else f32. */
-export function storageDtype(t: CheckpointTensor, f32 = false): TensorDtype {
-  return f32 ? 'f32' : storedHalf(t.dtype, t.shape) ?? 'f32';
-}
-
-/** Upload every tensor of `ck`, one at a time. */
-export async function loadCheckpointModel(gpu: Gpu, ck: HfCheckpoint, opts: LoadCheckpointOptions = {}): Promise<LoadedCheckpoint> {
+/** Upload every tensor of `src`, one at a time. */
+export async function loadModel(gpu: Gpu, src: WeightSource, opts: LoadModelOptions = {}): Promise<LoadedWeights> {
   const params = new Map<string, Tensor>();
   const samples = new Map<string, TensorSamples>();
-  const scratch = new Uint8Array(ck.largestBytes);
-  const total = ck.tensors.reduce((a, t) => a + t.end - t.begin, 0);
+  const scratch = src.entries.some((e) => e.stored !== 'f32') ? new Uint8Array(largestStoredBytes(src)) : undefined;
   let done = 0;
   try {
-    for (const t of ck.tensors) {
-      const bytes = await readCheckpointTensor(t, scratch);
-      const dtype = storageDtype(t, opts.f32);
-      if (dtype === 'f32') {
-        const host = decodeCheckpointTensor(t, bytes);
-        params.set(t.name, gpu.upload(t.name, host.shape, host.data));
-        samples.set(t.name, { shape: host.shape, bits: sampleBits(host.data) });
+    for (const e of src.entries) {
+      const t = await src.readStored(e.name, scratch);
+      if (t.stored === 'f32') {
+        params.set(e.name, gpu.upload(e.name, [...e.shape], t.data));
+        samples.set(e.name, { shape: e.shape, bits: sampleBits(t.data) });
       } else {
-        params.set(t.name, gpu.uploadBytes(t.name, t.shape, dtype, bytes));
-        samples.set(t.name, { shape: t.shape, bits: sampleBits16(bytes, dtype) });
+        params.set(e.name, gpu.uploadBytes(e.name, [...e.shape], t.stored, t.bytes));
+        samples.set(e.name, { shape: e.shape, bits: sampleBits16(t.bytes, t.stored) });
       }
-      done += t.end - t.begin;
-      opts.onProgress?.(done, total);
+      opts.onProgress?.(++done, src.entries.length);
     }
   } catch (e) {
     for (const p of params.values()) gpu.release(p);
     throw e;
   }
-  const model = LlamaModel.fromParams(gpu, ck.config, params);
-  return { model, fingerprint: fingerprintOf(ck.config, samples) };
+  const model = LlamaModel.fromParams(gpu, src.config, params);
+  return { model, fingerprint: fingerprintOf(src.config, samples) };
 }
 
 /** The fingerprint's samples of a 16-bit tensor's bytes: the float32 bits of its sampled elements. */

@@ -16,7 +16,8 @@ import { withF32 } from '../kernels/cast.ts';
 import { addInPlace } from '../kernels/elementwise.ts';
 import { matmul } from '../kernels/matmul.ts';
 import type { LlamaModel } from '../model/llama.ts';
-import { linearName, moduleName, type LinearModule, type LlamaWeights } from '../schema/tensors.ts';
+import { linearName, moduleName, type LinearModule } from '../schema/tensors.ts';
+import type { WeightSource } from '../io/weight-source.ts';
 import type { BaseSvd } from './module-spectrum.ts';
 import { svdFull, type SvdOptions } from '../linalg/svd.ts';
 
@@ -71,7 +72,7 @@ export interface IntruderOptions extends SvdOptions {
   /** PiSSA / MiLoRA: the initial A₀, B₀ per module. */
   initial?: AdapterTensors;
   /** Full fine-tuning: the weights before training (host). */
-  original?: LlamaWeights;
+  original?: WeightSource;
 }
 
 /** Left singular vectors of `W` (out, in): U (out, k) on the host, k = min(out, in); with S and V when asked. */
@@ -88,13 +89,15 @@ async function svdOf(gpu: Gpu, W: Tensor, out: number, inF: number, opts: SvdOpt
  * W₀ of a module (see the file comment) as a new tensor the caller releases, or undefined when the module is
  * not trained. W (out, in): the module's weight in f32.
  */
-function baseWeight(model: LlamaModel, layer: number, module: LinearModule, W: Tensor, opts: IntruderOptions): Tensor | undefined {
+async function baseWeight(model: LlamaModel, layer: number, module: LinearModule, W: Tensor, opts: IntruderOptions): Promise<Tensor | undefined> {
   const gpu = model.gpu;
   const name = moduleName(layer, module);
   const [out, inF] = W.shape as [number, number];
   const adapter = model.adapters.get(name);
-  const original = opts.original?.tensors.get(linearName(layer, module));
-  if (!adapter) return original ? gpu.upload(`${name}.W0`, [out, inF], original.data) : undefined;
+  if (!adapter) {
+    const original = await opts.original?.read(linearName(layer, module)); // read again from the model's files
+    return original ? gpu.upload(`${name}.W0`, [out, inF], original.data) : undefined;
+  }
   const W0 = gpu.tensor(`${name}.W0`, [out, inF]);
   gpu.copy(W, W0);
   const low = adapter.lowRank();
@@ -129,7 +132,7 @@ async function intrudersOf(
   const adapter = model.adapters.get(name);
   let base = opts.baseCache?.get(name);
   if (!base) {
-    const W0 = baseWeight(model, layer, module, W, opts);
+    const W0 = await baseWeight(model, layer, module, W, opts);
     if (!W0) return undefined;
     try {
       base = await svdOf(gpu, W0, out, inF, opts);

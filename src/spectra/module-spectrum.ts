@@ -40,7 +40,8 @@ import { axpy } from '../kernels/axpy.ts';
 import { withF32 } from '../kernels/cast.ts';
 import { addInPlace } from '../kernels/elementwise.ts';
 import type { LlamaModel } from '../model/llama.ts';
-import { linearName, moduleName, type LinearModule, type LlamaWeights } from '../schema/tensors.ts';
+import { linearName, moduleName, type LinearModule } from '../schema/tensors.ts';
+import type { WeightSource } from '../io/weight-source.ts';
 import type { ModuleSpectrum } from '../schema/metrics.ts';
 import { lowRankSpectrum } from '../linalg/low-rank.ts';
 import { rank90, updateOverlaps } from '../linalg/spectra.ts';
@@ -68,7 +69,7 @@ export interface ModuleSpectrumOptions extends SvdOptions {
    * Full fine-tuning: the weights before training (host). A module without an adapter then has
    * W₀ = its original weight and ΔW = W − W₀ (dense, full SVD; r = max(1, delta_rank90)).
    */
-  original?: LlamaWeights;
+  original?: WeightSource;
 }
 
 const toArray = (x: ArrayLike<number>): number[] => Array.from(x, (v) => Math.fround(v));
@@ -98,7 +99,7 @@ async function spectrumOf(
 ): Promise<ModuleSpectrum> {
   const [out, inF] = W.shape as [number, number];
   const adapter = opts.baseOnly ? undefined : model.adapters.get(name);
-  const original = adapter || opts.baseOnly ? undefined : opts.original?.tensors.get(weightName);
+  const original = adapter || opts.baseOnly ? undefined : await opts.original?.read(weightName);
   if (original) return fullSpectrum(gpu, name, W, original.data, opts);
   const low = adapter?.lowRank() ?? null;
   const init = low ? opts.initial?.get(name) : undefined;

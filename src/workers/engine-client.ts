@@ -120,10 +120,9 @@ export class EngineClient {
     return this.request({ type: 'init' }).result;
   }
 
-  /** Read `files` and hand their bytes to the engine (transferred, not copied). */
-  async loadModel(files: readonly File[]): Promise<ResultOf<'loadModel'>> {
-    const payload = await Promise.all(files.map(async (f) => ({ name: f.name, bytes: await f.arrayBuffer() })));
-    return this.request({ type: 'loadModel', files: payload }, payload.map((p) => p.bytes)).result;
+  /** Hand `files` to the engine, which reads what it needs of them (nothing is read or copied here). */
+  loadModel(files: readonly File[]): Promise<ResultOf<'loadModel'>> {
+    return this.request({ type: 'loadModel', files: files.map((f) => ({ name: f.name, file: f })) }).result;
   }
 
   /** Start generating (from the base weights when `variant` is 'base'); `onToken` receives each decoded piece. */
@@ -193,10 +192,9 @@ export class EngineClient {
   }
 
   /** Apply an adapter (one .zip, or adapter_config.json + adapter_model.safetensors) to a fresh copy of the base weights. */
-  async importAdapter(files: readonly File[], baseModelName?: string): Promise<ResultOf<'importAdapter'>> {
-    const payload = await Promise.all(files.map(async (f) => ({ name: f.name, bytes: await f.arrayBuffer() })));
-    const body = { type: 'importAdapter' as const, files: payload, ...(baseModelName ? { baseModelName } : {}) };
-    return this.request(body, payload.map((p) => p.bytes)).result;
+  importAdapter(files: readonly File[], baseModelName?: string): Promise<ResultOf<'importAdapter'>> {
+    const body = { type: 'importAdapter' as const, files: files.map((f) => ({ name: f.name, file: f })), ...(baseModelName ? { baseModelName } : {}) };
+    return this.request(body).result;
   }
 
   /** Ask the engine to stop request `target` at the next token. */

@@ -9,9 +9,11 @@ import { WebGpuUnavailableError } from '../gpu/errors.ts';
 import { isPacked16 } from '../gpu/tensor.ts';
 import { autotuneMatmul } from '../kernels/autotune.ts';
 import { Gpu } from '../gpu/gpu.ts';
-import { baseName, loadModelFromFiles } from '../io/load-model.ts';
+import { blobSource, type ByteSource } from '../io/byte-source.ts';
+import { openModelSources } from '../io/load-model.ts';
+import { loadModel } from '../model/load-checkpoint.ts';
 import { generate } from '../model/generate.ts';
-import { LlamaModel } from '../model/llama.ts';
+import type { LlamaModel } from '../model/llama.ts';
 import type { LinearAdapter } from '../model/linear-adapter.ts';
 import { handleListDemos, handlePrepareData } from './engine/data.ts';
 import { handleExportRun } from './engine/exports.ts';
@@ -23,7 +25,6 @@ import {
 } from './engine/state.ts';
 import { handleResumeRun, handleStartTraining, handleTrainControl, stopTraining } from './engine/training.ts';
 import { handleDeleteRun, handleListRuns } from './engine/persist.ts';
-import { modelFingerprint } from '../model/fingerprint.ts';
 import { handleSpectraSettings, handleSpectrum } from './engine/spectra.ts';
 import { handleLabCancel, handleLabDiscard, handleLabEstimate, handleLabList, handleLabRun } from './engine/lab.ts';
 import { handleIntruders } from './engine/intruders.ts';
@@ -35,9 +36,9 @@ async function initGpu(): Promise<EventOf<'ready'> | EventOf<'unavailable'>> {
     const gpu = new Gpu(acquired);
     acquired.lost.then((e) => {
       if (engine.gpu !== gpu) return;
-      // Keep the model's host side: a restarted engine uploads it to the new device.
+      // Keep where the weights are: a restarted engine reads them again onto the new device.
       const loaded = engine.loaded;
-      engine.lostModel = loaded ? { weights: loaded.weights, tokenizer: loaded.tokenizer, tokenizerFiles: loaded.tokenizerFiles, summary: loaded.summary } : null;
+      engine.lostModel = loaded ? { base: loaded.base, tokenizer: loaded.tokenizer, tokenizerFiles: loaded.tokenizerFiles, summary: loaded.summary } : null;
       engine.gpu = null;
       engine.gpuInit = null; // the next init acquires a new device
       engine.loaded = null;
@@ -48,7 +49,7 @@ async function initGpu(): Promise<EventOf<'ready'> | EventOf<'unavailable'>> {
     });
     engine.gpu = gpu;
     await autotuneMatmul(gpu); // picks matmul variants for this adapter (fixed rule on SwiftShader)
-    const restored = restoreLostModel(gpu);
+    const restored = await restoreLostModel(gpu);
     const { maxBufferSize, maxStorageBufferBindingSize } = acquired.device.limits;
     const adapter = { ...acquired.adapterInfo, features: acquired.features, limits: { maxBufferSize, maxStorageBufferBindingSize } };
     return { type: 'ready', id: 0, adapter, ...(restored ? { model: restored } : {}) };
@@ -58,12 +59,13 @@ async function initGpu(): Promise<EventOf<'ready'> | EventOf<'unavailable'>> {
   }
 }
 
-/** After a lost device: the model the engine held, uploaded to the new device (its training is gone). */
-function restoreLostModel(gpu: Gpu): ModelSummary | null {
+/** After a lost device: the model the engine held, read again from its files onto the new device (its training is gone). */
+async function restoreLostModel(gpu: Gpu): Promise<ModelSummary | null> {
   const lost = engine.lostModel;
   engine.lostModel = null;
   if (!lost) return null;
-  engine.loaded = { ...lost, model: LlamaModel.upload(gpu, lost.weights), tuned: null };
+  const { model } = await loadModel(gpu, lost.base);
+  engine.loaded = { ...lost, model, tuned: null };
   return lost.summary;
 }
 
@@ -88,8 +90,6 @@ async function handleInit(id: number): Promise<void> {
   }
 }
 
-const TOKENIZER_FILES = new Set(['tokenizer.json', 'tokenizer_config.json']);
-
 /** Loads overlap (the default model at start-up, a file picked meanwhile): the latest request wins. */
 let latestLoad = 0;
 
@@ -97,14 +97,18 @@ function superseded(): EngineRefusal {
   return new EngineRefusal('A model picked later replaced this one before it finished loading.', 'superseded');
 }
 
-async function handleLoadModel(id: number, files: { name: string; bytes: ArrayBuffer }[]): Promise<void> {
+/**
+ * Open the model in `files` (headers, config and tokenizer read; weights left in their files), then
+ * stream its tensors onto the GPU one at a time. The files stay the model's source: a run's fresh copy,
+ * the base after a lost device and a full fine-tune's W₀ are read from them again.
+ */
+async function handleLoadModel(id: number, files: ByteSource[]): Promise<void> {
   const started = performance.now();
   const load = ++latestLoad;
   try {
     const device = requireGpu();
     post({ type: 'progress', id, stage: 'parsing', message: `Reading ${files.map((f) => f.name).join(', ')}` });
-    const modelFiles = files.map((f) => ({ name: f.name, bytes: new Uint8Array(f.bytes) }));
-    const { weights, tokenizer, tokenizerFile } = await loadModelFromFiles(modelFiles);
+    const { base, tokenizer, tokenizerJson } = await openModelSources(files);
     if (load !== latestLoad) throw superseded();
     // The new model replaces the old one only once it has loaded: a bad file keeps the previous model.
     if (engine.generation) {
@@ -114,7 +118,15 @@ async function handleLoadModel(id: number, files: { name: string; bytes: ArrayBu
     await stopTraining();
     if (load !== latestLoad) throw superseded();
     post({ type: 'progress', id, stage: 'uploading', message: 'Uploading weights to the GPU' });
-    const model = LlamaModel.upload(device, weights);
+    let lastProgress = 0;
+    const { model, fingerprint } = await loadModel(device, base, {
+      onProgress(done, total) {
+        const now = performance.now();
+        if (now - lastProgress < 100 && done < total) return;
+        lastProgress = now;
+        post({ type: 'progress', id, stage: 'uploading', message: `Uploading weights to the GPU: ${done} of ${total} tensors`, done, total });
+      },
+    });
     try {
       await device.sync();
       if (load !== latestLoad) throw superseded();
@@ -125,18 +137,14 @@ async function handleLoadModel(id: number, files: { name: string; bytes: ArrayBu
     engine.loaded?.model.dispose();
     const summary: ModelSummary = {
       files: files.map((f) => f.name),
-      config: { ...weights.config },
+      config: { ...base.config },
       paramCount: model.parameterCount,
       weightStorage: [...model.params.values()].some(isPacked16) ? '16-bit' : 'f32',
       hasTokenizer: tokenizer !== undefined,
       loadMs: performance.now() - started,
-      fingerprint: modelFingerprint(weights),
+      fingerprint,
     };
-    const tokenizerFiles = new Map<string, Uint8Array>();
-    if (tokenizerFile?.toLowerCase().endsWith('.json')) {
-      for (const f of modelFiles) if (TOKENIZER_FILES.has(baseName(f.name).toLowerCase())) tokenizerFiles.set(baseName(f.name).toLowerCase(), f.bytes);
-    }
-    engine.loaded = { model, weights, tokenizer, tokenizerFiles, summary, tuned: null };
+    engine.loaded = { model, base, tokenizer, tokenizerFiles: tokenizerJson, summary, tuned: null };
     engine.data = null; // tokenised with the previous tokenizer
     post({ type: 'modelLoaded', id, model: summary });
   } catch (e) {
@@ -170,7 +178,7 @@ async function handleGenerate(id: number, settings: GenerateSettings, variant: M
       // Full fine-tuning, PiSSA and MiLoRA changed the base weights on the GPU: upload the originals.
       if (loaded.tuned.method === 'full' || loaded.tuned.spectralInitial) {
         post({ type: 'progress', id, stage: 'uploading', message: 'Uploading the base weights' });
-        model = temporary = LlamaModel.upload(requireGpu(), loaded.weights);
+        model = temporary = (await loadModel(requireGpu(), loaded.base)).model;
       } else {
         stashed = new Map(model.adapters);
         model.adapters.clear();
@@ -215,7 +223,7 @@ function handle(cmd: EngineCommand): Promise<void> | void {
     case 'init':
       return handleInit(cmd.id);
     case 'loadModel':
-      return handleLoadModel(cmd.id, cmd.files);
+      return handleLoadModel(cmd.id, cmd.files.map((f) => blobSource(f.name, f.file)));
     case 'loadHubModel':
       return handleLoadHubModel(cmd.id, cmd.repo, cmd.revision, cmd.endpoint, handleLoadModel, cmd.token);
     case 'generate':

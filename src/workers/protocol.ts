@@ -49,10 +49,13 @@ export interface ModelSummary {
   fingerprint: string;
 }
 
-/** One file from disk; `bytes` is transferred, not copied. */
+/**
+ * One file from disk, as the File (a Blob) the page was given: posting it copies no bytes, and the
+ * engine reads the slices it needs (a model's tensors one at a time, again when it needs them again).
+ */
 export interface FilePayload {
   name: string;
-  bytes: ArrayBuffer;
+  file: Blob;
 }
 
 /** Sampling settings for one generation (all required on the wire; the UI owns the defaults). */

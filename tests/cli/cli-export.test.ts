@@ -3,6 +3,7 @@
  * what `cli generate` does from the exported folder; a MoRA adapter and a full fine-tune become a peft
  * LoRA whose logits on the base follow the error it reports; bad inputs are refused naming the file.
  */
+import { loadModel } from '../../src/model/load-checkpoint.ts';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -14,7 +15,6 @@ import { hfConfigFromJson } from '../../src/io/hf-config.ts';
 import { readPeftAdapterDir } from '../../src/io/peft-node.ts';
 import { safetensorsHeaderBytes } from '../../src/io/safetensors.ts';
 import { generate } from '../../src/model/generate.ts';
-import { LlamaModel } from '../../src/model/llama.ts';
 import { expectedTensors } from '../../src/schema/tensors.ts';
 import { cli, ROOT } from '../helpers/cli.ts';
 import { STORIES_BIN, TOK512_BIN } from '../helpers/fixtures.ts';
@@ -78,8 +78,8 @@ describe('cli export-onnx', () => {
       engineGreedy(['--model', TINYWORLD, '--adapter', path.join(run, 'adapter')], 'Zara lives in the', 60),
     ]);
     expect(r.code, r.stderr).toBe(0);
-    const { weights, tokenizer } = await readModelPath(TINYWORLD);
-    const baseModel = LlamaModel.upload(await testGpu(), weights);
+    const { base: baseWeights, tokenizer } = await readModelPath(TINYWORLD);
+    const { model: baseModel } = await loadModel(await testGpu(), baseWeights);
     const base = await generate(baseModel, tokenizer!, { prompt: 'Zara lives in the', maxTokens: 60, temperature: 0, topP: 1, seed: 0 });
     baseModel.dispose();
     const n = tuned.ids.length - tuned.prompt.length;
@@ -87,7 +87,7 @@ describe('cli export-onnx', () => {
     expect(tuned.ids).not.toEqual(base.ids); // the fine-tuning shows in the greedy text
     const tjs = await transformersGreedy('tw-onnx', tuned.prompt, 60);
     // cli generate stops before an EOS and leaves it out (as llama2.c's run); transformers.js keeps the EOS it stopped at.
-    expect(tjs.ids).toEqual(n < 60 ? [...tuned.ids, weights.config.eosId] : tuned.ids);
+    expect(tjs.ids).toEqual(n < 60 ? [...tuned.ids, baseWeights.config.eosId] : tuned.ids);
     expect(tjs.text).toBe(tuned.text);
   });
 
@@ -139,7 +139,7 @@ describe('cli export-lora', () => {
 
   /** Logits of `ids` on stories260K with the adapter folder `dir` attached (none: the base). */
   async function logitsWith(dir: string | undefined, ids: number[]): Promise<Float32Array> {
-    const model = LlamaModel.upload(gpu, (await readModelPath(STORIES_BIN)).weights);
+    const { model } = await loadModel(gpu, (await readModelPath(STORIES_BIN)).base);
     try {
       if (dir) await attachAdapterDir(model, dir);
       return await model.logits(ids);
@@ -165,7 +165,7 @@ describe('cli export-lora', () => {
       expect(r.stdout).toContain(`${m.name}: rank ${m.rank}, relative error`);
     }
     // The peft files pass the checks of today's LoRA export: our strict reader, every key peft needs, s = 1.
-    const stored = await readPeftAdapterDir(out, (await readModelPath(STORIES_BIN)).weights.config);
+    const stored = await readPeftAdapterDir(out, (await readModelPath(STORIES_BIN)).base.config);
     expect(stored.config).toMatchObject({ r: report.r, loraAlpha: report.r, useDora: false, targetModules: ['q', 'v', 'down'] });
     const cfg = JSON.parse(readFileSync(path.join(out, 'adapter_config.json'), 'utf8'));
     for (const k of ['peft_type', 'task_type', 'base_model_name_or_path', 'r', 'lora_alpha', 'lora_dropout', 'target_modules', 'use_rslora', 'use_dora',
@@ -190,7 +190,7 @@ describe('cli export-lora', () => {
       expect(m.energy_kept, m.name).toBeGreaterThanOrEqual(0.99);
       expect(m.relative_error, m.name).toBeCloseTo(Math.sqrt(1 - m.energy_kept), 3);
     }
-    const stored = await readPeftAdapterDir(out, (await readModelPath(STORIES_BIN)).weights.config);
+    const stored = await readPeftAdapterDir(out, (await readModelPath(STORIES_BIN)).base.config);
     expect(stored.config).toMatchObject({ r: report.r, loraAlpha: report.r, useDora: false, targetModules: ['q', 'v'] });
   });
 

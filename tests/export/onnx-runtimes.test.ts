@@ -3,6 +3,7 @@
  * build in Node) against the engine: 32-token logits, incremental decoding through the KV cache,
  * float16, external data, and the opset/op set the execution providers need.
  */
+import { readAllWeights } from '../../src/io/weight-source.ts';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -34,8 +35,8 @@ const tmp = mkdtempSync(path.join(tmpdir(), 'subspace-onnx-'));
 
 beforeAll(async () => {
   gpu = await testGpu();
-  stories = (await readModelPath(STORIES_BIN)).weights;
-  tinyworld = (await readModelPath(path.join(ROOT, 'public/models/tinyworld'))).weights;
+  stories = await readAllWeights((await readModelPath(STORIES_BIN)).base);
+  tinyworld = await readAllWeights((await readModelPath(path.join(ROOT, 'public/models/tinyworld'))).base);
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 

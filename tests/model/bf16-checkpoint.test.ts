@@ -8,9 +8,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openFileSource, readModelPath, type FileSource } from '../../src/io/fs-node.ts';
-import { INDEX_FILE, openHfCheckpoint, readCheckpointWeights, type HfCheckpoint } from '../../src/io/hf-checkpoint.ts';
+import { checkpointWeights, INDEX_FILE, openHfCheckpoint, type HfCheckpoint } from '../../src/io/hf-checkpoint.ts';
 import { modelFingerprint } from '../../src/model/fingerprint.ts';
-import { loadCheckpointModel } from '../../src/model/load-checkpoint.ts';
+import { readAllWeights } from '../../src/io/weight-source.ts';
+import { loadModel } from '../../src/model/load-checkpoint.ts';
 import { LlamaModel } from '../../src/model/llama.ts';
 import { llamaLogitsRef } from '../../src/reference/llama.ts';
 import { linearName, moduleName } from '../../src/schema/tensors.ts';
@@ -54,12 +55,12 @@ describe.each([
     const gpu = await testGpu();
     const tWrite = performance.now() - t0;
     t0 = performance.now();
-    const { model, fingerprint } = await loadCheckpointModel(gpu, ck);
+    const { model, fingerprint } = await loadModel(gpu, checkpointWeights(ck));
     console.log(`${written.dataBytes} bytes: written in ${tWrite.toFixed(0)} ms, streamed onto the GPU in ${(performance.now() - t0).toFixed(0)} ms`);
     expect(model.param(linearName(0, 'q')).dtype).toBe('bf16');
     expect(model.param('model.embed_tokens.weight').dtype).toBe('bf16');
     expect(model.param('model.norm.weight').dtype).toBeUndefined(); // f32
-    const host = await readCheckpointWeights(ck);
+    const host = await readAllWeights(checkpointWeights(ck));
     expect(fingerprint).toBe(modelFingerprint(host)); // the same fingerprint as the host weights give
     t0 = performance.now();
     const got = await model.logits(ids);
@@ -85,19 +86,21 @@ describe('sharded checkpoints from disk', () => {
     const [a, b] = [await openDir(one, single.files), await openDir(three, sharded.files)];
     expect(new Set(b.tensors.map((t) => path.basename(t.source.name))).size).toBe(3);
     const gpu = await testGpu();
-    const [ma, mb] = [await loadCheckpointModel(gpu, a), await loadCheckpointModel(gpu, b)];
+    const [ma, mb] = [await loadModel(gpu, checkpointWeights(a)), await loadModel(gpu, checkpointWeights(b))];
     expect(mb.fingerprint).toBe(ma.fingerprint);
-    // The bytes path (readModelPath → loadModelFromFiles) reads the sharded directory to the same host weights.
-    const viaBytes = await readModelPath(three);
-    expect(modelFingerprint(viaBytes.weights)).toBe(ma.fingerprint);
+    // The path a host takes (readModelPath → openModelSources) opens the sharded directory to the same weights.
+    const viaPath = await readModelPath(three);
+    const host = { weights: await readAllWeights(viaPath.base) };
+    await viaPath.close();
+    expect(modelFingerprint(host.weights)).toBe(ma.fingerprint);
     expect(Array.from(await mb.model.logits([1, 2, 3]))).toEqual(Array.from(await ma.model.logits([1, 2, 3])));
     // ... and LlamaModel.upload of those host weights keeps the file's 16 bits on the GPU: the same model.
-    const uploaded = LlamaModel.upload(gpu, viaBytes.weights);
+    const uploaded = LlamaModel.upload(gpu, host.weights);
     expect(uploaded.param(linearName(1, 'down')).dtype).toBe('bf16');
     expect(uploaded.param('model.norm.weight').dtype).toBeUndefined(); // f32
     expect(Array.from(await uploaded.logits([1, 2, 3]))).toEqual(Array.from(await ma.model.logits([1, 2, 3])));
     // A DoRA adapter attached to the 16-bit model (its weight promoted to f32) acts as on the f32 model.
-    const f32 = LlamaModel.upload(gpu, { ...viaBytes.weights, stored16: undefined });
+    const f32 = LlamaModel.upload(gpu, { ...host.weights, stored16: undefined });
     const r = 4, D = config.dim;
     const rand = (n: number, k: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 1.7 + k) * 0.05);
     const dora = new Map([[moduleName(1, 'q'), {

@@ -13,8 +13,8 @@ import { SMOLLM2_135M, TINYLLAMA_1_1B, writeSyntheticCheckpoint } from '../../sc
 import { mergeAdapters } from '../../src/adapters/merge.ts';
 import type { Gpu } from '../../src/gpu/gpu.ts';
 import { openFileSource } from '../../src/io/fs-node.ts';
-import { openHfCheckpoint, type HfCheckpoint } from '../../src/io/hf-checkpoint.ts';
-import { loadCheckpointModel } from '../../src/model/load-checkpoint.ts';
+import { checkpointWeights, openHfCheckpoint, type HfCheckpoint } from '../../src/io/hf-checkpoint.ts';
+import { loadModel } from '../../src/model/load-checkpoint.ts';
 import type { LlamaModel } from '../../src/model/llama.ts';
 import { recordTrainPass } from '../../src/model/llama-train.ts';
 import type { LlamaConfig } from '../../src/schema/llama-config.ts';
@@ -52,7 +52,7 @@ interface Case {
 
 /** Train one step of `cs` on a fresh load of `ck`; the pool's peak from the trainer's creation on, and the estimate. */
 async function measure(gpu: Gpu, ck: HfCheckpoint, config: LlamaConfig, cs: Case): Promise<{ peak: number; estimate: number; trainer: Trainer }> {
-  const { model } = await loadCheckpointModel(gpu, ck);
+  const { model } = await loadModel(gpu, checkpointWeights(ck));
   const cfg: TrainConfig = {
     ...DEFAULT_TRAIN_CONFIG, method: cs.method, rank: 16, alpha: 32, batch: cs.B, seq: cs.T, steps: 10,
     recompute: cs.recompute ?? false, dropout: cs.dropout ?? 0, targets: cs.targets ?? [...LINEAR_MODULES], pissaNiter: cs.method === 'pissa' ? 2 : 0,

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { memoryWeights } from '../../src/io/weight-source.ts';
 import type { LinearAdapter } from '../../src/model/linear-adapter.ts';
 import { LoraAdapter } from '../../src/adapters/lora.ts';
 import type { Gpu } from '../../src/gpu/gpu.ts';
@@ -133,8 +134,8 @@ describe('moduleSpectrum', () => {
     const dw64 = matmul64(b, a, out, inF, 3);
     const W = model.param(linearName(l, m));
     gpu.write(W, Float32Array.from(t.data, (x, i) => x + dw64[i]!));
-    const rec = await moduleSpectrum(gpu, model, l, m, { original: weights });
-    const round = await spectraSummary(model, [l], [m], { original: weights });
+    const rec = await moduleSpectrum(gpu, model, l, m, { original: memoryWeights(weights) });
+    const round = await spectraSummary(model, [l], [m], { original: memoryWeights(weights) });
     gpu.write(W, t.data); // restore W₀
     expect(Object.keys(rec).sort()).toEqual([...ADAPTER_KEYS, 'sigma_merged', 'overlap_r'].sort());
     const wref = svdRef(t.data, out, inF), dref = svdRef(dw64, out, inF);

@@ -1,4 +1,5 @@
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readAllWeights } from '../../src/io/weight-source.ts';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -138,7 +139,7 @@ describe('fs-node: writeFiles and readModelPath', async () => {
 
   it('reads a llama2.c .bin and picks up the tokenizer .bin next to it', async () => {
     const m = await readModelPath(MODEL_PATH);
-    expectSameWeights(base.weights, m.weights);
+    expectSameWeights(base.weights, await readAllWeights(m.base));
     expect(m.tokenizer).toBeInstanceOf(Llama2cTokenizer);
     expect(m.source).toContain('llama2.c checkpoint');
     expect(m.source).toContain('tok512.bin');
@@ -146,7 +147,7 @@ describe('fs-node: writeFiles and readModelPath', async () => {
 
   it('reads an HF directory written by writeFiles', async () => {
     const m = await readModelPath(hfDir);
-    expectSameWeights(base.weights, m.weights);
+    expectSameWeights(base.weights, await readAllWeights(m.base));
     expect(m.tokenizer).toBeInstanceOf(HfTokenizer);
     expect(m.tokenizer!.decode(m.tokenizer!.encode(golden, { bos: true }))).toBe(golden);
     expect(m.source).toContain(path.join(hfDir, 'model.safetensors'));
@@ -154,7 +155,7 @@ describe('fs-node: writeFiles and readModelPath', async () => {
 
   it('reads a .safetensors path next to config.json', async () => {
     const m = await readModelPath(path.join(hfDir, 'model.safetensors'));
-    expectSameWeights(base.weights, m.weights);
+    expectSameWeights(base.weights, await readAllWeights(m.base));
   });
 
   it('an explicit tokenizer path overrides (tokenizer.bin for an HF model, tokenizer.json for a .bin)', async () => {
@@ -171,7 +172,7 @@ describe('fs-node: writeFiles and readModelPath', async () => {
     copyFileSync(MODEL_PATH, path.join(dir, 'model.bin'));
     copyFileSync(TOK_PATH, path.join(dir, 'tokenizer.bin'));
     const m = await readModelPath(dir);
-    expect(m.weights.config.nLayers).toBe(5);
+    expect(m.base.config.nLayers).toBe(5);
     expect(m.tokenizer?.vocabSize).toBe(512);
   });
 

@@ -69,7 +69,7 @@ export async function loraConversionFiles(
   let notCarried: string[] = [];
   let updates;
   if (tuned.method === 'full') {
-    ({ updates, notCarried } = weightUpdates(loaded.weights, await model.readWeights(), `run ${tuned.runId}'s weights`));
+    ({ updates, notCarried } = await weightUpdates(loaded.base, model.weightSource(), `run ${tuned.runId}'s weights`));
   } else {
     updates = await adapterUpdates(model);
   }

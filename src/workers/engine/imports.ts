@@ -8,15 +8,16 @@
 import { checkAdapter, type CheckedAdapter } from '../../adapters/import-check.ts';
 import { attachLoraTensors } from '../../adapters/lora-io.ts';
 import { attachMoraTensors } from '../../adapters/mora-io.ts';
-import { LlamaModel } from '../../model/llama.ts';
+import type { LlamaModel } from '../../model/llama.ts';
+import { loadModel } from '../../model/load-checkpoint.ts';
 import type { FilePayload } from '../protocol.ts';
 import { importedTrainConfig } from './import-config.ts';
 import { newRunId } from './persist.ts';
 import { EngineRefusal, engine, errorEvent, post, refuseWhileTraining, requireGpu, requireModel, type Loaded } from './state.ts';
 
 /** A new GPU copy of the base weights with `adapter` attached (the loaded model is not touched). */
-function adaptedCopy(loaded: Loaded, adapter: CheckedAdapter): LlamaModel {
-  const model = LlamaModel.upload(requireGpu(), loaded.weights);
+async function adaptedCopy(loaded: Loaded, adapter: CheckedAdapter): Promise<LlamaModel> {
+  const { model } = await loadModel(requireGpu(), loaded.base);
   try {
     // The same attach functions as the CLI's --adapter (src/cli/adapter-dir.ts).
     if (adapter.kind === 'mora') attachMoraTensors(model, adapter.config, adapter.tensors);
@@ -41,12 +42,12 @@ export async function handleImportAdapter(id: number, files: FilePayload[], base
     refuseWhileBusy();
     post({ type: 'progress', id, stage: 'parsing', message: `Reading ${files.map((f) => f.name).join(', ')}` });
     const adapter = checkAdapter(
-      files.map((f) => ({ name: f.name, bytes: new Uint8Array(f.bytes) })),
+      await Promise.all(files.map(async (f) => ({ name: f.name, bytes: new Uint8Array(await f.file.arrayBuffer()) }))), // adapters are small
       loaded.model.config,
       baseModelName ?? loaded.summary.files.join(' + '),
     );
     post({ type: 'progress', id, stage: 'uploading', message: 'Copying the base weights and attaching the adapter' });
-    const model = adaptedCopy(loaded, adapter);
+    const model = await adaptedCopy(loaded, adapter);
     let runId: number;
     try {
       runId = await newRunId(); // unique among saved runs too

@@ -20,10 +20,10 @@ export async function handleIntruders(id: number, runId?: number): Promise<void>
     const view = runId === undefined || runId === current
       ? {
           runId: current, model: loaded.model, steps: loaded.tuned?.steps ?? 0, cache: baseCache(loaded.model),
-          initial: loaded.tuned?.spectralInitial, original: loaded.tuned?.method === 'full' ? loaded.weights : undefined,
+          initial: loaded.tuned?.spectralInitial, original: loaded.tuned?.method === 'full' ? loaded.base : undefined,
         }
       : await savedRunModel(loaded, runId).then((s) => ({
-          runId, model: s.model, steps: s.steps, cache: s.cache, initial: s.initial, original: s.method === 'full' ? loaded.weights : undefined,
+          runId, model: s.model, steps: s.steps, cache: s.cache, initial: s.initial, original: s.method === 'full' ? loaded.base : undefined,
         }));
     const modules: ModuleIntruders[] = [];
     // The base model (no run) trains nothing: no module has a W₀ to compare with.

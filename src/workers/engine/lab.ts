@@ -70,7 +70,7 @@ let textsCache: { key: string; texts: Promise<LabTexts> } | null = null;
 function texts(loaded: Loaded, tokenizer: Tokenizer, builtIn: boolean, quick: boolean, seed: number): Promise<LabTexts> {
   const key = `${loaded.summary.fingerprint}/${builtIn}/${quick}/${seed}`;
   if (textsCache?.key !== key) {
-    const made = labTexts({ gpu: requireGpu(), weights: loaded.weights, tokenizer, builtIn, quick, seed });
+    const made = labTexts({ gpu: requireGpu(), base: loaded.base, tokenizer, builtIn, quick, seed });
     textsCache = { key, texts: made };
     made.catch(() => {
       if (textsCache?.texts === made) textsCache = null; // a failure is not kept
@@ -207,7 +207,7 @@ export async function handleLabEstimate(id: number, experiment: ExperimentId, qu
         return lab.stop;
       };
       try {
-        return await estimatePlan(plan, { gpu, weights: loaded.weights, tokenizer, texts: held, seed, shouldStop });
+        return await estimatePlan(plan, { gpu, base: loaded.base, tokenizer, texts: held, seed, shouldStop });
       } catch (e) {
         throw e instanceof LabStopped ? new EngineRefusal('The time estimate was stopped before it finished.', 'stopped') : e;
       }
@@ -278,7 +278,7 @@ export async function handleLabRun(id: number, req: LabRunRequest): Promise<void
       const gpu = requireGpu();
       const builtIn = req.origin.kind === 'builtin';
       const held = await texts(loaded, tokenizer, builtIn, req.quick, req.seed);
-      const info = labModelInfo(loaded.weights, builtIn ? 'the built-in model' : req.modelName);
+      const info = labModelInfo(loaded.base, builtIn ? 'the built-in model' : req.modelName);
       const totalSteps = plan.runs.reduce((a, r) => a + runSettings(plan, r, req.seed).steps, 0);
       const stepsBefore = (run: number) => plan.runs.slice(0, run).reduce((a, r) => a + runSettings(plan, r, req.seed).steps, 0);
       const resumed = state.done.map((d) => d.run);
@@ -292,7 +292,7 @@ export async function handleLabRun(id: number, req: LabRunRequest): Promise<void
       let lastWrite = 0;
       const runIds = new Map<number, number>(state.done.map((d) => [d.run, d.runId]));
       const host: LabHost = {
-        gpu, weights: loaded.weights, tokenizer, texts: held, seed: req.seed, done, readEvery: READ_EVERY,
+        gpu, base: loaded.base, tokenizer, texts: held, seed: req.seed, done, readEvery: READ_EVERY,
         onProgress(p) {
           if (p.step === 0) steps = [];
           const progress: LabProgressInfo = { experiment: req.experiment, ...p, fraction: (stepsBefore(p.run) + p.step) / totalSteps, resumed };

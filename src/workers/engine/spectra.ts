@@ -12,8 +12,10 @@
  * the same run and dropped when another run, or another model, is asked for.
  */
 import { moduleSpectrum, spectraRound, type BaseSvd } from '../../spectra/module-spectrum.ts';
-import { LlamaModel } from '../../model/llama.ts';
-import type { LinearModule, LlamaWeights } from '../../schema/tensors.ts';
+import type { LlamaModel } from '../../model/llama.ts';
+import { loadModel } from '../../model/load-checkpoint.ts';
+import type { LinearModule } from '../../schema/tensors.ts';
+import type { WeightSource } from '../../io/weight-source.ts';
 import type { AdapterTensors } from '../../io/peft.ts';
 import type { Method } from '../../schema/train-config.ts';
 import { Trainer } from '../../train/trainer.ts';
@@ -98,7 +100,7 @@ export async function savedRunModel(loaded: Loaded, runId: number): Promise<Save
   if (record.model.fingerprint !== loaded.summary.fingerprint) {
     throw new EngineRefusal(`Run ${runId} trained ${record.model.name}; the loaded model is ${loaded.summary.files.join(' + ')}. Load ${record.model.name} to see its spectra.`, 'model-mismatch');
   }
-  const model = LlamaModel.upload(requireGpu(), loaded.weights);
+  const { model } = await loadModel(requireGpu(), loaded.base);
   try {
     const trainer = await Trainer.restore(model, checkpoint);
     trainer.dispose(); // the optimizer state is not needed: the adapters (or trained weights) stay on the model
@@ -124,7 +126,7 @@ async function computeSpectrum(id: number, layer: number, module: LinearModule, 
       const record = await moduleSpectrum(requireGpu(), model, layer, module, {
         merged: true,
         initial: loaded.tuned?.spectralInitial,
-        original: loaded.tuned?.method === 'full' ? loaded.weights : undefined,
+        original: loaded.tuned?.method === 'full' ? loaded.base : undefined,
         baseCache: baseCache(model),
       });
       post({ type: 'spectrum', id, record, step: loaded.tuned?.steps ?? 0, ms: performance.now() - t0, runId: current });
@@ -134,7 +136,7 @@ async function computeSpectrum(id: number, layer: number, module: LinearModule, 
     const record = await moduleSpectrum(requireGpu(), saved.model, layer, module, {
       merged: true,
       initial: saved.initial,
-      original: saved.method === 'full' ? loaded.weights : undefined,
+      original: saved.method === 'full' ? loaded.base : undefined,
       baseCache: saved.cache,
     });
     post({ type: 'spectrum', id, record, step: saved.steps, ms: performance.now() - t0, runId });
@@ -167,7 +169,7 @@ export async function spectraAfterStep(
   id: number, runId: number, step: number, model: LlamaModel, targets: readonly LinearModule[], initial: AdapterTensors | undefined,
   last = false,
   /** Full fine-tuning: the weights before training (ΔW = W − W₀ for every module). */
-  original?: LlamaWeights,
+  original?: WeightSource,
 ): Promise<SpectraEntry[] | null> {
   for (const job of queue.splice(0)) {
     if (job.taken) continue;

@@ -1,5 +1,5 @@
 /**
- * What the engine worker holds between commands — the GPU, the loaded model with its host weights,
+ * What the engine worker holds between commands — the GPU, the loaded model and where its weights are read from,
  * the prepared data, the running generation and training run — and how it posts events.
  */
 import type { AdapterTensors } from '../../io/peft.ts';
@@ -8,7 +8,7 @@ import { DeviceLostError } from '../../gpu/errors.ts';
 import { ModelFileError } from '../../io/errors.ts';
 import type { Tokenizer } from '../../io/tokenizer.ts';
 import type { LlamaModel } from '../../model/llama.ts';
-import type { LlamaWeights } from '../../schema/tensors.ts';
+import type { WeightSource } from '../../io/weight-source.ts';
 import type { Method, TrainConfig } from '../../schema/train-config.ts';
 import { DataError, type PreparedData } from '../../train/data.ts';
 import type { DataSummary, EngineEvent, EventOf, ModelSummary } from '../protocol.ts';
@@ -29,8 +29,11 @@ export interface Tuned {
 export interface Loaded {
   /** The model on the GPU: the base weights, plus whatever the last run trained (see `tuned`). */
   model: LlamaModel;
-  /** The base weights on the host: each run starts from a fresh upload of these. */
-  weights: LlamaWeights;
+  /**
+   * The base weights where they are (the picked File, the Hub download, memory for a llama2.c
+   * checkpoint): each run starts from a fresh upload of these, read again tensor by tensor.
+   */
+  base: WeightSource;
   tokenizer?: Tokenizer;
   /** tokenizer.json / tokenizer_config.json as loaded, copied byte for byte into a merged export. */
   tokenizerFiles: Map<string, Uint8Array>;

@@ -6,8 +6,10 @@
  * Every run is kept in the browser's storage (./persist.ts) with a checkpoint every N steps, on
  * pause and at the end; `resumeRun` continues a saved run from its checkpoint.
  */
-import { LlamaModel } from '../../model/llama.ts';
-import { LINEAR_MODULES, type LlamaWeights } from '../../schema/tensors.ts';
+import type { LlamaModel } from '../../model/llama.ts';
+import { LINEAR_MODULES } from '../../schema/tensors.ts';
+import type { WeightSource } from '../../io/weight-source.ts';
+import { loadModel } from '../../model/load-checkpoint.ts';
 import { validateTrainConfig, type TrainConfig } from '../../schema/train-config.ts';
 import { countTargets, type PackedWindow } from '../../train/packing.ts';
 import { runTraining } from '../../train/run-loop.ts';
@@ -80,10 +82,14 @@ class Run implements ActiveRun {
 }
 
 /** Put a fresh copy of the base weights on the GPU when the model carries an earlier run's training. */
-function freshModel(loaded: Loaded): LlamaModel {
+async function freshModel(loaded: Loaded): Promise<LlamaModel> {
   if (loaded.tuned || loaded.model.adapters.size > 0) {
     const gpu = requireGpu();
-    const fresh = LlamaModel.upload(gpu, loaded.weights);
+    const { model: fresh } = await loadModel(gpu, loaded.base);
+    if (engine.loaded !== loaded) { // another model was loaded while this one was read
+      fresh.dispose();
+      throw new EngineRefusal('Another model was loaded while the base weights were being copied for this run.', 'superseded');
+    }
     loaded.model.dispose();
     loaded.model = fresh;
     loaded.tuned = null;
@@ -116,8 +122,8 @@ interface Session {
   /** Forgetting-probe windows (empty: the run has no probe) and what the UI is told of them. */
   probe: PackedWindow[];
   probeInfo?: RunInfo['probe'];
-  /** The base weights on the host (full fine-tuning's spectra measure ΔW = W − W₀ against them). */
-  original: LlamaWeights;
+  /** The base weights as loaded (full fine-tuning's spectra measure ΔW = W − W₀ against them, read again per module). */
+  original: WeightSource;
 }
 
 const finite = (v: number | undefined): number | null => (v !== undefined && Number.isFinite(v) ? v : null);
@@ -289,7 +295,7 @@ export async function handleStartTraining(
     const prepared = data;
     await asRun(id, runId, async (run) => {
       post({ type: 'progress', id, stage: 'uploading', message: 'Copying the base weights for a fresh run' });
-      const model = freshModel(loaded);
+      const model = await freshModel(loaded);
       if (SPECTRAL_METHODS.includes(config.method)) {
         post({ type: 'progress', id, stage: 'svd', message: 'SVD of every target weight for the initial adapters', done: 0, total: model.config.nLayers * config.targets.length });
       }
@@ -321,7 +327,7 @@ export async function handleStartTraining(
       const saver = new RunSaver(id, record, save?.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY);
       const session: Session = {
         id, run, trainer, model, tuned, config, data: prepared, tokenizer, saver, activeMs: 0, evalLoss: null,
-        probe, ...(probeData ? { probeInfo: probeInfo(probeData.fileName, probe) } : {}), original: loaded.weights,
+        probe, ...(probeData ? { probeInfo: probeInfo(probeData.fileName, probe) } : {}), original: loaded.base,
       };
       await saver.status('running');
       post({ type: 'trainStarted', id, run: runInfo(session) });
@@ -377,7 +383,7 @@ export async function handleResumeRun(id: number, runId: number, checkpointEvery
     const probe = record.probe ? probeWindows(record.probe, record.config.seq) : [];
     await asRun(id, runId, async (run) => {
       post({ type: 'progress', id, stage: 'uploading', message: `Restoring run ${runId} from its checkpoint at step ${checkpoint.step}` });
-      const model = freshModel(loaded);
+      const model = await freshModel(loaded);
       const trainer = await Trainer.restore(model, checkpoint);
       const config = trainer.config;
       const tuned: Tuned = { runId, method: config.method, config, steps: checkpoint.step, spectralInitial: trainer.spectral?.initial };
@@ -388,7 +394,7 @@ export async function handleResumeRun(id: number, runId: number, checkpointEvery
       const session: Session = {
         id, run, trainer, model, tuned, config, data, tokenizer, saver,
         activeMs: record.activeMs, evalLoss: finite(history.eval.at(-1)?.loss),
-        probe, ...(record.probe ? { probeInfo: probeInfo(record.probe.fileName, probe) } : {}), original: loaded.weights,
+        probe, ...(record.probe ? { probeInfo: probeInfo(record.probe.fileName, probe) } : {}), original: loaded.base,
       };
       await saver.status('running');
       post({ type: 'trainStarted', id, run: runInfo(session, { fromStep: checkpoint.step, ...history, activeMs: record.activeMs }) });
