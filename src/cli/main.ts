@@ -22,7 +22,7 @@ Commands:
            [--schedule cosine|linear|constant] [--weight-decay WD] [--max-grad-norm G] [--seed S]
            [--eval-every N] [--eval-batches N] [--eval-fraction F] [--adapter <dir>]
            [--spectra-every N] [--spectra-layers 0,4] [--spectra-modules q,v] [--spectra-budget-ms MS]
-           [--pissa-niter K] [--checkpoint-every N] [--probe <file.txt|file.jsonl>] [--recompute] [--gpu-budget MiB] --out <dir>
+           [--pissa-niter K] [--checkpoint-every N] [--probe <file.txt|file.jsonl>] [--recompute] [--gpu-budget MiB] [--merged-f32] --out <dir>
   train    --resume <out> --model <file, dir or hf:repo> [--tokenizer <file>] --data <file> [--probe <file>] [--steps N] [--checkpoint-every N]
       Fine-tune. Writes <out>/metrics.jsonl, <out>/adapter/ (peft format for LoRA and DoRA; the project's
       MoRA file for MoRA) and <out>/merged/ (Hugging Face layout). --spectra-every N appends
@@ -44,15 +44,17 @@ Commands:
       when storing the activations would exceed the budget, and warns when the run still does not fit. Every step
       line of metrics.jsonl (and each spectra line) carries "peak_gpu_bytes", the buffer pool's peak so far;
       run.json ends with "peak_gpu_bytes" and "estimated_gpu_bytes".
+      merged/ keeps the dtype of the loaded file: matrices stored in BF16 or F16 are written in it again
+      (rounded to nearest even after the update is added); --merged-f32 writes every tensor in F32.
       --probe <file>: a forgetting probe, text the base model already knew, tokenised like --data (same --seq,
       nothing held out; at most --eval-batches batches). Its loss is measured at step 0 (before training) and with
       every eval: metrics.jsonl gets {"step": 0, "eval_loss", "probe_loss"} and "probe_loss" next to every
       "eval_loss"; run.json gets "probe" {file, windows, tokens} and the final "probe_loss". A probed run resumes
       with the same --probe file (its sha256 is in state.json).
   init     --model <file, dir or hf:repo> [--tokenizer <file>] --method lora|dora|mora|pissa|milora [--rank R] [--alpha A] [--rslora]
-           [--dropout P] [--targets ...] [--seed S] [--mora-type 1|6] --out <dir>
+           [--dropout P] [--targets ...] [--seed S] [--mora-type 1|6] [--merged-f32] --out <dir>
       Write <out>/adapter/: the freshly initialised adapter a training run would start from.
-      PiSSA / MiLoRA also write <out>/residual/ (HF layout, targets replaced by W − s·B·A); the unconverted
+      PiSSA / MiLoRA also write <out>/residual/ (HF layout in the file's dtype, or F32 with --merged-f32; targets replaced by W − s·B·A); the unconverted
       <out>/adapter/ applies to that residual model only (init_lora_weights true, not "pissa").
   spectrum --model <file, dir or hf:repo> [--tokenizer <file>] [--adapter <dir> | --base <file or dir>] [--layers 0,1|all] [--modules q,v|all-linear] [--json]
       Singular values per linear module: "sigma" of W₀ and, with --adapter, "delta_sigma" of ΔW, "sigma_merged" of

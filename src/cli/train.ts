@@ -48,13 +48,13 @@ export const TRAIN_OPTIONS = {
   'eval-batches': { type: 'string' }, 'eval-fraction': { type: 'string' }, 'mora-type': { type: 'string' }, 'pissa-niter': { type: 'string' },
   'spectra-every': { type: 'string' }, 'spectra-modules': { type: 'string' }, 'spectra-layers': { type: 'string' },
   'spectra-budget-ms': { type: 'string' }, resume: { type: 'string' }, 'checkpoint-every': { type: 'string' },
-  probe: { type: 'string' }, recompute: { type: 'boolean' }, 'gpu-budget': { type: 'string' }, ...HUB_OPTIONS,
+  probe: { type: 'string' }, recompute: { type: 'boolean' }, 'gpu-budget': { type: 'string' }, 'merged-f32': { type: 'boolean' }, ...HUB_OPTIONS,
 } as const;
 
 export const INIT_OPTIONS = {
   model: { type: 'string' }, tokenizer: { type: 'string' }, method: { type: 'string' }, rank: { type: 'string' },
   alpha: { type: 'string' }, rslora: { type: 'boolean' }, dropout: { type: 'string' }, targets: { type: 'string' },
-  seed: { type: 'string' }, 'mora-type': { type: 'string' }, 'pissa-niter': { type: 'string' }, out: { type: 'string' }, ...HUB_OPTIONS,
+  seed: { type: 'string' }, 'mora-type': { type: 'string' }, 'pissa-niter': { type: 'string' }, out: { type: 'string' }, 'merged-f32': { type: 'boolean' }, ...HUB_OPTIONS,
 } as const;
 
 /** TrainConfig from command-line values, defaults filled in. */
@@ -494,7 +494,7 @@ export async function runTrain(v: Values): Promise<void> {
   // PiSSA/MiLoRA: the adapter is converted ([A; A₀], [B, −B₀]) so it applies to the ORIGINAL base; merged/ is W_res + s·B·A.
   const wroteAdapter = await writeAdapterDir(model, config, modelName(modelPath), path.join(out, 'adapter'), trainer.spectral?.initial);
   mergeAdapters(model);
-  await writeFiles(path.join(out, 'merged'), exportHfModel(await model.readWeights(), tok.json, tok.config));
+  await writeFiles(path.join(out, 'merged'), exportHfModel(await model.readWeights(), tok.json, tok.config, mergedDtypes(model, v)));
   process.stderr.write(
     `wrote ${metricsFile}${wroteAdapter ? `, ${path.join(out, 'adapter')}` : ''}, ${path.join(out, 'merged')}, ${checkpointDir} (step ${trainer.step})\n`,
   );
@@ -531,6 +531,9 @@ export async function writeAdapterDir(
   return false;
 }
 
+/** The dtypes merged/ and residual/ write: the loaded file's (BF16/F16 matrices stay 16-bit), or all F32 with --merged-f32. */
+const mergedDtypes = (model: LlamaModel, v: Values): ReadonlyMap<string, 'bf16' | 'f16'> => (v['merged-f32'] === true ? new Map() : model.fileDtypes);
+
 /**
  * `cli init`: the adapter a training run of `--method` would start from, written to <out>/adapter.
  * PiSSA/MiLoRA: <out>/adapter holds the UNconverted A, B (init_lora_weights true, not "pissa": peft would
@@ -552,7 +555,7 @@ export async function runInit(v: Values): Promise<void> {
   if (SPECTRAL_METHODS.includes(config.method)) {
     const tok = await tokenizerFilesFor(loaded.tokenizer, loaded.tokenizerFile, model.config.maxSeqLen);
     residual = path.join(out, 'residual');
-    await writeFiles(residual, exportHfModel(await model.readWeights(), tok.json, tok.config)); // base params hold W_res
+    await writeFiles(residual, exportHfModel(await model.readWeights(), tok.json, tok.config, mergedDtypes(model, v))); // base params hold W_res
     for (const r of trainer.spectral?.reports ?? []) if (!r.converged) process.stderr.write(`warning: ${r.name}: SVD hit the sweep cap (${r.sweeps} sweeps)\n`);
   }
   process.stderr.write(

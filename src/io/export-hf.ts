@@ -7,14 +7,16 @@ import { writeSafetensors } from './safetensors.ts';
 const json = (o: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(o, null, 2) + '\n');
 
 /**
- * config.json, generation_config.json and model.safetensors (F32, metadata {"format": "pt"},
- * tensors in expectedTensors order), plus tokenizer.json / tokenizer_config.json when given.
- * Loadable by transformers' LlamaForCausalLM.from_pretrained and by loadHfModel.
+ * config.json, generation_config.json and model.safetensors (metadata {"format": "pt"}, tensors in
+ * expectedTensors order), plus tokenizer.json / tokenizer_config.json when given. Tensors are F32,
+ * except those `dtypes` names: BF16 or F16, rounded to nearest even (a model keeps the dtype of the
+ * file it came from). Loadable by transformers' LlamaForCausalLM.from_pretrained and by loadHfModel.
  */
 export function exportHfModel(
   weights: LlamaWeights,
   tokenizerJson?: object,
   tokenizerConfig?: object,
+  dtypes: ReadonlyMap<string, 'bf16' | 'f16'> = new Map(),
 ): Map<string, Uint8Array> {
   const c = weights.config;
   const tensors = new Map<string, HostTensor>();
@@ -30,7 +32,8 @@ export function exportHfModel(
   const files = new Map<string, Uint8Array>();
   files.set('config.json', new TextEncoder().encode(configToHfJson(c)));
   files.set('generation_config.json', json({ bos_token_id: c.bosId, eos_token_id: c.eosId }));
-  files.set('model.safetensors', writeSafetensors(tensors, { format: 'pt' }));
+  const dtypeOf = (name: string) => ({ bf16: 'BF16', f16: 'F16' } as const)[dtypes.get(name)!] ?? 'F32';
+  files.set('model.safetensors', writeSafetensors(tensors, { format: 'pt' }, dtypeOf));
   if (tokenizerJson) files.set('tokenizer.json', json(tokenizerJson));
   if (tokenizerConfig) files.set('tokenizer_config.json', json(tokenizerConfig));
   return files;

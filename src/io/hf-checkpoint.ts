@@ -124,7 +124,10 @@ export function checkpointWeights(ck: HfCheckpoint, o: { f32?: boolean } = {}): 
   const storedAs = (t: CheckpointTensor): StoredAs => (o.f32 ? undefined : storedHalf(t.dtype, t.shape)) ?? 'f32';
   return {
     config: ck.config,
-    entries: ck.tensors.map((t) => ({ name: t.name, shape: t.shape, stored: storedAs(t) })),
+    entries: ck.tensors.map((t) => {
+      const fileDtype = t.dtype === 'BF16' ? 'bf16' : t.dtype === 'F16' ? 'f16' : undefined;
+      return { name: t.name, shape: t.shape, stored: storedAs(t), ...(fileDtype ? { fileDtype } : {}) };
+    }),
     origin: ck.weightFiles.length === 1 ? ck.weightFiles[0]! : `${ck.weightFiles.length} shards (${ck.weightFiles.map(baseName).join(', ')})`,
     async read(name) {
       const t = tensor(name);

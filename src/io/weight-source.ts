@@ -17,6 +17,8 @@ export interface WeightEntry {
   name: string;
   shape: readonly number[];
   stored: StoredAs;
+  /** The 16-bit dtype the file holds it in (also for a 1-D gain the GPU keeps in f32); absent for F32/F64. */
+  fileDtype?: 'bf16' | 'f16';
 }
 
 /** A tensor as the GPU stores it: f32 values, or 16-bit bit patterns (little-endian bytes). */
@@ -54,7 +56,10 @@ export function entryOf(src: WeightSource, name: string): WeightEntry {
 
 /** Weights in host memory as a source (matrices listed in `stored16` stay 16-bit on the GPU; their values are exact). */
 export function memoryWeights(w: LlamaWeights, origin = 'the weights in memory'): WeightSource {
-  const entries: WeightEntry[] = [...w.tensors].map(([name, t]) => ({ name, shape: t.shape, stored: w.stored16?.get(name) ?? 'f32' }));
+  const entries: WeightEntry[] = [...w.tensors].map(([name, t]) => {
+    const half = w.stored16?.get(name);
+    return { name, shape: t.shape, stored: half ?? 'f32', ...(half ? { fileDtype: half } : {}) };
+  });
   const get = (name: string): HostTensor => {
     const t = w.tensors.get(name);
     if (!t) throw new Error(`${origin} has no tensor "${name}"`);

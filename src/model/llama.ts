@@ -34,6 +34,14 @@ export class LlamaModel {
     readonly config: LlamaConfig,
     /** GPU parameters keyed by HF tensor name. */
     readonly params: Map<string, Tensor>,
+    /**
+     * The parameters the file stored in 16 bits (kept when one is promoted to f32 for training or
+     * merging, and for 1-D gains the GPU keeps in f32): merged exports write them in that dtype again
+     * unless asked for f32. Default: the parameters that are 16-bit on the GPU.
+     */
+    readonly fileDtypes: ReadonlyMap<string, 'bf16' | 'f16'> = new Map(
+      [...params].flatMap(([name, t]) => (isPacked16(t) ? [[name, t.dtype as 'bf16' | 'f16'] as const] : [])),
+    ),
   ) {}
 
   /** Copy `weights` to the GPU: the matrices a file stored in 16 bits (weights.stored16) stay 16-bit, the rest f32. */
@@ -48,8 +56,8 @@ export class LlamaModel {
   }
 
   /** A model over parameters already on the GPU (streamed loading, load-checkpoint.ts); 16-bit matrices stay 16-bit. */
-  static fromParams(gpu: Gpu, config: LlamaConfig, params: Map<string, Tensor>): LlamaModel {
-    return new LlamaModel(gpu, config, params);
+  static fromParams(gpu: Gpu, config: LlamaConfig, params: Map<string, Tensor>, fileDtypes?: ReadonlyMap<string, 'bf16' | 'f16'>): LlamaModel {
+    return new LlamaModel(gpu, config, params, fileDtypes);
   }
 
   /**

@@ -44,7 +44,8 @@ export async function loadModel(gpu: Gpu, src: WeightSource, opts: LoadModelOpti
     for (const p of params.values()) gpu.release(p);
     throw e;
   }
-  const model = LlamaModel.fromParams(gpu, src.config, params);
+  const fileDtypes = new Map(src.entries.flatMap((e) => (e.fileDtype ? [[e.name, e.fileDtype] as const] : [])));
+  const model = LlamaModel.fromParams(gpu, src.config, params, fileDtypes);
   return { model, fingerprint: fingerprintOf(src.config, samples) };
 }
 

@@ -143,6 +143,8 @@ export type OnnxProvider = 'webgpu' | 'wasm';
 /** The 'onnx' export's dtype (default fp32); the 'lora' conversion's truncation: the top `rank` triplets, or the fewest holding `energy` of Σσ². */
 export interface ExportOptions {
   dtype?: OnnxDtype;
+  /** The merged model in F32 throughout (default: matrices the loaded file stored in BF16/F16 keep that dtype). */
+  mergedF32?: boolean;
   rank?: number;
   energy?: number;
 }

@@ -11,13 +11,14 @@ import type { BrowserContext, Route } from 'playwright-core';
 import { describe, expect, test } from 'vitest';
 import { exportHfModel } from '../../src/io/export-hf.ts';
 import { parseLlama2c } from '../../src/io/llama2c.ts';
-import { writeSafetensors } from '../../src/io/safetensors.ts';
+import { parseSafetensorsHeader, writeSafetensors } from '../../src/io/safetensors.ts';
+import { readZip } from '../../src/io/zip.ts';
 import type { HostTensor } from '../../src/schema/tensors.ts';
 import { llama2cToTokenizerJson, llama2cTokenizerConfig } from '../../src/io/tokenizer-hf.ts';
 import { Llama2cTokenizer } from '../../src/io/tokenizer-llama2c.ts';
 import { readFixture } from '../helpers/fixtures.ts';
 import { screenshot } from './harness.ts';
-import { CHECKPOINT, TOKENIZER, tinySettings, trainToCompletion, useStudio } from './studio.ts';
+import { CHECKPOINT, download, TOKENIZER, tinySettings, trainToCompletion, useStudio } from './studio.ts';
 
 const REPO = 'acme/private-sharded';
 const TOKEN = 'hf_e2eSecretToken4821';
@@ -126,6 +127,16 @@ describe('a private sharded Hub repo with an access token (Chromium + SwiftShade
         `${await memory.getAttribute('data-estimated')} B estimated); model card ${estimatedText} at the settings before the run`,
     );
     await screenshot(page, 'hub-token-trained');
+
+    // The merged model keeps the file's dtype (every tensor came in BF16); ticked, F32 throughout.
+    const mergedDtypes = async () => {
+      const zip = readZip((await download(page, 'export-merged')).bytes);
+      const st = zip.find((e) => e.name === 'model.safetensors')!.bytes;
+      return new Set([...parseSafetensorsHeader(st).entries.values()].map((e) => e.dtype));
+    };
+    expect(await mergedDtypes()).toEqual(new Set(['BF16']));
+    await page.getByTestId('export-merged-f32').check();
+    expect(await mergedDtypes()).toEqual(new Set(['F32']));
 
     // Nowhere but the Authorization header: no URL, no console line, no Cache API key, no IndexedDB record, no web storage.
     expect(urls.filter((u) => u.includes(TOKEN) || u.includes('hf_wrongToken'))).toEqual([]);

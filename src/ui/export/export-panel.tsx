@@ -22,6 +22,8 @@ export function ExportPanel() {
   const [busy, setBusy] = useState<ExportKind | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
+  const stored16 = useAppStore((s) => s.model?.weightStorage === '16-bit');
+  const [mergedF32, setMergedF32] = useState(false);
   const stepping = runBusy(status);
   const method = tuned ? methodRow(tuned.methodId) : null;
   const adapterKind: ExportKind | null = method?.engine === 'lora' || method?.engine === 'dora' ? 'peft' : method?.engine === 'mora' ? 'mora' : null;
@@ -33,7 +35,7 @@ export function ExportPanel() {
     setError(null);
     setDone(null);
     try {
-      const r = await exportRun(kind);
+      const r = await exportRun(kind, kind === 'merged' && mergedF32 ? { mergedF32 } : undefined);
       downloadBlob(r.fileName, r.bytes, 'application/zip');
       setDone(`${r.fileName} (${formatBytes(r.bytes.byteLength)}): ${r.entries.join(', ')}`);
     } catch (e) {
@@ -69,6 +71,12 @@ export function ExportPanel() {
         <button type="button" disabled={blocked || !hasModel} onClick={() => void exportZip('merged')} data-testid="export-merged">
           {tuned ? 'Merged model' : 'Model'} in HF layout (.zip)
         </button>
+        {stored16 && (
+          <label className="inline" title="Matrices the loaded file stored in 16 bits are written in that dtype again, rounded after the update is added">
+            <input type="checkbox" checked={mergedF32} onChange={(e) => setMergedF32(e.target.checked)} data-testid="export-merged-f32" />
+            Merged model in F32 (default: the file's 16 bits)
+          </label>
+        )}
         <button type="button" disabled={!hasMetrics} onClick={() => exportMetrics('csv')} data-testid="export-csv">
           Metrics CSV
         </button>

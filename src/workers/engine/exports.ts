@@ -21,7 +21,7 @@ async function exportFiles(
   if (kind === 'lora') return loraConversionFiles(loaded, options, baseModelName);
   const run = runLabel(loaded);
   if (kind === 'merged') {
-    const files = exportHfModel(await mergedWeights(loaded.model));
+    const files = exportHfModel(await mergedWeights(loaded.model), undefined, undefined, options.mergedF32 ? new Map() : loaded.model.fileDtypes);
     for (const [name, bytes] of tokenizerFiles(loaded.tokenizer, loaded.tokenizerFiles, loaded.model.config.maxSeqLen)) files.set(name, bytes);
     return { files, fileName: `subspace-merged-${run}.zip` };
   }
