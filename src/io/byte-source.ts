@@ -3,6 +3,8 @@
  * (positioned reads, fs-node.ts fileSource), a Hub download cached in the browser (a Blob), or bytes
  * already in memory. Weights are read through it one tensor at a time.
  */
+import { ModelFileError } from './errors.ts';
+
 export interface ByteSource {
   /** The file's name (or path) for error messages. */
   readonly name: string;
@@ -44,7 +46,13 @@ export function blobSource(name: string, blob: Blob): ByteSource {
     size: blob.size,
     async read(offset, length, into) {
       checkRange(src, offset, length);
-      const bytes = new Uint8Array(await blob.slice(offset, offset + length).arrayBuffer());
+      let bytes: Uint8Array;
+      try {
+        bytes = new Uint8Array(await blob.slice(offset, offset + length).arrayBuffer());
+      } catch (e) {
+        // A picked File the user changed, moved or deleted since: the browser refuses to read it (NotReadableError).
+        throw new ModelFileError(name, `can no longer be read (${(e as Error).name ?? 'error'}: changed, moved or deleted since it was loaded?): load it again`, 'missing-file');
+      }
       if (!into) return bytes;
       into.set(bytes);
       return into.subarray(0, length);
