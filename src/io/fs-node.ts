@@ -154,8 +154,8 @@ export async function readModelPath(modelPath: string, tokenizerPath?: string): 
     if (found) ({ tokenizer, file: tokenizerFile } = found);
   }
   const what = loaded.format === 'hf' ? 'Hugging Face model' : 'llama2.c checkpoint';
-  // Files the weights do not come from (the tokenizer, a llama2.c checkpoint read whole) need not stay open.
-  const kept = loaded.format === 'hf' ? new Set(files.filter((f) => f.toLowerCase().endsWith('.safetensors'))) : new Set<string>();
+  // Files the weights are not read from (config, tokenizer) need not stay open.
+  const kept = new Set(loaded.format === 'hf' ? files.filter((f) => f.toLowerCase().endsWith('.safetensors')) : [loaded.modelFile]);
   for (const s of sources) if (!kept.has(s.name)) await s.close();
   return {
     base: loaded.base, tokenizer, tokenizerFile,

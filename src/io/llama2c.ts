@@ -6,7 +6,9 @@
  */
 import { validateConfig, type LlamaConfig } from '../schema/llama-config.ts';
 import { attentionNormName, EMBED_NAME, expectedTensors, ffnNormName, FINAL_NORM_NAME, type HostTensor, linearName, type LlamaWeights, LM_HEAD_NAME } from '../schema/tensors.ts';
+import type { ByteSource } from './byte-source.ts';
 import { ModelFileError } from './errors.ts';
+import type { WeightSource } from './weight-source.ts';
 import { formatCount, llamaWeightCount } from './weight-count.ts';
 
 const HEADER_BYTES = 28;
@@ -79,79 +81,129 @@ export function readLlama2cHeader(bytes: Uint8Array, file = 'model.bin'): Llama2
 }
 
 /** True when `bytes` has a plausible llama2.c header and exactly the size it implies. */
-export function isLlama2cCheckpoint(bytes: Uint8Array): boolean {
+export const isLlama2cCheckpoint = (bytes: Uint8Array): boolean => isLlama2cFile(bytes, bytes.length);
+
+/** True when a file of `size` bytes starting with `head` (≥ 28 bytes) has a plausible llama2.c header and exactly the size it implies. */
+export function isLlama2cFile(head: Uint8Array, size: number): boolean {
   try {
-    const h = readLlama2cHeader(bytes);
-    return bytes.length === HEADER_BYTES + 4 * llama2cFloatCount(h);
+    const h = readLlama2cHeader(head);
+    return size === HEADER_BYTES + 4 * llama2cFloatCount(h);
   } catch {
     return false;
   }
 }
 
-/**
- * The file's byte count, checked against what header `h` implies (computed in float, before anything is
- * allocated): shorter is 'truncated' (or an absurd header, e.g. 2^24 layers), longer is 'byte-count'.
- */
-function checkLlama2cSize(bytes: Uint8Array, h: Llama2cHeader, file = 'model.bin'): number {
-  const floats = llama2cFloatCount(h);
-  const expected = HEADER_BYTES + 4 * floats;
-  if (expected === bytes.length) return expected;
-  const implied = `the header (${describeHeader(h)}) implies ${formatCount(expected)} bytes (${formatCount(4 * floats)} bytes of weights after the ${HEADER_BYTES}-byte header) but the file has ${bytes.length}`;
-  if (bytes.length < expected) throw new ModelFileError(file, `${implied}: truncated, or the header is wrong`, 'truncated');
-  throw new ModelFileError(file, `${implied}; not a legacy llama2.c checkpoint?`, 'byte-count');
+/** The 28 header bytes a llama2.c checkpoint starts with (fewer when the file is shorter). */
+export const llama2cHead = (src: ByteSource): Promise<Uint8Array> => src.read(0, Math.min(HEADER_BYTES, src.size));
+
+/** One tensor of a llama2.c checkpoint: its float offset after the header, and for q/k the heads whose rows are permuted to HF order. */
+interface Llama2cTensor {
+  name: string;
+  shape: number[];
+  at: number;
+  permuteHeads?: number;
 }
 
-/** Parse a llama2.c checkpoint into HF-layout weights. */
-export function parseLlama2c(bytes: Uint8Array, file = 'model.bin'): LlamaWeights {
-  const h = readLlama2cHeader(bytes, file);
-  const config = llama2cConfig(h);
-  const expected = checkLlama2cSize(bytes, h, file);
-  // One aligned copy of the float data; every tensor is a copy of a range of it.
-  const f = new Float32Array(bytes.slice(HEADER_BYTES, expected).buffer);
-  const le = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-  if (!le) {
-    const dv = new DataView(bytes.buffer, bytes.byteOffset + HEADER_BYTES);
-    for (let i = 0; i < f.length; i++) f[i] = dv.getFloat32(i * 4, true);
-  }
-  let pos = 0;
-  const take = (n: number): Float32Array => {
-    const t = f.slice(pos, pos + n);
-    pos += n;
-    return t;
-  };
-
+/** Every tensor of the checkpoint in file order (all layers of one tensor before the next), in HF names and shapes. */
+function llama2cLayout(config: LlamaConfig): Llama2cTensor[] {
   const { dim, hiddenDim: hid, nLayers: L, nHeads, nKvHeads, vocabSize: V } = config;
   const kv = (dim / nHeads) * nKvHeads;
-  const tensors = new Map<string, HostTensor>();
-  const perLayer = (name: (i: number) => string, shape: number[], fix?: (w: Float32Array) => Float32Array): void => {
-    const n = shape.reduce((a, d) => a * d, 1);
-    for (let i = 0; i < L; i++) {
-      const w = take(n);
-      tensors.set(name(i), { shape, data: fix ? fix(w) : w });
-    }
+  const out: Llama2cTensor[] = [];
+  let at = 0;
+  const one = (name: string, shape: number[], permuteHeads?: number) => {
+    out.push({ name, shape, at, ...(permuteHeads ? { permuteHeads } : {}) });
+    at += shape.reduce((a, d) => a * d, 1);
   };
-  // embedding (vocab, dim)
-  tensors.set(EMBED_NAME, { shape: [V, dim], data: take(V * dim) });
+  const perLayer = (name: (i: number) => string, shape: number[], permuteHeads?: number) => {
+    for (let i = 0; i < L; i++) one(name(i), shape, permuteHeads);
+  };
+  one(EMBED_NAME, [V, dim]);
   perLayer((i) => attentionNormName(i), [dim]);
-  perLayer((i) => linearName(i, 'q'), [dim, dim], (w) => metaToHfRows(w, nHeads, dim, dim));
-  perLayer((i) => linearName(i, 'k'), [kv, dim], (w) => metaToHfRows(w, nKvHeads, kv, dim));
+  perLayer((i) => linearName(i, 'q'), [dim, dim], nHeads);
+  perLayer((i) => linearName(i, 'k'), [kv, dim], nKvHeads);
   perLayer((i) => linearName(i, 'v'), [kv, dim]);
   perLayer((i) => linearName(i, 'o'), [dim, dim]);
   perLayer((i) => ffnNormName(i), [dim]);
   perLayer((i) => linearName(i, 'gate'), [hid, dim]); // w1
   perLayer((i) => linearName(i, 'down'), [dim, hid]); // w2
   perLayer((i) => linearName(i, 'up'), [hid, dim]); // w3
-  tensors.set(FINAL_NORM_NAME, { shape: [dim], data: take(dim) });
-  pos += config.maxSeqLen * (dim / nHeads); // skip the old RoPE cos/sin tables
-  if (!config.tiedEmbeddings) tensors.set(LM_HEAD_NAME, { shape: [V, dim], data: take(V * dim) });
-  return { config, tensors: orderLike(config, tensors) };
+  one(FINAL_NORM_NAME, [dim]);
+  at += config.maxSeqLen * (dim / nHeads); // the old RoPE cos/sin tables, not read
+  if (!config.tiedEmbeddings) one(LM_HEAD_NAME, [V, dim]);
+  const order = [...expectedTensors(config).keys()];
+  return out.sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
 }
 
-/** The tensors in expectedTensors order (embedding, layer by layer, norm, head). */
-function orderLike(c: LlamaConfig, t: Map<string, HostTensor>): Map<string, HostTensor> {
-  const out = new Map<string, HostTensor>();
-  for (const name of expectedTensors(c).keys()) out.set(name, t.get(name)!);
-  return out;
+/** A tensor's float32 values from its little-endian bytes, in HF row order. */
+function decodeLlama2c(t: Llama2cTensor, bytes: Uint8Array): Float32Array {
+  const n = bytes.length / 4;
+  let f: Float32Array;
+  if (LITTLE_ENDIAN && bytes.byteOffset % 4 === 0) f = new Float32Array(bytes.buffer, bytes.byteOffset, n).slice();
+  else {
+    f = new Float32Array(n);
+    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (let i = 0; i < n; i++) f[i] = dv.getFloat32(i * 4, true);
+  }
+  return t.permuteHeads ? metaToHfRows(f, t.permuteHeads, t.shape[0]!, t.shape[1]!) : f;
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * A llama2.c checkpoint as a WeightSource: the header read and checked against the file's size, then
+ * each tensor read from its range when asked for (f32 on the GPU).
+ */
+export async function openLlama2c(src: ByteSource): Promise<WeightSource> {
+  const h = readLlama2cHeader(await llama2cHead(src), src.name);
+  checkLlama2cSize(src.size, h, src.name);
+  const config = llama2cConfig(h);
+  const layout = llama2cLayout(config);
+  const byName = new Map(layout.map((t) => [t.name, t]));
+  const read = async (name: string): Promise<HostTensor> => {
+    const t = byName.get(name);
+    if (!t) throw new Error(`${src.name} has no tensor "${name}"`);
+    const n = t.shape.reduce((a, d) => a * d, 1);
+    return { shape: [...t.shape], data: decodeLlama2c(t, await src.read(HEADER_BYTES + 4 * t.at, 4 * n)) };
+  };
+  return {
+    config, origin: src.name, read,
+    entries: layout.map((t) => ({ name: t.name, shape: t.shape, stored: 'f32' as const })),
+    async readStored(name, scratch) {
+      // Into the caller's buffer, and uploaded from a view of it when no rows move: no allocation per tensor.
+      const t = byName.get(name);
+      if (!t) throw new Error(`${src.name} has no tensor "${name}"`);
+      const n = t.shape.reduce((a, d) => a * d, 1);
+      const bytes = await src.read(HEADER_BYTES + 4 * t.at, 4 * n, scratch && scratch.length >= 4 * n ? scratch : undefined);
+      const view = !t.permuteHeads && LITTLE_ENDIAN && bytes.byteOffset % 4 === 0;
+      return { stored: 'f32', data: view ? new Float32Array(bytes.buffer, bytes.byteOffset, n) : decodeLlama2c(t, bytes) };
+    },
+  };
+}
+
+/**
+ * The file's byte count, checked against what header `h` implies (computed in float, before anything is
+ * allocated): shorter is 'truncated' (or an absurd header, e.g. 2^24 layers), longer is 'byte-count'.
+ */
+function checkLlama2cSize(size: number, h: Llama2cHeader, file = 'model.bin'): number {
+  const floats = llama2cFloatCount(h);
+  const expected = HEADER_BYTES + 4 * floats;
+  if (expected === size) return expected;
+  const implied = `the header (${describeHeader(h)}) implies ${formatCount(expected)} bytes (${formatCount(4 * floats)} bytes of weights after the ${HEADER_BYTES}-byte header) but the file has ${size}`;
+  if (size < expected) throw new ModelFileError(file, `${implied}: truncated, or the header is wrong`, 'truncated');
+  throw new ModelFileError(file, `${implied}; not a legacy llama2.c checkpoint?`, 'byte-count');
+}
+
+/** Parse a llama2.c checkpoint held in memory into HF-layout weights. */
+export function parseLlama2c(bytes: Uint8Array, file = 'model.bin'): LlamaWeights {
+  const h = readLlama2cHeader(bytes, file);
+  checkLlama2cSize(bytes.length, h, file);
+  const config = llama2cConfig(h);
+  const tensors = new Map<string, HostTensor>();
+  for (const t of llama2cLayout(config)) {
+    const n = t.shape.reduce((a, d) => a * d, 1);
+    tensors.set(t.name, { shape: t.shape, data: decodeLlama2c(t, bytes.subarray(HEADER_BYTES + 4 * t.at, HEADER_BYTES + 4 * (t.at + n))) });
+  }
+  return { config, tensors };
 }
 
 /**

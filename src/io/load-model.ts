@@ -9,11 +9,11 @@ import type { LlamaWeights } from '../schema/tensors.ts';
 import { baseName, bytesSource, type ByteSource } from './byte-source.ts';
 import { ModelFileError } from './errors.ts';
 import { checkpointWeights, INDEX_FILE, openHfCheckpoint } from './hf-checkpoint.ts';
-import { isLlama2cCheckpoint, parseLlama2c } from './llama2c.ts';
+import { isLlama2cFile, llama2cHead, openLlama2c } from './llama2c.ts';
 import type { Tokenizer } from './tokenizer.ts';
 import { HfTokenizer } from './tokenizer-hf.ts';
 import { Llama2cTokenizer } from './tokenizer-llama2c.ts';
-import { memoryWeights, readAllWeights, type WeightSource } from './weight-source.ts';
+import { readAllWeights, type WeightSource } from './weight-source.ts';
 
 /** A file as bytes; `name` may carry a path ("dir/config.json"): only its last part is matched. */
 export interface ModelFile {
@@ -68,8 +68,8 @@ const whole = async (s: ByteSource): Promise<ModelFile> => ({ name: s.name, byte
  * Open a model from its files: a Hugging Face directory's config.json + model.safetensors (or
  * model.safetensors.index.json + shards), with tokenizer.json + tokenizer_config.json when given, or
  * a llama2.c checkpoint .bin (+ tokenizer .bin). Safetensors weights are not read here: only their
- * headers; the returned WeightSource reads each tensor from its file when it is uploaded. A llama2.c
- * checkpoint is read whole. Throws ModelFileError naming the file.
+ * headers (a llama2.c checkpoint: its 28-byte header); the returned WeightSource reads each tensor from
+ * its file when it is uploaded. Throws ModelFileError naming the file.
  */
 export async function openModelSources(files: readonly ByteSource[], o: { f32?: boolean } = {}): Promise<OpenedModel> {
   const byName = (n: string): ByteSource | undefined => files.find((f) => baseName(f.name).toLowerCase() === n);
@@ -101,11 +101,14 @@ export async function openModelSources(files: readonly ByteSource[], o: { f32?: 
     return { base: checkpointWeights(ck, o), format: 'hf', modelFile: weightsName, configFile: cfg.name, ...tok, tokenizerJson: jsonOf(tokFiles, tok.tokenizerFile) };
   }
 
-  const bins = await Promise.all(files.filter((f) => ext(f.name) === 'bin').map(whole));
-  const models = bins.filter((f) => isLlama2cCheckpoint(f.bytes));
+  const binSources = files.filter((f) => ext(f.name) === 'bin');
+  const isCheckpoint = await Promise.all(binSources.map(async (f) => isLlama2cFile(await llama2cHead(f), f.size)));
+  const models = binSources.filter((_, i) => isCheckpoint[i]);
   if (models.length > 1) {
     throw new ModelFileError(models[1]!.name, `several llama2.c checkpoints given (${models.map((f) => baseName(f.name)).join(', ')}); pick one`, 'format');
   }
+  // The other .bin files are tokenizer candidates: small, read whole.
+  const bins = await Promise.all(binSources.filter((_, i) => !isCheckpoint[i]).map(whole));
   if (models.length === 0) {
     if (bins.length === 0) {
       throw new ModelFileError(
@@ -128,14 +131,13 @@ export async function openModelSources(files: readonly ByteSource[], o: { f32?: 
       throw new ModelFileError(listed, 'no model found: the .bin files given are tokenizers; add the llama2.c checkpoint', 'missing-file');
     }
     const largest = candidates.reduce((a, b) => (b.bytes.length > a.bytes.length ? b : a));
-    parseLlama2c(largest.bytes, largest.name);
+    await openLlama2c(bytesSource(largest.name, largest.bytes)); // throws what is wrong with its header or size
     throw new ModelFileError(largest.name, 'not a llama2.c checkpoint', 'format');
   }
   const model = models[0]!;
-  const weights = parseLlama2c(model.bytes, model.name);
-  const tokFiles = [...bins.filter((f) => f !== model), ...(await tokenizerFiles(TOKENIZER_JSON))];
-  const tok = await tokenizerFromFiles(tokFiles, weights.config, model.name);
-  const base = memoryWeights(weights, model.name);
+  const base = await openLlama2c(model);
+  const tokFiles = [...bins, ...(await tokenizerFiles(TOKENIZER_JSON))];
+  const tok = await tokenizerFromFiles(tokFiles, base.config, model.name);
   return { base, format: 'llama2c', modelFile: model.name, configFile: model.name, ...tok, tokenizerJson: jsonOf(tokFiles, tok.tokenizerFile) };
 }
 

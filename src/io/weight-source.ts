@@ -33,8 +33,9 @@ export interface WeightSource {
   /** One tensor decoded to float32 (a fresh array the caller may change). */
   read(name: string): Promise<HostTensor>;
   /**
-   * One tensor as the GPU stores it. 16-bit bytes are written into `scratch` when it is given and
-   * large enough (then valid only until the next call); f32 data may be a view of memory the source keeps.
+   * One tensor as the GPU stores it, read into `scratch` when it is given and large enough (the result
+   * may then be a view of it, valid only until the next call); f32 data may also be a view of memory the
+   * source keeps. Copy it (upload it) before the next call.
    */
   readStored(name: string, scratch?: Uint8Array): Promise<StoredTensor>;
 }

@@ -26,7 +26,7 @@ export interface LoadedWeights {
 export async function loadModel(gpu: Gpu, src: WeightSource, opts: LoadModelOptions = {}): Promise<LoadedWeights> {
   const params = new Map<string, Tensor>();
   const samples = new Map<string, TensorSamples>();
-  const scratch = src.entries.some((e) => e.stored !== 'f32') ? new Uint8Array(largestStoredBytes(src)) : undefined;
+  const scratch = new Uint8Array(largestStoredBytes(src)); // every read goes into it: one host buffer for the whole load
   let done = 0;
   try {
     for (const e of src.entries) {

@@ -64,9 +64,15 @@ async function restoreLostModel(gpu: Gpu): Promise<ModelSummary | null> {
   const lost = engine.lostModel;
   engine.lostModel = null;
   if (!lost) return null;
-  const { model } = await loadModel(gpu, lost.base);
-  engine.loaded = { ...lost, model, tuned: null };
-  return lost.summary;
+  try {
+    const { model } = await loadModel(gpu, lost.base);
+    engine.loaded = { ...lost, model, tuned: null };
+    return lost.summary;
+  } catch (e) {
+    // The engine restarts without a model (e.g. its file changed on disk meanwhile); the page says why.
+    post({ ...errorEvent(0, e), message: `The model could not be read again after the GPU reset: ${(e as Error).message}` });
+    return null;
+  }
 }
 
 /** `loseDevice`: destroy the GPU device, as a driver reset would, to exercise the recovery path. */
