@@ -11,6 +11,8 @@ export interface ByteSource {
   readonly size: number;
   /** Bytes [offset, offset + length) of the file; `into` (≥ length bytes) is filled and returned when given. */
   read(offset: number, length: number, into?: Uint8Array): Promise<Uint8Array>;
+  /** Release the handle a file source holds (Node's open files); sources in memory have none. */
+  close?(): Promise<void>;
 }
 
 /** The last part of a path ("dir/config.json" → "config.json"), for either separator. */

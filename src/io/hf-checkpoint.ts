@@ -101,12 +101,12 @@ async function indexedEntries(index: TextFile, weights: readonly ByteSource[], e
 }
 
 /** The raw bytes of one tensor, as stored (into `scratch` when given: it must hold the tensor). */
-export function readCheckpointTensor(t: CheckpointTensor, scratch?: Uint8Array): Promise<Uint8Array> {
+function readCheckpointTensor(t: CheckpointTensor, scratch?: Uint8Array): Promise<Uint8Array> {
   return t.source.read(t.begin, t.end - t.begin, scratch);
 }
 
 /** One tensor's stored bytes decoded to float32 (F32, F16, BF16, F64); other dtypes are refused naming the file. */
-export function decodeCheckpointTensor(t: CheckpointTensor, bytes: Uint8Array): HostTensor {
+function decodeCheckpointTensor(t: CheckpointTensor, bytes: Uint8Array): HostTensor {
   return decodeEntry(bytes, { dtype: t.dtype, shape: t.shape, begin: 0, end: bytes.length }, t.source.name, t.name);
 }
 
@@ -136,8 +136,7 @@ export function checkpointWeights(ck: HfCheckpoint, o: { f32?: boolean } = {}): 
     async readStored(name, scratch) {
       const t = tensor(name);
       const stored = storedAs(t);
-      const fits = scratch && scratch.length >= t.end - t.begin ? scratch : undefined;
-      const bytes = await readCheckpointTensor(t, stored === 'f32' ? undefined : fits);
+      const bytes = await readCheckpointTensor(t, scratch && scratch.length >= t.end - t.begin ? scratch : undefined);
       return stored === 'f32' ? { stored, data: decodeCheckpointTensor(t, bytes).data } : { stored, bytes };
     },
   };

@@ -51,8 +51,8 @@ export function diskHubCache(root: string): HubCache {
 }
 
 /** The source of a cached file under its repo name (the loaders match names), still closable. */
-function named(name: string, src: ByteSource & { close(): Promise<void> }): ByteSource & { close(): Promise<void> } {
-  return { name, size: src.size, read: (offset, length, into) => src.read(offset, length, into), close: () => src.close() };
+function named(name: string, src: ByteSource): ByteSource {
+  return { name, size: src.size, read: (offset, length, into) => src.read(offset, length, into), close: () => src.close?.() ?? Promise.resolve() };
 }
 
 /**

@@ -256,7 +256,7 @@ async function readText(src: ByteSource): Promise<string> {
 
 /** Close the sources that hold a handle (a disk cache's files). */
 async function closeAll(files: readonly ByteSource[]): Promise<void> {
-  await Promise.all(files.map((f) => (f as Partial<{ close(): Promise<void> }>).close?.().catch(() => {})));
+  await Promise.all(files.map((f) => f.close?.().catch(() => {})));
 }
 
 const SHARD_NAME = /^[\w.-]+\.safetensors$/;

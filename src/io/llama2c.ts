@@ -159,21 +159,23 @@ export async function openLlama2c(src: ByteSource): Promise<WeightSource> {
   const config = llama2cConfig(h);
   const layout = llama2cLayout(config);
   const byName = new Map(layout.map((t) => [t.name, t]));
-  const read = async (name: string): Promise<HostTensor> => {
+  /** Tensor `name`'s bytes, into `scratch` when it holds them. */
+  const bytesOf = async (name: string, scratch?: Uint8Array): Promise<{ t: Llama2cTensor; n: number; bytes: Uint8Array }> => {
     const t = byName.get(name);
     if (!t) throw new Error(`${src.name} has no tensor "${name}"`);
     const n = t.shape.reduce((a, d) => a * d, 1);
-    return { shape: [...t.shape], data: decodeLlama2c(t, await src.read(HEADER_BYTES + 4 * t.at, 4 * n)) };
+    return { t, n, bytes: await src.read(HEADER_BYTES + 4 * t.at, 4 * n, scratch && scratch.length >= 4 * n ? scratch : undefined) };
   };
   return {
-    config, origin: src.name, read,
+    config, origin: src.name,
     entries: layout.map((t) => ({ name: t.name, shape: t.shape, stored: 'f32' as const })),
+    async read(name) {
+      const { t, bytes } = await bytesOf(name);
+      return { shape: [...t.shape], data: decodeLlama2c(t, bytes) };
+    },
     async readStored(name, scratch) {
       // Into the caller's buffer, and uploaded from a view of it when no rows move: no allocation per tensor.
-      const t = byName.get(name);
-      if (!t) throw new Error(`${src.name} has no tensor "${name}"`);
-      const n = t.shape.reduce((a, d) => a * d, 1);
-      const bytes = await src.read(HEADER_BYTES + 4 * t.at, 4 * n, scratch && scratch.length >= 4 * n ? scratch : undefined);
+      const { t, n, bytes } = await bytesOf(name, scratch);
       const view = !t.permuteHeads && LITTLE_ENDIAN && bytes.byteOffset % 4 === 0;
       return { stored: 'f32', data: view ? new Float32Array(bytes.buffer, bytes.byteOffset, n) : decodeLlama2c(t, bytes) };
     },

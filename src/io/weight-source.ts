@@ -48,13 +48,6 @@ export function largestStoredBytes(src: WeightSource): number {
 /** True when some tensor stays 16-bit on the GPU. */
 export const hasStored16 = (src: WeightSource): boolean => src.entries.some((e) => e.stored !== 'f32');
 
-/** The entry named `name`, or an error naming the source. */
-export function entryOf(src: WeightSource, name: string): WeightEntry {
-  const e = src.entries.find((x) => x.name === name);
-  if (!e) throw new Error(`${src.origin} has no tensor "${name}"`);
-  return e;
-}
-
 /** Weights in host memory as a source (matrices listed in `stored16` stay 16-bit on the GPU; their values are exact). */
 export function memoryWeights(w: LlamaWeights, origin = 'the weights in memory'): WeightSource {
   const entries: WeightEntry[] = [...w.tensors].map(([name, t]) => {
