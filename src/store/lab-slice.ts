@@ -97,7 +97,10 @@ export const createLabSlice: SliceCreator<LabSlice> = (set, get) => ({
   labMessage: null,
   labError: null,
   setLabQuick(quick) {
+    // The estimate of the version no longer shown stops (it is measured again when that version is picked again).
+    const other = (get().labExperiments ?? []).find((e) => get().labEstimates[labEstimateKey(e.id, !quick)]?.state === 'measuring');
     set({ labQuick: quick });
+    if (other) void engine().request({ type: 'labCancel', estimate: { experiment: other.id, quick: !quick } }).result.catch(() => undefined);
     if (get().labOpen) void get().estimateLabAll();
   },
   labOpen: false,
@@ -124,16 +127,17 @@ export const createLabSlice: SliceCreator<LabSlice> = (set, get) => ({
   },
   async estimateLab(id) {
     // One estimate at a time (each holds the engine): wait for the one measuring now.
+    // It measures the version shown when asked; if the other one is picked meanwhile, it is left out.
+    const quick = get().labQuick;
     const before = estimating;
     let release!: () => void;
     estimating = new Promise<void>((r) => (release = r));
     try {
       await before;
-      const quick = get().labQuick;
       const key = labEstimateKey(id, quick);
       const kept = get().labEstimates[key];
       // Not while a preset or a training run holds the engine: the panel asks again once it is free.
-      if (kept?.state === 'done' || get().labStatus !== 'idle' || runActive(get().runStatus)) return;
+      if (get().labQuick !== quick || kept?.state === 'done' || get().labStatus !== 'idle' || runActive(get().runStatus)) return;
       set((s) => ({ labEstimates: { ...s.labEstimates, [key]: { state: 'measuring' } } }));
       try {
         const s0 = get();

@@ -271,7 +271,7 @@ function handle(cmd: EngineCommand): Promise<void> | void {
       return handleLabRun(id, req);
     }
     case 'labCancel':
-      return handleLabCancel(cmd.id);
+      return handleLabCancel(cmd.id, cmd.estimate);
     case 'labDiscard':
       return handleLabDiscard(cmd.id);
     case 'intruders':

@@ -235,8 +235,11 @@ export type EngineCommand =
   | { type: 'labEstimate'; id: number; experiment: ExperimentId; quick: boolean; seed: number; origin: ModelOrigin }
   /** Run (or resume) a preset: streams labProgress, labSteps, labPoint, labRunDone; ends with labFinished or labStopped. */
   | ({ type: 'labRun'; id: number } & LabRunRequest)
-  /** Stop the running preset at the next step boundary (its finished runs stay saved). */
-  | { type: 'labCancel'; id: number }
+  /**
+   * Stop the running preset, or the estimate being measured, at the next step boundary (a preset's finished
+   * runs stay saved). With `estimate`, only that estimate is stopped, and nothing when other Lab work holds the engine.
+   */
+  | { type: 'labCancel'; id: number; estimate?: { experiment: ExperimentId; quick: boolean } }
   /** Forget the interrupted preset (its finished runs stay in Saved runs). */
   | { type: 'labDiscard'; id: number }
   /** Intruder dimensions of every trained module of the current model's run, or of saved run `runId`. */

@@ -38,6 +38,8 @@ interface LabState extends LabPending {
 interface LabActive extends ActiveRun {
   stop: boolean;
   finish(): void;
+  /** The estimate this work measures (absent for a preset). */
+  estimate?: { experiment: ExperimentId; quick: boolean };
 }
 let active: LabActive | null = null;
 
@@ -156,8 +158,9 @@ export async function handleLabDiscard(id: number): Promise<void> {
   }
 }
 
-export function handleLabCancel(id: number): void {
-  if (active) {
+export function handleLabCancel(id: number, only?: { experiment: ExperimentId; quick: boolean }): void {
+  const targeted = !only || (active?.estimate?.experiment === only.experiment && active.estimate.quick === only.quick);
+  if (active && targeted) {
     active.stop = true;
     active.state = 'stopping';
   }
@@ -200,6 +203,7 @@ export async function handleLabEstimate(id: number, experiment: ExperimentId, qu
     const plan = exp.plan(quick);
     checkPlan(exp, plan, seed, loaded);
     const estimate = await asLab(id, async (lab) => {
+      lab.estimate = { experiment, quick };
       const gpu = requireGpu();
       const held = await texts(loaded, tokenizer, origin.kind === 'builtin', quick, seed);
       const shouldStop = async () => {
