@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, describe, expect, test } from 'vitest';
+import { rank90 } from '../../src/linalg/spectra.ts';
 import { cli } from '../helpers/cli.ts';
 import { screenshot } from './harness.ts';
 import { download, useStudio, waitForBuiltIn } from './studio.ts';
@@ -24,7 +25,7 @@ const studio = useStudio();
 const work = mkdtempSync(path.join(tmpdir(), 'subspace-lab-e2e-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-interface SpectrumPoint { name: string; delta_rank90: number }
+interface SpectrumPoint { name: string; delta_rank90: number; delta_sigma: number[] }
 interface Generation { prompt: string; expected: string; generated: string }
 interface ResultsJson {
   experiment: string;
@@ -95,12 +96,17 @@ describe('the Lab panel (Chromium + SwiftShader)', () => {
       const last = r.metrics.spectra!.at(-1)!;
       expect(last.step).toBe(3);
       expect(r.metrics.delta_rank90_mean).toBeCloseTo(last.modules.reduce((a, m) => a + m.delta_rank90, 0) / last.modules.length, 10);
-      if (r.method === 'lora') for (const m of last.modules) expect(m.delta_rank90).toBeLessThanOrEqual(r.settings.rank);
+      expect(last.modules.length).toBe(r.method === 'full' ? 7 : 2); // layer 0: every module for full fine-tuning, the targets for LoRA
+      for (const m of last.modules) {
+        expect(m.delta_rank90).toBe(rank90(m.delta_sigma));
+        if (r.method === 'lora') expect(m.delta_rank90).toBeLessThanOrEqual(r.settings.rank);
+      }
+      expect(r.metrics.spectra![0]!.modules.every((m) => m.delta_rank90 === 0)).toBe(true); // ΔW = 0 before the first step
     }
     const [full, ...loras] = results.runs;
-    expect(full!.metrics.spectra!.at(-1)!.modules.length).toBe(7); // full fine-tuning: every module of layer 0
-    const learnsLess = results.findings.find((f) => f.claim.startsWith('LoRA learns less'))!;
-    expect(learnsLess.held).toBe(loras.every((r) => r.metrics.learning! < full!.metrics.learning!));
+    const finding = (start: string) => results.findings.find((f) => f.claim.startsWith(start))!;
+    expect(finding('LoRA learns less').held).toBe(loras.every((r) => r.metrics.learning! < full!.metrics.learning!));
+    expect(finding('LoRA forgets less').held).toBe(loras.every((r) => r.metrics.forgetting! < full!.metrics.forgetting!));
     const rows = await card.getByTestId('lab-finding').evaluateAll((els) => els.map((e) => e.getAttribute('data-held')));
     expect(rows).toEqual(results.findings.map((f) => String(f.held)));
 
