@@ -118,7 +118,8 @@ describe('cli spectrum', () => {
   it('full fine-tuning records the spectra of ΔW = W − W₀ for the modules asked (a dense update: rank90 > 1)', async () => {
     const out = path.join(work, 'full');
     const r = await cli('train', ...base, '--data', data, '--method', 'full', '--lr', '0.01', '--steps', '2', '--batch', '2', '--seq', '16',
-      '--spectra-every', '1', '--spectra-layers', '0', '--spectra-modules', 'q,down', '--out', out);
+      '--spectra-every', '1', '--spectra-layers', '0', '--spectra-modules', 'q,down',
+      '--spectra-budget-ms', '600000', '--out', out); // every round complete, however busy the machine
     expect(r.code, r.stderr).toBe(0);
     const metrics = readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     const rounds = metrics.filter((m) => 'spectra' in m) as { step: number; spectra: { name: string; delta_rank90: number; delta_sigma: number[] }[] }[];
