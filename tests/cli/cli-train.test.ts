@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cli, ROOT } from '../helpers/cli.ts';
+import { cli, CLI_COMMAND, ROOT } from '../helpers/cli.ts';
 import { STORIES_BIN, TOK512_BIN } from '../helpers/fixtures.ts';
 
 const work = mkdtempSync(path.join(tmpdir(), 'subspace-train-'));
@@ -82,8 +82,7 @@ describe('cli train', () => {
   it('Ctrl-C stops after the current step and saves what it has', async () => {
     const out = path.join(work, 'interrupted');
     // The command `npm run cli` runs, so the signal reaches our process rather than npm.
-    const cliArgs = ['--import', 'tsx', '--import', './scripts/wgsl-loader.mjs', 'src/cli/main.ts'];
-    const child = spawn(process.execPath, [...cliArgs, 'train', ...base, '--data', data, '--steps', '1000', '--batch', '2', '--seq', '16', '--out', out],
+    const child = spawn(CLI_COMMAND[0]!, [...CLI_COMMAND.slice(1), 'train', ...base, '--data', data, '--steps', '1000', '--batch', '2', '--seq', '16', '--out', out],
       { cwd: ROOT });
     let stderr = '';
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
