@@ -13,7 +13,7 @@ import { screenshot } from './harness.ts';
 import { download, tinySettings, trainToCompletion, useStudio } from './studio.ts';
 
 const PROMPT = 'Zara lives in the';
-const TOKENS = '24';
+const TOKENS = '16';
 
 const studio = useStudio();
 
