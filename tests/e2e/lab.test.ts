@@ -9,7 +9,8 @@
  * runs in Compare" ticks them. The report exports as Markdown and the charts as SVG and PNG. The
  * spectrum view finds a Lab run's intruder dimensions, module by module. The quick MoRA memory
  * preset, stopped during its first run, is offered for resume; resumed, its reported character
- * accuracy and exact match are recomputed from the generations its results.json saved.
+ * accuracy and exact match are recomputed from the generations its results.json saved, and its LoRA and
+ * MoRA runs train the same number of parameters.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,7 +31,7 @@ interface Generation { prompt: string; expected: string; generated: string }
 interface ResultsJson {
   experiment: string;
   runs: {
-    name: string; method: string; settings: { rank: number; steps: number };
+    name: string; method: string; settings: { rank: number; steps: number }; trainable: number;
     metrics: {
       curve: { step: number; eval_loss?: number; probe_loss?: number; char_accuracy?: number; exact_match?: number }[];
       generations?: { step: number; items: Generation[] }[];
@@ -179,13 +180,18 @@ describe('the Lab panel (Chromium + SwiftShader)', () => {
     const results = JSON.parse(new TextDecoder().decode((await download(page, 'lab-export-json')).bytes)) as ResultsJson;
     expect(results.runs.map((r) => r.name)).toEqual(['LoRA r2', 'MoRA type 1 r2', 'MoRA type 6 r2']);
     const shown = await card.getByTestId('lab-result-run').allTextContents();
+    const keys = results.runs[0]!.metrics.generations![0]!.items.map((g) => g.prompt);
+    expect(keys.length).toBe(3);
     for (const [i, r] of results.runs.entries()) {
+      expect(r.trainable).toBe(results.runs[0]!.trainable); // LoRA and MoRA at the same parameter count: r̂² = (in + out)·r exactly (16² = 128·2)
       const gens = r.metrics.generations!;
       expect(gens.map((g) => g.step)).toEqual(r.metrics.curve.map((p) => p.step));
       for (const g of gens) {
+        expect(g.items.map((x) => x.prompt)).toEqual(keys); // the same pairs for every run
         const point = r.metrics.curve.find((p) => p.step === g.step)!;
         let right = 0, chars = 0;
         for (const item of g.items) {
+          expect(item.expected).toMatch(/^[0-9a-f]{4}$/);
           for (let k = 0; k < item.expected.length; k++) if (item.generated[k] === item.expected[k]) right++;
           chars += item.expected.length;
         }
@@ -195,7 +201,9 @@ describe('the Lab panel (Chromium + SwiftShader)', () => {
       const last = r.metrics.curve.at(-1)!;
       expect(shown[i]).toContain(`character accuracy ${(100 * last.char_accuracy!).toFixed(1)}%, exact match ${(100 * last.exact_match!).toFixed(1)}%`);
     }
-    // The card's finding is the one results.json holds.
+    // The card's finding is the one results.json holds, and what the runs' accuracies say.
     expect(await card.getByTestId('lab-finding').getAttribute('data-held')).toBe(String(results.findings[0]!.held));
+    const acc = results.runs.map((r) => r.metrics.curve.at(-1)!.char_accuracy!);
+    expect(results.findings[0]!.held).toBe(Math.max(acc[1]!, acc[2]!) > acc[0]!);
   });
 });

@@ -83,7 +83,7 @@ describe('DoRA training on stories260K', () => {
     const text = Array.from({ length: 6 }, () => GOLDEN_TEXT.replace(/Lily/g, 'Zorbo')).join('\n\n');
     const data = prepareData('zorbo.txt', text, tokenizer, { seqLen: 32, evalFraction: 0.2, seed: 1 });
     const model = LlamaModel.upload(gpu, weights);
-    const c = config({ batch: 4, seq: 32, steps: 12, lr: 1e-2, rank: 8, alpha: 16, dropout: 0.05, targets: ALL, seed: 5 });
+    const c = config({ batch: 4, seq: 32, steps: 6, lr: 1e-2, rank: 8, alpha: 16, dropout: 0.05, targets: ALL, seed: 5 });
     const trainer = Trainer.create(model, c);
     const evalBatches = [...orderedBatches(data.eval, c.batch, tokenizer.eosId)];
     const before = await trainer.evaluate(evalBatches);

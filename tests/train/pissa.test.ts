@@ -35,7 +35,7 @@ describe.each([
     const text = Array.from({ length: 6 }, () => GOLDEN_TEXT.replace(/Lily/g, 'Zorbo')).join('\n\n');
     const data = prepareData('zorbo.txt', text, tokenizer, { seqLen: 32, evalFraction: 0.2, seed: 1 });
     const c: TrainConfig = {
-      ...DEFAULT_TRAIN_CONFIG, method, batch: 4, seq: 32, steps: 12, lr: 1e-2, rank: 4, alpha: 8, targets: ALL, seed: 3,
+      ...DEFAULT_TRAIN_CONFIG, method, batch: 4, seq: 32, steps: 6, lr: 1e-2, rank: 4, alpha: 8, targets: ALL, seed: 3,
     };
     const model = LlamaModel.upload(gpu, weights);
     const probe = [...data.eval[0]!.inputs];
