@@ -9,8 +9,8 @@ import { App } from './ui/app.tsx';
 import { ErrorBoundary } from './ui/error-boundary.tsx';
 import './ui/app.css';
 
-// The dev server (and the end-to-end tests on it) can reach the engine, e.g. to send `loseDevice`.
-if (import.meta.env.DEV) Object.assign(window, { subspace: { engine: engine(), store: useAppStore } });
+// The dev server and the end-to-end tests' build (mode 'e2e') can reach the engine, e.g. to send `loseDevice`.
+if (import.meta.env.DEV || import.meta.env.MODE === 'e2e') Object.assign(window, { subspace: { engine: engine(), store: useAppStore } });
 
 // A link's settings first, so the model load and data split already use them.
 applyQuery(location.search);

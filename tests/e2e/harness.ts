@@ -1,14 +1,15 @@
 /**
- * End-to-end harness: the app served by Vite on 127.0.0.1 at a free port, Debian's Chromium driven
+ * End-to-end harness: the app (its production build, or the dev server) served by Vite on 127.0.0.1 at a free port, Debian's Chromium driven
  * by playwright-core with WebGPU on SwiftShader, pages that record console output and uncaught
  * errors, and screenshots under test-results/screenshots/.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { createServer, type ViteDevServer } from 'vite';
+import { build, createServer, preview } from 'vite';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const fixturesDir = path.resolve(repoRoot, '../shared/fixtures/stories260K');
@@ -58,20 +59,64 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** The app's Vite dev server on 127.0.0.1 (a secure context, so navigator.gpu exists). */
-export async function startAppServer(): Promise<{ server: ViteDevServer; url: string }> {
+/** A server of the app on 127.0.0.1 (a secure context, so navigator.gpu exists). */
+export interface AppServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The app on 127.0.0.1: 'built' serves the production build (`npm run build`, made once per source
+ * state, see builtApp) with `vite preview`; 'dev' runs the dev server `npm start` runs.
+ */
+export async function startAppServer(mode: 'dev' | 'built' = 'built'): Promise<AppServer> {
   const port = await freePort();
+  const common = { root: repoRoot, configFile: path.join(repoRoot, 'vite.config.ts'), logLevel: 'warn' as const, clearScreen: false };
+  const url = `http://127.0.0.1:${port}/`;
+  if (mode === 'built') {
+    const server = await preview({ ...common, mode: E2E_MODE, build: { outDir: await builtApp() }, preview: { host: '127.0.0.1', port, strictPort: true } });
+    return { url, close: () => server.close() };
+  }
   const server = await createServer({
-    root: repoRoot,
-    configFile: path.join(repoRoot, 'vite.config.ts'),
-    logLevel: 'warn',
-    clearScreen: false,
+    ...common,
     server: { host: '127.0.0.1', port, strictPort: true, hmr: false, watch: null },
     // E2E_VITE_CACHE_DIR: a fresh dependency cache, to test a cold start (default: node_modules/.vite).
     cacheDir: process.env.E2E_VITE_CACHE_DIR,
   });
   await server.listen();
-  return { server, url: `http://127.0.0.1:${port}/` };
+  return { url, close: () => server.close() };
+}
+
+/** The build mode of the tests' production build: like `npm run build`, with the engine handle on window (src/main.tsx). */
+const E2E_MODE = 'e2e';
+const BUILD_INPUTS = ['index.html', 'vite.config.ts', 'package-lock.json', 'src', 'shaders', 'public'];
+const buildsDir = path.join(repoRoot, 'node_modules/.cache/subspace-e2e');
+
+/**
+ * The production build of the app as the sources are now, under node_modules/.cache/subspace-e2e/<sha256 of
+ * the build's inputs>: made by the first test file that needs it (files running at once may both build; the
+ * first rename wins) and reused until a source changes. Pages load it in about half the dev server's time.
+ */
+async function builtApp(): Promise<string> {
+  const hash = createHash('sha256');
+  const add = (p: string) => {
+    const full = path.join(repoRoot, p);
+    if (statSync(full).isDirectory()) for (const name of readdirSync(full).sort()) add(path.join(p, name));
+    else hash.update(`${p}\0`).update(readFileSync(full)).update('\0');
+  };
+  BUILD_INPUTS.forEach(add);
+  const key = hash.digest('hex').slice(0, 16);
+  const outDir = path.join(buildsDir, key);
+  if (existsSync(path.join(outDir, 'index.html'))) return outDir;
+  const tmp = `${outDir}.${process.pid}.tmp`;
+  await build({ root: repoRoot, configFile: path.join(repoRoot, 'vite.config.ts'), mode: E2E_MODE, logLevel: 'warn', build: { outDir: tmp, emptyOutDir: true } });
+  try {
+    renameSync(tmp, outDir);
+  } catch {
+    rmSync(tmp, { recursive: true, force: true }); // another file's build got there first
+  }
+  for (const old of readdirSync(buildsDir)) if (old !== key && !old.endsWith('.tmp')) rmSync(path.join(buildsDir, old), { recursive: true, force: true });
+  return outDir;
 }
 
 /** A page in a fresh context that records console errors and uncaught exceptions (page and workers). */

@@ -1,5 +1,6 @@
 /**
- * The studio page in Chromium on SwiftShader: adapter shown, stories260K loaded through the file
+ * The studio page in Chromium on SwiftShader, served by the dev server `npm start` runs (the other
+ * end-to-end files use the production build): adapter shown, stories260K loaded through the file
  * picker and generating its published greedy sample, bad files rejected by name, and a clear
  * explanation when WebGPU is missing.
  */
@@ -25,7 +26,7 @@ const FIRST_SENTENCE = 'Once upon a time, there was a little girl named Lily.';
  */
 const DEFAULT_MODEL_DIR = path.resolve(repoRoot, 'public/models/tinyworld');
 
-const studio = useStudio();
+const studio = useStudio({ server: 'dev' });
 
 /** A page on which the built-in model is missing (its files answer 404), as on a fresh checkout. */
 const withoutDefaultModel = async (context: BrowserContext) => {

@@ -7,11 +7,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import type { ViteDevServer } from 'vite';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { loadModelFromFiles } from '../../src/io/load-model.ts';
 import type { LlamaConfig } from '../../src/schema/llama-config.ts';
-import { closePage, fixturesDir, launchChromium, openPage, screenshot, startAppServer, type WatchedPage } from './harness.ts';
+import { closePage, fixturesDir, launchChromium, openPage, screenshot, startAppServer, type AppServer, type WatchedPage } from './harness.ts';
 
 export const CHECKPOINT = path.resolve(fixturesDir, 'stories260K.bin');
 export const TOKENIZER = path.resolve(fixturesDir, 'tok512.bin');
@@ -19,6 +18,8 @@ export const TOKENIZER = path.resolve(fixturesDir, 'tok512.bin');
 export interface StudioOptions {
   /** The failure screenshot's name (default: `failed-` and the test's name). */
   failureScreenshot?: string;
+  /** The production build (default) or the dev server `npm start` runs. */
+  server?: 'built' | 'dev';
 }
 
 export interface OpenOptions {
@@ -50,14 +51,15 @@ export interface Studio {
  * and afterEach (the current page screenshotted if the test failed, then closed).
  */
 export function useStudio(opts: StudioOptions = {}): Studio {
-  let server: ViteDevServer | null = null;
+  let server: AppServer | null = null;
   let url = '';
   let browser: Browser | null = null;
   let current: WatchedPage | null = null;
 
   beforeAll(async () => {
     browser = await launchChromium({ webgpu: true });
-    ({ server, url } = await startAppServer());
+    server = await startAppServer(opts.server);
+    url = server.url;
   });
 
   afterAll(async () => {
