@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cli } from '../helpers/cli.ts';
 import { parseSafetensors } from '../../src/io/safetensors.ts';
-import { STORIES_BIN, TOK512_BIN } from '../helpers/fixtures.ts';
+import { isBaseGreedy, STORIES_BIN, TOK512_BIN } from '../helpers/fixtures.ts';
 
 const work = mkdtempSync(path.join(tmpdir(), 'subspace-mora-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -35,11 +35,10 @@ describe('cli MoRA', () => {
     for (const f of ['config.json', 'model.safetensors', 'tokenizer.json']) expect(existsSync(path.join(out, 'merged', f)), f).toBe(true);
     const viaAdapter = await cli('generate', ...base, '--adapter', path.join(out, 'adapter'), '--max-tokens', '30', '--json');
     const viaMerged = await cli('generate', '--model', path.join(out, 'merged'), '--max-tokens', '30', '--json');
-    const plain = await cli('generate', ...base, '--max-tokens', '30', '--json');
     expect(viaAdapter.code, viaAdapter.stderr).toBe(0);
     expect(viaMerged.code, viaMerged.stderr).toBe(0);
     expect(ids(viaMerged)).toEqual(ids(viaAdapter));
-    expect(ids(viaAdapter)).not.toEqual(ids(plain)); // the adapter changed the model
+    expect(isBaseGreedy(viaAdapter.stdout)).toBe(false); // the adapter changed the model
   });
 
   it('init --method mora writes a zero adapter that training continues from', async () => {

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { cli } from '../helpers/cli.ts';
 import { parseLlama2c } from '../../src/io/llama2c.ts';
 import { parseSafetensors } from '../../src/io/safetensors.ts';
-import { readFixture, STORIES_BIN, TOK512_BIN } from '../helpers/fixtures.ts';
+import { isBaseGreedy, readFixture, STORIES_BIN, TOK512_BIN } from '../helpers/fixtures.ts';
 
 const work = mkdtempSync(path.join(tmpdir(), 'subspace-pissa-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -35,11 +35,10 @@ describe('cli PiSSA / MiLoRA', () => {
     for (const f of ['config.json', 'model.safetensors']) expect(existsSync(path.join(out, 'merged', f)), f).toBe(true);
     const viaAdapter = await cli('generate', ...base, '--adapter', path.join(out, 'adapter'), ...gen);
     const viaMerged = await cli('generate', '--model', path.join(out, 'merged'), ...gen);
-    const plain = await cli('generate', ...base, ...gen);
     expect(viaAdapter.code, viaAdapter.stderr).toBe(0);
     expect(viaMerged.code, viaMerged.stderr).toBe(0);
     expect(ids(viaMerged)).toEqual(ids(viaAdapter));
-    expect(ids(viaAdapter)).not.toEqual(ids(plain));
+    expect(isBaseGreedy(viaAdapter.stdout)).toBe(false); // the adapter changed the model
   });
 
   it('init --method milora writes the unconverted adapter and the residual model; together they generate what the base does', async () => {
@@ -51,9 +50,9 @@ describe('cli PiSSA / MiLoRA', () => {
     expect(st.tensors.size).toBe(5 * 7 * 2);
     for (const f of ['config.json', 'model.safetensors', 'tokenizer.json']) expect(existsSync(path.join(out, 'residual', f)), f).toBe(true);
     const together = await cli('generate', '--model', path.join(out, 'residual'), '--adapter', path.join(out, 'adapter'), ...gen);
-    const plain = await cli('generate', ...base, ...gen);
     expect(together.code, together.stderr).toBe(0);
-    expect(ids(together)).toEqual(ids(plain));
+    expect(ids(together).length).toBe(31);
+    expect(isBaseGreedy(together.stdout)).toBe(true);
     // The residual weights differ from the base by s·B·A.
     const res = parseSafetensors(new Uint8Array(readFileSync(path.join(out, 'residual', 'model.safetensors'))));
     const wq = res.tensors.get('model.layers.0.self_attn.q_proj.weight')!;

@@ -103,7 +103,6 @@ describe('memory estimate vs the buffer pool, on BF16 checkpoints with real widt
 
   const smolCases: Case[] = [
     { method: 'lora', B: 2, T: 8 },
-    { method: 'lora', B: 2, T: 8, recompute: true },
     { method: 'lora', B: 2, T: 8, dropout: 0.1, targets: ['q', 'v'] },
     { method: 'dora', B: 2, T: 8 },
     { method: 'mora', B: 2, T: 8 },
@@ -117,8 +116,8 @@ describe('memory estimate vs the buffer pool, on BF16 checkpoints with real widt
     console.log(`${cs.method} ${cs.B}×${cs.T}${cs.recompute ? ' recompute' : ''}: peak ${(peak / MiB).toFixed(1)} MiB, estimate ${(estimate / MiB).toFixed(1)} MiB`);
     try {
       expect(Math.abs(estimate / peak - 1)).toBeLessThanOrEqual(TOLERANCE);
-      if (cs.method === 'dora' || cs.method === 'full') {
-        // A path that reads a 16-bit W in f32: the spectrum of a module.
+      if (cs.method === 'dora') {
+        // A path that reads a 16-bit W in f32 (DoRA keeps W frozen in 16 bits): the spectrum of a module.
         const s = await moduleSpectrum(gpu, model, 1, 'k', { merged: false });
         expect(s.sigma.length).toBe(192);
         expect(s.sigma.every(Number.isFinite)).toBe(true);

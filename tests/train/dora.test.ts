@@ -19,7 +19,7 @@ import { prepareData } from '../../src/train/data.ts';
 import { BatchIterator, orderedBatches } from '../../src/train/packing.ts';
 import { Trainer } from '../../src/train/trainer.ts';
 import { trainedAdapterGradients } from '../helpers/adapter-gradients.ts';
-import { GOLDEN_TEXT, readFixture, STORIES_BIN, TOK512_BIN } from '../helpers/fixtures.ts';
+import { GOLDEN_TEXT, isBaseGreedy, readFixture, STORIES_BIN, TOK512_BIN } from '../helpers/fixtures.ts';
 import { closeness, testGpu, relMax } from '../helpers/gpu.ts';
 
 const weights = parseLlama2c(readFixture(STORIES_BIN), 'stories260K.bin');
@@ -156,11 +156,10 @@ describe('cli train --method dora', () => {
     for (const f of ['config.json', 'model.safetensors']) expect(existsSync(path.join(out, 'merged', f)), f).toBe(true);
     const viaAdapter = await cli('generate', ...base, '--adapter', path.join(out, 'adapter'), '--max-tokens', '30', '--json');
     const viaMerged = await cli('generate', '--model', path.join(out, 'merged'), '--max-tokens', '30', '--json');
-    const plain = await cli('generate', ...base, '--max-tokens', '30', '--json');
     expect(viaAdapter.code, viaAdapter.stderr).toBe(0);
     expect(viaMerged.code, viaMerged.stderr).toBe(0);
     expect(ids(viaMerged)).toEqual(ids(viaAdapter));
-    expect(ids(viaAdapter)).not.toEqual(ids(plain)); // the adapter changed the model
+    expect(isBaseGreedy(viaAdapter.stdout)).toBe(false); // the adapter changed the model
 
     // Continuing: a DoRA adapter needs --method dora.
     const wrong = await cli('train', ...base, '--data', dataFile, '--method', 'lora', '--adapter', path.join(out, 'adapter'), '--out', path.join(work, 'x'));
