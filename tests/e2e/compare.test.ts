@@ -69,9 +69,9 @@ describe('compare runs (Chromium + SwiftShader)', () => {
   test('PiSSA and MiLoRA side by side: the table shows PiSSA\'s update in W₀\'s principal subspace and MiLoRA\'s in the minor one', { timeout: 480_000 }, async () => {
     const { page } = await studio.openWithBuiltIn();
     await page.getByTestId('method-pissa').check();
-    await tinySettings(page, { steps: 6, batch: 2, lr: '0.01' });
+    await tinySettings(page, { steps: 3, batch: 2, lr: '0.01' });
     const cells = await trainAndCompare(page, ['pissa', 'milora'], ['principal', 'minor', 'rank90']);
-    console.log(`6 steps at lr 0.01, built-in model, q and v: ${JSON.stringify(cells)}`);
+    console.log(`3 steps at lr 0.01, built-in model, q and v: ${JSON.stringify(cells)}`);
     const [pissa, milora] = [cells.pissa!, cells.milora!].map((c) => ({ principal: Number(c.principal), minor: Number(c.minor) }));
     // MiLoRA's finding: its update lives in the minor singular subspace, PiSSA's in the principal one.
     expect(milora!.minor).toBeGreaterThan(pissa!.minor);
@@ -81,9 +81,9 @@ describe('compare runs (Chromium + SwiftShader)', () => {
 
   test('LoRA and MoRA at the same parameter count: MoRA\'s square update is of higher rank', { timeout: 480_000 }, async () => {
     const { page } = await studio.openWithBuiltIn();
-    await tinySettings(page, { steps: 6, batch: 2, lr: '0.01' });
+    await tinySettings(page, { steps: 3, batch: 2, lr: '0.01' });
     const cells = await trainAndCompare(page, ['lora', 'mora'], ['trainable', 'rank90']);
-    console.log(`6 steps at lr 0.01, built-in model, q and v, r 8: ${JSON.stringify(cells)}`);
+    console.log(`3 steps at lr 0.01, built-in model, q and v, r 8: ${JSON.stringify(cells)}`);
     expect(cells.mora!.trainable).toBe(cells.lora!.trainable); // r̂² = (in + out)·r here: the same budget
     expect(Number(cells.lora!.rank90)).toBeLessThanOrEqual(8);
     expect(Number(cells.mora!.rank90)).toBeGreaterThan(Number(cells.lora!.rank90)); // MoRA's finding: a high-rank update
