@@ -198,14 +198,14 @@ describe('runs kept in the browser (Chromium + SwiftShader)', () => {
     const cdp = await context.newCDPSession(page);
     await cdp.send('Storage.overrideQuotaForOrigin', { origin: new URL(studio.url).origin, quotaSize: 1 });
     await waitForBuiltIn(page);
-    await settings(page, 4, 2);
+    await settings(page, 2, 1);
     await page.getByTestId('train-start').click();
     const problem = page.getByTestId('storage-problem');
     await problem.waitFor({ timeout: 240_000 });
     expect(await problem.getAttribute('data-code')).toBe('quota');
     expect(await problem.textContent()).toMatch(/Browser storage is full: .* could not be saved\..*Delete saved runs/);
     await page.locator('[data-testid="run-result"][data-reason="completed"]').waitFor({ timeout: 240_000 });
-    expect(await trainPoints(page)).toHaveLength(4);
+    expect(await trainPoints(page)).toHaveLength(2);
     await screenshot(page, 'storage-full');
   });
 });

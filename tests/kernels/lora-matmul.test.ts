@@ -15,7 +15,7 @@ const RTOL = 1e-3;
 /** (M, N, K, R): awkward shapes, then 4-aligned ones (every variant runs them as given). */
 const shapes: [number, number, number, number][] = [
   [1, 1, 1, 1], [7, 7, 7, 2], [33, 65, 31, 8], [64, 172, 64, 16], [5, 33, 7, 1],
-  [16, 16, 16, 4], [96, 288, 64, 8],
+  [16, 16, 16, 4],
 ];
 const layouts = [false, true].flatMap((aKM) => [false, true].flatMap((bKN) => [false, true].map((lRN) => ({ aKM, bKN, lRN }))));
 
@@ -61,7 +61,7 @@ describe.each(Object.values(MATMUL_VARIANTS))('low-rank matmul variant $name vs 
 });
 
 describe.each(Object.values(MATMUL_VARIANTS))('low-rank matmul variant $name with L = 0 is bit-identical to matmul', (variant) => {
-  const cases: [number, number, number, number][] = [[7, 7, 7, 2], [33, 65, 31, 8], [64, 172, 64, 16], [96, 288, 64, 8]];
+  const cases: [number, number, number, number][] = [[7, 7, 7, 2], [33, 65, 31, 8], [64, 172, 64, 16]];
   for (const base of cases) {
     for (const [aKM, bKN] of [[false, false], [false, true], [true, true], [true, false]] as const) {
       const [M, N, K, R] = fit(variant, base, aKM, bKN);
