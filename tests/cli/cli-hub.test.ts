@@ -17,7 +17,7 @@ import { exportHfModel } from '../../src/io/export-hf.ts';
 import { parseLlama2c } from '../../src/io/llama2c.ts';
 import { llama2cToTokenizerJson, llama2cTokenizerConfig } from '../../src/io/tokenizer-hf.ts';
 import { Llama2cTokenizer } from '../../src/io/tokenizer-llama2c.ts';
-import { ROOT, type CliResult } from '../helpers/cli.ts';
+import { CLI_COMMAND, ROOT, type CliResult } from '../helpers/cli.ts';
 import { GOLDEN_TEXT, readFixture, STORIES_BIN, TOK512_BIN } from '../helpers/fixtures.ts';
 
 const REPO = 'acme/private-stories';
@@ -54,16 +54,12 @@ afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-/**
- * `npm run cli -- ...args` with exactly `env` for the Hub variables (the caller's HF_* are not inherited).
- * npm's own debug log records the command line, --hub-token included: it goes to a folder of this test
- * (removed with it), not ~/.npm/_logs.
- */
+/** The CLI (tests/helpers/cli.ts's command) with exactly `env` for the Hub variables (the caller's HF_* are not inherited). */
 function cli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(HF_|XDG_CACHE_HOME$)/.test(k)));
   return new Promise((resolve) => {
-    const options = { cwd: ROOT, maxBuffer: 1 << 24, env: { ...base, npm_config_logs_dir: path.join(work, 'npm-logs'), ...env } };
-    execFile('npm', ['run', '-s', 'cli', '--', ...args], options, (err, stdout, stderr) => {
+    const options = { cwd: ROOT, maxBuffer: 1 << 24, env: { ...base, ...env } };
+    execFile(CLI_COMMAND[0]!, [...CLI_COMMAND.slice(1), ...args], options, (err, stdout, stderr) => {
       printed.push(stdout, stderr);
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });

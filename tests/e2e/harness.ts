@@ -71,14 +71,13 @@ export interface AppServer {
  */
 export async function startAppServer(mode: 'dev' | 'built' = 'built'): Promise<AppServer> {
   const port = await freePort();
-  const common = { root: repoRoot, configFile: path.join(repoRoot, 'vite.config.ts'), logLevel: 'warn' as const, clearScreen: false };
   const url = `http://127.0.0.1:${port}/`;
   if (mode === 'built') {
-    const server = await preview({ ...common, mode: E2E_MODE, build: { outDir: await builtApp() }, preview: { host: '127.0.0.1', port, strictPort: true } });
+    const server = await preview({ ...VITE_COMMON, mode: E2E_MODE, build: { outDir: await builtApp() }, preview: { host: '127.0.0.1', port, strictPort: true } });
     return { url, close: () => server.close() };
   }
   const server = await createServer({
-    ...common,
+    ...VITE_COMMON,
     server: { host: '127.0.0.1', port, strictPort: true, hmr: false, watch: null },
     // E2E_VITE_CACHE_DIR: a fresh dependency cache, to test a cold start (default: node_modules/.vite).
     cacheDir: process.env.E2E_VITE_CACHE_DIR,
@@ -87,6 +86,8 @@ export async function startAppServer(mode: 'dev' | 'built' = 'built'): Promise<A
   return { url, close: () => server.close() };
 }
 
+/** What every Vite server and build of the tests shares. */
+const VITE_COMMON = { root: repoRoot, configFile: path.join(repoRoot, 'vite.config.ts'), logLevel: 'warn' as const, clearScreen: false };
 /** The build mode of the tests' production build: like `npm run build`, with the engine handle on window (src/main.tsx). */
 const E2E_MODE = 'e2e';
 const BUILD_INPUTS = ['index.html', 'vite.config.ts', 'package-lock.json', 'src', 'shaders', 'public'];
@@ -109,7 +110,7 @@ async function builtApp(): Promise<string> {
   const outDir = path.join(buildsDir, key);
   if (existsSync(path.join(outDir, 'index.html'))) return outDir;
   const tmp = `${outDir}.${process.pid}.tmp`;
-  await build({ root: repoRoot, configFile: path.join(repoRoot, 'vite.config.ts'), mode: E2E_MODE, logLevel: 'warn', build: { outDir: tmp, emptyOutDir: true } });
+  await build({ ...VITE_COMMON, mode: E2E_MODE, build: { outDir: tmp, emptyOutDir: true } });
   try {
     renameSync(tmp, outDir);
   } catch {
